@@ -1,0 +1,127 @@
+"""Build a Parley node from its settings, explicitly: every dependency is passed by hand.
+
+``Parley`` holds the node's parts; ``start`` migrates the database, connects the bus and starts
+the background loops; ``stop`` tells clients to reconnect elsewhere and releases everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from parley.clock import Clock, SystemClock
+from parley.realtime.bus import Bus, LocalBus, RedisBus
+from parley.realtime.hub import Hub
+from parley.services.admin import AdminService
+from parley.services.auth import AuthService
+from parley.services.chat import ChatService
+from parley.services.presence import PresenceService
+from parley.services.routing import RoutingService
+from parley.services.runtime import Dispatcher, Leadership, Maintenance
+from parley.settings import Settings
+from parley.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parley:
+    settings: Settings
+    node_id: str
+    clock: Clock
+    db: Database
+    bus: Bus
+    hub: Hub
+    auth: AuthService
+    admin: AdminService
+    routing: RoutingService
+    chat: ChatService
+    presence: PresenceService
+    leadership: Leadership
+    dispatcher: Dispatcher
+    maintenance: Maintenance
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        if self.db.is_sqlite:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.db.migrate()
+        await self.auth.start()
+        await self.bus.start()
+        for name, job in (
+            ("leadership", self.leadership.run()),
+            ("dispatcher", self.dispatcher.run()),
+            ("maintenance", self.maintenance.run()),
+        ):
+            self._tasks.append(asyncio.create_task(job, name=f"parley-{name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.leadership.close()
+        with contextlib.suppress(Exception):
+            await self.presence.forget_node()
+        await self.bus.close()
+        await self.db.dispose()
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
+    clock = clock or SystemClock()
+    node_id = settings.node_id or secrets.token_hex(4)
+    db = Database(settings.resolved_database_url())
+    bus: Bus = (
+        RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
+        if settings.redis_url
+        else LocalBus()
+    )
+    auth = AuthService(db, clock, session_days=settings.session_days)
+    routing = RoutingService(db, bus, clock)
+    chat = ChatService(
+        db,
+        bus,
+        clock,
+        routing,
+        auth.visitor_token,
+        max_message_chars=settings.max_message_chars,
+    )
+    presence = PresenceService(
+        db,
+        bus,
+        clock,
+        node_id=node_id,
+        grace=timedelta(seconds=settings.presence_grace_secs),
+        stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
+    )
+    hub = Hub(chat)
+    leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
+    dispatcher = Dispatcher(
+        routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
+    )
+    maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
+    bus.subscribe(hub.handle)
+    bus.subscribe(dispatcher.on_notification)
+    bus.on_resync(hub.resync)
+    return Parley(
+        settings=settings,
+        node_id=node_id,
+        clock=clock,
+        db=db,
+        bus=bus,
+        hub=hub,
+        auth=auth,
+        admin=AdminService(db, bus, clock),
+        routing=routing,
+        chat=chat,
+        presence=presence,
+        leadership=leadership,
+        dispatcher=dispatcher,
+        maintenance=maintenance,
+    )

@@ -1,0 +1,331 @@
+"""The ``parley`` command: serve, demo, admin, migrate, schema.
+
+Every option of ``serve`` also reads from a ``PARLEY_*`` environment variable (the option wins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+
+from parley.bootstrap import Parley, build
+from parley.domain.access import StaffRole
+from parley.domain.errors import DomainError
+from parley.protocol import json_schema_text
+from parley.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def server_options(func: F) -> F:
+    """The options shared by ``serve`` and ``demo``; each defaults to its PARLEY_* variable."""
+    options = [
+        click.option(
+            "--host",
+            envvar="PARLEY_HOST",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to listen on. [env: PARLEY_HOST]",
+        ),
+        click.option(
+            "--port",
+            envvar="PARLEY_PORT",
+            type=int,
+            default=8080,
+            show_default=True,
+            help="Port to listen on. [env: PARLEY_PORT]",
+        ),
+        click.option(
+            "--data-dir",
+            envvar="PARLEY_DATA_DIR",
+            type=click.Path(path_type=Path),
+            default=Path("parley-data"),
+            show_default=True,
+            help="Directory of the embedded SQLite database. [env: PARLEY_DATA_DIR]",
+        ),
+        click.option(
+            "--database-url",
+            envvar="PARLEY_DATABASE_URL",
+            default=None,
+            help="PostgreSQL URL instead of SQLite. [env: PARLEY_DATABASE_URL]",
+        ),
+        click.option(
+            "--redis-url",
+            envvar="PARLEY_REDIS_URL",
+            default=None,
+            help="Redis URL, to run several nodes. [env: PARLEY_REDIS_URL]",
+        ),
+        click.option(
+            "--allowed-origin",
+            "allowed_origins",
+            envvar="PARLEY_ALLOWED_ORIGINS",
+            multiple=True,
+            help="Extra origin allowed to open WebSockets; repeatable. "
+            "[env: PARLEY_ALLOWED_ORIGINS, space-separated]",
+        ),
+        click.option(
+            "--max-message-chars",
+            envvar="PARLEY_MAX_MESSAGE_CHARS",
+            type=int,
+            default=4000,
+            show_default=True,
+            help="Longest message. [env: PARLEY_MAX_MESSAGE_CHARS]",
+        ),
+        click.option(
+            "--presence-grace-secs",
+            envvar="PARLEY_PRESENCE_GRACE_SECS",
+            type=float,
+            default=60.0,
+            show_default=True,
+            help="Seconds an agent without connection keeps their presence. "
+            "[env: PARLEY_PRESENCE_GRACE_SECS]",
+        ),
+        click.option(
+            "--heartbeat-secs",
+            envvar="PARLEY_HEARTBEAT_SECS",
+            type=float,
+            default=20.0,
+            show_default=True,
+            help="WebSocket ping and node heartbeat interval. [env: PARLEY_HEARTBEAT_SECS]",
+        ),
+        click.option(
+            "--leader-retry-secs",
+            envvar="PARLEY_LEADER_RETRY_SECS",
+            type=float,
+            default=2.0,
+            show_default=True,
+            help="How often a standby node tries to take over the dispatcher. "
+            "[env: PARLEY_LEADER_RETRY_SECS]",
+        ),
+        click.option(
+            "--secure-cookies/--no-secure-cookies",
+            envvar="PARLEY_SECURE_COOKIES",
+            default=False,
+            show_default=True,
+            help="Mark cookies Secure (behind HTTPS). [env: PARLEY_SECURE_COOKIES]",
+        ),
+        click.option(
+            "--node-id",
+            envvar="PARLEY_NODE_ID",
+            default=None,
+            help="This node's name in logs (default: random). [env: PARLEY_NODE_ID]",
+        ),
+        click.option(
+            "--log-level",
+            envvar="PARLEY_LOG_LEVEL",
+            default="info",
+            show_default=True,
+            type=click.Choice(["debug", "info", "warning", "error"]),
+            help="[env: PARLEY_LOG_LEVEL]",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    options = dict(options)
+    options.pop("log_level", None)
+    origins: list[str] = []
+    for value in options.pop("allowed_origins", ()) or ():
+        origins.extend(value.split())
+    return Settings(allowed_origins=origins, **options)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, draining Parley's WebSockets (with a ``reconnect`` message) before it stops."""
+
+    def __init__(self, config: uvicorn.Config, parley: Parley) -> None:
+        super().__init__(config)
+        self._parley = parley
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        from parley.web.app import drain
+
+        for server in self.servers:
+            server.close()
+        await drain(self._parley)
+        await super().shutdown(sockets)
+
+
+def run_server(
+    settings: Settings, log_level: str, on_ready: Callable[[Parley], Any] | None = None
+) -> None:
+    from parley.web.app import create_app
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parley = build(settings)
+    app = create_app(parley)
+    if on_ready is not None:
+        original = parley.start
+
+        async def start_then_announce() -> None:
+            await original()
+            await on_ready(parley)
+
+        parley.start = start_then_announce  # type: ignore[method-assign]
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=settings.heartbeat_secs,
+        ws_ping_timeout=settings.heartbeat_secs,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+    )
+    _Server(config, parley).run()
+
+
+@click.group()
+@click.version_option(package_name="parley")
+def main() -> None:
+    """Parley: live chat between a business and its customers."""
+
+
+@main.command()
+@server_options
+def serve(**options: Any) -> None:
+    """Start a Parley node (SQLite in --data-dir unless a database URL is given)."""
+    run_server(settings_from(options), options["log_level"])
+
+
+@main.command()
+@server_options
+def demo(**options: Any) -> None:
+    """Start Parley on a fresh embedded database seeded with demo workgroups and accounts."""
+    from parley.demo import announce, seed
+
+    settings = settings_from(options)
+
+    async def ready(parley: Parley) -> None:
+        await seed(parley)
+        announce(settings)
+
+    run_server(settings, options["log_level"], on_ready=ready)
+
+
+@main.command()
+@server_options
+def migrate(**options: Any) -> None:
+    """Create or upgrade the database schema, then exit."""
+    settings = settings_from(options)
+
+    async def go() -> None:
+        parley = build(settings)
+        if parley.db.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await parley.db.migrate()
+        await parley.db.dispose()
+
+    asyncio.run(go())
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of the WebSocket protocol."""
+    text = json_schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+
+
+@main.group()
+def admin() -> None:
+    """Administer accounts and workgroups from the command line."""
+
+
+@admin.command("create-user")
+@server_options
+@click.option("--username", prompt=True, help="Login name.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in StaffRole]),
+    prompt=True,
+    default=StaffRole.AGENT.value,
+    show_default=True,
+)
+@click.option("--display-name", default="", help="Shown to customers (default: the username).")
+@click.option("--workgroup", "workgroups", multiple=True, help="Add to this workgroup; repeatable.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(
+    username: str,
+    role: str,
+    display_name: str,
+    workgroups: tuple[str, ...],
+    password_stdin: bool,
+    **options: Any,
+) -> None:
+    """Create a staff account (agent, supervisor or admin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = settings_from(options)
+
+    async def go() -> None:
+        parley = build(settings)
+        if parley.db.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await parley.db.migrate()
+        try:
+            await parley.admin.create_user(
+                None, username, password, StaffRole(role), display_name, list(workgroups)
+            )
+        finally:
+            await parley.db.dispose()
+
+    try:
+        asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {role} {username!r}")
+
+
+@admin.command("create-workgroup")
+@server_options
+@click.option("--slug", required=True, help="Short name used in URLs, e.g. sales.")
+@click.option("--name", required=True, help="Display name, e.g. Sales.")
+@click.option("--member", "members", multiple=True, help="Username of a member; repeatable.")
+def create_workgroup(slug: str, name: str, members: tuple[str, ...], **options: Any) -> None:
+    """Create a workgroup with default timeouts and capacity."""
+    from parley.services.admin import WorkgroupSettings
+
+    settings = settings_from(options)
+
+    async def go() -> None:
+        parley = build(settings)
+        if parley.db.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await parley.db.migrate()
+        try:
+            await parley.admin.create_workgroup(None, slug, WorkgroupSettings(name))
+            if members:
+                await parley.admin.set_members(None, slug, list(members))
+        finally:
+            await parley.db.dispose()
+
+    try:
+        asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created workgroup {slug!r}")

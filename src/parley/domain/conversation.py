@@ -1,0 +1,206 @@
+"""Conversations: participants in roles and a log of entries with gapless sequence numbers.
+
+A conversation is the one general thing every kind of chat is made of: a customer chat today;
+staff direct messages, rooms, the back-channel beside a customer chat, supervisors watching,
+transfers and invitations later. They differ in their kind, their participants' roles and their
+policies, never in how entries are written, numbered, stored or delivered.
+
+Each entry gets ``seq = last_seq + 1``; the services call these functions with the conversation
+loaded under a lock, so the sequence stays gapless across processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, TooLong
+
+DEFAULT_MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 64
+VISITOR_KEY = "visitor"
+
+
+class Kind(StrEnum):
+    CUSTOMER_CHAT = "customer_chat"
+
+
+class Status(StrEnum):
+    QUEUED = "queued"  # waiting for an agent
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Role(StrEnum):
+    VISITOR = "visitor"
+    AGENT = "agent"
+
+
+class EntryKind(StrEnum):
+    MESSAGE = "message"
+    QUEUED = "queued"
+    JOINED = "joined"
+    LEFT = "left"
+    ENDED = "ended"
+
+
+def staff_key(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    key: str
+    role: Role
+    display_name: str
+    joined_at: datetime
+    user_id: int | None = None
+    left_at: datetime | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.left_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a conversation's log. ``author`` is a participant key, or None for system."""
+
+    seq: int
+    kind: EntryKind
+    author: str | None
+    body: dict[str, Any]
+    created_at: datetime
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    kind: Kind
+    status: Status
+    created_at: datetime
+    workgroup_id: int | None = None
+    participants: tuple[Participant, ...] = ()
+    last_seq: int = 0
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def participant(self, key: str) -> Participant | None:
+        for p in self.participants:
+            if p.key == key:
+                return p
+        return None
+
+    def agent_ids(self) -> list[int]:
+        return [
+            p.user_id
+            for p in self.participants
+            if p.role is Role.AGENT and p.present and p.user_id is not None
+        ]
+
+
+def _append(
+    conv: Conversation,
+    kind: EntryKind,
+    author: str | None,
+    body: dict[str, Any],
+    now: datetime,
+    client_id: str | None = None,
+) -> tuple[Conversation, Entry]:
+    entry = Entry(conv.last_seq + 1, kind, author, body, now, client_id)
+    return replace(conv, last_seq=entry.seq), entry
+
+
+def open_customer_chat(
+    conversation_id: str,
+    workgroup_id: int,
+    visitor_name: str,
+    metadata: dict[str, Any],
+    now: datetime,
+) -> tuple[Conversation, list[Entry]]:
+    visitor = Participant(VISITOR_KEY, Role.VISITOR, visitor_name, now)
+    conv = Conversation(
+        conversation_id,
+        Kind.CUSTOMER_CHAT,
+        Status.QUEUED,
+        now,
+        workgroup_id=workgroup_id,
+        participants=(visitor,),
+        metadata=metadata,
+    )
+    conv, entry = _append(conv, EntryKind.QUEUED, None, {"workgroup_id": workgroup_id}, now)
+    return conv, [entry]
+
+
+def validate_text(text: str, max_chars: int) -> str:
+    if not text.strip():
+        raise InvalidInput("a message needs some text")
+    if len(text) > max_chars:
+        raise TooLong(f"a message is limited to {max_chars} characters")
+    return text
+
+
+def validate_client_id(client_id: str) -> str:
+    if not client_id or len(client_id) > MAX_CLIENT_ID_CHARS:
+        raise InvalidInput(f"client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters")
+    return client_id
+
+
+def post_message(
+    conv: Conversation,
+    author: str,
+    text: str,
+    client_id: str,
+    now: datetime,
+    max_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+) -> tuple[Conversation, Entry]:
+    """Append a message. The visitor may write while queued: the agent reads it on accept."""
+    validate_text(text, max_chars)
+    validate_client_id(client_id)
+    if conv.status is Status.ENDED:
+        raise Conflict("this conversation has ended")
+    participant = conv.participant(author)
+    if participant is None or not participant.present:
+        raise Forbidden("only a participant can write here")
+    return _append(conv, EntryKind.MESSAGE, author, {"text": text}, now, client_id)
+
+
+def join(conv: Conversation, participant: Participant, now: datetime) -> tuple[Conversation, Entry]:
+    if conv.status is Status.ENDED:
+        raise Conflict("this conversation has ended")
+    others = tuple(p for p in conv.participants if p.key != participant.key)
+    status = Status.ACTIVE if participant.role is Role.AGENT else conv.status
+    conv = replace(conv, participants=(*others, participant), status=status)
+    body = {"name": participant.display_name, "role": participant.role.value}
+    return _append(conv, EntryKind.JOINED, participant.key, body, now)
+
+
+def end(
+    conv: Conversation, by: str | None, reason: str, now: datetime
+) -> tuple[Conversation, list[Entry]]:
+    """End the conversation. ``reason``: ended (by a participant), cancelled, expired.
+
+    Ending twice is a no-op, so that a retried end never fails.
+    """
+    if conv.status is Status.ENDED:
+        return conv, []
+    if by is not None:
+        participant = conv.participant(by)
+        if participant is None or not participant.present:
+            raise Forbidden("only a participant can end this conversation")
+    participants = tuple(
+        p if p.left_at is not None else replace(p, left_at=now) for p in conv.participants
+    )
+    conv = replace(
+        conv,
+        status=Status.ENDED,
+        ended_at=now,
+        end_reason=reason,
+        participants=participants,
+    )
+    conv, entry = _append(conv, EntryKind.ENDED, by, {"reason": reason}, now)
+    return conv, [entry]

@@ -1,0 +1,59 @@
+"""Typed domain errors.
+
+Each error carries a stable machine-readable ``code``; the web layer maps codes to HTTP statuses
+and WebSocket error frames (see ``docs/protocol.md``). Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: a request that cannot be carried out. State is left unchanged."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class TooLong(InvalidInput):
+    code = "too_long"
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (ended chat, stale offer, ...)."""
+
+    code = "conflict"
+
+
+class OfferGone(Conflict):
+    """The offer was withdrawn, expired, declined or already accepted."""
+
+    code = "offer_gone"
+
+
+class OverCapacity(Conflict):
+    code = "over_capacity"
+
+
+class CursorOutOfRange(DomainError):
+    """A client claims to have seen events that do not exist."""
+
+    code = "cursor_out_of_range"

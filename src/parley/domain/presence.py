@@ -1,0 +1,105 @@
+"""Agent presence.
+
+An agent chooses ``available``, ``away`` or ``busy`` (with optional status text); only
+``available`` agents receive offers. Connections come and go: when the last connection of an
+agent closes, a grace period starts (default 60 s). A reconnect within it changes nothing; when it
+runs out with no connection back, the agent becomes ``offline``.
+
+The number of live connections is counted by the caller (across every node) and passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from parley.domain.errors import InvalidInput
+
+MAX_STATUS_TEXT_CHARS = 140
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPresence:
+    agent_id: int
+    presence: Presence
+    status_text: str
+    changed_at: datetime
+    #: Set while the agent has no live connection: when the last one closed.
+    disconnected_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    agent_id: int
+    presence: Presence
+    status_text: str
+    reason: str  # "set" | "disconnected"
+
+
+def initial(agent_id: int, now: datetime) -> AgentPresence:
+    return AgentPresence(agent_id, Presence.OFFLINE, "", now, disconnected_at=now)
+
+
+def set_presence(
+    state: AgentPresence,
+    presence: Presence,
+    status_text: str,
+    live_connections: int,
+    now: datetime,
+) -> tuple[AgentPresence, list[PresenceChanged]]:
+    """The agent chose a presence. Returns the new state and a change event if any."""
+    if len(status_text) > MAX_STATUS_TEXT_CHARS:
+        raise InvalidInput(f"status text is limited to {MAX_STATUS_TEXT_CHARS} characters")
+    disconnected_at = state.disconnected_at
+    if live_connections > 0:
+        disconnected_at = None
+    elif disconnected_at is None:
+        # Set over the API with no connection open: the grace period starts now.
+        disconnected_at = now
+    if presence == state.presence and status_text == state.status_text:
+        return replace(state, disconnected_at=disconnected_at), []
+    new = AgentPresence(state.agent_id, presence, status_text, now, disconnected_at)
+    return new, [PresenceChanged(state.agent_id, presence, status_text, "set")]
+
+
+def connected(state: AgentPresence) -> AgentPresence:
+    """A connection opened: any running grace period is cancelled. Presence is unchanged."""
+    if state.disconnected_at is None:
+        return state
+    return replace(state, disconnected_at=None)
+
+
+def disconnected(state: AgentPresence, live_connections: int, now: datetime) -> AgentPresence:
+    """A connection closed; ``live_connections`` is how many remain (on every node)."""
+    if live_connections > 0 or state.disconnected_at is not None:
+        return state
+    return replace(state, disconnected_at=now)
+
+
+def expire(
+    state: AgentPresence, now: datetime, grace: timedelta
+) -> tuple[AgentPresence, list[PresenceChanged]]:
+    """Take the agent offline once the grace period after the last disconnect has run out."""
+    if (
+        state.presence is Presence.OFFLINE
+        or state.disconnected_at is None
+        or now < state.disconnected_at + grace
+    ):
+        return state, []
+    new = replace(state, presence=Presence.OFFLINE, status_text="", changed_at=now)
+    return new, [PresenceChanged(state.agent_id, Presence.OFFLINE, "", "disconnected")]
+
+
+def deadline(state: AgentPresence, grace: timedelta) -> datetime | None:
+    """When ``expire`` will next have something to do, if ever."""
+    if state.presence is Presence.OFFLINE or state.disconnected_at is None:
+        return None
+    return state.disconnected_at + grace

@@ -1,0 +1,308 @@
+"""The wire protocol: every WebSocket message, as pydantic models.
+
+Client messages form one discriminated union on ``type`` (``ClientMessage``), server messages
+another (``ServerMessage``). ``parley schema`` writes their JSON Schema to
+``docs/protocol.schema.json``; a test fails when the committed file and these models disagree.
+``docs/protocol.md`` explains them for someone writing a client.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from parley.domain.conversation import Conversation, Entry
+from parley.domain.presence import Presence
+
+Ref = Annotated[str, Field(max_length=64, description="Echoed in the reply, to match it up.")]
+ConversationId = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Shared shapes --------------------------------------------------------------------------------
+
+
+class ParticipantOut(_Message):
+    key: str
+    role: str
+    name: str
+    present: bool
+
+
+class EntryOut(_Message):
+    seq: int
+    kind: str
+    author: str | None
+    body: dict[str, Any]
+    client_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: Entry) -> EntryOut:
+        return cls(
+            seq=entry.seq,
+            kind=entry.kind.value,
+            author=entry.author,
+            body=entry.body,
+            client_id=entry.client_id,
+            created_at=entry.created_at,
+        )
+
+
+class ConversationOut(_Message):
+    id: str
+    kind: str
+    status: str
+    workgroup_id: int | None
+    last_seq: int
+    created_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    metadata: dict[str, Any]
+    participants: list[ParticipantOut]
+
+    @classmethod
+    def of(cls, conv: Conversation) -> ConversationOut:
+        return cls(
+            id=conv.id,
+            kind=conv.kind.value,
+            status=conv.status.value,
+            workgroup_id=conv.workgroup_id,
+            last_seq=conv.last_seq,
+            created_at=conv.created_at,
+            ended_at=conv.ended_at,
+            end_reason=conv.end_reason,
+            metadata=conv.metadata,
+            participants=[
+                ParticipantOut(key=p.key, role=p.role.value, name=p.display_name, present=p.present)
+                for p in conv.participants
+            ],
+        )
+
+
+class OfferOut(_Message):
+    offer_id: str
+    conversation_id: str
+    workgroup_id: int
+    offered_at: datetime
+    expires_at: datetime
+    metadata: dict[str, Any]
+
+
+# Client -> server -----------------------------------------------------------------------------
+
+
+class Hello(_Message):
+    """First message on every connection."""
+
+    type: Literal["hello"]
+    visitor_token: str | None = Field(default=None, max_length=512)
+    token: str | None = Field(
+        default=None, max_length=512, description="Staff bearer token (else the session cookie)."
+    )
+    cursors: dict[ConversationId, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="Last seq seen per conversation; 0 (or absent) for none.",
+    )
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+    ref: Ref | None = None
+
+
+class Send(_Message):
+    type: Literal["send"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+    client_id: Annotated[str, Field(min_length=1, max_length=64)]
+    text: str
+
+
+class Typing(_Message):
+    type: Literal["typing"]
+    conversation_id: ConversationId
+    active: bool
+
+
+class SetPresence(_Message):
+    type: Literal["set_presence"]
+    ref: Ref | None = None
+    presence: Presence
+    status_text: Annotated[str, Field(max_length=140)] = ""
+
+
+class AcceptOffer(_Message):
+    type: Literal["accept_offer"]
+    ref: Ref | None = None
+    offer_id: Annotated[str, Field(max_length=64)]
+
+
+class DeclineOffer(_Message):
+    type: Literal["decline_offer"]
+    ref: Ref | None = None
+    offer_id: Annotated[str, Field(max_length=64)]
+
+
+class End(_Message):
+    """End a conversation; a visitor still waiting in the queue cancels the request."""
+
+    type: Literal["end"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+
+
+ClientMessage = Annotated[
+    Hello | Ping | Send | Typing | SetPresence | AcceptOffer | DeclineOffer | End,
+    Field(discriminator="type"),
+]
+client_message = TypeAdapter[ClientMessage](ClientMessage)
+
+
+# Server -> client -----------------------------------------------------------------------------
+
+
+class SessionOut(_Message):
+    kind: Literal["visitor", "staff"]
+    user_id: int | None = None
+    username: str | None = None
+    name: str | None = None
+    role: str | None = None
+    conversation_id: str | None = None
+
+
+class Welcome(_Message):
+    type: Literal["welcome"] = "welcome"
+    session: SessionOut
+    node_id: str
+    heartbeat_secs: int
+    max_message_chars: int
+
+
+class ConversationState(_Message):
+    """Sent on (re)connect and when a conversation is added, before its entries."""
+
+    type: Literal["conversation"] = "conversation"
+    conversation: ConversationOut
+
+
+class EntryMessage(_Message):
+    type: Literal["entry"] = "entry"
+    conversation_id: str
+    entry: EntryOut
+
+
+class Synced(_Message):
+    """Everything missed while away has been sent; what follows is live."""
+
+    type: Literal["synced"] = "synced"
+
+
+class Ack(_Message):
+    """Reply to ``send``: the entry as stored (the original one for a repeated client_id)."""
+
+    type: Literal["ack"] = "ack"
+    ref: str | None
+    conversation_id: str
+    entry: EntryOut
+
+
+class Ok(_Message):
+    type: Literal["ok"] = "ok"
+    ref: str | None
+
+
+class Pong(_Message):
+    type: Literal["pong"] = "pong"
+    ref: str | None = None
+
+
+class Error(_Message):
+    type: Literal["error"] = "error"
+    ref: str | None = None
+    code: str
+    message: str
+
+
+class QueueStatus(_Message):
+    """For the visitor: where the request stands. ``position`` is 1-based while waiting."""
+
+    type: Literal["queue"] = "queue"
+    conversation_id: str
+    status: Literal["waiting", "accepted", "cancelled", "expired"]
+    position: int | None = None
+
+
+class TypingOut(_Message):
+    type: Literal["typing"] = "typing"
+    conversation_id: str
+    participant: str
+    name: str
+    active: bool
+
+
+class PresenceOut(_Message):
+    type: Literal["presence"] = "presence"
+    user_id: int
+    presence: Presence
+    status_text: str
+
+
+class OfferMessage(_Message):
+    type: Literal["offer"] = "offer"
+    offer: OfferOut
+
+
+class OfferEndedMessage(_Message):
+    """The offer is gone: accepted (by you), declined, timed_out or withdrawn."""
+
+    type: Literal["offer_ended"] = "offer_ended"
+    offer_id: str
+    reason: str
+
+
+class Reconnect(_Message):
+    """The server is going away; reconnect (to any node) and resume with your cursors."""
+
+    type: Literal["reconnect"] = "reconnect"
+    reason: str
+
+
+ServerMessage = Annotated[
+    Welcome
+    | ConversationState
+    | EntryMessage
+    | Synced
+    | Ack
+    | Ok
+    | Pong
+    | Error
+    | QueueStatus
+    | TypingOut
+    | PresenceOut
+    | OfferMessage
+    | OfferEndedMessage
+    | Reconnect,
+    Field(discriminator="type"),
+]
+server_message = TypeAdapter[ServerMessage](ServerMessage)
+
+
+def json_schema() -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Parley WebSocket protocol",
+        "client": client_message.json_schema(),
+        "server": server_message.json_schema(),
+    }
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,1 @@
+"""Realtime delivery: the bus between nodes and the per-node hub of client connections."""

@@ -1,0 +1,198 @@
+"""The hub: one per node, it holds this node's client connections and delivers notifications.
+
+Every connection keeps a cursor per conversation it follows: the last ``seq`` it was sent.
+Entries at or below the cursor are dropped (nothing twice); an entry beyond ``cursor + 1`` means
+something was missed (a lost or reordered bus message), so the connection reads what follows its
+cursor from the database (nothing lost, in order). Deliveries to one connection are serialised
+by its lock, which also covers the catch-up when it starts following a conversation.
+
+Each connection has a bounded outbox drained by its transport; a client too slow to keep up is
+disconnected rather than allowed to hold memory, and resumes from its cursors when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from parley.domain.access import Principal, Staff, Visitor
+from parley.protocol import ConversationOut, ConversationState, EntryMessage, EntryOut
+from parley.realtime.notifications import (
+    Appended,
+    Follow,
+    Kick,
+    Notification,
+    ToConversation,
+    ToStaff,
+    ToUser,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTBOX_LIMIT = 1000
+
+
+class SyncSource(Protocol):
+    """Reads the record; implemented by the chat service."""
+
+    async def conversation_out(self, conversation_id: str) -> ConversationOut | None: ...
+
+    async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]: ...
+
+
+class ClientConnection:
+    """A client's connection as the hub sees it, whatever the transport."""
+
+    def __init__(
+        self, connection_id: str, principal: Principal, outbox_limit: int = DEFAULT_OUTBOX_LIMIT
+    ) -> None:
+        self.id = connection_id
+        self.principal = principal
+        self.cursors: dict[str, int] = {}
+        self.lock = asyncio.Lock()
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self._outbox_limit = outbox_limit
+        self.overflowed = False
+        #: Set by the transport when asked to close: (WebSocket close code, reason).
+        self.close_with: tuple[int, str] | None = None
+        self.closed = asyncio.Event()
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Close after what is already queued has been sent."""
+        if self.close_with is None:
+            self.close_with = (code, reason)
+            self.outbox.put_nowait(None)
+
+    @property
+    def audience(self) -> str:
+        return "visitor" if isinstance(self.principal, Visitor) else "staff"
+
+    @property
+    def user_id(self) -> int | None:
+        return self.principal.user_id if isinstance(self.principal, Staff) else None
+
+    @property
+    def participant_key(self) -> str:
+        return self.principal.key
+
+    def send(self, message: BaseModel | dict[str, object]) -> None:
+        if self.overflowed:
+            return
+        if self.outbox.qsize() >= self._outbox_limit:
+            log.warning("connection %s cannot keep up; disconnecting it", self.id)
+            self.overflowed = True
+            self.request_close(1013, "too slow; reconnect and resume")
+            return
+        # Dicts come from notifications, already dumped in JSON mode.
+        text = message.model_dump_json() if isinstance(message, BaseModel) else json.dumps(message)
+        self.outbox.put_nowait(text)
+
+
+class Hub:
+    def __init__(self, source: SyncSource) -> None:
+        self._source = source
+        self._all: set[ClientConnection] = set()
+        self._by_conversation: defaultdict[str, set[ClientConnection]] = defaultdict(set)
+        self._by_user: defaultdict[int, set[ClientConnection]] = defaultdict(set)
+
+    @property
+    def connections(self) -> frozenset[ClientConnection]:
+        return frozenset(self._all)
+
+    def attach(self, conn: ClientConnection) -> None:
+        self._all.add(conn)
+        if conn.user_id is not None:
+            self._by_user[conn.user_id].add(conn)
+
+    def detach(self, conn: ClientConnection) -> None:
+        self._all.discard(conn)
+        if conn.user_id is not None:
+            self._by_user[conn.user_id].discard(conn)
+            if not self._by_user[conn.user_id]:
+                del self._by_user[conn.user_id]
+        for conversation_id in conn.cursors:
+            followers = self._by_conversation.get(conversation_id)
+            if followers is not None:
+                followers.discard(conn)
+                if not followers:
+                    del self._by_conversation[conversation_id]
+
+    async def follow(self, conn: ClientConnection, conversation_id: str, cursor: int) -> None:
+        """Start following a conversation: its state, what follows ``cursor``, then live.
+
+        The connection is registered before the database is read, so that an entry committed
+        in between arrives either in the read or as a notification (deduplicated by cursor).
+        """
+        async with conn.lock:
+            if conversation_id in conn.cursors:
+                cursor = min(cursor, conn.cursors[conversation_id])
+            self._by_conversation[conversation_id].add(conn)
+            conn.cursors[conversation_id] = cursor
+            state = await self._source.conversation_out(conversation_id)
+            if state is None:
+                return
+            conn.send(ConversationState(conversation=state))
+            await self._catch_up(conn, conversation_id)
+
+    async def handle(self, note: Notification) -> None:
+        match note:
+            case Appended():
+                for conn in list(self._by_conversation.get(note.conversation_id, ())):
+                    await self._deliver(conn, note.conversation_id, note.entries)
+            case ToConversation():
+                for conn in list(self._by_conversation.get(note.conversation_id, ())):
+                    if note.audience is not None and conn.audience != note.audience:
+                        continue
+                    if note.except_participant == conn.participant_key:
+                        continue
+                    conn.send(note.message)
+            case ToUser():
+                for conn in list(self._by_user.get(note.user_id, ())):
+                    conn.send(note.message)
+            case ToStaff():
+                for conn in list(self._all):
+                    if conn.audience == "staff":
+                        conn.send(note.message)
+            case Follow():
+                for conn in list(self._by_user.get(note.user_id, ())):
+                    await self.follow(conn, note.conversation_id, 0)
+            case Kick():
+                pass
+
+    async def resync(self, conns: Iterable[ClientConnection] | None = None) -> None:
+        """Catch every connection up from the database (after the bus lost messages)."""
+        for conn in list(self._all if conns is None else conns):
+            async with conn.lock:
+                for conversation_id in list(conn.cursors):
+                    await self._catch_up(conn, conversation_id)
+
+    async def _deliver(
+        self, conn: ClientConnection, conversation_id: str, entries: list[EntryOut]
+    ) -> None:
+        async with conn.lock:
+            cursor = conn.cursors.get(conversation_id)
+            if cursor is None:
+                return
+            for entry in sorted(entries, key=lambda e: e.seq):
+                if entry.seq <= cursor:
+                    continue
+                if entry.seq > cursor + 1:
+                    # A gap: something was lost or overtaken on the way. Read the record.
+                    await self._catch_up(conn, conversation_id)
+                    return
+                conn.send(EntryMessage(conversation_id=conversation_id, entry=entry))
+                cursor = entry.seq
+                conn.cursors[conversation_id] = cursor
+
+    async def _catch_up(self, conn: ClientConnection, conversation_id: str) -> None:
+        cursor = conn.cursors[conversation_id]
+        for entry in await self._source.entries_after(conversation_id, cursor):
+            conn.send(EntryMessage(conversation_id=conversation_id, entry=entry))
+            cursor = entry.seq
+        conn.cursors[conversation_id] = cursor

@@ -1,0 +1,225 @@
+"""Staff accounts and workgroups."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from parley.clock import Clock
+from parley.domain import presence as presence_policy
+from parley.domain import routing
+from parley.domain.access import Principal, StaffRole, require_role
+from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.realtime.bus import Bus
+from parley.realtime.notifications import Kick
+from parley.services.auth import hash_password
+from parley.storage.db import Database
+from parley.storage.store import Store, UserRow, WorkgroupRow
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+MIN_PASSWORD_CHARS = 8
+
+
+def _check_name(kind: str, value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise InvalidInput(
+            f"{kind} must be 1-64 lowercase letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class WorkgroupSettings:
+    name: str
+    button_text: str = ""
+    offer_timeout_secs: int = int(routing.DEFAULT_OFFER_TIMEOUT.total_seconds())
+    wait_timeout_secs: int = int(routing.DEFAULT_WAIT_TIMEOUT.total_seconds())
+    max_chats: int = routing.DEFAULT_MAX_CHATS
+
+    def validate(self) -> WorkgroupSettings:
+        if not self.name.strip() or len(self.name) > 128:
+            raise InvalidInput("a workgroup needs a name of at most 128 characters")
+        if len(self.button_text) > 128:
+            raise InvalidInput("button text is limited to 128 characters")
+        if not 5 <= self.offer_timeout_secs <= 600:
+            raise InvalidInput("the offer timeout must be 5 to 600 seconds")
+        if not 10 <= self.wait_timeout_secs <= 86_400:
+            raise InvalidInput("the wait timeout must be 10 to 86400 seconds")
+        if not 1 <= self.max_chats <= 100:
+            raise InvalidInput("max chats per agent must be 1 to 100")
+        return self
+
+
+class AdminService:
+    def __init__(self, db: Database, bus: Bus, clock: Clock) -> None:
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+
+    # Users ------------------------------------------------------------------------------------
+
+    async def create_user(
+        self,
+        actor: Principal | None,
+        username: str,
+        password: str,
+        role: StaffRole,
+        display_name: str = "",
+        workgroups: list[str] | None = None,
+        *,
+        allow_weak_password: bool = False,
+    ) -> UserRow:
+        """Create a staff account. ``actor`` None means the command line (the operator);
+        ``allow_weak_password`` is for the demo's published accounts only."""
+        if actor is not None:
+            require_role(actor, StaffRole.ADMIN)
+        _check_name("a username", username)
+        if not password or (len(password) < MIN_PASSWORD_CHARS and not allow_weak_password):
+            raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+        display_name = display_name.strip() or username
+        if len(display_name) > 128:
+            raise InvalidInput("a display name is limited to 128 characters")
+        password_hash = await hash_password(password)
+        now = self._clock.now()
+        try:
+            async with self._db.write() as store:
+                if await store.user_by_username(username) is not None:
+                    raise Conflict(f"the username {username!r} is taken")
+                user_id = await store.insert_user(username, display_name, role, password_hash, now)
+                await store.insert_agent(presence_policy.initial(user_id, now), now)
+                for slug in workgroups or []:
+                    wg = await self._workgroup(store, slug)
+                    await store.add_member(wg.id, user_id)
+                user = await store.user(user_id)
+        except IntegrityError:
+            raise Conflict(f"the username {username!r} is taken") from None
+        assert user is not None
+        return user
+
+    async def list_users(self, actor: Principal) -> list[UserRow]:
+        require_role(actor, StaffRole.ADMIN)
+        async with self._db.read() as store:
+            return await store.list_users()
+
+    async def update_user(
+        self,
+        actor: Principal | None,
+        username: str,
+        *,
+        role: StaffRole | None = None,
+        active: bool | None = None,
+        password: str | None = None,
+        display_name: str | None = None,
+    ) -> UserRow:
+        if actor is not None:
+            require_role(actor, StaffRole.ADMIN)
+        values: dict[str, object] = {}
+        if role is not None:
+            values["role"] = role.value
+        if active is not None:
+            values["active"] = active
+        if display_name is not None:
+            if not display_name.strip() or len(display_name) > 128:
+                raise InvalidInput("a display name needs 1 to 128 characters")
+            values["display_name"] = display_name.strip()
+        if password is not None:
+            if len(password) < MIN_PASSWORD_CHARS:
+                raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+            values["password_hash"] = await hash_password(password)
+        async with self._db.write() as store:
+            user = await store.user_by_username(username)
+            if user is None:
+                raise NotFound(f"no user {username!r}")
+            if values:
+                await store.update_user(user.id, **values)
+            if active is False or password is not None:
+                # A deactivated account or a reset password ends every session and token.
+                await store.delete_tokens_of(user.id)
+            updated = await store.user(user.id)
+            kicks = await store.workgroups_of(user.id)
+        assert updated is not None
+        await self._bus.publish([Kick(workgroup_id=w) for w in kicks])
+        return updated
+
+    # Workgroups -------------------------------------------------------------------------------
+
+    async def _workgroup(self, store: Store, slug: str) -> WorkgroupRow:
+        wg = await store.workgroup_by_slug(slug)
+        if wg is None:
+            raise NotFound(f"no workgroup {slug!r}")
+        return wg
+
+    async def create_workgroup(
+        self, actor: Principal | None, slug: str, settings: WorkgroupSettings
+    ) -> WorkgroupRow:
+        if actor is not None:
+            require_role(actor, StaffRole.ADMIN)
+        _check_name("a workgroup slug", slug)
+        settings.validate()
+        try:
+            async with self._db.write() as store:
+                if await store.workgroup_by_slug(slug) is not None:
+                    raise Conflict(f"the workgroup {slug!r} exists")
+                wg_id = await store.insert_workgroup(
+                    slug,
+                    settings.name.strip(),
+                    settings.button_text,
+                    settings.offer_timeout_secs,
+                    settings.wait_timeout_secs,
+                    settings.max_chats,
+                    self._clock.now(),
+                )
+                wg = await store.workgroup(wg_id)
+        except IntegrityError:
+            raise Conflict(f"the workgroup {slug!r} exists") from None
+        assert wg is not None
+        return wg
+
+    async def update_workgroup(
+        self, actor: Principal, slug: str, settings: WorkgroupSettings
+    ) -> WorkgroupRow:
+        require_role(actor, StaffRole.ADMIN)
+        settings.validate()
+        async with self._db.write() as store:
+            wg = await self._workgroup(store, slug)
+            await store.update_workgroup(
+                wg.id,
+                name=settings.name.strip(),
+                button_text=settings.button_text,
+                offer_timeout_secs=settings.offer_timeout_secs,
+                wait_timeout_secs=settings.wait_timeout_secs,
+                max_chats=settings.max_chats,
+            )
+            updated = await store.workgroup(wg.id)
+        assert updated is not None
+        await self._bus.publish([Kick(workgroup_id=wg.id)])
+        return updated
+
+    async def list_workgroups(self, actor: Principal) -> list[tuple[WorkgroupRow, list[str]]]:
+        require_role(actor, StaffRole.AGENT)
+        async with self._db.read() as store:
+            users = {u.id: u.username for u in await store.list_users()}
+            return [
+                (wg, [users[m] for m in await store.members(wg.id)])
+                for wg in await store.list_workgroups()
+            ]
+
+    async def set_members(
+        self, actor: Principal | None, slug: str, usernames: list[str]
+    ) -> list[str]:
+        if actor is not None:
+            require_role(actor, StaffRole.ADMIN)
+        async with self._db.write() as store:
+            wg = await self._workgroup(store, slug)
+            ids = []
+            for name in usernames:
+                user = await store.user_by_username(name)
+                if user is None:
+                    raise NotFound(f"no user {name!r}")
+                ids.append(user.id)
+            await store.set_members(wg.id, ids)
+        await self._bus.publish([Kick(workgroup_id=wg.id)])
+        return sorted(set(usernames))

@@ -1,0 +1,313 @@
+"""Conversation use cases: open a chat request, send, type, end, read history, resume."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from parley.clock import Clock
+from parley.domain import access
+from parley.domain import conversation as conv_policy
+from parley.domain.access import Principal, Staff, StaffRole, Visitor
+from parley.domain.conversation import Conversation, Status
+from parley.domain.errors import (
+    CursorOutOfRange,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
+from parley.protocol import ConversationOut, EntryOut, QueueStatus, TypingOut
+from parley.realtime.bus import Bus
+from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
+from parley.services.routing import RoutingService
+from parley.storage.db import Database
+from parley.storage.store import Store, WorkgroupRow
+
+
+@dataclass(frozen=True, slots=True)
+class ChatForm:
+    """What a visitor fills in before chatting (validated by the web layer's schema)."""
+
+    name: str
+    email: str = ""
+    question: str = ""
+    page: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "question": self.question,
+            "page": self.page,
+            "extra": dict(self.extra),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedChat:
+    conversation: ConversationOut
+    visitor_token: str
+    position: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkgroupStatus:
+    slug: str
+    name: str
+    button_text: str
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    conversation_id: str
+    cursor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """What a (re)connecting client follows, and the cursors it sent that were refused."""
+
+    subscriptions: list[Subscription]
+    errors: list[DomainError]
+    queue: list[QueueStatus]
+
+
+class ChatService:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        routing: RoutingService,
+        issue_visitor_token: Callable[[str], str],
+        *,
+        max_message_chars: int,
+    ) -> None:
+        self._issue_visitor_token = issue_visitor_token
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+        self._routing = routing
+        self.max_message_chars = max_message_chars
+
+    # Visitors ---------------------------------------------------------------------------------
+
+    async def workgroup_status(self, slug: str) -> WorkgroupStatus:
+        async with self._db.read() as store:
+            wg = await _workgroup(store, slug)
+            available = await store.available_agents(wg.id)
+        return WorkgroupStatus(
+            wg.slug, wg.name, wg.button_text or f"Chat with {wg.name}", available > 0
+        )
+
+    async def open_chat(self, slug: str, form: ChatForm) -> OpenedChat:
+        now = self._clock.now()
+        conversation_id = secrets.token_hex(16)
+        async with self._db.write() as store:
+            wg = await _workgroup(store, slug)
+            conv, entries = conv_policy.open_customer_chat(
+                conversation_id, wg.id, form.name, form.metadata(), now
+            )
+            await store.insert_conversation(conv)
+            await store.insert_entries(conv.id, entries)
+            await store.insert_request(conv.id, wg.id, now)
+            position = await store.queue_position(conv.id)
+        await self._bus.publish([Kick(workgroup_id=wg.id)])
+        return OpenedChat(ConversationOut.of(conv), self._issue_visitor_token(conv.id), position)
+
+    # Participants -----------------------------------------------------------------------------
+
+    async def send(
+        self, principal: Principal, conversation_id: str, client_id: str, text: str
+    ) -> EntryOut:
+        """Store a message; repeated client ids answer with the original entry."""
+        conv_policy.validate_text(text, self.max_message_chars)
+        conv_policy.validate_client_id(client_id)
+        now = self._clock.now()
+        try:
+            async with self._db.write() as store:
+                conv = await self._conversation(store, principal, conversation_id, lock=True)
+                existing = await store.entry_by_client_id(conv.id, principal.key, client_id)
+                if existing is not None:
+                    return EntryOut.of(existing)
+                access.require_participant(principal, conv)
+                conv, entry = conv_policy.post_message(
+                    conv, principal.key, text, client_id, now, self.max_message_chars
+                )
+                await store.set_last_seq(conv.id, conv.last_seq)
+                await store.insert_entries(conv.id, [entry])
+        except IntegrityError:
+            # The same client id committed concurrently (on another node): answer with it.
+            async with self._db.read() as store:
+                existing = await store.entry_by_client_id(conversation_id, principal.key, client_id)
+            if existing is None:
+                raise
+            return EntryOut.of(existing)
+        out = EntryOut.of(entry)
+        await self._bus.publish([Appended(conversation_id=conv.id, entries=[out])])
+        return out
+
+    async def typing(self, principal: Principal, conversation_id: str, active: bool) -> None:
+        async with self._db.read() as store:
+            conv = await self._conversation(store, principal, conversation_id)
+        access.require_participant(principal, conv)
+        if conv.status is Status.ENDED:
+            return
+        me = conv.participant(principal.key)
+        assert me is not None
+        message = TypingOut(
+            conversation_id=conv.id, participant=me.key, name=me.display_name, active=active
+        )
+        await self._bus.publish(
+            [
+                ToConversation(
+                    conversation_id=conv.id,
+                    message=message.model_dump(mode="json"),
+                    except_participant=me.key,
+                )
+            ]
+        )
+
+    async def end(self, principal: Principal, conversation_id: str) -> None:
+        """End a chat; a visitor ending it while still queued cancels the request."""
+        now = self._clock.now()
+        notes: list[Notification] = []
+        async with self._db.write() as store:
+            peek = await self._conversation(store, principal, conversation_id)
+            # Lock order everywhere: workgroup, agent, conversation.
+            wg = None
+            if peek.status is Status.QUEUED and peek.workgroup_id is not None:
+                wg = await store.workgroup(peek.workgroup_id, lock=True)
+            conv = await self._conversation(store, principal, conversation_id, lock=True)
+            access.require_participant(principal, conv)
+            if conv.status is Status.QUEUED and wg is not None:
+                notes += await self._routing.cancel_in(store, wg, conv.id)
+            elif conv.status is not Status.ENDED:
+                agents = conv.agent_ids()
+                conv, entries = conv_policy.end(conv, principal.key, "ended", now)
+                await store.save_conversation(conv)
+                await store.insert_entries(conv.id, entries)
+                notes.append(
+                    Appended(conversation_id=conv.id, entries=[EntryOut.of(e) for e in entries])
+                )
+                # The agents freed a slot: their workgroups may have someone for them.
+                for agent_id in agents:
+                    await store.set_idle_since(agent_id, now)
+                    notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(agent_id)]
+        await self._bus.publish(notes)
+
+    # Reading ----------------------------------------------------------------------------------
+
+    async def conversation(
+        self, principal: Principal, conversation_id: str
+    ) -> tuple[ConversationOut, list[EntryOut]]:
+        async with self._db.read() as store:
+            conv = await self._conversation(store, principal, conversation_id)
+            entries = await store.entries_after(conv.id, 0)
+        return ConversationOut.of(conv), [EntryOut.of(e) for e in entries]
+
+    async def entries(
+        self, principal: Principal, conversation_id: str, after: int, limit: int
+    ) -> list[EntryOut]:
+        async with self._db.read() as store:
+            conv = await self._conversation(store, principal, conversation_id)
+            if after > conv.last_seq:
+                raise CursorOutOfRange(f"seq {after} does not exist yet (last is {conv.last_seq})")
+            return [EntryOut.of(e) for e in await store.entries_after(conv.id, after, limit)]
+
+    async def history(
+        self,
+        staff: Staff,
+        *,
+        search: str | None,
+        everyone: bool,
+        limit: int,
+        before: datetime | None,
+    ) -> list[ConversationOut]:
+        """A staff member's conversations, newest first; supervisors may ask for everyone's."""
+        if everyone:
+            access.require_role(staff, StaffRole.SUPERVISOR)
+        async with self._db.read() as store:
+            convs = await store.conversations_of(
+                None if everyone else staff.user_id, search=search, limit=limit, before=before
+            )
+        return [ConversationOut.of(c) for c in convs]
+
+    async def resume(self, principal: Principal, cursors: dict[str, int]) -> Resume:
+        """What a connecting client follows: the visitor its chat; staff their open chats and
+        any other they are allowed to read and sent a cursor for."""
+        subs: list[Subscription] = []
+        errors: list[DomainError] = []
+        queue: list[QueueStatus] = []
+        async with self._db.read() as store:
+            if isinstance(principal, Visitor):
+                conv = await store.conversation(principal.conversation_id)
+                if conv is None:
+                    raise Unauthenticated("this visitor token names no conversation")
+                convs = [conv]
+                for unknown in cursors.keys() - {conv.id}:
+                    errors.append(Forbidden(f"no access to conversation {unknown}"))
+                position = await store.queue_position(conv.id)
+                if position is not None:
+                    queue.append(
+                        QueueStatus(conversation_id=conv.id, status="waiting", position=position)
+                    )
+            else:
+                convs = await store.conversations_of(
+                    principal.user_id, active_only=True, limit=1000
+                )
+                known = {c.id for c in convs}
+                for other_id in cursors.keys() - known:
+                    other = await store.conversation(other_id)
+                    if other is None or not access.can_read(principal, other):
+                        errors.append(Forbidden(f"no access to conversation {other_id}"))
+                    else:
+                        convs.append(other)
+        for conv in convs:
+            cursor = cursors.get(conv.id, 0)
+            if cursor > conv.last_seq:
+                errors.append(
+                    CursorOutOfRange(
+                        f"conversation {conv.id} has no seq {cursor} (last is {conv.last_seq}); "
+                        "it is sent again from the start"
+                    )
+                )
+                cursor = 0
+            subs.append(Subscription(conv.id, cursor))
+        return Resume(subs, errors, queue)
+
+    # The hub's view of the record (parley.realtime.hub.SyncSource) -----------------------------
+
+    async def conversation_out(self, conversation_id: str) -> ConversationOut | None:
+        async with self._db.read() as store:
+            conv = await store.conversation(conversation_id)
+        return None if conv is None else ConversationOut.of(conv)
+
+    async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]:
+        async with self._db.read() as store:
+            return [EntryOut.of(e) for e in await store.entries_after(conversation_id, after)]
+
+    async def _conversation(
+        self, store: Store, principal: Principal, conversation_id: str, *, lock: bool = False
+    ) -> Conversation:
+        conv = await store.conversation(conversation_id, lock=lock)
+        if conv is None:
+            if isinstance(principal, Visitor):
+                raise Forbidden("you have no access to this conversation")
+            raise NotFound("no such conversation")
+        access.require_read(principal, conv)
+        return conv
+
+
+async def _workgroup(store: Store, slug: str) -> WorkgroupRow:
+    wg = await store.workgroup_by_slug(slug)
+    if wg is None:
+        raise NotFound(f"no workgroup {slug!r}")
+    return wg

@@ -1,0 +1,58 @@
+"""Settings, from command-line options and ``PARLEY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parley.storage.db import sqlite_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to listen on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port to listen on (0: any free port).")
+    data_dir: Path = Field(Path("parley-data"), description="Where the embedded database lives.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql://host/db (default: SQLite in data_dir)."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for several nodes, e.g. redis://127.0.0.1:6379/0."
+    )
+    redis_channel: str = Field(
+        "parley:notifications",
+        description="Pub/sub channel; installations sharing one Redis need different ones.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins allowed to open WebSockets (the server's own always is).",
+    )
+    max_message_chars: int = Field(
+        4000, ge=1, le=100_000, description="Longest message, in characters."
+    )
+    max_frame_bytes: int = Field(
+        65536,
+        ge=1024,
+        description="Largest WebSocket frame; a bigger one closes the socket (1009).",
+    )
+    presence_grace_secs: float = Field(
+        60, gt=0, description="How long an agent with no connection stays in their presence."
+    )
+    heartbeat_secs: float = Field(
+        20, gt=0, description="Interval of WebSocket pings and of the node heartbeat."
+    )
+    dispatch_interval_secs: float = Field(
+        5, gt=0, description="The dispatcher's safety sweep, besides running on every change."
+    )
+    leader_retry_secs: float = Field(
+        2, gt=0, description="How often a standby node tries to become the dispatcher."
+    )
+    session_days: int = Field(7, ge=1, description="Lifetime of a console login session.")
+    secure_cookies: bool = Field(False, description="Mark cookies Secure (set this behind HTTPS).")
+    node_id: str | None = Field(None, description="This node's name (default: random).")
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)

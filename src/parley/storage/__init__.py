@@ -1,0 +1,1 @@
+"""Storage adapter: SQLAlchemy Core tables, the database handle and the queries services use."""

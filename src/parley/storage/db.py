@@ -1,0 +1,117 @@
+"""The database handle: engines for SQLite (embedded default) and PostgreSQL, transactions,
+and migrations run at start-up.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` so that a commit is on disk before anyone
+is told a message was sent. Write transactions start with ``BEGIN IMMEDIATE``: SQLite then
+serialises writers up front instead of failing one of them at its first write. On PostgreSQL,
+services take row locks (``SELECT ... FOR UPDATE``) on the rows they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from parley.storage.store import Store
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Serialises migrations of several nodes starting at once on PostgreSQL (per schema).
+_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/migrate'))"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs operators write and pick the async driver Parley ships with."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'parley.db'}"
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Store]:
+        """A read-write transaction; commits when the block exits without an exception."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(parley_write=True)
+            async with conn.begin():
+                yield Store(conn, postgres=not self.is_sqlite)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Store]:
+        async with self.engine.connect() as conn, conn.begin():
+            yield Store(conn, postgres=not self.is_sqlite)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision (creating it on first start)."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(parley_write=True)
+            async with conn.begin():
+                if not self.is_sqlite:
+                    await conn.execute(sa.text(_MIGRATION_LOCK))
+                await conn.run_sync(_upgrade)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _upgrade(sync_conn: sa.Connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, "head")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get("parley_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+__all__ = ["AsyncConnection", "Database", "normalise_url", "sqlite_url"]

@@ -1,0 +1,788 @@
+"""Queries, bound to one transaction. Services get a ``Store`` from ``Database.write()`` or
+``Database.read()`` and never write SQL themselves.
+
+Rows come back as domain objects or small frozen records; nothing leaks SQLAlchemy types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.domain import routing
+from parley.domain.access import StaffRole
+from parley.domain.conversation import (
+    Conversation,
+    Entry,
+    EntryKind,
+    Kind,
+    Participant,
+    Role,
+    Status,
+)
+from parley.domain.presence import AgentPresence, Presence
+from parley.storage.tables import (
+    agent_state,
+    auth_tokens,
+    chat_requests,
+    connections,
+    conversations,
+    entries,
+    offers,
+    participants,
+    server_keys,
+    users,
+    workgroup_members,
+    workgroups,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    username: str
+    display_name: str
+    role: StaffRole
+    password_hash: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    token_hash: str
+    user_id: int
+    kind: str
+    csrf_token: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkgroupRow:
+    id: int
+    slug: str
+    name: str
+    button_text: str
+    offer_timeout_secs: int
+    wait_timeout_secs: int
+    max_chats: int
+    created_at: datetime
+
+    def queue_config(self) -> routing.QueueConfig:
+        return routing.QueueConfig(
+            offer_timeout=timedelta(seconds=self.offer_timeout_secs),
+            wait_timeout=timedelta(seconds=self.wait_timeout_secs),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    presence: AgentPresence
+    idle_since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOffer:
+    offer: routing.Offer
+    workgroup_id: int
+
+
+def _user(row: sa.Row[Any]) -> UserRow:
+    return UserRow(
+        row.id,
+        row.username,
+        row.display_name,
+        StaffRole(row.role),
+        row.password_hash,
+        row.active,
+        row.created_at,
+    )
+
+
+def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
+    return WorkgroupRow(
+        row.id,
+        row.slug,
+        row.name,
+        row.button_text,
+        row.offer_timeout_secs,
+        row.wait_timeout_secs,
+        row.max_chats,
+        row.created_at,
+    )
+
+
+def _entry(row: sa.Row[Any]) -> Entry:
+    return Entry(row.seq, EntryKind(row.kind), row.author, row.body, row.created_at, row.client_id)
+
+
+def _offer(row: sa.Row[Any]) -> routing.Offer:
+    return routing.Offer(row.offer_id, row.request_id, row.agent_id, row.offered_at, row.expires_at)
+
+
+class Store:
+    def __init__(self, conn: AsyncConnection, *, postgres: bool) -> None:
+        self.conn = conn
+        self.postgres = postgres
+
+    async def _one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
+        return (await self.conn.execute(stmt)).first()
+
+    async def _all(self, stmt: sa.Executable) -> Sequence[sa.Row[Any]]:
+        return (await self.conn.execute(stmt)).all()
+
+    def _locked(self, stmt: sa.Select[Any]) -> sa.Select[Any]:
+        # SQLite has one writer at a time (BEGIN IMMEDIATE): the lock is the transaction.
+        return stmt.with_for_update() if self.postgres else stmt
+
+    # Server keys ------------------------------------------------------------------------------
+
+    async def server_key(self, name: str, candidate: str) -> str:
+        """The stored key called ``name``; stores ``candidate`` if there is none yet."""
+        row = await self._one(sa.select(server_keys.c.value).where(server_keys.c.name == name))
+        if row is not None:
+            return str(row.value)
+        await self.conn.execute(sa.insert(server_keys).values(name=name, value=candidate))
+        return candidate
+
+    # Users and tokens -------------------------------------------------------------------------
+
+    async def insert_user(
+        self, username: str, display_name: str, role: StaffRole, password_hash: str, now: datetime
+    ) -> int:
+        result = await self.conn.execute(
+            sa.insert(users)
+            .values(
+                username=username,
+                display_name=display_name,
+                role=role.value,
+                password_hash=password_hash,
+                active=True,
+                created_at=now,
+            )
+            .returning(users.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def user_by_username(self, username: str) -> UserRow | None:
+        row = await self._one(sa.select(users).where(users.c.username == username))
+        return None if row is None else _user(row)
+
+    async def user(self, user_id: int) -> UserRow | None:
+        row = await self._one(sa.select(users).where(users.c.id == user_id))
+        return None if row is None else _user(row)
+
+    async def list_users(self) -> list[UserRow]:
+        return [_user(r) for r in await self._all(sa.select(users).order_by(users.c.username))]
+
+    async def update_user(self, user_id: int, **values: Any) -> None:
+        await self.conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
+
+    async def insert_token(self, token: TokenRow) -> None:
+        await self.conn.execute(
+            sa.insert(auth_tokens).values(
+                token_hash=token.token_hash,
+                user_id=token.user_id,
+                kind=token.kind,
+                csrf_token=token.csrf_token,
+                label=token.label,
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+            )
+        )
+
+    async def token(self, token_hash: str) -> tuple[TokenRow, UserRow] | None:
+        row = await self._one(
+            sa.select(auth_tokens, users)
+            .join(users, users.c.id == auth_tokens.c.user_id)
+            .where(auth_tokens.c.token_hash == token_hash)
+        )
+        if row is None:
+            return None
+        token = TokenRow(
+            row.token_hash,
+            row.user_id,
+            row.kind,
+            row.csrf_token,
+            row.label,
+            row.created_at,
+            row.expires_at,
+        )
+        return token, _user(row)
+
+    async def delete_token(self, token_hash: str) -> None:
+        await self.conn.execute(
+            sa.delete(auth_tokens).where(auth_tokens.c.token_hash == token_hash)
+        )
+
+    async def delete_tokens_of(self, user_id: int) -> None:
+        await self.conn.execute(sa.delete(auth_tokens).where(auth_tokens.c.user_id == user_id))
+
+    # Workgroups -------------------------------------------------------------------------------
+
+    async def insert_workgroup(
+        self,
+        slug: str,
+        name: str,
+        button_text: str,
+        offer_timeout_secs: int,
+        wait_timeout_secs: int,
+        max_chats: int,
+        now: datetime,
+    ) -> int:
+        result = await self.conn.execute(
+            sa.insert(workgroups)
+            .values(
+                slug=slug,
+                name=name,
+                button_text=button_text,
+                offer_timeout_secs=offer_timeout_secs,
+                wait_timeout_secs=wait_timeout_secs,
+                max_chats=max_chats,
+                created_at=now,
+            )
+            .returning(workgroups.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def workgroup(self, workgroup_id: int, *, lock: bool = False) -> WorkgroupRow | None:
+        stmt = sa.select(workgroups).where(workgroups.c.id == workgroup_id)
+        row = await self._one(self._locked(stmt) if lock else stmt)
+        return None if row is None else _workgroup(row)
+
+    async def workgroup_by_slug(self, slug: str) -> WorkgroupRow | None:
+        row = await self._one(sa.select(workgroups).where(workgroups.c.slug == slug))
+        return None if row is None else _workgroup(row)
+
+    async def list_workgroups(self) -> list[WorkgroupRow]:
+        rows = await self._all(sa.select(workgroups).order_by(workgroups.c.slug))
+        return [_workgroup(r) for r in rows]
+
+    async def update_workgroup(self, workgroup_id: int, **values: Any) -> None:
+        await self.conn.execute(
+            sa.update(workgroups).where(workgroups.c.id == workgroup_id).values(**values)
+        )
+
+    async def members(self, workgroup_id: int) -> list[int]:
+        rows = await self._all(
+            sa.select(workgroup_members.c.user_id)
+            .where(workgroup_members.c.workgroup_id == workgroup_id)
+            .order_by(workgroup_members.c.user_id)
+        )
+        return [int(r.user_id) for r in rows]
+
+    async def add_member(self, workgroup_id: int, user_id: int) -> None:
+        if user_id not in await self.members(workgroup_id):
+            await self.conn.execute(
+                sa.insert(workgroup_members).values(workgroup_id=workgroup_id, user_id=user_id)
+            )
+
+    async def set_members(self, workgroup_id: int, user_ids: Iterable[int]) -> None:
+        await self.conn.execute(
+            sa.delete(workgroup_members).where(workgroup_members.c.workgroup_id == workgroup_id)
+        )
+        rows = [{"workgroup_id": workgroup_id, "user_id": u} for u in sorted(set(user_ids))]
+        if rows:
+            await self.conn.execute(sa.insert(workgroup_members), rows)
+
+    async def workgroups_of(self, user_id: int) -> list[int]:
+        rows = await self._all(
+            sa.select(workgroup_members.c.workgroup_id).where(
+                workgroup_members.c.user_id == user_id
+            )
+        )
+        return [int(r.workgroup_id) for r in rows]
+
+    # Conversations ----------------------------------------------------------------------------
+
+    async def insert_conversation(self, conv: Conversation) -> None:
+        await self.conn.execute(
+            sa.insert(conversations).values(
+                id=conv.id,
+                kind=conv.kind.value,
+                status=conv.status.value,
+                workgroup_id=conv.workgroup_id,
+                last_seq=conv.last_seq,
+                metadata=conv.metadata,
+                created_at=conv.created_at,
+                ended_at=conv.ended_at,
+                end_reason=conv.end_reason,
+            )
+        )
+        await self._save_participants(conv)
+
+    async def save_conversation(self, conv: Conversation) -> None:
+        await self.conn.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == conv.id)
+            .values(
+                status=conv.status.value,
+                last_seq=conv.last_seq,
+                ended_at=conv.ended_at,
+                end_reason=conv.end_reason,
+            )
+        )
+        await self._save_participants(conv)
+
+    async def _save_participants(self, conv: Conversation) -> None:
+        await self.conn.execute(
+            sa.delete(participants).where(participants.c.conversation_id == conv.id)
+        )
+        rows = [
+            {
+                "conversation_id": conv.id,
+                "key": p.key,
+                "role": p.role.value,
+                "user_id": p.user_id,
+                "display_name": p.display_name,
+                "joined_at": p.joined_at,
+                "left_at": p.left_at,
+            }
+            for p in conv.participants
+        ]
+        if rows:
+            await self.conn.execute(sa.insert(participants), rows)
+
+    async def conversation(
+        self, conversation_id: str, *, lock: bool = False
+    ) -> Conversation | None:
+        stmt = sa.select(conversations).where(conversations.c.id == conversation_id)
+        row = await self._one(self._locked(stmt) if lock else stmt)
+        if row is None:
+            return None
+        return (await self._conversations_from([row]))[0]
+
+    async def _conversations_from(self, rows: Sequence[sa.Row[Any]]) -> list[Conversation]:
+        ids = [r.id for r in rows]
+        by_conv: dict[str, list[Participant]] = {i: [] for i in ids}
+        if ids:
+            prows = await self._all(
+                sa.select(participants)
+                .where(participants.c.conversation_id.in_(ids))
+                .order_by(participants.c.joined_at)
+            )
+            for p in prows:
+                by_conv[p.conversation_id].append(
+                    Participant(
+                        p.key, Role(p.role), p.display_name, p.joined_at, p.user_id, p.left_at
+                    )
+                )
+        return [
+            Conversation(
+                id=r.id,
+                kind=Kind(r.kind),
+                status=Status(r.status),
+                created_at=r.created_at,
+                workgroup_id=r.workgroup_id,
+                participants=tuple(by_conv[r.id]),
+                last_seq=r.last_seq,
+                ended_at=r.ended_at,
+                end_reason=r.end_reason,
+                metadata=r.metadata,
+            )
+            for r in rows
+        ]
+
+    async def set_last_seq(self, conversation_id: str, last_seq: int) -> None:
+        await self.conn.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(last_seq=last_seq)
+        )
+
+    async def queue_position(self, conversation_id: str) -> int | None:
+        """1-based position of a waiting request in its workgroup's queue."""
+        me = await self._one(
+            sa.select(chat_requests).where(
+                chat_requests.c.conversation_id == conversation_id,
+                chat_requests.c.status == "waiting",
+            )
+        )
+        if me is None:
+            return None
+        ahead = await self._one(
+            sa.select(sa.func.count())
+            .select_from(chat_requests)
+            .where(
+                chat_requests.c.workgroup_id == me.workgroup_id,
+                chat_requests.c.status == "waiting",
+                sa.or_(
+                    chat_requests.c.created_at < me.created_at,
+                    sa.and_(
+                        chat_requests.c.created_at == me.created_at,
+                        chat_requests.c.conversation_id < conversation_id,
+                    ),
+                ),
+            )
+        )
+        return 1 + (0 if ahead is None else int(ahead[0]))
+
+    async def insert_entries(self, conversation_id: str, new: Iterable[Entry]) -> None:
+        rows = [
+            {
+                "conversation_id": conversation_id,
+                "seq": e.seq,
+                "kind": e.kind.value,
+                "author": e.author,
+                "body": e.body,
+                "client_id": e.client_id,
+                "created_at": e.created_at,
+            }
+            for e in new
+        ]
+        if rows:
+            await self.conn.execute(sa.insert(entries), rows)
+
+    async def entries_after(
+        self, conversation_id: str, after: int, limit: int | None = None
+    ) -> list[Entry]:
+        stmt = (
+            sa.select(entries)
+            .where(entries.c.conversation_id == conversation_id, entries.c.seq > after)
+            .order_by(entries.c.seq)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_entry(r) for r in await self._all(stmt)]
+
+    async def entry_by_client_id(
+        self, conversation_id: str, author: str, client_id: str
+    ) -> Entry | None:
+        row = await self._one(
+            sa.select(entries).where(
+                entries.c.conversation_id == conversation_id,
+                entries.c.author == author,
+                entries.c.client_id == client_id,
+            )
+        )
+        return None if row is None else _entry(row)
+
+    async def conversations_of(
+        self,
+        user_id: int | None,
+        *,
+        active_only: bool = False,
+        search: str | None = None,
+        limit: int = 50,
+        before: datetime | None = None,
+    ) -> list[Conversation]:
+        """Conversations a staff member took part in (every one when ``user_id`` is None),
+        newest first. ``search`` matches the customer's name, email and message text."""
+        stmt = sa.select(conversations)
+        if user_id is not None:
+            mine = sa.select(participants.c.conversation_id).where(
+                participants.c.user_id == user_id
+            )
+            stmt = stmt.where(conversations.c.id.in_(mine))
+        if active_only:
+            stmt = stmt.where(conversations.c.status != Status.ENDED.value)
+        if before is not None:
+            stmt = stmt.where(conversations.c.created_at < before)
+        if search:
+            pattern = (
+                "%"
+                + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            in_text = sa.select(entries.c.conversation_id).where(
+                entries.c.kind == EntryKind.MESSAGE.value,
+                sa.func.lower(sa.cast(entries.c.body, sa.Text)).like(pattern, escape="\\"),
+            )
+            in_people = sa.select(participants.c.conversation_id).where(
+                sa.func.lower(participants.c.display_name).like(pattern, escape="\\")
+            )
+            in_metadata = sa.func.lower(sa.cast(conversations.c.metadata, sa.Text)).like(
+                pattern, escape="\\"
+            )
+            stmt = stmt.where(
+                sa.or_(
+                    conversations.c.id.in_(in_text),
+                    conversations.c.id.in_(in_people),
+                    in_metadata,
+                )
+            )
+        stmt = stmt.order_by(conversations.c.created_at.desc(), conversations.c.id).limit(limit)
+        return await self._conversations_from(await self._all(stmt))
+
+    # Routing ----------------------------------------------------------------------------------
+
+    async def insert_request(self, conversation_id: str, workgroup_id: int, now: datetime) -> None:
+        await self.conn.execute(
+            sa.insert(chat_requests).values(
+                conversation_id=conversation_id,
+                workgroup_id=workgroup_id,
+                status="waiting",
+                created_at=now,
+                declined_by=[],
+                offers_made=0,
+            )
+        )
+
+    async def request_workgroup(self, conversation_id: str) -> tuple[int, str] | None:
+        row = await self._one(
+            sa.select(chat_requests.c.workgroup_id, chat_requests.c.status).where(
+                chat_requests.c.conversation_id == conversation_id
+            )
+        )
+        return None if row is None else (int(row.workgroup_id), str(row.status))
+
+    async def load_queue(self, wg: WorkgroupRow) -> routing.Queue:
+        """The workgroup's waiting requests and its members' load, for the routing core."""
+        rows = await self._all(
+            sa.select(chat_requests)
+            .where(chat_requests.c.workgroup_id == wg.id, chat_requests.c.status == "waiting")
+            .order_by(chat_requests.c.created_at, chat_requests.c.conversation_id)
+        )
+        pending = {
+            r.request_id: _offer(r)
+            for r in await self._all(
+                sa.select(offers).where(
+                    offers.c.workgroup_id == wg.id, offers.c.status == "pending"
+                )
+            )
+        }
+        requests = tuple(
+            routing.Request(
+                r.conversation_id,
+                r.created_at,
+                frozenset(r.declined_by),
+                r.offers_made,
+                pending.get(r.conversation_id),
+            )
+            for r in rows
+        )
+        return routing.Queue(wg.queue_config(), requests, await self._agents(wg))
+
+    async def _agents(self, wg: WorkgroupRow) -> dict[int, routing.Agent]:
+        members = (
+            sa.select(workgroup_members.c.user_id)
+            .where(workgroup_members.c.workgroup_id == wg.id)
+            .scalar_subquery()
+        )
+        active = (
+            sa.select(sa.func.count())
+            .select_from(participants.join(conversations))
+            .where(
+                participants.c.user_id == agent_state.c.user_id,
+                participants.c.role == Role.AGENT.value,
+                participants.c.left_at.is_(None),
+                conversations.c.status != Status.ENDED.value,
+            )
+            .scalar_subquery()
+        )
+        elsewhere = (
+            sa.select(sa.func.count())
+            .select_from(offers)
+            .where(
+                offers.c.agent_id == agent_state.c.user_id,
+                offers.c.status == "pending",
+                offers.c.workgroup_id != wg.id,
+            )
+            .scalar_subquery()
+        )
+        rows = await self._all(
+            sa.select(
+                agent_state.c.user_id,
+                agent_state.c.presence,
+                agent_state.c.idle_since,
+                active.label("active"),
+                elsewhere.label("elsewhere"),
+            )
+            .join(users, users.c.id == agent_state.c.user_id)
+            .where(agent_state.c.user_id.in_(members), users.c.active.is_(True))
+        )
+        return {
+            r.user_id: routing.Agent(
+                r.user_id,
+                r.presence == Presence.AVAILABLE.value,
+                int(r.active),
+                wg.max_chats,
+                r.idle_since,
+                int(r.elsewhere) > 0,
+            )
+            for r in rows
+        }
+
+    async def insert_offer(self, offer: routing.Offer, workgroup_id: int) -> None:
+        await self.conn.execute(
+            sa.insert(offers).values(
+                offer_id=offer.offer_id,
+                request_id=offer.request_id,
+                workgroup_id=workgroup_id,
+                agent_id=offer.agent_id,
+                status="pending",
+                offered_at=offer.offered_at,
+                expires_at=offer.expires_at,
+            )
+        )
+
+    async def end_offer(self, offer_id: str, status: str, now: datetime) -> None:
+        await self.conn.execute(
+            sa.update(offers)
+            .where(offers.c.offer_id == offer_id, offers.c.status == "pending")
+            .values(status=status, ended_at=now)
+        )
+
+    async def save_request(self, request: routing.Request) -> None:
+        await self.conn.execute(
+            sa.update(chat_requests)
+            .where(chat_requests.c.conversation_id == request.request_id)
+            .values(declined_by=sorted(request.declined_by), offers_made=request.offers_made)
+        )
+
+    async def end_request(
+        self, request_id: str, status: str, now: datetime, agent_id: int | None = None
+    ) -> None:
+        await self.conn.execute(
+            sa.update(chat_requests)
+            .where(chat_requests.c.conversation_id == request_id)
+            .values(status=status, ended_at=now, agent_id=agent_id)
+        )
+
+    async def offer_workgroup(self, offer_id: str) -> int | None:
+        row = await self._one(sa.select(offers.c.workgroup_id).where(offers.c.offer_id == offer_id))
+        return None if row is None else int(row.workgroup_id)
+
+    async def pending_offers_of(self, user_id: int) -> list[PendingOffer]:
+        rows = await self._all(
+            sa.select(offers).where(offers.c.agent_id == user_id, offers.c.status == "pending")
+        )
+        return [PendingOffer(_offer(r), r.workgroup_id) for r in rows]
+
+    async def workgroups_with_work(self) -> list[int]:
+        rows = await self._all(
+            sa.select(chat_requests.c.workgroup_id)
+            .where(chat_requests.c.status == "waiting")
+            .distinct()
+        )
+        return [int(r.workgroup_id) for r in rows]
+
+    async def available_agents(self, workgroup_id: int) -> int:
+        """Members who are available, whatever their load: is anybody there to answer?"""
+        row = await self._one(
+            sa.select(sa.func.count())
+            .select_from(
+                workgroup_members.join(
+                    agent_state, agent_state.c.user_id == workgroup_members.c.user_id
+                ).join(users, users.c.id == workgroup_members.c.user_id)
+            )
+            .where(
+                workgroup_members.c.workgroup_id == workgroup_id,
+                agent_state.c.presence == Presence.AVAILABLE.value,
+                users.c.active.is_(True),
+            )
+        )
+        return 0 if row is None else int(row[0])
+
+    # Agents, presence, connections ------------------------------------------------------------
+
+    async def agent(self, user_id: int, *, lock: bool = False) -> AgentRow | None:
+        stmt = sa.select(agent_state).where(agent_state.c.user_id == user_id)
+        row = await self._one(self._locked(stmt) if lock else stmt)
+        if row is None:
+            return None
+        presence = AgentPresence(
+            row.user_id,
+            Presence(row.presence),
+            row.status_text,
+            row.changed_at,
+            row.disconnected_at,
+        )
+        return AgentRow(presence, row.idle_since)
+
+    async def insert_agent(self, state: AgentPresence, idle_since: datetime) -> None:
+        await self.conn.execute(
+            sa.insert(agent_state).values(
+                user_id=state.agent_id,
+                presence=state.presence.value,
+                status_text=state.status_text,
+                changed_at=state.changed_at,
+                disconnected_at=state.disconnected_at,
+                idle_since=idle_since,
+            )
+        )
+
+    async def save_agent(self, state: AgentPresence, idle_since: datetime | None = None) -> None:
+        values: dict[str, Any] = {
+            "presence": state.presence.value,
+            "status_text": state.status_text,
+            "changed_at": state.changed_at,
+            "disconnected_at": state.disconnected_at,
+        }
+        if idle_since is not None:
+            values["idle_since"] = idle_since
+        await self.conn.execute(
+            sa.update(agent_state).where(agent_state.c.user_id == state.agent_id).values(**values)
+        )
+
+    async def set_idle_since(self, user_id: int, when: datetime) -> None:
+        await self.conn.execute(
+            sa.update(agent_state).where(agent_state.c.user_id == user_id).values(idle_since=when)
+        )
+
+    async def agents_to_expire(self) -> list[int]:
+        rows = await self._all(
+            sa.select(agent_state.c.user_id).where(
+                agent_state.c.disconnected_at.is_not(None),
+                agent_state.c.presence != Presence.OFFLINE.value,
+            )
+        )
+        return [int(r.user_id) for r in rows]
+
+    async def agent_presences(self, user_ids: Iterable[int] | None = None) -> list[AgentPresence]:
+        stmt = sa.select(agent_state)
+        if user_ids is not None:
+            stmt = stmt.where(agent_state.c.user_id.in_(list(user_ids)))
+        return [
+            AgentPresence(
+                r.user_id, Presence(r.presence), r.status_text, r.changed_at, r.disconnected_at
+            )
+            for r in await self._all(stmt)
+        ]
+
+    async def insert_connection(
+        self, connection_id: str, user_id: int, node_id: str, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            sa.insert(connections).values(
+                id=connection_id, user_id=user_id, node_id=node_id, opened_at=now, seen_at=now
+            )
+        )
+
+    async def delete_connection(self, connection_id: str) -> None:
+        await self.conn.execute(sa.delete(connections).where(connections.c.id == connection_id))
+
+    async def live_connections(self, user_id: int, seen_after: datetime) -> int:
+        row = await self._one(
+            sa.select(sa.func.count())
+            .select_from(connections)
+            .where(connections.c.user_id == user_id, connections.c.seen_at >= seen_after)
+        )
+        return 0 if row is None else int(row[0])
+
+    async def touch_connections(self, node_id: str, now: datetime) -> None:
+        await self.conn.execute(
+            sa.update(connections).where(connections.c.node_id == node_id).values(seen_at=now)
+        )
+
+    async def stale_connection_users(self, seen_before: datetime) -> list[int]:
+        """Users with connections whose node stopped its heartbeat; the rows are removed."""
+        rows = await self._all(
+            sa.select(connections.c.user_id).where(connections.c.seen_at < seen_before).distinct()
+        )
+        await self.conn.execute(sa.delete(connections).where(connections.c.seen_at < seen_before))
+        return [int(r.user_id) for r in rows]
+
+    async def delete_node_connections(self, node_id: str) -> list[int]:
+        rows = await self._all(
+            sa.select(connections.c.user_id).where(connections.c.node_id == node_id).distinct()
+        )
+        await self.conn.execute(sa.delete(connections).where(connections.c.node_id == node_id))
+        return [int(r.user_id) for r in rows]

@@ -1,0 +1,233 @@
+"""The schema. Alembic migrations in ``migrations/`` create it; keep both in step
+(``tests/storage/test_migrations.py`` fails when they drift)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no time zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+server_keys = sa.Table(
+    "server_keys",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+auth_tokens = sa.Table(
+    "auth_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # session | api
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(128), nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Index("ix_auth_tokens_user_id", "user_id"),
+)
+
+workgroups = sa.Table(
+    "workgroups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("button_text", sa.String(128), nullable=False, default=""),
+    sa.Column("offer_timeout_secs", sa.Integer, nullable=False),
+    sa.Column("wait_timeout_secs", sa.Integer, nullable=False),
+    sa.Column("max_chats", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+workgroup_members = sa.Table(
+    "workgroup_members",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_workgroup_members_user_id", "user_id"),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("workgroup_id", sa.Integer, sa.ForeignKey("workgroups.id"), nullable=True),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("end_reason", sa.String(32), nullable=True),
+    sa.Index("ix_conversations_status", "status"),
+)
+
+participants = sa.Table(
+    "participants",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("display_name", sa.String(128), nullable=False),
+    sa.Column("joined_at", UTCDateTime, nullable=False),
+    sa.Column("left_at", UTCDateTime, nullable=True),
+    sa.Index("ix_participants_user_id", "user_id"),
+)
+
+entries = sa.Table(
+    "entries",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("author", sa.String(64), nullable=True),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # The idempotency key of a send: one stored entry per (conversation, author, client id).
+    sa.UniqueConstraint("conversation_id", "author", "client_id"),
+)
+
+chat_requests = sa.Table(
+    "chat_requests",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("workgroup_id", sa.Integer, sa.ForeignKey("workgroups.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # waiting accepted cancelled expired
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("declined_by", sa.JSON, nullable=False),
+    sa.Column("offers_made", sa.Integer, nullable=False),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Index("ix_chat_requests_workgroup_id_status", "workgroup_id", "status"),
+)
+
+offers = sa.Table(
+    "offers",
+    metadata,
+    sa.Column("offer_id", sa.String(48), primary_key=True),
+    sa.Column(
+        "request_id",
+        sa.String(32),
+        sa.ForeignKey("chat_requests.conversation_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("workgroup_id", sa.Integer, sa.ForeignKey("workgroups.id"), nullable=False),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    # pending accepted declined timed_out withdrawn
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("offered_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    # The database itself refuses a second live offer for an agent or a request, whatever
+    # process or workgroup tries it.
+    sa.Index(
+        "uq_offers_pending_agent",
+        "agent_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "uq_offers_pending_request",
+        "request_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
+
+agent_state = sa.Table(
+    "agent_state",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("presence", sa.String(16), nullable=False),
+    sa.Column("status_text", sa.String(140), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("disconnected_at", UTCDateTime, nullable=True),
+    sa.Column("idle_since", UTCDateTime, nullable=False),
+)
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("node_id", sa.String(32), nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    # Refreshed by the node's heartbeat; a connection not seen for a while died with its node.
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+    sa.Index("ix_connections_user_id", "user_id"),
+)

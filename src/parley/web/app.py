@@ -1,0 +1,85 @@
+"""The ASGI application for one node."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import JSONResponse
+
+from parley import __version__
+from parley.bootstrap import Parley
+from parley.protocol import Reconnect
+from parley.web import api, errors
+from parley.web.ws import Session
+
+DRAIN_TIMEOUT_SECS = 5.0
+
+
+def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
+    """``manage_lifecycle``: start and stop ``parley`` with the app (tests may do it themselves)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await parley.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await drain(parley)
+                await parley.stop()
+
+    app = FastAPI(
+        title="Parley",
+        version=__version__,
+        summary="Live chat between a business and its customers.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(api.router(parley))
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> api.Health:
+        return api.Health(status="ok")
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"model": api.Health}})
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        for name, probe in (("database", parley.db.ping), ("redis", parley.bus.ping)):
+            if name == "redis" and parley.settings.redis_url is None:
+                continue
+            try:
+                await asyncio.wait_for(probe(), 5)
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"failed: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        body = api.Health(status="ok" if ok else "unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @app.websocket("/ws")
+    async def websocket(ws: WebSocket) -> None:
+        await Session(parley, ws).run()
+
+    return app
+
+
+async def drain(parley: Parley) -> None:
+    """Tell every client to reconnect elsewhere, and wait (briefly) for their sockets to close.
+
+    Nothing in flight is lost: a message is acknowledged only after its commit, and a client
+    that got no ack sends it again, with the same client id, wherever it reconnects.
+    """
+    conns = list(parley.hub.connections)
+    for conn in conns:
+        conn.send(Reconnect(reason="server shutting down"))
+        conn.request_close(1012, "server restarting")
+    if conns:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(c.closed.wait() for c in conns)), timeout=DRAIN_TIMEOUT_SECS
+            )

@@ -1,0 +1,67 @@
+"""Who is calling: the one place where requests become principals.
+
+- ``Authorization: Bearer <token>``: a staff API token (no CSRF needed: browsers never send it
+  on their own).
+- ``X-Visitor-Token: <token>``: a visitor, for its one conversation.
+- The ``parley_session`` cookie: a staff console session; writes must carry ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+
+from parley.domain.access import Principal, Staff, StaffRole, require_role
+from parley.domain.errors import Forbidden, Unauthenticated
+from parley.services.auth import Authenticated, AuthService, csrf_matches
+
+SESSION_COOKIE = "parley_session"
+CSRF_HEADER = "X-CSRF-Token"
+VISITOR_HEADER = "X-Visitor-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def bearer(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return None
+
+
+async def staff_of_request(auth: AuthService, request: Request) -> Authenticated:
+    token = bearer(request.headers.get("authorization"))
+    if token is not None:
+        return await auth.authenticate(token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie is None:
+        raise Unauthenticated("log in first, or send a bearer token")
+    found = await auth.authenticate(cookie)
+    if request.method not in _SAFE_METHODS and not csrf_matches(
+        found.csrf_token, request.headers.get(CSRF_HEADER)
+    ):
+        raise Forbidden(f"missing or wrong {CSRF_HEADER} header")
+    return found
+
+
+def dependencies(
+    auth: AuthService,
+) -> tuple[
+    Callable[[Request], Awaitable[Principal]],
+    Callable[[Request], Awaitable[Staff]],
+    Callable[[Request], Awaitable[Staff]],
+]:
+    """FastAPI dependencies: any principal, any staff member, an admin."""
+
+    async def principal(request: Request) -> Principal:
+        visitor_token = request.headers.get(VISITOR_HEADER)
+        if visitor_token is not None:
+            return auth.visitor(visitor_token)
+        return (await staff_of_request(auth, request)).staff
+
+    async def staff(request: Request) -> Staff:
+        return (await staff_of_request(auth, request)).staff
+
+    async def admin(request: Request) -> Staff:
+        return require_role((await staff_of_request(auth, request)).staff, StaffRole.ADMIN)
+
+    return principal, staff, admin

@@ -1,0 +1,273 @@
+"""The WebSocket endpoint ``/ws``, for visitors and staff alike (see ``docs/protocol.md``).
+
+Ordinary mistakes (bad JSON, an unknown type, a field out of range, a forbidden action) answer
+with an ``error`` message and the socket stays open. Protocol violations close it:
+
+- 1003 a binary frame; 1007 invalid UTF-8 and 1009 a frame over the size limit (both closed
+  by the WebSocket layer itself); 1008 no ``hello`` first, or authentication failed;
+- 1012 the server is shutting down (after a ``reconnect`` message); 1013 the client could not
+  keep up with its messages. Either way the client reconnects and resumes with its cursors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from parley.bootstrap import Parley
+from parley.domain.access import Principal, Staff, StaffRole, Visitor, require_role
+from parley.domain.errors import DomainError, Unauthenticated
+from parley.protocol import (
+    AcceptOffer,
+    Ack,
+    DeclineOffer,
+    End,
+    Error,
+    Hello,
+    OfferMessage,
+    Ok,
+    Ping,
+    Pong,
+    SessionOut,
+    SetPresence,
+    Synced,
+    Typing,
+    Welcome,
+    client_message,
+)
+from parley.protocol import Send as SendMessage
+from parley.realtime.hub import ClientConnection
+from parley.web.security import SESSION_COOKIE
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_SECS = 30
+CLOSE_UNSUPPORTED = 1003
+CLOSE_POLICY = 1008
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient cookie to abuse
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    own = f"{scheme}://{websocket.headers.get('host', '')}"
+    return origin == own or origin in allowed
+
+
+class Session:
+    """One client's WebSocket: reads, handles in order, and writes through its outbox."""
+
+    def __init__(self, parley: Parley, websocket: WebSocket) -> None:
+        self.parley = parley
+        self.ws = websocket
+        self.conn: ClientConnection | None = None
+
+    async def run(self) -> None:
+        if not origin_allowed(self.ws, self.parley.settings.allowed_origins):
+            await self.ws.close(CLOSE_POLICY, "origin not allowed")
+            return
+        await self.ws.accept()
+        try:
+            hello = await self._hello()
+            principal = await self._authenticate(hello)
+        except _Close as close:
+            await self._send_now(Error(code=close.code_name, message=close.reason))
+            await self.ws.close(close.code, close.reason)
+            return
+        except WebSocketDisconnect:
+            return
+        conn = ClientConnection(secrets.token_hex(8), principal)
+        self.conn = conn
+        writer = asyncio.create_task(self._write(conn))
+        try:
+            await self._start(conn, hello)
+            await self._read(conn)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.parley.hub.detach(conn)
+            if isinstance(principal, Staff):
+                with contextlib.suppress(Exception):
+                    await self.parley.presence.disconnected(principal, conn.id)
+                self.parley.maintenance.wake.set()
+            if conn.close_with is None:
+                writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            conn.closed.set()
+
+    async def _send_now(self, message: Error) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.send_text(message.model_dump_json())
+
+    async def _hello(self) -> Hello:
+        try:
+            raw = await asyncio.wait_for(self.ws.receive(), HELLO_TIMEOUT_SECS)
+        except TimeoutError:
+            raise _Close(CLOSE_POLICY, "protocol_error", "no hello received") from None
+        if raw["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(raw.get("code", 1000))
+        text = raw.get("text")
+        if text is None:
+            raise _Close(CLOSE_UNSUPPORTED, "protocol_error", "only text frames are accepted")
+        try:
+            message = client_message.validate_json(text)
+        except ValidationError:
+            raise _Close(
+                CLOSE_POLICY, "protocol_error", "the first message must be hello"
+            ) from None
+        if not isinstance(message, Hello):
+            raise _Close(CLOSE_POLICY, "protocol_error", "the first message must be hello")
+        return message
+
+    async def _authenticate(self, hello: Hello) -> Principal:
+        auth = self.parley.auth
+        try:
+            if hello.visitor_token is not None:
+                return auth.visitor(hello.visitor_token)
+            token = hello.token or self.ws.cookies.get(SESSION_COOKIE)
+            if token is None:
+                raise Unauthenticated("send a visitor_token or a token, or log in first")
+            return (await auth.authenticate(token)).staff
+        except Unauthenticated as exc:
+            raise _Close(CLOSE_POLICY, exc.code, exc.message) from None
+
+    async def _start(self, conn: ClientConnection, hello: Hello) -> None:
+        parley = self.parley
+        principal = conn.principal
+        resume = await parley.chat.resume(principal, dict(hello.cursors))
+        if isinstance(principal, Visitor):
+            session = SessionOut(kind="visitor", conversation_id=principal.conversation_id)
+        else:
+            session = SessionOut(
+                kind="staff",
+                user_id=principal.user_id,
+                username=principal.username,
+                name=principal.display_name,
+                role=principal.role.value,
+            )
+        conn.send(
+            Welcome(
+                session=session,
+                node_id=parley.node_id,
+                heartbeat_secs=int(parley.settings.heartbeat_secs),
+                max_message_chars=parley.settings.max_message_chars,
+            )
+        )
+        parley.hub.attach(conn)
+        if isinstance(principal, Staff):
+            await parley.presence.connected(principal, conn.id)
+            for presence in await parley.presence.snapshot():
+                conn.send(presence)
+            for offer in await parley.routing.pending_offers(principal):
+                conn.send(OfferMessage(offer=offer))
+        for error in resume.errors:
+            conn.send(Error(code=error.code, message=error.message))
+        for sub in resume.subscriptions:
+            await parley.hub.follow(conn, sub.conversation_id, sub.cursor)
+        for status in resume.queue:
+            conn.send(status)
+        conn.send(Synced())
+
+    async def _read(self, conn: ClientConnection) -> None:
+        while conn.close_with is None:
+            raw = await self.ws.receive()
+            if raw["type"] == "websocket.disconnect":
+                return
+            text = raw.get("text")
+            if text is None:
+                conn.send(Error(code="protocol_error", message="only text frames are accepted"))
+                conn.request_close(CLOSE_UNSUPPORTED, "only text frames are accepted")
+                return
+            await self._handle(conn, text)
+
+    async def _handle(self, conn: ClientConnection, text: str) -> None:
+        try:
+            message = client_message.validate_json(text)
+        except ValidationError as exc:
+            conn.send(_validation_error(exc, text))
+            return
+        ref = getattr(message, "ref", None)
+        try:
+            reply = await self._dispatch(conn.principal, message)
+        except DomainError as exc:
+            conn.send(Error(ref=ref, code=exc.code, message=exc.message))
+            return
+        except Exception:
+            log.exception("error handling %s", type(message).__name__)
+            conn.send(Error(ref=ref, code="internal", message="something went wrong; retry"))
+            return
+        if reply is not None:
+            conn.send(reply)
+
+    async def _dispatch(self, who: Principal, message: Any) -> Ack | Ok | Pong | Error | None:
+        parley = self.parley
+        match message:
+            case Ping(ref=ref):
+                return Pong(ref=ref)
+            case SendMessage(ref=ref, conversation_id=cid, client_id=client_id, text=text):
+                entry = await parley.chat.send(who, cid, client_id, text)
+                return Ack(ref=ref, conversation_id=cid, entry=entry)
+            case Typing(conversation_id=cid, active=active):
+                await parley.chat.typing(who, cid, active)
+                return None
+            case SetPresence(ref=ref, presence=presence, status_text=status_text):
+                await parley.presence.set(_staff(who), presence, status_text)
+                return Ok(ref=ref)
+            case AcceptOffer(ref=ref, offer_id=offer_id):
+                await parley.routing.accept(_staff(who), offer_id)
+                return Ok(ref=ref)
+            case DeclineOffer(ref=ref, offer_id=offer_id):
+                await parley.routing.decline(_staff(who), offer_id)
+                return Ok(ref=ref)
+            case End(ref=ref, conversation_id=cid):
+                await parley.chat.end(who, cid)
+                return Ok(ref=ref)
+            case Hello():
+                return Error(code="protocol_error", message="hello was already received")
+        return Error(code="unknown_type", message="unknown message type")  # pragma: no cover
+
+    async def _write(self, conn: ClientConnection) -> None:
+        while True:
+            text = await conn.outbox.get()
+            if text is None:
+                code, reason = conn.close_with or (1000, "")
+                with contextlib.suppress(Exception):
+                    await self.ws.close(code, reason)
+                return
+            await self.ws.send_text(text)
+
+
+class _Close(Exception):
+    def __init__(self, code: int, code_name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.code_name = code_name
+        self.reason = reason
+
+
+def _staff(who: Principal) -> Staff:
+    return require_role(who, StaffRole.AGENT)
+
+
+def _validation_error(exc: ValidationError, text: str) -> Error:
+    ref = None
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        candidate = json.loads(text).get("ref")
+        ref = candidate if isinstance(candidate, str) and len(candidate) <= 64 else None
+    kinds = {e["type"] for e in exc.errors()}
+    if "json_invalid" in kinds:
+        return Error(ref=ref, code="bad_json", message="the message is not valid JSON")
+    if kinds & {"union_tag_invalid", "union_tag_not_found", "model_attributes_type"}:
+        return Error(ref=ref, code="unknown_type", message="unknown or missing message type")
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+    return Error(ref=ref, code="invalid_message", message=f"{where}: {first['msg']}")

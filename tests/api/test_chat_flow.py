@@ -1,0 +1,83 @@
+"""The whole chat through the public API: request, offer, accept, talk, type, end."""
+
+from __future__ import annotations
+
+from tests.support import World
+
+
+async def test_visitor_and_agent_chat(world: World) -> None:
+    await world.add_staff("alice", workgroups=["sales"])
+    async with world.node.http() as http:
+        status = (await http.get("/api/v1/workgroups/sales/status")).json()
+    assert status["open"] is False
+
+    async with world.agent("alice") as alice:
+        async with world.node.http() as http:
+            status = (await http.get("/api/v1/workgroups/sales/status")).json()
+        assert status == {
+            "slug": "sales",
+            "name": "Sales",
+            "button_text": "Chat with Sales",
+            "open": True,
+        }
+        chat = await world.open_chat(name="Zoe", email="zoe@example.com", question="Price?")
+        cid = chat["conversation"]["id"]
+        assert chat["position"] == 1
+
+        async with world.visitor(chat["visitor_token"]) as zoe:
+            offer = (await alice.expect_type("offer"))["offer"]
+            assert offer["conversation_id"] == cid
+            assert offer["metadata"]["question"] == "Price?"
+
+            # The visitor may write while waiting; the agent reads it on accept.
+            ack = await zoe.request(
+                {"type": "send", "conversation_id": cid, "client_id": "z1", "text": "Hello?"}
+            )
+            assert ack["type"] == "ack" and ack["entry"]["seq"] == 2
+
+            assert (await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]}))[
+                "type"
+            ] == "ok"
+            state = await alice.expect_type("conversation")
+            assert state["conversation"]["id"] == cid
+            joined = await zoe.expect(
+                lambda m: m.get("type") == "entry" and m["entry"]["kind"] == "joined"
+            )
+            assert joined["entry"]["body"]["name"] == "Alice"
+            await zoe.expect_type("queue", status="accepted")
+
+            await alice.send({"type": "typing", "conversation_id": cid, "active": True})
+            typing = await zoe.expect_type("typing")
+            assert typing["name"] == "Alice" and typing["active"] is True
+
+            await alice.request(
+                {"type": "send", "conversation_id": cid, "client_id": "a1", "text": "Hi Zoe"}
+            )
+            got = await zoe.expect(
+                lambda m: m.get("type") == "entry" and m["entry"]["kind"] == "message"
+                and m["entry"]["author"] != "visitor"
+            )
+            assert got["entry"]["body"]["text"] == "Hi Zoe"
+
+            await zoe.request({"type": "end", "conversation_id": cid})
+            ended = await alice.expect(
+                lambda m: m.get("type") == "entry" and m["entry"]["kind"] == "ended"
+            )
+            assert ended["entry"]["author"] == "visitor"
+
+    kinds = [e["kind"] for e in alice.entries(cid)]
+    assert kinds == ["queued", "message", "joined", "message", "ended"]
+    assert [e["seq"] for e in alice.entries(cid)] == [1, 2, 3, 4, 5]
+
+    async with world.staff_http("alice") as http:
+        r = await http.get("/api/v1/conversations")
+        assert r.status_code == 200, r.text
+        past = r.json()
+        assert [c["id"] for c in past] == [cid]
+        transcript = (await http.get(f"/api/v1/conversations/{cid}")).json()
+    assert transcript["conversation"]["status"] == "ended"
+    assert transcript["conversation"]["metadata"]["email"] == "zoe@example.com"
+    assert [e["body"].get("text") for e in transcript["entries"] if e["kind"] == "message"] == [
+        "Hello?",
+        "Hi Zoe",
+    ]

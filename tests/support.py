@@ -1,0 +1,260 @@
+"""Helpers to run a Parley node in the test's event loop and talk to it over its public API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+
+from parley.bootstrap import Parley, build
+from parley.domain.access import StaffRole
+from parley.services.admin import WorkgroupSettings
+from parley.settings import Settings
+from parley.web.app import create_app
+from tests.fakes import FakeClock
+
+PG_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+RECV_TIMEOUT_SECS = 10.0
+PASSWORD = "correct horse battery"
+
+
+def unavailable(what: str, exc: BaseException) -> None:
+    """PostgreSQL and Redis tests must run in CI: fail there, skip elsewhere."""
+    message = f"{what} is not reachable ({type(exc).__name__}: {exc})"
+    if IN_CI:
+        pytest.fail(message + "; CI must provide it")
+    pytest.skip(message)
+
+
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[str]:
+    """A fresh schema on the test database; yields a URL whose search_path points at it."""
+    import psycopg
+
+    schema = "t_" + secrets.token_hex(6)
+    plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        conn = await psycopg.AsyncConnection.connect(plain, autocommit=True)
+    except Exception as exc:
+        unavailable("PostgreSQL", exc)
+        raise
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        sep = "&" if "?" in plain else "?"
+        yield f"{plain}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+async def check_redis() -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:
+        unavailable("Redis", exc)
+    finally:
+        await client.aclose()
+
+
+@dataclass
+class Node:
+    parley: Parley
+    server: uvicorn.Server
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def http(self, **kwargs: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=RECV_TIMEOUT_SECS, **kwargs)
+
+
+@asynccontextmanager
+async def run_node(settings: Settings, clock: FakeClock | None) -> AsyncIterator[Node]:
+    """Start a node on a random port in this event loop; stop it (gracefully) afterwards."""
+    parley = build(settings, clock=clock)
+    app = create_app(parley)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=None,
+    )
+    config.load()
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup()
+    if server.should_exit:
+        raise RuntimeError("the test server did not start")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Node(parley, server, port)
+    finally:
+        for s in server.servers:
+            s.close()
+        from parley.web.app import drain
+
+        await drain(parley)
+        await server.shutdown()
+
+
+@dataclass
+class World:
+    """A running node plus a fake clock and ready-made accounts."""
+
+    node: Node
+    clock: FakeClock
+    backend: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def parley(self) -> Parley:
+        return self.node.parley
+
+    async def add_staff(
+        self, username: str, role: StaffRole = StaffRole.AGENT, workgroups: list[str] | None = None
+    ) -> str:
+        user = await self.parley.admin.create_user(
+            None, username, PASSWORD, role, username.capitalize(), workgroups or []
+        )
+        async with self.node.http() as http:
+            r = await http.post(
+                "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+            )
+            assert r.status_code == 200, r.text
+            token = r.cookies["parley_session"]
+        self.tokens[username] = token
+        self.user_ids[username] = user.id
+        return token
+
+    async def add_workgroup(self, slug: str, **settings: Any) -> None:
+        await self.parley.admin.create_workgroup(
+            None, slug, WorkgroupSettings(name=slug.capitalize(), **settings)
+        )
+
+    def staff_http(self, username: str) -> httpx.AsyncClient:
+        return self.node.http(headers={"Authorization": f"Bearer {self.tokens[username]}"})
+
+    async def open_chat(self, slug: str = "sales", name: str = "Zoe", **form: Any) -> dict[str, Any]:
+        async with self.node.http() as http:
+            r = await http.post(f"/api/v1/workgroups/{slug}/chats", json={"name": name, **form})
+            assert r.status_code == 201, r.text
+            return dict(r.json())
+
+    @asynccontextmanager
+    async def agent(
+        self, username: str, *, available: bool = True, cursors: dict[str, int] | None = None
+    ) -> AsyncIterator[WsClient]:
+        async with WsClient.connect(self.node.ws_url) as ws:
+            await ws.hello(token=self.tokens[username], cursors=cursors or {})
+            if available:
+                await ws.request({"type": "set_presence", "presence": "available"})
+            yield ws
+
+    @asynccontextmanager
+    async def visitor(
+        self, token: str, cursors: dict[str, int] | None = None
+    ) -> AsyncIterator[WsClient]:
+        async with WsClient.connect(self.node.ws_url) as ws:
+            await ws.hello(visitor_token=token, cursors=cursors or {})
+            yield ws
+
+
+_refs = itertools.count(1)
+
+
+class WsClient:
+    """A test client of the WebSocket protocol that remembers everything it received."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.received: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any]] = []
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str, **kwargs: Any) -> AsyncIterator[WsClient]:
+        async with connect(url, open_timeout=RECV_TIMEOUT_SECS, **kwargs) as ws:
+            yield cls(ws)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def recv(self) -> dict[str, Any]:
+        if self._pending:
+            return self._pending.pop(0)
+        raw = await asyncio.wait_for(self.ws.recv(), RECV_TIMEOUT_SECS)
+        message = json.loads(raw)
+        self.received.append(message)
+        return dict(message)
+
+    async def expect(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first message that matches; the others are kept for later ``expect`` calls."""
+        skipped: list[dict[str, Any]] = []
+        try:
+            while True:
+                message = await self.recv()
+                if predicate(message):
+                    return message
+                skipped.append(message)
+        finally:
+            self._pending[:0] = skipped
+
+    async def expect_type(self, kind: str, **fields: Any) -> dict[str, Any]:
+        return await self.expect(
+            lambda m: m.get("type") == kind and all(m.get(k) == v for k, v in fields.items())
+        )
+
+    async def hello(self, **fields: Any) -> dict[str, Any]:
+        await self.send({"type": "hello", **fields})
+        welcome = await self.expect_type("welcome")
+        await self.expect_type("synced")
+        return welcome
+
+    async def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send with a fresh ref; return the reply (ok, ack, pong or error) with that ref."""
+        ref = f"r{next(_refs)}"
+        await self.send({**message, "ref": ref})
+        return await self.expect(lambda m: m.get("ref") == ref)
+
+    def drain_pending(self) -> list[dict[str, Any]]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    def entries(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Entries received for a conversation, in arrival order."""
+        return [
+            m["entry"]
+            for m in self.received
+            if m.get("type") == "entry" and m.get("conversation_id") == conversation_id
+        ]
+
+
+def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=tmp_path / "data", **overrides)
