@@ -413,13 +413,7 @@ class Store:
             .where(
                 chat_requests.c.workgroup_id == me.workgroup_id,
                 chat_requests.c.status == "waiting",
-                sa.or_(
-                    chat_requests.c.created_at < me.created_at,
-                    sa.and_(
-                        chat_requests.c.created_at == me.created_at,
-                        chat_requests.c.conversation_id < conversation_id,
-                    ),
-                ),
+                chat_requests.c.arrival < me.arrival,
             )
         )
         return 1 + (0 if ahead is None else int(ahead[0]))
@@ -538,7 +532,7 @@ class Store:
         rows = await self._all(
             sa.select(chat_requests)
             .where(chat_requests.c.workgroup_id == wg.id, chat_requests.c.status == "waiting")
-            .order_by(chat_requests.c.created_at, chat_requests.c.conversation_id)
+            .order_by(chat_requests.c.arrival)
         )
         pending = {
             r.request_id: _offer(r)

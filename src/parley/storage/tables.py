@@ -156,11 +156,14 @@ entries = sa.Table(
 chat_requests = sa.Table(
     "chat_requests",
     metadata,
+    # Arrival order: the queue is first in, first out even for requests in the same instant.
+    sa.Column("arrival", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(
         "conversation_id",
         sa.String(32),
         sa.ForeignKey("conversations.id", ondelete="CASCADE"),
-        primary_key=True,
+        nullable=False,
+        unique=True,
     ),
     sa.Column("workgroup_id", sa.Integer, sa.ForeignKey("workgroups.id"), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # waiting accepted cancelled expired

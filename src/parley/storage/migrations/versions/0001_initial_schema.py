@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:04:18.052642
+Create Date: 2026-11-22 22:08:03.106235
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def upgrade() -> None:
 
     op.create_table(
         "chat_requests",
+        sa.Column("arrival", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("conversation_id", sa.String(length=32), nullable=False),
         sa.Column("workgroup_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -160,7 +161,8 @@ def upgrade() -> None:
             ["workgroups.id"],
             name=op.f("fk_chat_requests_workgroup_id_workgroups"),
         ),
-        sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_chat_requests")),
+        sa.PrimaryKeyConstraint("arrival", name=op.f("pk_chat_requests")),
+        sa.UniqueConstraint("conversation_id", name=op.f("uq_chat_requests_conversation_id")),
     )
     with op.batch_alter_table("chat_requests", schema=None) as batch_op:
         batch_op.create_index(
