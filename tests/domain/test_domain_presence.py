@@ -208,13 +208,6 @@ def test_set_over_api_does_not_restart_a_running_grace_period() -> None:
     assert presence.deadline(new, GRACE) == at(70)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "domain bug: an offline agent keeps its old disconnected_at, so setting a presence "
-        "over the API with no connection gives no grace period at all"
-    ),
-)
 def test_offline_agent_set_over_api_without_connection_gets_a_full_grace_period() -> None:
     state = presence.initial(AGENT, T0)  # offline, disconnected_at == T0
     new, _ = presence.set_presence(state, Presence.AVAILABLE, "", 0, at(3600))
@@ -224,13 +217,6 @@ def test_offline_agent_set_over_api_without_connection_gets_a_full_grace_period(
     assert after.presence is Presence.AVAILABLE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "domain bug: after expiring to offline, disconnected_at is kept, so coming back over "
-        "the API with no connection is taken offline again at once"
-    ),
-)
 def test_agent_back_over_api_after_expiry_gets_a_full_grace_period() -> None:
     state = presence.disconnected(online(), 0, at(0))
     state, _ = presence.expire(state, at(60), GRACE)

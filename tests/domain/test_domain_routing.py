@@ -488,3 +488,25 @@ def test_functions_do_not_mutate_their_input() -> None:
     routing.tick(offered, at(400))
     assert (queue.requests, dict(queue.agents)) == snapshot
     assert (offered.requests, dict(offered.agents)) == snapshot2
+
+
+def test_offer_of_an_agent_who_is_no_longer_available_is_withdrawn() -> None:
+    queue = enqueue_all(mk_queue(mk_agent(1), mk_agent(2, idle=5)), "r1")
+    queue, _ = step(queue, at(1))
+    first = offer_of(queue, "r1")
+    assert first.agent_id == 1
+    queue = with_agent(queue, mk_agent(1, available=False))  # agent 1 went away
+    queue, events = step(queue, at(2))
+    assert OfferEnded(first, "withdrawn") in events
+    assert offer_of(queue, "r1").agent_id == 2
+    request = queue.find("r1")
+    assert request is not None and 1 not in request.declined_by  # may be offered again later
+
+
+def test_offer_of_an_agent_removed_from_the_workgroup_is_withdrawn() -> None:
+    queue = enqueue_all(mk_queue(mk_agent(1)), "r1")
+    queue, _ = step(queue, at(1))
+    queue = replace(queue, agents={})
+    queue, events = step(queue, at(2))
+    assert [type(e).__name__ for e in events] == ["OfferEnded"]
+    assert queue.offers() == []

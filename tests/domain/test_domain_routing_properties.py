@@ -73,8 +73,15 @@ class RoutingMachine(RuleBasedStateMachine):
     # Setup ------------------------------------------------------------------------------------
 
     @initialize(
-        max_chats=st.lists(st.integers(0, 3), min_size=len(AGENT_IDS), max_size=len(AGENT_IDS)),
-        available=st.lists(st.booleans(), min_size=len(AGENT_IDS), max_size=len(AGENT_IDS)),
+        # Mostly available agents with room for a chat or more, so that offers happen.
+        max_chats=st.lists(
+            st.sampled_from([0, 1, 1, 2, 2, 3]), min_size=len(AGENT_IDS), max_size=len(AGENT_IDS)
+        ),
+        available=st.lists(
+            st.sampled_from([True, True, True, False]),
+            min_size=len(AGENT_IDS),
+            max_size=len(AGENT_IDS),
+        ),
         idle_for=st.lists(st.integers(0, 5), min_size=len(AGENT_IDS), max_size=len(AGENT_IDS)),
     )
     def setup_agents(
@@ -273,6 +280,17 @@ class RoutingMachine(RuleBasedStateMachine):
     def advance_time(self, seconds: int) -> None:
         self.now += timedelta(seconds=seconds)
         self._settle()
+
+    @precondition(lambda self: routing.next_deadline(self.queue) is not None)
+    @rule()
+    def advance_to_next_deadline(self) -> None:
+        """What the service's timer does: wake up exactly at ``next_deadline``."""
+        deadline = routing.next_deadline(self.queue)
+        assert deadline is not None
+        self.now = deadline
+        before = self.queue
+        self._settle()
+        assert self.queue != before, "the deadline passed and nothing happened"
 
     @rule(agent_id=st.sampled_from(AGENT_IDS), available=st.booleans())
     def presence_change(self, agent_id: int, available: bool) -> None:

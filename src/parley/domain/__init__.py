@@ -3,8 +3,8 @@
 Everything in this package is plain Python: no I/O, no asyncio, no database, no web framework.
 Functions take the current time (``now``) as an argument and return new state plus the events
 that describe what changed. The services layer loads state, calls these functions, commits the
-result and only then publishes the events. ``tests/domain/test_purity.py`` fails if a module here
-imports anything that does I/O.
+result and only then publishes the events. ``tests/domain/test_domain_purity.py`` fails if a
+module here imports anything that does I/O.
 
 Where the policy lives:
 

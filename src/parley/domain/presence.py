@@ -61,8 +61,9 @@ def set_presence(
     disconnected_at = state.disconnected_at
     if live_connections > 0:
         disconnected_at = None
-    elif disconnected_at is None:
-        # Set over the API with no connection open: the grace period starts now.
+    elif disconnected_at is None or state.presence is Presence.OFFLINE:
+        # Set over the API with no connection open: the grace period starts now (an offline
+        # agent's old disconnect time must not count, or they would go offline at once).
         disconnected_at = now
     if presence == state.presence and status_text == state.status_text:
         return replace(state, disconnected_at=disconnected_at), []

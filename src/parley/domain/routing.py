@@ -181,17 +181,34 @@ def decline(
 
 
 def tick(queue: Queue, now: datetime) -> tuple[Queue, list[RoutingEvent]]:
-    """Apply every timeout that has passed at ``now``: offers time out, requests expire."""
+    """Apply every timeout that has passed at ``now``: offers time out, requests expire.
+
+    Offers held by agents who are no longer available (away, busy, offline, removed from the
+    workgroup) are withdrawn, so that the request does not wait out the offer timeout.
+    """
     events: list[RoutingEvent] = []
     current = queue
     for request in queue.requests:
+        offer = request.offer
         if now >= request.created_at + queue.config.wait_timeout:
             current, more = _remove(current, request.request_id, "expired")
             events.extend(more)
-        elif request.offer is not None and now >= request.offer.expires_at:
-            current = _drop_offer(current, request, request.offer)
-            events.append(OfferEnded(request.offer, "timed_out"))
+        elif offer is not None and now >= offer.expires_at:
+            current = _drop_offer(current, request, offer)
+            events.append(OfferEnded(offer, "timed_out"))
+        elif offer is not None and not _still_available(queue, offer.agent_id):
+            withdrawn = replace(request, offer=None)
+            current = replace(
+                current,
+                requests=tuple(withdrawn if r is request else r for r in current.requests),
+            )
+            events.append(OfferEnded(offer, "withdrawn"))
     return current, events
+
+
+def _still_available(queue: Queue, agent_id: int) -> bool:
+    agent = queue.agents.get(agent_id)
+    return agent is not None and agent.available
 
 
 def dispatch(queue: Queue, now: datetime) -> tuple[Queue, list[RoutingEvent]]:

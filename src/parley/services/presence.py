@@ -108,6 +108,8 @@ class PresenceService:
                 if events:
                     await store.save_agent(state)
                     notes += _announce(events)
+                    # Their pending offers are withdrawn by the dispatcher.
+                    notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(user_id)]
                 deadline = policy.deadline(state, self.grace)
                 if deadline is not None:
                     deadlines.append(deadline)

@@ -9,6 +9,7 @@ services take row locks (``SELECT ... FOR UPDATE``) on the rows they change.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,12 +50,26 @@ class Database:
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._write_lock: asyncio.Lock | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Store]:
         """A read-write transaction; commits when the block exits without an exception."""
+        if self._write_lock is None:
+            async with self._write() as store:
+                yield store
+            return
+        # SQLite has one writer at a time. Queueing writers here, in order, beats letting them
+        # collide in SQLite's busy handler, whose back-off sleeps made the slowest writes take
+        # seconds under load (bench/messages.py: p99 ack 2 s before, see docs/operations.md).
+        async with self._write_lock, self._write() as store:
+            yield store
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[Store]:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(parley_write=True)
             async with conn.begin():
