@@ -22,6 +22,7 @@ from parley.services.chat import ChatService
 from parley.services.presence import PresenceService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Leadership, Maintenance
+from parley.services.snapshot import Snapshots
 from parley.settings import Settings
 from parley.storage.db import Database
 
@@ -41,6 +42,7 @@ class Parley:
     routing: RoutingService
     chat: ChatService
     presence: PresenceService
+    snapshots: Snapshots
     leadership: Leadership
     dispatcher: Dispatcher
     maintenance: Maintenance
@@ -100,7 +102,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         grace=timedelta(seconds=settings.presence_grace_secs),
         stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
     )
-    hub = Hub(chat)
+    snapshots = Snapshots(db, presence, routing)
+    hub = Hub(chat, snapshots.ephemeral)
     leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
     dispatcher = Dispatcher(
         routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
@@ -121,6 +124,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         routing=routing,
         chat=chat,
         presence=presence,
+        snapshots=snapshots,
         leadership=leadership,
         dispatcher=dispatcher,
         maintenance=maintenance,

@@ -256,26 +256,35 @@ def admin() -> None:
 
 @admin.command("create-user")
 @server_options
-@click.option("--username", prompt=True, help="Login name.")
+@click.option("--username", help="Login name (prompted for when missing).")
 @click.option(
     "--role",
     type=click.Choice([r.value for r in StaffRole]),
-    prompt=True,
-    default=StaffRole.AGENT.value,
-    show_default=True,
+    help="agent, supervisor or admin (prompted for when missing).",
 )
 @click.option("--display-name", default="", help="Shown to customers (default: the username).")
 @click.option("--workgroup", "workgroups", multiple=True, help="Add to this workgroup; repeatable.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(
-    username: str,
-    role: str,
+    username: str | None,
+    role: str | None,
     display_name: str,
     workgroups: tuple[str, ...],
     password_stdin: bool,
     **options: Any,
 ) -> None:
-    """Create a staff account (agent, supervisor or admin)."""
+    """Create a staff account (agent, supervisor or admin).
+
+    For scripts: pass --username, --role and --password-stdin; nothing is asked then.
+    """
+    if password_stdin and (username is None or role is None):
+        raise click.UsageError("--password-stdin needs --username and --role too")
+    if username is None:
+        username = click.prompt("Username")
+    if role is None:
+        role = click.prompt(
+            "Role", type=click.Choice([r.value for r in StaffRole]), default=StaffRole.AGENT.value
+        )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -318,9 +327,7 @@ def create_workgroup(slug: str, name: str, members: tuple[str, ...], **options: 
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         await parley.db.migrate()
         try:
-            await parley.admin.create_workgroup(None, slug, WorkgroupSettings(name))
-            if members:
-                await parley.admin.set_members(None, slug, list(members))
+            await parley.admin.create_workgroup(None, slug, WorkgroupSettings(name), list(members))
         finally:
             await parley.db.dispose()
 

@@ -12,13 +12,51 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from parley.domain.conversation import Conversation, Entry
 from parley.domain.presence import Presence
 
 Ref = Annotated[str, Field(max_length=64, description="Echoed in the reply, to match it up.")]
 ConversationId = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+def _unstorable(value: object) -> str | None:
+    """Why ``value`` (or a string inside it) cannot be stored and sent back, if it cannot."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "text may not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text may not contain lone surrogates (invalid Unicode)"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            reason = _unstorable(key) or _unstorable(item)
+            if reason:
+                return reason
+    elif isinstance(value, list | tuple):
+        for item in value:
+            reason = _unstorable(item)
+            if reason:
+                return reason
+    return None
+
+
+class CleanInput(BaseModel):
+    """Base of every input model (WebSocket and REST): refuses strings that a database or
+    UTF-8 cannot hold, so that what is accepted can always be stored and sent back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        reason = _unstorable(data)
+        if reason:
+            raise ValueError(reason)
+        return data
 
 
 class _Message(BaseModel):
@@ -98,7 +136,7 @@ class OfferOut(_Message):
 # Client -> server -----------------------------------------------------------------------------
 
 
-class Hello(_Message):
+class Hello(CleanInput):
     """First message on every connection."""
 
     type: Literal["hello"]
@@ -113,12 +151,12 @@ class Hello(_Message):
     )
 
 
-class Ping(_Message):
+class Ping(CleanInput):
     type: Literal["ping"]
     ref: Ref | None = None
 
 
-class Send(_Message):
+class Send(CleanInput):
     type: Literal["send"]
     ref: Ref | None = None
     conversation_id: ConversationId
@@ -126,32 +164,33 @@ class Send(_Message):
     text: str
 
 
-class Typing(_Message):
+class Typing(CleanInput):
     type: Literal["typing"]
+    ref: Ref | None = None
     conversation_id: ConversationId
     active: bool
 
 
-class SetPresence(_Message):
+class SetPresence(CleanInput):
     type: Literal["set_presence"]
     ref: Ref | None = None
     presence: Presence
     status_text: Annotated[str, Field(max_length=140)] = ""
 
 
-class AcceptOffer(_Message):
+class AcceptOffer(CleanInput):
     type: Literal["accept_offer"]
     ref: Ref | None = None
     offer_id: Annotated[str, Field(max_length=64)]
 
 
-class DeclineOffer(_Message):
+class DeclineOffer(CleanInput):
     type: Literal["decline_offer"]
     ref: Ref | None = None
     offer_id: Annotated[str, Field(max_length=64)]
 
 
-class End(_Message):
+class End(CleanInput):
     """End a conversation; a visitor still waiting in the queue cancels the request."""
 
     type: Literal["end"]
@@ -182,7 +221,7 @@ class Welcome(_Message):
     type: Literal["welcome"] = "welcome"
     session: SessionOut
     node_id: str
-    heartbeat_secs: int
+    heartbeat_secs: float
     max_message_chars: int
 
 

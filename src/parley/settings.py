@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parley.storage.db import sqlite_url
 
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
         "parley:notifications",
         description="Pub/sub channel; installations sharing one Redis need different ones.",
     )
-    allowed_origins: list[str] = Field(
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra origins allowed to open WebSockets (the server's own always is).",
     )
@@ -52,7 +53,17 @@ class Settings(BaseSettings):
     )
     session_days: int = Field(7, ge=1, description="Lifetime of a console login session.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set this behind HTTPS).")
-    node_id: str | None = Field(None, description="This node's name (default: random).")
+    node_id: str | None = Field(
+        None, max_length=32, description="This node's name (default: random)."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # PARLEY_ALLOWED_ORIGINS holds origins separated by spaces or commas, not JSON.
+        if isinstance(value, str):
+            return [v for v in value.replace(",", " ").split() if v]
+        return value
 
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir)

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -94,9 +94,13 @@ class ClientConnection:
         self.outbox.put_nowait(text)
 
 
+Snapshot = Callable[[Principal], Awaitable[Sequence[BaseModel]]]
+
+
 class Hub:
-    def __init__(self, source: SyncSource) -> None:
+    def __init__(self, source: SyncSource, snapshot: Snapshot) -> None:
         self._source = source
+        self._snapshot = snapshot
         self._all: set[ClientConnection] = set()
         self._by_conversation: defaultdict[str, set[ClientConnection]] = defaultdict(set)
         self._by_user: defaultdict[int, set[ClientConnection]] = defaultdict(set)
@@ -166,11 +170,14 @@ class Hub:
                 pass
 
     async def resync(self, conns: Iterable[ClientConnection] | None = None) -> None:
-        """Catch every connection up from the database (after the bus lost messages)."""
+        """Catch every connection up from the database after the bus lost messages: the
+        entries they missed, then a fresh snapshot of presence, offers and queue position."""
         for conn in list(self._all if conns is None else conns):
             async with conn.lock:
                 for conversation_id in list(conn.cursors):
                     await self._catch_up(conn, conversation_id)
+                for message in await self._snapshot(conn.principal):
+                    conn.send(message)
 
     async def _deliver(
         self, conn: ClientConnection, conversation_id: str, entries: list[EntryOut]

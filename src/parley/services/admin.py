@@ -146,6 +146,15 @@ class AdminService:
 
     # Workgroups -------------------------------------------------------------------------------
 
+    async def _user_ids(self, store: Store, usernames: list[str]) -> list[int]:
+        ids = []
+        for name in usernames:
+            user = await store.user_by_username(name)
+            if user is None:
+                raise NotFound(f"no user {name!r}")
+            ids.append(user.id)
+        return ids
+
     async def _workgroup(self, store: Store, slug: str) -> WorkgroupRow:
         wg = await store.workgroup_by_slug(slug)
         if wg is None:
@@ -153,7 +162,11 @@ class AdminService:
         return wg
 
     async def create_workgroup(
-        self, actor: Principal | None, slug: str, settings: WorkgroupSettings
+        self,
+        actor: Principal | None,
+        slug: str,
+        settings: WorkgroupSettings,
+        members: list[str] | None = None,
     ) -> WorkgroupRow:
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
@@ -172,6 +185,7 @@ class AdminService:
                     settings.max_chats,
                     self._clock.now(),
                 )
+                await store.set_members(wg_id, await self._user_ids(store, members or []))
                 wg = await store.workgroup(wg_id)
         except IntegrityError:
             raise Conflict(f"the workgroup {slug!r} exists") from None
@@ -214,12 +228,6 @@ class AdminService:
             require_role(actor, StaffRole.ADMIN)
         async with self._db.write() as store:
             wg = await self._workgroup(store, slug)
-            ids = []
-            for name in usernames:
-                user = await store.user_by_username(name)
-                if user is None:
-                    raise NotFound(f"no user {name!r}")
-                ids.append(user.id)
-            await store.set_members(wg.id, ids)
+            await store.set_members(wg.id, await self._user_ids(store, usernames))
         await self._bus.publish([Kick(workgroup_id=wg.id)])
         return sorted(set(usernames))

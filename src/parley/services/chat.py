@@ -15,13 +15,14 @@ from parley.domain import conversation as conv_policy
 from parley.domain.access import Principal, Staff, StaffRole, Visitor
 from parley.domain.conversation import Conversation, Status
 from parley.domain.errors import (
+    Conflict,
     CursorOutOfRange,
     DomainError,
     Forbidden,
     NotFound,
     Unauthenticated,
 )
-from parley.protocol import ConversationOut, EntryOut, QueueStatus, TypingOut
+from parley.protocol import ConversationOut, EntryOut, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
 from parley.services.routing import RoutingService
@@ -76,7 +77,6 @@ class Resume:
 
     subscriptions: list[Subscription]
     errors: list[DomainError]
-    queue: list[QueueStatus]
 
 
 class ChatService:
@@ -137,6 +137,8 @@ class ChatService:
                 existing = await store.entry_by_client_id(conv.id, principal.key, client_id)
                 if existing is not None:
                     return EntryOut.of(existing)
+                if conv.status is Status.ENDED:
+                    raise Conflict("this conversation has ended")
                 access.require_participant(principal, conv)
                 conv, entry = conv_policy.post_message(
                     conv, principal.key, text, client_id, now, self.max_message_chars
@@ -157,9 +159,9 @@ class ChatService:
     async def typing(self, principal: Principal, conversation_id: str, active: bool) -> None:
         async with self._db.read() as store:
             conv = await self._conversation(store, principal, conversation_id)
-        access.require_participant(principal, conv)
         if conv.status is Status.ENDED:
             return
+        access.require_participant(principal, conv)
         me = conv.participant(principal.key)
         assert me is not None
         message = TypingOut(
@@ -186,10 +188,15 @@ class ChatService:
             if peek.status is Status.QUEUED and peek.workgroup_id is not None:
                 wg = await store.workgroup(peek.workgroup_id, lock=True)
             conv = await self._conversation(store, principal, conversation_id, lock=True)
+            if conv.status is Status.ENDED:
+                # Ending twice is a no-op for anyone who took part, so that a retry never fails.
+                if conv.participant(principal.key) is None:
+                    raise Forbidden("only a participant can end this conversation")
+                return
             access.require_participant(principal, conv)
             if conv.status is Status.QUEUED and wg is not None:
                 notes += await self._routing.cancel_in(store, wg, conv.id)
-            elif conv.status is not Status.ENDED:
+            else:
                 agents = conv.agent_ids()
                 conv, entries = conv_policy.end(conv, principal.key, "ended", now)
                 await store.save_conversation(conv)
@@ -245,7 +252,6 @@ class ChatService:
         any other they are allowed to read and sent a cursor for."""
         subs: list[Subscription] = []
         errors: list[DomainError] = []
-        queue: list[QueueStatus] = []
         async with self._db.read() as store:
             if isinstance(principal, Visitor):
                 conv = await store.conversation(principal.conversation_id)
@@ -254,11 +260,6 @@ class ChatService:
                 convs = [conv]
                 for unknown in cursors.keys() - {conv.id}:
                     errors.append(Forbidden(f"no access to conversation {unknown}"))
-                position = await store.queue_position(conv.id)
-                if position is not None:
-                    queue.append(
-                        QueueStatus(conversation_id=conv.id, status="waiting", position=position)
-                    )
             else:
                 convs = await store.conversations_of(
                     principal.user_id, active_only=True, limit=1000
@@ -281,7 +282,7 @@ class ChatService:
                 )
                 cursor = 0
             subs.append(Subscription(conv.id, cursor))
-        return Resume(subs, errors, queue)
+        return Resume(subs, errors)
 
     # The hub's view of the record (parley.realtime.hub.SyncSource) -----------------------------
 

@@ -94,6 +94,12 @@ class PendingOffer:
     workgroup_id: int
 
 
+def _lookupable(key: str) -> bool:
+    """A key that came from a URL or a message may hold what PostgreSQL refuses to compare
+    (NUL) or what no row could have: such a lookup simply finds nothing."""
+    return "\x00" not in key and key.isprintable()
+
+
 def _user(row: sa.Row[Any]) -> UserRow:
     return UserRow(
         row.id,
@@ -172,6 +178,8 @@ class Store:
         return int(result.scalar_one())
 
     async def user_by_username(self, username: str) -> UserRow | None:
+        if not _lookupable(username):
+            return None
         row = await self._one(sa.select(users).where(users.c.username == username))
         return None if row is None else _user(row)
 
@@ -258,6 +266,8 @@ class Store:
         return None if row is None else _workgroup(row)
 
     async def workgroup_by_slug(self, slug: str) -> WorkgroupRow | None:
+        if not _lookupable(slug):
+            return None
         row = await self._one(sa.select(workgroups).where(workgroups.c.slug == slug))
         return None if row is None else _workgroup(row)
 
@@ -353,6 +363,8 @@ class Store:
     async def conversation(
         self, conversation_id: str, *, lock: bool = False
     ) -> Conversation | None:
+        if not _lookupable(conversation_id):
+            return None
         stmt = sa.select(conversations).where(conversations.c.id == conversation_id)
         row = await self._one(self._locked(stmt) if lock else stmt)
         if row is None:
@@ -479,6 +491,8 @@ class Store:
             stmt = stmt.where(conversations.c.status != Status.ENDED.value)
         if before is not None:
             stmt = stmt.where(conversations.c.created_at < before)
+        if search and not _lookupable(search):
+            return []
         if search:
             pattern = (
                 "%"
@@ -641,6 +655,8 @@ class Store:
         )
 
     async def offer_workgroup(self, offer_id: str) -> int | None:
+        if not _lookupable(offer_id):
+            return None
         row = await self._one(sa.select(offers.c.workgroup_id).where(offers.c.offer_id == offer_id))
         return None if row is None else int(row.workgroup_id)
 

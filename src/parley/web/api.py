@@ -14,7 +14,7 @@ from parley.bootstrap import Parley
 from parley.domain.access import Principal, Staff, StaffRole
 from parley.domain.errors import InvalidInput
 from parley.domain.presence import Presence
-from parley.protocol import ConversationOut, EntryOut, OfferOut
+from parley.protocol import CleanInput, ConversationOut, EntryOut, OfferOut
 from parley.services.admin import WorkgroupSettings
 from parley.services.chat import ChatForm
 from parley.storage.store import UserRow, WorkgroupRow
@@ -24,8 +24,8 @@ from parley.web.errors import ErrorResponse
 MAX_EXTRA_FIELDS = 20
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+class _In(CleanInput):
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 # Schemas --------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from parley.protocol import (
     End,
     Error,
     Hello,
-    OfferMessage,
     Ok,
     Ping,
     Pong,
@@ -44,6 +43,7 @@ from parley.protocol import (
 )
 from parley.protocol import Send as SendMessage
 from parley.realtime.hub import ClientConnection
+from parley.services.chat import Resume
 from parley.web.security import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Session:
         try:
             hello = await self._hello()
             principal = await self._authenticate(hello)
+            resume = await self._resume(principal, hello)
         except _Close as close:
             await self._send_now(Error(code=close.code_name, message=close.reason))
             await self.ws.close(close.code, close.reason)
@@ -88,7 +89,7 @@ class Session:
         self.conn = conn
         writer = asyncio.create_task(self._write(conn))
         try:
-            await self._start(conn, hello)
+            await self._start(conn, resume)
             await self._read(conn)
         except WebSocketDisconnect:
             pass
@@ -140,10 +141,15 @@ class Session:
         except Unauthenticated as exc:
             raise _Close(CLOSE_POLICY, exc.code, exc.message) from None
 
-    async def _start(self, conn: ClientConnection, hello: Hello) -> None:
+    async def _resume(self, principal: Principal, hello: Hello) -> Resume:
+        try:
+            return await self.parley.chat.resume(principal, dict(hello.cursors))
+        except Unauthenticated as exc:  # a signed token for a conversation that is gone
+            raise _Close(CLOSE_POLICY, exc.code, exc.message) from None
+
+    async def _start(self, conn: ClientConnection, resume: Resume) -> None:
         parley = self.parley
         principal = conn.principal
-        resume = await parley.chat.resume(principal, dict(hello.cursors))
         if isinstance(principal, Visitor):
             session = SessionOut(kind="visitor", conversation_id=principal.conversation_id)
         else:
@@ -158,23 +164,19 @@ class Session:
             Welcome(
                 session=session,
                 node_id=parley.node_id,
-                heartbeat_secs=int(parley.settings.heartbeat_secs),
+                heartbeat_secs=parley.settings.heartbeat_secs,
                 max_message_chars=parley.settings.max_message_chars,
             )
         )
         parley.hub.attach(conn)
         if isinstance(principal, Staff):
             await parley.presence.connected(principal, conn.id)
-            for presence in await parley.presence.snapshot():
-                conn.send(presence)
-            for offer in await parley.routing.pending_offers(principal):
-                conn.send(OfferMessage(offer=offer))
         for error in resume.errors:
             conn.send(Error(code=error.code, message=error.message))
         for sub in resume.subscriptions:
             await parley.hub.follow(conn, sub.conversation_id, sub.cursor)
-        for status in resume.queue:
-            conn.send(status)
+        for message in await parley.snapshots.ephemeral(principal):
+            conn.send(message)
         conn.send(Synced())
 
     async def _read(self, conn: ClientConnection) -> None:

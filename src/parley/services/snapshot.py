@@ -1,0 +1,34 @@
+"""The ephemeral state a client is sent on (re)connect and after the bus lost messages:
+presence and pending offers for staff, the queue position for a waiting visitor."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from parley.domain.access import Principal, Visitor
+from parley.protocol import OfferMessage, QueueStatus
+from parley.services.presence import PresenceService
+from parley.services.routing import RoutingService
+from parley.storage.db import Database
+
+
+class Snapshots:
+    def __init__(self, db: Database, presence: PresenceService, routing: RoutingService) -> None:
+        self._db = db
+        self._presence = presence
+        self._routing = routing
+
+    async def ephemeral(self, principal: Principal) -> list[BaseModel]:
+        if isinstance(principal, Visitor):
+            async with self._db.read() as store:
+                position = await store.queue_position(principal.conversation_id)
+            if position is None:
+                return []
+            return [
+                QueueStatus(
+                    conversation_id=principal.conversation_id, status="waiting", position=position
+                )
+            ]
+        messages: list[BaseModel] = list(await self._presence.snapshot())
+        messages += [OfferMessage(offer=o) for o in await self._routing.pending_offers(principal)]
+        return messages
