@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.fakes import FakeClock
 from tests.support import REDIS_URL, World, check_redis, postgres_schema, run_node, settings_for
 
@@ -25,9 +24,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", BACKENDS)
 
 
-async def make_world(
-    backend: str, tmp_path: Path, **overrides: Any
-) -> AsyncIterator[World]:
+async def make_world(backend: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[World]:
     clock = FakeClock()
     if backend == "sqlite":
         async with run_node(settings_for(tmp_path, **overrides), clock) as node:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from tests.fakes import FakeClock
 from websockets.asyncio.client import ClientConnection, connect
 
 from parley.bootstrap import Parley, build
@@ -23,7 +24,6 @@ from parley.domain.access import StaffRole
 from parley.services.admin import WorkgroupSettings
 from parley.settings import Settings
 from parley.web.app import create_app
-from tests.fakes import FakeClock
 
 PG_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -161,7 +161,9 @@ class World:
     def staff_http(self, username: str) -> httpx.AsyncClient:
         return self.node.http(headers={"Authorization": f"Bearer {self.tokens[username]}"})
 
-    async def open_chat(self, slug: str = "sales", name: str = "Zoe", **form: Any) -> dict[str, Any]:
+    async def open_chat(
+        self, slug: str = "sales", name: str = "Zoe", **form: Any
+    ) -> dict[str, Any]:
         async with self.node.http() as http:
             r = await http.post(f"/api/v1/workgroups/{slug}/chats", json={"name": name, **form})
             assert r.status_code == 201, r.text

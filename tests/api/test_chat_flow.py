@@ -54,8 +54,11 @@ async def test_visitor_and_agent_chat(world: World) -> None:
                 {"type": "send", "conversation_id": cid, "client_id": "a1", "text": "Hi Zoe"}
             )
             got = await zoe.expect(
-                lambda m: m.get("type") == "entry" and m["entry"]["kind"] == "message"
-                and m["entry"]["author"] != "visitor"
+                lambda m: (
+                    m.get("type") == "entry"
+                    and m["entry"]["kind"] == "message"
+                    and m["entry"]["author"] != "visitor"
+                )
             )
             assert got["entry"]["body"]["text"] == "Hi Zoe"
 

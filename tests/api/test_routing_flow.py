@@ -24,7 +24,11 @@ async def test_offer_timeout_goes_to_next_agent(world: World) -> None:
         world.clock.advance(29)
         world.clock.advance(1)  # the 30 s offer timeout
         ended = await alice.expect_type("offer_ended")
-        assert ended == {"type": "offer_ended", "offer_id": first["offer_id"], "reason": "timed_out"}
+        assert ended == {
+            "type": "offer_ended",
+            "offer_id": first["offer_id"],
+            "reason": "timed_out",
+        }
         second = (await bob.expect_type("offer"))["offer"]
         assert second["offer_id"] == f"{cid}.2"
         assert (await bob.request({"type": "accept_offer", "offer_id": second["offer_id"]}))[

@@ -70,7 +70,8 @@ class RedisBus(Bus):
     ) -> None:
         super().__init__()
         self._channel = channel
-        self._redis: Redis = Redis.from_url(url)
+        # Named, so that operators (and tests) can tell the nodes apart in CLIENT LIST.
+        self._redis: Redis = Redis.from_url(url, client_name=f"parley-{node_id}")
         self._node_id = node_id
         self._retry_secs = retry_secs
         self._task: asyncio.Task[None] | None = None

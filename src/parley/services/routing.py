@@ -141,6 +141,12 @@ class RoutingService:
         for event in events:
             if isinstance(event, routing.OfferEnded):
                 await store.end_offer(event.offer.offer_id, event.reason, now)
+                # Other workgroups skipped this agent while the offer was live: wake them.
+                notes += [
+                    Kick(workgroup_id=w)
+                    for w in await store.workgroups_of(event.offer.agent_id)
+                    if w != wg.id
+                ]
                 notes.append(
                     ToUser(
                         user_id=event.offer.agent_id,

@@ -1,0 +1,158 @@
+"""The hub's delivery rules, with a fake record: nothing twice, nothing lost, in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from parley.domain.access import Principal, Visitor
+from parley.protocol import ConversationOut, EntryOut, QueueStatus
+from parley.realtime.hub import ClientConnection, Hub
+from parley.realtime.notifications import Appended, ToConversation
+
+CID = "c" * 32
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def entry(seq: int) -> EntryOut:
+    return EntryOut(
+        seq=seq,
+        kind="message",
+        author="visitor",
+        body={"text": f"m{seq}"},
+        client_id=None,
+        created_at=NOW,
+    )
+
+
+class FakeRecord:
+    """What the database holds; counts how often the hub had to read it."""
+
+    def __init__(self, last: int) -> None:
+        self.entries = [entry(i) for i in range(1, last + 1)]
+        self.reads = 0
+
+    async def conversation_out(self, conversation_id: str) -> ConversationOut | None:
+        return ConversationOut(
+            id=conversation_id,
+            kind="customer_chat",
+            status="active",
+            workgroup_id=1,
+            last_seq=len(self.entries),
+            created_at=NOW,
+            ended_at=None,
+            end_reason=None,
+            metadata={},
+            participants=[],
+        )
+
+    async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]:
+        self.reads += 1
+        return [e for e in self.entries if e.seq > after]
+
+
+async def no_snapshot(_: Principal) -> Sequence[BaseModel]:
+    return [QueueStatus(conversation_id=CID, status="waiting", position=1)]
+
+
+def sent(conn: ClientConnection) -> list[dict[str, object]]:
+    out = []
+    while not conn.outbox.empty():
+        text = conn.outbox.get_nowait()
+        if text is not None:
+            out.append(json.loads(text))
+    return out
+
+
+def seqs(messages: list[dict[str, object]]) -> list[int]:
+    return [m["entry"]["seq"] for m in messages if m["type"] == "entry"]  # type: ignore[index]
+
+
+async def test_follow_sends_state_then_what_follows_the_cursor() -> None:
+    record = FakeRecord(last=5)
+    hub = Hub(record, no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 2)
+    messages = sent(conn)
+    assert messages[0]["type"] == "conversation"
+    assert seqs(messages) == [3, 4, 5]
+
+
+async def test_live_entries_are_delivered_once_in_order_and_gaps_read_the_record() -> None:
+    record = FakeRecord(last=2)
+    hub = Hub(record, no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 2)
+    sent(conn)
+    reads = record.reads
+    record.entries += [entry(3)]
+    await hub.handle(Appended(conversation_id=CID, entries=[entry(3)]))
+    await hub.handle(Appended(conversation_id=CID, entries=[entry(3)]))  # a duplicate hint
+    assert seqs(sent(conn)) == [3]
+    assert record.reads == reads  # in order: no database read needed
+    # 4 and 5 are committed but the hint for 4 was lost: 5 arrives first.
+    record.entries += [entry(4), entry(5)]
+    await hub.handle(Appended(conversation_id=CID, entries=[entry(5)]))
+    assert seqs(sent(conn)) == [4, 5]
+    assert record.reads == reads + 1
+    await hub.handle(Appended(conversation_id=CID, entries=[entry(4)]))  # the late hint
+    assert seqs(sent(conn)) == []
+
+
+async def test_resync_catches_up_and_resends_the_snapshot() -> None:
+    record = FakeRecord(last=1)
+    hub = Hub(record, no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 1)
+    sent(conn)
+    record.entries += [entry(2), entry(3)]  # published while the bus was down
+    await hub.resync()
+    messages = sent(conn)
+    assert seqs(messages) == [2, 3]
+    assert messages[-1]["type"] == "queue"
+
+
+async def test_audience_and_author_filters() -> None:
+    hub = Hub(FakeRecord(last=0), no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 0)
+    sent(conn)
+    await hub.handle(ToConversation(conversation_id=CID, message={"type": "t1"}, audience="staff"))
+    await hub.handle(
+        ToConversation(conversation_id=CID, message={"type": "t2"}, except_participant="visitor")
+    )
+    await hub.handle(ToConversation(conversation_id=CID, message={"type": "t3"}))
+    assert [m["type"] for m in sent(conn)] == ["t3"]
+
+
+async def test_a_client_that_cannot_keep_up_is_closed_not_buffered_forever() -> None:
+    hub = Hub(FakeRecord(last=0), no_snapshot)
+    conn = ClientConnection("x", Visitor(CID), outbox_limit=3)
+    hub.attach(conn)
+    for i in range(10):
+        await hub.handle(ToConversation(conversation_id=CID, message={"type": f"t{i}"}))
+    await hub.follow(conn, CID, 0)
+    for i in range(10):
+        await hub.handle(ToConversation(conversation_id=CID, message={"type": f"t{i}"}))
+    assert conn.overflowed
+    assert conn.close_with == (1013, "too slow; reconnect and resume")
+    assert conn.outbox.qsize() <= 4  # the limit, plus the close marker
+
+
+async def test_detach_forgets_the_connection() -> None:
+    hub = Hub(FakeRecord(last=0), no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 0)
+    hub.detach(conn)
+    sent(conn)
+    await hub.handle(ToConversation(conversation_id=CID, message={"type": "t"}))
+    assert sent(conn) == []
+    assert hub.connections == frozenset()
