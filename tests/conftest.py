@@ -6,8 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from tests.fakes import FakeClock
 from tests.support import REDIS_URL, World, check_redis, postgres_schema, run_node, settings_for
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2 at minimal cost: the default takes ~0.25 s a hash on a busy 2-core machine."""
+    monkeypatch.setattr(
+        "parley.services.auth._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ Every option of ``serve`` also reads from a ``PARLEY_*`` environment variable (t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -146,6 +147,16 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, parley: Parley) -> None:
         super().__init__(config)
         self._parley = parley
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                # A graceful stop on SIGTERM is a clean exit (status 0). uvicorn would re-raise
+                # the signal afterwards, so that the process dies of it (status -15 / 143).
+                self._captured_signals.clear()
 
     async def shutdown(self, sockets: Any = None) -> None:
         from parley.web.app import drain
