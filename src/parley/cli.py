@@ -11,10 +11,12 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import click
 import uvicorn
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from parley.bootstrap import Parley, build
 from parley.domain.access import StaffRole
@@ -25,120 +27,71 @@ from parley.settings import Settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def server_options(func: F) -> F:
-    """The options shared by ``serve`` and ``demo``; each defaults to its PARLEY_* variable."""
-    options = [
-        click.option(
-            "--host",
-            envvar="PARLEY_HOST",
-            default="127.0.0.1",
-            show_default=True,
-            help="Address to listen on. [env: PARLEY_HOST]",
-        ),
-        click.option(
-            "--port",
-            envvar="PARLEY_PORT",
-            type=int,
-            default=8080,
-            show_default=True,
-            help="Port to listen on. [env: PARLEY_PORT]",
-        ),
-        click.option(
-            "--data-dir",
-            envvar="PARLEY_DATA_DIR",
-            type=click.Path(path_type=Path),
-            default=Path("parley-data"),
-            show_default=True,
-            help="Directory of the embedded SQLite database. [env: PARLEY_DATA_DIR]",
-        ),
-        click.option(
-            "--database-url",
-            envvar="PARLEY_DATABASE_URL",
-            default=None,
-            help="PostgreSQL URL instead of SQLite. [env: PARLEY_DATABASE_URL]",
-        ),
-        click.option(
-            "--redis-url",
-            envvar="PARLEY_REDIS_URL",
-            default=None,
-            help="Redis URL, to run several nodes. [env: PARLEY_REDIS_URL]",
-        ),
-        click.option(
+def _option_for(name: str, field: FieldInfo) -> Callable[[F], F]:
+    """A click option for one ``Settings`` field, reading ``PARLEY_<NAME>`` too."""
+    flag = "--" + name.replace("_", "-")
+    env = "PARLEY_" + name.upper()
+    help_text = f"{field.description or ''} [env: {env}]"
+    if name == "allowed_origins":
+        return click.option(
             "--allowed-origin",
-            "allowed_origins",
-            envvar="PARLEY_ALLOWED_ORIGINS",
+            name,
+            envvar=env,
             multiple=True,
-            help="Extra origin allowed to open WebSockets; repeatable. "
-            "[env: PARLEY_ALLOWED_ORIGINS, space-separated]",
-        ),
-        click.option(
-            "--max-message-chars",
-            envvar="PARLEY_MAX_MESSAGE_CHARS",
-            type=int,
-            default=4000,
+            help=f"{field.description} Repeatable; the variable takes several, space-separated. "
+            f"[env: {env}]",
+        )
+    kinds = [a for a in get_args(field.annotation) if a is not type(None)] or [field.annotation]
+    kind = kinds[0]
+    if kind is bool:
+        off = "--no-" + name.replace("_", "-")
+        return click.option(
+            f"{flag}/{off}",
+            name,
+            envvar=env,
+            default=field.default,
             show_default=True,
-            help="Longest message. [env: PARLEY_MAX_MESSAGE_CHARS]",
-        ),
-        click.option(
-            "--presence-grace-secs",
-            envvar="PARLEY_PRESENCE_GRACE_SECS",
-            type=float,
-            default=60.0,
-            show_default=True,
-            help="Seconds an agent without connection keeps their presence. "
-            "[env: PARLEY_PRESENCE_GRACE_SECS]",
-        ),
-        click.option(
-            "--heartbeat-secs",
-            envvar="PARLEY_HEARTBEAT_SECS",
-            type=float,
-            default=20.0,
-            show_default=True,
-            help="WebSocket ping and node heartbeat interval. [env: PARLEY_HEARTBEAT_SECS]",
-        ),
-        click.option(
-            "--leader-retry-secs",
-            envvar="PARLEY_LEADER_RETRY_SECS",
-            type=float,
-            default=2.0,
-            show_default=True,
-            help="How often a standby node tries to take over the dispatcher. "
-            "[env: PARLEY_LEADER_RETRY_SECS]",
-        ),
-        click.option(
-            "--secure-cookies/--no-secure-cookies",
-            envvar="PARLEY_SECURE_COOKIES",
-            default=False,
-            show_default=True,
-            help="Mark cookies Secure (behind HTTPS). [env: PARLEY_SECURE_COOKIES]",
-        ),
-        click.option(
-            "--node-id",
-            envvar="PARLEY_NODE_ID",
-            default=None,
-            help="This node's name in logs (default: random). [env: PARLEY_NODE_ID]",
-        ),
-        click.option(
-            "--log-level",
-            envvar="PARLEY_LOG_LEVEL",
-            default="info",
-            show_default=True,
-            type=click.Choice(["debug", "info", "warning", "error"]),
-            help="[env: PARLEY_LOG_LEVEL]",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
+            help=help_text,
+        )
+    click_type: Any = {int: int, float: float, Path: click.Path(path_type=Path)}.get(kind, str)
+    return click.option(
+        flag,
+        name,
+        envvar=env,
+        type=click_type,
+        default=field.default,
+        show_default=field.default is not None,
+        help=help_text,
+    )
+
+
+def server_options(func: F) -> F:
+    """The options of ``serve`` and ``demo``: one per ``Settings`` field, so that every setting
+    can be given on the command line or in its PARLEY_* variable (the option wins)."""
+    func = click.option(
+        "--log-level",
+        envvar="PARLEY_LOG_LEVEL",
+        default="info",
+        show_default=True,
+        type=click.Choice(["debug", "info", "warning", "error"]),
+        help="[env: PARLEY_LOG_LEVEL]",
+    )(func)
+    for name, field in reversed(Settings.model_fields.items()):
+        func = _option_for(name, field)(func)
     return func
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
-    options = dict(options)
-    options.pop("log_level", None)
-    origins: list[str] = []
-    for value in options.pop("allowed_origins", ()) or ():
-        origins.extend(value.split())
-    return Settings(allowed_origins=origins, **options)
+    values = {k: v for k, v in options.items() if k in Settings.model_fields}
+    values["allowed_origins"] = " ".join(values.get("allowed_origins") or ())
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.UsageError(problems) from None
 
 
 class _Server(uvicorn.Server):

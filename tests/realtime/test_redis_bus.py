@@ -36,6 +36,8 @@ async def test_a_node_that_lost_its_subscription_catches_up_from_the_database(
 ) -> None:
     await check_redis()
     clock = FakeClock()
+    suffix = secrets.token_hex(4)  # unique names: CLIENT KILL must hit only this test's node
+    node_a, node_b = f"a-{suffix}", f"b-{suffix}"
     async with postgres_schema() as url:
         common = {
             "database_url": url,
@@ -43,8 +45,8 @@ async def test_a_node_that_lost_its_subscription_catches_up_from_the_database(
             "redis_channel": "parley-test:" + secrets.token_hex(4),
         }
         async with (
-            run_node(settings_for(tmp_path / "a", node_id="node-a", **common), clock) as a,
-            run_node(settings_for(tmp_path / "b", node_id="node-b", **common), clock) as b,
+            run_node(settings_for(tmp_path / "a", node_id=node_a, **common), clock) as a,
+            run_node(settings_for(tmp_path / "b", node_id=node_b, **common), clock) as b,
         ):
             from parley.domain.access import StaffRole
             from parley.services.admin import WorkgroupSettings
@@ -75,7 +77,7 @@ async def test_a_node_that_lost_its_subscription_catches_up_from_the_database(
                     lambda m: m.get("type") == "entry" and m["entry"]["kind"] == "joined"
                 )
 
-                assert await _kill_subscription("node-b") == 1
+                assert await _kill_subscription(node_b) == 1
                 # Published while node B is not listening: only the database has it now.
                 await alice.request(
                     {"type": "send", "conversation_id": cid, "client_id": "a1", "text": "lost?"}
