@@ -49,8 +49,6 @@ class Parley:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        if self.db.is_sqlite:
-            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.db.migrate()
         await self.auth.start()
         await self.bus.start()

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -92,6 +92,24 @@ def settings_from(options: dict[str, Any]) -> Settings:
             for e in exc.errors()
         )
         raise click.UsageError(problems) from None
+
+
+def run_offline(options: dict[str, Any], action: Callable[[Parley], Awaitable[None]]) -> None:
+    """Run an administrative action on the database without serving (migrating it first)."""
+    settings = settings_from(options)
+
+    async def go() -> None:
+        parley = build(settings)
+        try:
+            await parley.db.migrate()
+            await action(parley)
+        finally:
+            await parley.db.dispose()
+
+    try:
+        asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 class _Server(uvicorn.Server):
@@ -184,16 +202,11 @@ def demo(**options: Any) -> None:
 @server_options
 def migrate(**options: Any) -> None:
     """Create or upgrade the database schema, then exit."""
-    settings = settings_from(options)
 
-    async def go() -> None:
-        parley = build(settings)
-        if parley.db.is_sqlite:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await parley.db.migrate()
-        await parley.db.dispose()
+    async def nothing_more(_: Parley) -> None:
+        return None
 
-    asyncio.run(go())
+    run_offline(options, nothing_more)
     click.echo("database is up to date")
 
 
@@ -253,24 +266,14 @@ def create_user(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = settings_from(options)
+    role_ = StaffRole(role)
 
-    async def go() -> None:
-        parley = build(settings)
-        if parley.db.is_sqlite:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await parley.db.migrate()
-        try:
-            await parley.admin.create_user(
-                None, username, password, StaffRole(role), display_name, list(workgroups)
-            )
-        finally:
-            await parley.db.dispose()
+    async def create(parley: Parley) -> None:
+        await parley.admin.create_user(
+            None, username, password, role_, display_name, list(workgroups)
+        )
 
-    try:
-        asyncio.run(go())
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    run_offline(options, create)
     click.echo(f"created {role} {username!r}")
 
 
@@ -283,20 +286,8 @@ def create_workgroup(slug: str, name: str, members: tuple[str, ...], **options: 
     """Create a workgroup with default timeouts and capacity."""
     from parley.services.admin import WorkgroupSettings
 
-    settings = settings_from(options)
+    async def create(parley: Parley) -> None:
+        await parley.admin.create_workgroup(None, slug, WorkgroupSettings(name), list(members))
 
-    async def go() -> None:
-        parley = build(settings)
-        if parley.db.is_sqlite:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await parley.db.migrate()
-        try:
-            await parley.admin.create_workgroup(None, slug, WorkgroupSettings(name), list(members))
-        finally:
-            await parley.db.dispose()
-
-    try:
-        asyncio.run(go())
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    run_offline(options, create)
     click.echo(f"created workgroup {slug!r}")

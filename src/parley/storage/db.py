@@ -85,7 +85,12 @@ class Database:
             await conn.execute(sa.text("SELECT 1"))
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision (creating it on first start)."""
+        """Bring the schema to the newest revision (creating it, and for SQLite its directory,
+        on first start)."""
+        if self.is_sqlite:
+            database = self.engine.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(parley_write=True)
             async with conn.begin():
