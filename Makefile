@@ -4,28 +4,32 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve test lint typecheck schema bench clean
+.PHONY: demo serve test lint typecheck schema bench clean assets
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml frontend/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## Start Parley on a fresh embedded database with demo accounts.
-	$(BIN)/parley demo --data-dir parley-demo-data
+	$(BIN)/parley demo
 
 serve: $(STAMP)
 	$(BIN)/parley serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench hatch_build.py
+	$(BIN)/ruff format --check src tests bench hatch_build.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+assets: $(STAMP)  ## Rebuild the web front ends into the package (the install does it too).
+	cd frontend && npm run build
+
 test: lint typecheck  ## The whole suite, as CI runs it.
+	cd frontend && npm run build && npm test
 	$(BIN)/pytest
 
 schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket protocol.
@@ -35,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/messages.py
 
 clean:
-	rm -rf $(VENV) parley-data parley-demo-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) parley-data parley-demo-data .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/parley/web/static

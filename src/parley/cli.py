@@ -15,6 +15,7 @@ from typing import Any, TypeVar, get_args
 
 import click
 import uvicorn
+from click.core import ParameterSource
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
@@ -139,7 +140,11 @@ class _Server(uvicorn.Server):
 
 
 def run_server(
-    settings: Settings, log_level: str, on_ready: Callable[[Parley], Any] | None = None
+    settings: Settings,
+    log_level: str,
+    *,
+    demo: bool = False,
+    on_started: Callable[[Parley], Awaitable[None]] | None = None,
 ) -> None:
     from parley.web.app import create_app
 
@@ -147,15 +152,7 @@ def run_server(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     parley = build(settings)
-    app = create_app(parley)
-    if on_ready is not None:
-        original = parley.start
-
-        async def start_then_announce() -> None:
-            await original()
-            await on_ready(parley)
-
-        parley.start = start_then_announce  # type: ignore[method-assign]
+    app = create_app(parley, demo=demo, on_started=on_started)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -185,17 +182,23 @@ def serve(**options: Any) -> None:
 
 @main.command()
 @server_options
-def demo(**options: Any) -> None:
-    """Start Parley on a fresh embedded database seeded with demo workgroups and accounts."""
+@click.pass_context
+def demo(ctx: click.Context, /, **options: Any) -> None:
+    """Start Parley with a demo company website (/demo/) on a fresh embedded database, seeded
+    with the workgroups Sales and Support, the agents alice and bob and the supervisor sam."""
+    import tempfile
+
     from parley.demo import announce, seed
 
+    if ctx.get_parameter_source("data_dir") is ParameterSource.DEFAULT:
+        options["data_dir"] = Path(tempfile.mkdtemp(prefix="parley-demo-"))
     settings = settings_from(options)
 
     async def ready(parley: Parley) -> None:
         await seed(parley)
         announce(settings)
 
-    run_server(settings, options["log_level"], on_ready=ready)
+    run_server(settings, options["log_level"], demo=True, on_started=ready)
 
 
 @main.command()

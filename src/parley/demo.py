@@ -46,12 +46,11 @@ def announce(settings: Settings) -> None:
             [
                 "",
                 "Parley demo is running.",
-                f"  API docs:        {base}/docs",
-                f"  Sales status:    {base}/api/v1/workgroups/sales/status",
-                "  Accounts:        alice, bob (agents), sam (supervisor), admin (admin)",
-                f"  Password:        {DEMO_PASSWORD}",
-                "  The web widget and console arrive with the next release (issue 3);",
-                "  docs/protocol.md shows how to chat through the API meanwhile.",
+                f"  The company website, with the chat button:  {base}/demo/",
+                f"  The agents' console:                        {base}/console/",
+                "  Log in as alice or bob (agents), sam (supervisor) or admin; password: demo",
+                f"  API reference:                              {base}/docs",
+                f"  Data (fresh each run unless --data-dir):    {settings.data_dir}",
                 "",
             ]
         )

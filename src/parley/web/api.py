@@ -313,7 +313,9 @@ def router(parley: Parley) -> APIRouter:
     # Visitors ---------------------------------------------------------------------------------
 
     @api.get("/workgroups/{slug}/status", tags=["visitors"])
-    async def workgroup_status(slug: str) -> WorkgroupStatusOut:
+    async def workgroup_status(slug: str, response: Response) -> WorkgroupStatusOut:
+        # Read by the launcher script on the company's own site: public, for any origin.
+        response.headers["Access-Control-Allow-Origin"] = "*"
         s = await parley.chat.workgroup_status(slug)
         return WorkgroupStatusOut(slug=s.slug, name=s.name, button_text=s.button_text, open=s.open)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, WebSocket
@@ -13,19 +13,29 @@ from fastapi.responses import JSONResponse
 from parley import __version__
 from parley.bootstrap import Parley
 from parley.protocol import Reconnect
-from parley.web import api, errors
+from parley.web import api, errors, pages
 from parley.web.ws import Session
 
 DRAIN_TIMEOUT_SECS = 5.0
 
 
-def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
-    """``manage_lifecycle``: start and stop ``parley`` with the app (tests may do it themselves)."""
+def create_app(
+    parley: Parley,
+    *,
+    manage_lifecycle: bool = True,
+    demo: bool = False,
+    on_started: Callable[[Parley], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """``manage_lifecycle``: start and stop ``parley`` with the app (tests may do it themselves);
+    ``demo``: also serve the demo company website at ``/demo/``; ``on_started``: run once the
+    node has started (the demo seeds its data there)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
             await parley.start()
+        if on_started is not None:
+            await on_started(parley)
         try:
             yield
         finally:
@@ -41,6 +51,7 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
     )
     errors.install(app)
     app.include_router(api.router(parley))
+    pages.install(app, demo=demo)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> api.Health:

@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { ParleyClient, type ClientEvent, type KeyValueStore, type SocketLike } from "./client";
+import type { Entry } from "./protocol";
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  closed: { code?: number } | null = null;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(code?: number): void {
+    this.closed = { code };
+    this.readyState = 3;
+  }
+  // Test side.
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  push(message: Record<string, unknown>): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: "" });
+  }
+}
+
+class MemoryStore implements KeyValueStore {
+  data = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.data.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.data.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.data.delete(key);
+  }
+}
+
+const CID = "c".repeat(32);
+
+function entry(seq: number, text = `m${seq}`): Entry {
+  return {
+    seq,
+    kind: "message",
+    author: "user:1",
+    body: { text },
+    client_id: null,
+    created_at: "2026-01-01T00:00:00Z",
+  };
+}
+
+function welcome(): Record<string, unknown> {
+  return {
+    type: "welcome",
+    session: { kind: "visitor", conversation_id: CID },
+    node_id: "n",
+    heartbeat_secs: 20,
+    max_message_chars: 4000,
+  };
+}
+
+function setup(store = new MemoryStore()) {
+  const sockets: FakeSocket[] = [];
+  let ids = 0;
+  const client = new ParleyClient({
+    url: "ws://test/ws",
+    auth: () => ({ visitor_token: "tok" }),
+    storage: store,
+    storageKey: "outbox",
+    socket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    newId: () => `id${++ids}`,
+  });
+  const events: ClientEvent[] = [];
+  client.on((e) => events.push(e));
+  const entries = () =>
+    events.flatMap((e) => (e.type === "entry" ? [e.entry.seq] : []));
+  const connectOnline = (socket: FakeSocket) => {
+    socket.open();
+    socket.push(welcome());
+    socket.push({ type: "synced" });
+  };
+  return { client, sockets, events, entries, store, connectOnline };
+}
+
+describe("ParleyClient", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("says hello with its cursors after a reconnect, and delivers each entry once", () => {
+    const { client, sockets, entries, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    expect(sockets[0].sent[0]).toEqual({ type: "hello", visitor_token: "tok", cursors: {} });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(1) });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(2) });
+    sockets[0].drop();
+    vi.advanceTimersByTime(1000);
+    expect(sockets).toHaveLength(2);
+    sockets[1].open();
+    expect(sockets[1].sent[0]).toEqual({
+      type: "hello",
+      visitor_token: "tok",
+      cursors: { [CID]: 2 },
+    });
+    sockets[1].push({ type: "entry", conversation_id: CID, entry: entry(2) }); // a repeat
+    sockets[1].push({ type: "entry", conversation_id: CID, entry: entry(3) });
+    expect(entries()).toEqual([1, 2, 3]);
+  });
+
+  it("keeps unsent messages across a reload and sends them once online", () => {
+    const store = new MemoryStore();
+    const first = setup(store);
+    first.client.send(CID, "typed offline");
+    expect(first.sockets).toHaveLength(0);
+    // The page reloads: a new client finds the message in storage.
+    const second = setup(store);
+    expect(second.client.pending.map((m) => m.text)).toEqual(["typed offline"]);
+    second.client.connect();
+    second.connectOnline(second.sockets[0]);
+    const send = second.sockets[0].sent.find((m) => m.type === "send");
+    expect(send).toMatchObject({ client_id: "id1", text: "typed offline", ref: "id1" });
+    second.sockets[0].push({
+      type: "ack",
+      ref: "id1",
+      conversation_id: CID,
+      entry: { ...entry(4, "typed offline"), client_id: "id1" },
+    });
+    expect(second.client.pending).toEqual([]);
+    expect(store.getItem("outbox")).toBeNull();
+  });
+
+  it("resends an unacknowledged message with the same client id after a reconnect", () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    client.send(CID, "hello");
+    sockets[0].drop(); // no ack came back
+    vi.advanceTimersByTime(1000);
+    connectOnline(sockets[1]);
+    const sends = sockets.flatMap((s) => s.sent.filter((m) => m.type === "send"));
+    expect(sends.map((m) => m.client_id)).toEqual(["id1", "id1"]);
+  });
+
+  it("drops a message the server refuses for good, and says so", () => {
+    const { client, sockets, events, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    client.send(CID, "x".repeat(5000));
+    sockets[0].push({ type: "error", ref: "id1", code: "too_long", message: "too long" });
+    expect(client.pending).toEqual([]);
+    expect(events.some((e) => e.type === "failed" && e.code === "too_long")).toBe(true);
+  });
+
+  it("stops for good when the server refuses the credentials", () => {
+    const { client, sockets, events } = setup();
+    client.connect();
+    sockets[0].open();
+    sockets[0].drop(1008);
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+    expect(client.connectionStatus).toBe("stopped");
+    expect(events.some((e) => e.type === "stopped")).toBe(true);
+  });
+
+  it("backs off between attempts, up to a ceiling", () => {
+    const { client, sockets } = setup();
+    client.connect();
+    for (let i = 0; i < 8; i++) {
+      sockets[sockets.length - 1].drop();
+      vi.advanceTimersByTime(10_000);
+    }
+    expect(sockets.length).toBe(9);
+    sockets[sockets.length - 1].drop();
+    vi.advanceTimersByTime(4_000); // under half the ceiling: not yet
+    expect(sockets.length).toBe(9);
+  });
+
+  it("reconnects at once when the server says it is going away", () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    sockets[0].push({ type: "reconnect", reason: "server shutting down" });
+    vi.advanceTimersByTime(0);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("treats a silent link as dead", () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    vi.advanceTimersByTime(20_000);
+    expect(sockets[0].sent.some((m) => m.type === "ping")).toBe(true);
+    vi.advanceTimersByTime(40_000); // no pong, nothing at all
+    expect(sockets[0].closed).not.toBeNull();
+    vi.advanceTimersByTime(1000);
+    expect(sockets.length).toBe(2);
+  });
+
+  it("answers requests by ref, and fails them when the connection drops", async () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    const accepted = client.request({ type: "accept_offer", offer_id: "o.1" });
+    const sent = sockets[0].sent.at(-1) as { ref: string };
+    sockets[0].push({ type: "ok", ref: sent.ref });
+    expect((await accepted).type).toBe("ok");
+    const lost = client.request({ type: "end", conversation_id: CID });
+    sockets[0].drop();
+    expect(await lost).toMatchObject({ type: "error", code: "offline" });
+  });
+});

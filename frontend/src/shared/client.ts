@@ -1,0 +1,353 @@
+// A client of Parley's WebSocket protocol (docs/protocol.md), shared by the widget and the
+// console. It owns the connection and what must survive it:
+//
+// - cursors: the last seq seen per conversation. Every (re)connect says hello with them, so the
+//   server sends exactly what was missed; entries reach listeners once each, in order.
+// - the outbox: messages not yet acknowledged, each with its client id, kept in storage (so they
+//   survive a reload) and sent again after every reconnect. The server stores a client id once,
+//   so a message is never doubled, whatever happens to the connection.
+// - reconnection with backoff, an application heartbeat, and a stop (no retry) when the server
+//   refuses the credentials (close code 1008).
+
+import type { Entry, HelloAuth, ServerMessage } from "./protocol";
+
+export interface SocketLike {
+  readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface PendingMessage {
+  clientId: string;
+  conversationId: string;
+  text: string;
+}
+
+export type Status = "connecting" | "online" | "offline" | "stopped";
+
+export type ClientEvent =
+  | { type: "status"; status: Status }
+  | { type: "server"; message: ServerMessage }
+  | { type: "entry"; conversationId: string; entry: Entry }
+  | { type: "outbox"; pending: PendingMessage[] }
+  | { type: "failed"; message: PendingMessage; code: string; error: string }
+  | { type: "stopped"; code: string; error: string };
+
+export interface ClientOptions {
+  url: string;
+  auth: () => HelloAuth;
+  storage?: KeyValueStore;
+  /** Key under which the outbox is kept in storage (one per conversation owner). */
+  storageKey?: string;
+  socket?: (url: string) => SocketLike;
+  newId?: () => string;
+  /** First reconnect delay; doubles up to maxDelayMs, with jitter. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+const OPEN = 1;
+const CLOSE_POLICY = 1008;
+// Errors after which sending the same message again cannot succeed: drop it and say so.
+const FINAL_SEND_ERRORS = new Set([
+  "too_long",
+  "invalid_input",
+  "invalid_message",
+  "forbidden",
+  "conflict",
+  "not_found",
+]);
+
+export function randomId(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class ParleyClient {
+  readonly cursors = new Map<string, number>();
+  private outbox: PendingMessage[] = [];
+  private listeners = new Set<(event: ClientEvent) => void>();
+  private socket: SocketLike | null = null;
+  private status: Status = "offline";
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private lastHeard = 0;
+  private heartbeatMs = 20_000;
+  private refs = 0;
+  private replies = new Map<string, (message: ServerMessage) => void>();
+  private stopped = false;
+
+  constructor(private readonly options: ClientOptions) {
+    this.outbox = this.load();
+  }
+
+  on(listener: (event: ClientEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get pending(): PendingMessage[] {
+    return [...this.outbox];
+  }
+
+  get connectionStatus(): Status {
+    return this.status;
+  }
+
+  connect(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  /** Close for good (logout, page leaving). */
+  close(): void {
+    this.stopped = true;
+    this.clearTimers();
+    this.socket?.close(1000, "bye");
+    this.socket = null;
+    this.setStatus("stopped");
+  }
+
+  /** Queue a message; it is sent now if online, else as soon as the connection is back. */
+  send(conversationId: string, text: string): PendingMessage {
+    const message = { clientId: (this.options.newId ?? randomId)(), conversationId, text };
+    this.outbox.push(message);
+    this.save();
+    this.emit({ type: "outbox", pending: this.pending });
+    if (this.status === "online") this.transmit(message);
+    return message;
+  }
+
+  typing(conversationId: string, active: boolean): void {
+    if (this.status === "online") {
+      this.raw({ type: "typing", conversation_id: conversationId, active });
+    }
+  }
+
+  /** Send a command (accept_offer, end, set_presence, ...) and wait for its ok or error. */
+  request(message: Record<string, unknown>): Promise<ServerMessage> {
+    if (this.status !== "online") {
+      return Promise.resolve({
+        type: "error",
+        ref: null,
+        code: "offline",
+        message: "not connected; try again when back online",
+      });
+    }
+    const ref = `q${++this.refs}`;
+    return new Promise((resolve) => {
+      this.replies.set(ref, resolve);
+      this.raw({ ...message, ref });
+    });
+  }
+
+  /** Start following a conversation from the start (e.g. a transcript opened on demand). */
+  forget(conversationId: string): void {
+    this.cursors.delete(conversationId);
+  }
+
+  private open(): void {
+    this.clearTimers();
+    this.setStatus("connecting");
+    const make = this.options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+    const socket = make(this.options.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      const cursors: Record<string, number> = {};
+      this.cursors.forEach((seq, id) => (cursors[id] = seq));
+      socket.send(JSON.stringify({ type: "hello", ...this.options.auth(), cursors }));
+    };
+    socket.onmessage = (ev) => {
+      if (socket !== this.socket) return;
+      this.lastHeard = Date.now();
+      let message: ServerMessage;
+      try {
+        message = JSON.parse(String(ev.data)) as ServerMessage;
+      } catch {
+        return;
+      }
+      this.receive(message);
+    };
+    socket.onclose = (ev) => {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      this.failReplies();
+      if (ev.code === CLOSE_POLICY) {
+        this.stopped = true;
+        this.clearTimers();
+        this.setStatus("stopped");
+        this.emit({ type: "stopped", code: "unauthenticated", error: ev.reason || "refused" });
+        return;
+      }
+      this.scheduleReconnect();
+    };
+    socket.onerror = () => undefined; // onclose follows and decides
+  }
+
+  private receive(message: ServerMessage): void {
+    switch (message.type) {
+      case "welcome":
+        this.heartbeatMs = Math.max(1000, message.heartbeat_secs * 1000);
+        break;
+      case "entry":
+        this.deliver(message.conversation_id, message.entry);
+        return; // listeners get it as an "entry" event, once
+      case "conversation":
+        if (!this.cursors.has(message.conversation.id)) {
+          this.cursors.set(message.conversation.id, 0);
+        }
+        break;
+      case "synced":
+        this.attempt = 0;
+        this.setStatus("online");
+        this.startHeartbeat();
+        for (const pending of this.outbox) this.transmit(pending);
+        break;
+      case "ack": {
+        this.deliver(message.conversation_id, message.entry);
+        this.settle(message.ref);
+        break;
+      }
+      case "error": {
+        const failed = this.outbox.find((m) => m.clientId === message.ref);
+        if (failed && FINAL_SEND_ERRORS.has(message.code)) {
+          this.settle(failed.clientId);
+          this.emit({ type: "failed", message: failed, code: message.code, error: message.message });
+        }
+        break;
+      }
+      case "reconnect":
+        // The server is going away: reconnect at once (to any node) and resume.
+        this.socket?.close(1000, "reconnecting");
+        this.socket = null;
+        this.failReplies();
+        this.attempt = 0;
+        this.scheduleReconnect(0);
+        break;
+    }
+    if ("ref" in message && message.ref) {
+      const reply = this.replies.get(message.ref);
+      if (reply) {
+        this.replies.delete(message.ref);
+        reply(message);
+      }
+    }
+    this.emit({ type: "server", message });
+  }
+
+  private deliver(conversationId: string, entry: Entry): void {
+    const cursor = this.cursors.get(conversationId) ?? 0;
+    if (entry.seq <= cursor) return; // already seen: nothing twice
+    this.cursors.set(conversationId, entry.seq);
+    this.emit({ type: "entry", conversationId, entry });
+  }
+
+  private settle(clientId: string | null): void {
+    const before = this.outbox.length;
+    this.outbox = this.outbox.filter((m) => m.clientId !== clientId);
+    if (this.outbox.length !== before) {
+      this.save();
+      this.emit({ type: "outbox", pending: this.pending });
+    }
+  }
+
+  private transmit(message: PendingMessage): void {
+    this.raw({
+      type: "send",
+      ref: message.clientId,
+      conversation_id: message.conversationId,
+      client_id: message.clientId,
+      text: message.text,
+    });
+  }
+
+  private raw(message: Record<string, unknown>): void {
+    if (this.socket && this.socket.readyState === OPEN) {
+      this.socket.send(JSON.stringify(message));
+    }
+  }
+
+  private failReplies(): void {
+    for (const [ref, reply] of this.replies) {
+      reply({ type: "error", ref, code: "offline", message: "the connection dropped; retry" });
+    }
+    this.replies.clear();
+  }
+
+  private scheduleReconnect(delayMs?: number): void {
+    this.clearTimers();
+    if (this.stopped) return;
+    this.setStatus("offline");
+    const base = this.options.baseDelayMs ?? 500;
+    const max = this.options.maxDelayMs ?? 10_000;
+    const backoff = Math.min(max, base * 2 ** this.attempt);
+    const delay = delayMs ?? backoff / 2 + Math.random() * (backoff / 2);
+    this.attempt += 1;
+    this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.lastHeard = Date.now();
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard > 2 * this.heartbeatMs) {
+        // Nothing heard for two intervals: the link is dead even if the socket says otherwise.
+        const socket = this.socket;
+        this.socket = null;
+        socket?.close(4000, "heartbeat lost");
+        this.failReplies();
+        this.scheduleReconnect();
+        return;
+      }
+      this.raw({ type: "ping" });
+    }, this.heartbeatMs);
+  }
+
+  private clearTimers(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.reconnectTimer = null;
+    this.heartbeatTimer = null;
+  }
+
+  private setStatus(status: Status): void {
+    if (status !== this.status) {
+      this.status = status;
+      this.emit({ type: "status", status });
+    }
+  }
+
+  private emit(event: ClientEvent): void {
+    for (const listener of [...this.listeners]) listener(event);
+  }
+
+  private load(): PendingMessage[] {
+    const { storage, storageKey } = this.options;
+    if (!storage || !storageKey) return [];
+    try {
+      const parsed = JSON.parse(storage.getItem(storageKey) ?? "[]") as unknown;
+      return Array.isArray(parsed) ? (parsed as PendingMessage[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private save(): void {
+    const { storage, storageKey } = this.options;
+    if (!storage || !storageKey) return;
+    if (this.outbox.length) storage.setItem(storageKey, JSON.stringify(this.outbox));
+    else storage.removeItem(storageKey);
+  }
+}

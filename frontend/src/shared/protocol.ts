@@ -1,0 +1,88 @@
+// The wire protocol, as TypeScript types. The source of truth is src/parley/protocol.py and
+// docs/protocol.schema.json; keep these in step with it.
+
+export interface Participant {
+  key: string;
+  role: string;
+  name: string;
+  present: boolean;
+}
+
+export interface Entry {
+  seq: number;
+  kind: "message" | "queued" | "joined" | "left" | "ended";
+  author: string | null;
+  body: { text?: string; name?: string; role?: string; reason?: string; [key: string]: unknown };
+  client_id: string | null;
+  created_at: string;
+}
+
+export interface ChatMetadata {
+  name?: string;
+  email?: string;
+  question?: string;
+  page?: string;
+  extra?: Record<string, string>;
+}
+
+export interface Conversation {
+  id: string;
+  kind: string;
+  status: "queued" | "active" | "ended";
+  workgroup_id: number | null;
+  last_seq: number;
+  created_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+  metadata: ChatMetadata;
+  participants: Participant[];
+}
+
+export interface Offer {
+  offer_id: string;
+  conversation_id: string;
+  workgroup_id: number;
+  offered_at: string;
+  expires_at: string;
+  metadata: ChatMetadata;
+}
+
+export type Presence = "available" | "away" | "busy" | "offline";
+
+export interface Welcome {
+  type: "welcome";
+  session: {
+    kind: "visitor" | "staff";
+    user_id: number | null;
+    username: string | null;
+    name: string | null;
+    role: string | null;
+    conversation_id: string | null;
+  };
+  node_id: string;
+  heartbeat_secs: number;
+  max_message_chars: number;
+}
+
+export type ServerMessage =
+  | Welcome
+  | { type: "conversation"; conversation: Conversation }
+  | { type: "entry"; conversation_id: string; entry: Entry }
+  | { type: "synced" }
+  | { type: "ack"; ref: string | null; conversation_id: string; entry: Entry }
+  | { type: "ok"; ref: string | null }
+  | { type: "pong"; ref: string | null }
+  | { type: "error"; ref: string | null; code: string; message: string }
+  | {
+      type: "queue";
+      conversation_id: string;
+      status: "waiting" | "accepted" | "cancelled" | "expired";
+      position: number | null;
+    }
+  | { type: "typing"; conversation_id: string; participant: string; name: string; active: boolean }
+  | { type: "presence"; user_id: number; presence: Presence; status_text: string }
+  | { type: "offer"; offer: Offer }
+  | { type: "offer_ended"; offer_id: string; reason: string }
+  | { type: "reconnect"; reason: string };
+
+export type HelloAuth = { visitor_token: string } | { token: string } | Record<string, never>;

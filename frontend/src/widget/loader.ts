@@ -1,0 +1,2 @@
+// Placeholder: the launcher is written in its own change.
+export {};

@@ -1,0 +1,3 @@
+import { render } from "preact";
+
+render(<p>The chat is coming.</p>, document.getElementById("app")!);

@@ -1,0 +1,45 @@
+"""Build hook: compile the web front ends (frontend/, Vite) into the Python package.
+
+``pip install .`` and ``pip install -e .`` run ``npm ci`` (when node_modules is missing or
+older than the lock file) and ``npm run build``, which writes ``src/parley/web/static``. The
+wheel then carries the built assets, so that running Parley never needs Node. Set
+PARLEY_SKIP_FRONTEND=1 to skip (for example to iterate on Python only).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class FrontendBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        root = Path(self.root)
+        frontend = root / "frontend"
+        static = root / "src" / "parley" / "web" / "static"
+        build_data["artifacts"].append("src/parley/web/static/")
+        if os.environ.get("PARLEY_SKIP_FRONTEND") == "1" or not frontend.is_dir():
+            return
+        npm = shutil.which("npm")
+        if npm is None:
+            if (static / "widget.js").exists():
+                self.app.display_warning("npm not found: keeping the web assets already built")
+                return
+            raise RuntimeError(
+                "building Parley's web assets needs Node.js 20+ and npm "
+                "(or set PARLEY_SKIP_FRONTEND=1 to build without them)"
+            )
+        lock = frontend / "package-lock.json"
+        installed = frontend / "node_modules" / ".package-lock.json"
+        if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+            self.app.display_info("npm ci (frontend/)")
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=frontend, check=True)
+        self.app.display_info("npm run build (frontend/ -> src/parley/web/static)")
+        subprocess.run([npm, "run", "build"], cwd=frontend, check=True)

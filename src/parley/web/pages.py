@@ -1,0 +1,70 @@
+"""The web front ends: the widget's launcher script and iframe app, the console, the demo site.
+
+Vite builds them into ``static/`` (see ``frontend/`` and ``hatch_build.py``). User-written text
+is rendered by Preact as text, never as HTML; the Content-Security-Policy below is a second line
+of defence: no inline scripts, no scripts from elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+DEMO = Path(__file__).parent / "demo"
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data:; style-src 'self' 'unsafe-inline'; media-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}"
+)
+# The widget's iframe is embedded by the customer's site, anywhere; the console by nobody.
+WIDGET_HEADERS = {
+    "Content-Security-Policy": _CSP.format(ancestors="*"),
+    "Cache-Control": "no-cache",
+}
+CONSOLE_HEADERS = {
+    "Content-Security-Policy": _CSP.format(ancestors="'none'"),
+    "Cache-Control": "no-cache",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _page(path: Path, headers: dict[str, str], media_type: str | None = None) -> Response:
+    if not path.exists():
+        return PlainTextResponse(
+            "The web front ends are not built: run `make assets` (or reinstall the package).",
+            status_code=503,
+        )
+    return FileResponse(path, headers=headers, media_type=media_type)
+
+
+def install(app: FastAPI, *, demo: bool) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget_loader() -> Response:
+        return _page(
+            STATIC / "widget.js",
+            {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
+            "text/javascript",
+        )
+
+    @app.get("/widget/", include_in_schema=False)
+    async def widget() -> Response:
+        return _page(STATIC / "widget" / "index.html", WIDGET_HEADERS)
+
+    @app.get("/console/", include_in_schema=False)
+    @app.get("/console/{rest:path}", include_in_schema=False)
+    async def console(rest: str = "") -> Response:
+        return _page(STATIC / "console" / "index.html", CONSOLE_HEADERS)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/demo/" if demo else "/console/")
+
+    if demo:
+        app.mount("/demo", StaticFiles(directory=DEMO, html=True), name="demo")
