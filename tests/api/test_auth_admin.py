@@ -325,6 +325,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "offer_timeout_secs": 30,
             "wait_timeout_secs": 300,
             "max_chats": 3,
+            "form_fields": [],
             "members": [],
         }
         r = await http.post("/api/v1/admin/workgroups", json={"slug": "support", "name": "Again"})
@@ -379,6 +380,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
         assert {k: v for k, v in r.json().items() if k != "id"} == {
             "slug": "support",
             **settings,
+            "form_fields": [],
             "members": ["alice", "bob"],
         }
         listed = {w["slug"]: w for w in (await http.get("/api/v1/admin/workgroups")).json()}
@@ -391,6 +393,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "name": "Customer support",
             "button_text": "Ask us",
             "open": False,
+            "form_fields": [],
         }
 
 

@@ -19,6 +19,7 @@ async def test_visitor_and_agent_chat(world: World) -> None:
             "name": "Sales",
             "button_text": "Chat with Sales",
             "open": True,
+            "form_fields": [],
         }
         chat = await world.open_chat(name="Zoe", email="zoe@example.com", question="Price?")
         cid = chat["conversation"]["id"]

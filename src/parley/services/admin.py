@@ -12,11 +12,12 @@ from parley.domain import presence as presence_policy
 from parley.domain import routing
 from parley.domain.access import Principal, StaffRole, require_role
 from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.domain.forms import FormField, validate_fields
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick
 from parley.services.auth import hash_password
 from parley.storage.db import Database
-from parley.storage.store import Store, UserRow, WorkgroupRow
+from parley.storage.store import Store, UserRow, WorkgroupRow, fields_json
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MIN_PASSWORD_CHARS = 8
@@ -38,8 +39,10 @@ class WorkgroupSettings:
     offer_timeout_secs: int = int(routing.DEFAULT_OFFER_TIMEOUT.total_seconds())
     wait_timeout_secs: int = int(routing.DEFAULT_WAIT_TIMEOUT.total_seconds())
     max_chats: int = routing.DEFAULT_MAX_CHATS
+    form_fields: tuple[FormField, ...] = ()
 
     def validate(self) -> WorkgroupSettings:
+        validate_fields(self.form_fields)
         if not self.name.strip() or len(self.name) > 128:
             raise InvalidInput("a workgroup needs a name of at most 128 characters")
         if len(self.button_text) > 128:
@@ -184,6 +187,7 @@ class AdminService:
                     settings.wait_timeout_secs,
                     settings.max_chats,
                     self._clock.now(),
+                    settings.form_fields,
                 )
                 await store.set_members(wg_id, await self._user_ids(store, members or []))
                 wg = await store.workgroup(wg_id)
@@ -206,6 +210,7 @@ class AdminService:
                 offer_timeout_secs=settings.offer_timeout_secs,
                 wait_timeout_secs=settings.wait_timeout_secs,
                 max_chats=settings.max_chats,
+                form_fields=fields_json(settings.form_fields),
             )
             updated = await store.workgroup(wg.id)
         assert updated is not None

@@ -22,6 +22,7 @@ from parley.domain.errors import (
     NotFound,
     Unauthenticated,
 )
+from parley.domain.forms import FormField, check_answers
 from parley.protocol import ConversationOut, EntryOut, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
@@ -63,6 +64,7 @@ class WorkgroupStatus:
     name: str
     button_text: str
     open: bool
+    form_fields: tuple[FormField, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,11 @@ class ChatService:
             wg = await _workgroup(store, slug)
             available = await store.available_agents(wg.id)
         return WorkgroupStatus(
-            wg.slug, wg.name, wg.button_text or f"Chat with {wg.name}", available > 0
+            wg.slug,
+            wg.name,
+            wg.button_text or f"Chat with {wg.name}",
+            available > 0,
+            wg.form_fields,
         )
 
     async def open_chat(self, slug: str, form: ChatForm) -> OpenedChat:
@@ -112,6 +118,7 @@ class ChatService:
         conversation_id = secrets.token_hex(16)
         async with self._db.write() as store:
             wg = await _workgroup(store, slug)
+            check_answers(wg.form_fields, form.extra)
             conv, entries = conv_policy.open_customer_chat(
                 conversation_id, wg.id, form.name, form.metadata(), now
             )

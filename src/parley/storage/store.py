@@ -25,6 +25,7 @@ from parley.domain.conversation import (
     Role,
     Status,
 )
+from parley.domain.forms import FormField
 from parley.domain.presence import AgentPresence, Presence
 from parley.storage.tables import (
     agent_state,
@@ -74,6 +75,7 @@ class WorkgroupRow:
     wait_timeout_secs: int
     max_chats: int
     created_at: datetime
+    form_fields: tuple[FormField, ...] = ()
 
     def queue_config(self) -> routing.QueueConfig:
         return routing.QueueConfig(
@@ -92,6 +94,10 @@ class AgentRow:
 class PendingOffer:
     offer: routing.Offer
     workgroup_id: int
+
+
+def fields_json(fields: tuple[FormField, ...]) -> list[dict[str, object]]:
+    return [{"name": f.name, "label": f.label, "required": f.required} for f in fields]
 
 
 def _lookupable(key: str) -> bool:
@@ -122,6 +128,7 @@ def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
         row.wait_timeout_secs,
         row.max_chats,
         row.created_at,
+        tuple(FormField(f["name"], f["label"], bool(f.get("required"))) for f in row.form_fields),
     )
 
 
@@ -244,10 +251,12 @@ class Store:
         wait_timeout_secs: int,
         max_chats: int,
         now: datetime,
+        form_fields: tuple[FormField, ...] = (),
     ) -> int:
         result = await self.conn.execute(
             sa.insert(workgroups)
             .values(
+                form_fields=fields_json(form_fields),
                 slug=slug,
                 name=name,
                 button_text=button_text,

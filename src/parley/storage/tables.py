@@ -84,6 +84,8 @@ workgroups = sa.Table(
     sa.Column("wait_timeout_secs", sa.Integer, nullable=False),
     sa.Column("max_chats", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The pre-chat form's extra fields: [{"name", "label", "required"}].
+    sa.Column("form_fields", sa.JSON, nullable=False, server_default="[]"),
 )
 
 workgroup_members = sa.Table(

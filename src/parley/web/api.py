@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from parley.bootstrap import Parley
 from parley.domain.access import Principal, Staff, StaffRole
 from parley.domain.errors import InvalidInput
+from parley.domain.forms import FormField
 from parley.domain.presence import Presence
 from parley.protocol import CleanInput, ConversationOut, EntryOut, OfferOut
 from parley.services.admin import WorkgroupSettings
@@ -100,12 +101,25 @@ class UserPatch(_In):
     display_name: Annotated[str | None, Field(min_length=1, max_length=128)] = None
 
 
+class FormFieldIO(_In):
+    """An extra field of the pre-chat form; ``name`` is the key in the chat's ``extra``."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    label: Annotated[str, Field(min_length=1, max_length=128)]
+    required: bool = False
+
+    @classmethod
+    def of(cls, f: FormField) -> "FormFieldIO":
+        return cls(name=f.name, label=f.label, required=f.required)
+
+
 class WorkgroupIn(_In):
     name: Annotated[str, Field(min_length=1, max_length=128)]
     button_text: Annotated[str, Field(max_length=128)] = ""
     offer_timeout_secs: Annotated[int, Field(ge=5, le=600)] = 30
     wait_timeout_secs: Annotated[int, Field(ge=10, le=86_400)] = 300
     max_chats: Annotated[int, Field(ge=1, le=100)] = 3
+    form_fields: list[FormFieldIO] = Field(default_factory=list, max_length=10)
 
     def settings(self) -> WorkgroupSettings:
         return WorkgroupSettings(
@@ -114,6 +128,7 @@ class WorkgroupIn(_In):
             self.offer_timeout_secs,
             self.wait_timeout_secs,
             self.max_chats,
+            tuple(FormField(f.name, f.label, f.required) for f in self.form_fields),
         )
 
 
@@ -129,6 +144,7 @@ class WorkgroupOut(BaseModel):
     offer_timeout_secs: int
     wait_timeout_secs: int
     max_chats: int
+    form_fields: list[FormFieldIO]
     members: list[str]
 
     @classmethod
@@ -141,6 +157,7 @@ class WorkgroupOut(BaseModel):
             offer_timeout_secs=wg.offer_timeout_secs,
             wait_timeout_secs=wg.wait_timeout_secs,
             max_chats=wg.max_chats,
+            form_fields=[FormFieldIO.of(f) for f in wg.form_fields],
             members=members,
         )
 
@@ -154,6 +171,9 @@ class WorkgroupStatusOut(BaseModel):
     name: str
     button_text: str
     open: bool = Field(description="Somebody is available to answer.")
+    form_fields: list[FormFieldIO] = Field(
+        description="Extra fields of the pre-chat form; answers go in the chat's `extra`."
+    )
 
 
 class ChatIn(_In):
@@ -317,7 +337,13 @@ def router(parley: Parley) -> APIRouter:
         # Read by the launcher script on the company's own site: public, for any origin.
         response.headers["Access-Control-Allow-Origin"] = "*"
         s = await parley.chat.workgroup_status(slug)
-        return WorkgroupStatusOut(slug=s.slug, name=s.name, button_text=s.button_text, open=s.open)
+        return WorkgroupStatusOut(
+            slug=s.slug,
+            name=s.name,
+            button_text=s.button_text,
+            open=s.open,
+            form_fields=[FormFieldIO.of(f) for f in s.form_fields],
+        )
 
     @api.post("/workgroups/{slug}/chats", status_code=201, tags=["visitors"])
     async def open_chat(slug: str, body: ChatIn) -> ChatOut:
