@@ -223,6 +223,8 @@ class Welcome(_Message):
     node_id: str
     heartbeat_secs: float
     max_message_chars: int
+    #: The server's clock, so that clients can show countdowns (offers) despite clock skew.
+    server_time: datetime
 
 
 class ConversationState(_Message):
@@ -268,6 +270,8 @@ class Error(_Message):
     ref: str | None = None
     code: str
     message: str
+    #: The conversation concerned, when the error is about one (e.g. a refused cursor).
+    conversation_id: str | None = None
 
 
 class QueueStatus(_Message):

@@ -1,3 +1,6 @@
 import { render } from "preact";
 
-render(<p>The console is coming.</p>, document.getElementById("app")!);
+import { App } from "./App";
+import "./console.css";
+
+render(<App />, document.getElementById("app")!);

@@ -222,4 +222,26 @@ describe("ParleyClient", () => {
     sockets[0].drop();
     expect(await lost).toMatchObject({ type: "error", code: "offline" });
   });
+
+  it("starts a conversation again from seq 1 when the server refuses its cursor", () => {
+    const { client, sockets, events, entries, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(1) });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(2) });
+    sockets[0].drop();
+    vi.advanceTimersByTime(1000);
+    sockets[1].open();
+    sockets[1].push(welcome());
+    sockets[1].push({
+      type: "error",
+      ref: null,
+      code: "cursor_out_of_range",
+      message: "no seq 2",
+      conversation_id: CID,
+    });
+    sockets[1].push({ type: "entry", conversation_id: CID, entry: entry(1, "other history") });
+    expect(events.some((e) => e.type === "reset" && e.conversationId === CID)).toBe(true);
+    expect(entries()).toEqual([1, 2, 1]);
+  });
 });

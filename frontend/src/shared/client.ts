@@ -41,6 +41,8 @@ export type ClientEvent =
   | { type: "entry"; conversationId: string; entry: Entry }
   | { type: "outbox"; pending: PendingMessage[] }
   | { type: "failed"; message: PendingMessage; code: string; error: string }
+  /** The server does not know what we had of this conversation: drop it, the whole log follows. */
+  | { type: "reset"; conversationId: string }
   | { type: "stopped"; code: string; error: string };
 
 export interface ClientOptions {
@@ -221,6 +223,11 @@ export class ParleyClient {
         break;
       }
       case "error": {
+        if (message.code === "cursor_out_of_range" && message.conversation_id) {
+          // Our copy is from another history (say, a restored backup): start again from seq 1.
+          this.cursors.set(message.conversation_id, 0);
+          this.emit({ type: "reset", conversationId: message.conversation_id });
+        }
         const failed = this.outbox.find((m) => m.clientId === message.ref);
         if (failed && FINAL_SEND_ERRORS.has(message.code)) {
           this.settle(failed.clientId);

@@ -62,6 +62,7 @@ export interface Welcome {
   node_id: string;
   heartbeat_secs: number;
   max_message_chars: number;
+  server_time: string;
 }
 
 export type ServerMessage =
@@ -72,7 +73,13 @@ export type ServerMessage =
   | { type: "ack"; ref: string | null; conversation_id: string; entry: Entry }
   | { type: "ok"; ref: string | null }
   | { type: "pong"; ref: string | null }
-  | { type: "error"; ref: string | null; code: string; message: string }
+  | {
+      type: "error";
+      ref: string | null;
+      code: string;
+      message: string;
+      conversation_id?: string | null;
+    }
   | {
       type: "queue";
       conversation_id: string;

@@ -74,11 +74,17 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedCursor:
+    conversation_id: str
+    error: DomainError
+
+
+@dataclass(frozen=True, slots=True)
 class Resume:
     """What a (re)connecting client follows, and the cursors it sent that were refused."""
 
     subscriptions: list[Subscription]
-    errors: list[DomainError]
+    errors: list[RefusedCursor]
 
 
 class ChatService:
@@ -258,7 +264,7 @@ class ChatService:
         """What a connecting client follows: the visitor its chat; staff their open chats and
         any other they are allowed to read and sent a cursor for."""
         subs: list[Subscription] = []
-        errors: list[DomainError] = []
+        errors: list[RefusedCursor] = []
         async with self._db.read() as store:
             if isinstance(principal, Visitor):
                 conv = await store.conversation(principal.conversation_id)
@@ -266,7 +272,9 @@ class ChatService:
                     raise Unauthenticated("this visitor token names no conversation")
                 convs = [conv]
                 for unknown in cursors.keys() - {conv.id}:
-                    errors.append(Forbidden(f"no access to conversation {unknown}"))
+                    errors.append(
+                        RefusedCursor(unknown, Forbidden(f"no access to conversation {unknown}"))
+                    )
             else:
                 convs = await store.conversations_of(
                     principal.user_id, active_only=True, limit=1000
@@ -275,16 +283,23 @@ class ChatService:
                 for other_id in cursors.keys() - known:
                     other = await store.conversation(other_id)
                     if other is None or not access.can_read(principal, other):
-                        errors.append(Forbidden(f"no access to conversation {other_id}"))
+                        errors.append(
+                            RefusedCursor(
+                                other_id, Forbidden(f"no access to conversation {other_id}")
+                            )
+                        )
                     else:
                         convs.append(other)
         for conv in convs:
             cursor = cursors.get(conv.id, 0)
             if cursor > conv.last_seq:
                 errors.append(
-                    CursorOutOfRange(
-                        f"conversation {conv.id} has no seq {cursor} (last is {conv.last_seq}); "
-                        "it is sent again from the start"
+                    RefusedCursor(
+                        conv.id,
+                        CursorOutOfRange(
+                            f"conversation {conv.id} has no seq {cursor} (last is "
+                            f"{conv.last_seq}); it is sent again from the start"
+                        ),
                     )
                 )
                 cursor = 0

@@ -166,13 +166,20 @@ class Session:
                 node_id=parley.node_id,
                 heartbeat_secs=parley.settings.heartbeat_secs,
                 max_message_chars=parley.settings.max_message_chars,
+                server_time=parley.clock.now(),
             )
         )
         parley.hub.attach(conn)
         if isinstance(principal, Staff):
             await parley.presence.connected(principal, conn.id)
-        for error in resume.errors:
-            conn.send(Error(code=error.code, message=error.message))
+        for refused in resume.errors:
+            conn.send(
+                Error(
+                    code=refused.error.code,
+                    message=refused.error.message,
+                    conversation_id=refused.conversation_id,
+                )
+            )
         for sub in resume.subscriptions:
             await parley.hub.follow(conn, sub.conversation_id, sub.cursor)
         for message in await parley.snapshots.ephemeral(principal):

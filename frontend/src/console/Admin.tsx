@@ -1,0 +1,605 @@
+import { useEffect, useState } from "preact/hooks";
+
+import { Api, type AdminUser, type Role, type Workgroup } from "./api";
+import { message } from "./PastChats";
+
+const ROLES: Role[] = ["agent", "supervisor", "admin"];
+const ROLE_LABEL: Record<Role, string> = { agent: "Agent", supervisor: "Supervisor", admin: "Admin" };
+
+interface Props {
+  workgroups: Workgroup[];
+  reloadWorkgroups: () => Promise<void>;
+  me: string;
+}
+
+export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
+  const [users, setUsers] = useState<AdminUser[] | null>(null);
+  const [usersError, setUsersError] = useState("");
+
+  const reloadUsers = async () => {
+    try {
+      setUsers(await Api.users());
+      setUsersError("");
+    } catch (e) {
+      setUsersError(message(e));
+    }
+  };
+  useEffect(() => {
+    void reloadUsers();
+    void reloadWorkgroups();
+  }, []);
+
+  return (
+    <div class="admin">
+      <WorkgroupsAdmin
+        workgroups={workgroups}
+        users={users ?? []}
+        reload={async () => {
+          await reloadWorkgroups();
+        }}
+      />
+      <StaffAdmin
+        users={users}
+        error={usersError}
+        workgroups={workgroups}
+        reload={async () => {
+          await reloadUsers();
+          await reloadWorkgroups();
+        }}
+        me={me}
+      />
+    </div>
+  );
+}
+
+// Workgroups ------------------------------------------------------------------------------
+
+interface WgFields {
+  slug: string;
+  name: string;
+  button_text: string;
+  offer_timeout_secs: string;
+  wait_timeout_secs: string;
+  max_chats: string;
+}
+
+const EMPTY_WG: WgFields = {
+  slug: "",
+  name: "",
+  button_text: "",
+  offer_timeout_secs: "30",
+  wait_timeout_secs: "300",
+  max_chats: "3",
+};
+
+function wgBody(f: WgFields) {
+  return {
+    name: f.name.trim(),
+    button_text: f.button_text.trim(),
+    offer_timeout_secs: Number(f.offer_timeout_secs),
+    wait_timeout_secs: Number(f.wait_timeout_secs),
+    max_chats: Number(f.max_chats),
+  };
+}
+
+function WorkgroupFields({
+  fields,
+  set,
+  idPrefix,
+  withSlug,
+}: {
+  fields: WgFields;
+  set: (f: WgFields) => void;
+  idPrefix: string;
+  withSlug: boolean;
+}) {
+  const input = (
+    key: keyof WgFields,
+    label: string,
+    extra: Record<string, unknown> = {},
+  ) => (
+    <div class="field">
+      <label for={`${idPrefix}-${key}`}>{label}</label>
+      <input
+        id={`${idPrefix}-${key}`}
+        value={fields[key]}
+        onInput={(e) => set({ ...fields, [key]: (e.target as HTMLInputElement).value })}
+        {...extra}
+      />
+    </div>
+  );
+  return (
+    <div class="fields">
+      {withSlug &&
+        input("slug", "Slug", {
+          required: true,
+          maxLength: 64,
+          pattern: "[a-z0-9][a-z0-9._\\-]*",
+          title: "Lowercase letters, digits, dots, dashes and underscores",
+        })}
+      {input("name", "Name", { required: true, maxLength: 128 })}
+      {input("button_text", "Button text", { maxLength: 128, placeholder: "Chat with …" })}
+      {input("offer_timeout_secs", "Offer timeout (seconds)", {
+        type: "number",
+        min: 5,
+        max: 600,
+        required: true,
+      })}
+      {input("wait_timeout_secs", "Wait timeout (seconds)", {
+        type: "number",
+        min: 10,
+        max: 86400,
+        required: true,
+      })}
+      {input("max_chats", "Max chats per agent", { type: "number", min: 1, max: 100, required: true })}
+    </div>
+  );
+}
+
+function WorkgroupsAdmin({
+  workgroups,
+  users,
+  reload,
+}: {
+  workgroups: Workgroup[];
+  users: AdminUser[];
+  reload: () => Promise<void>;
+}) {
+  const [create, setCreate] = useState<WgFields>(EMPTY_WG);
+  const [error, setError] = useState("");
+  const [notice, setNotice] = useState("");
+  const [editing, setEditing] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError("");
+    setNotice("");
+    try {
+      const wg = await Api.createWorkgroup({ slug: create.slug.trim(), ...wgBody(create) });
+      setCreate(EMPTY_WG);
+      setNotice(`Workgroup “${wg.name}” created.`);
+      await reload();
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="admin-section" aria-labelledby="wg-heading">
+      <h2 id="wg-heading">Workgroups</h2>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <table class="grid">
+        <thead>
+          <tr>
+            <th scope="col">Slug</th>
+            <th scope="col">Name</th>
+            <th scope="col">Button text</th>
+            <th scope="col">Offer timeout</th>
+            <th scope="col">Wait timeout</th>
+            <th scope="col">Max chats</th>
+            <th scope="col">Members</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {workgroups.map((wg) =>
+            editing === wg.slug ? (
+              <tr key={wg.slug} class="editing">
+                <td colSpan={8}>
+                  <EditWorkgroup
+                    wg={wg}
+                    users={users}
+                    done={async (note) => {
+                      setEditing(null);
+                      setError("");
+                      if (note) setNotice(note);
+                      await reload();
+                    }}
+                  />
+                </td>
+              </tr>
+            ) : (
+              <tr key={wg.slug}>
+                <td>
+                  <code>{wg.slug}</code>
+                </td>
+                <td>{wg.name}</td>
+                <td>{wg.button_text}</td>
+                <td>{wg.offer_timeout_secs} s</td>
+                <td>{wg.wait_timeout_secs} s</td>
+                <td>{wg.max_chats}</td>
+                <td>{wg.members.length ? wg.members.join(", ") : <span class="muted">None</span>}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-label={`Edit workgroup ${wg.slug}`}
+                    onClick={() => {
+                      setNotice("");
+                      setError("");
+                      setEditing(wg.slug);
+                    }}
+                  >
+                    Edit
+                  </button>
+                </td>
+              </tr>
+            ),
+          )}
+        </tbody>
+      </table>
+      <form class="card" aria-labelledby="wg-create-heading" onSubmit={submit}>
+        <h3 id="wg-create-heading">New workgroup</h3>
+        <WorkgroupFields fields={create} set={setCreate} idPrefix="wg-new" withSlug />
+        <button type="submit" class="primary" disabled={busy}>
+          Create workgroup
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function EditWorkgroup({
+  wg,
+  users,
+  done,
+}: {
+  wg: Workgroup;
+  users: AdminUser[];
+  done: (notice?: string) => Promise<void>;
+}) {
+  const [fields, setFields] = useState<WgFields>({
+    slug: wg.slug,
+    name: wg.name,
+    button_text: wg.button_text,
+    offer_timeout_secs: String(wg.offer_timeout_secs),
+    wait_timeout_secs: String(wg.wait_timeout_secs),
+    max_chats: String(wg.max_chats),
+  });
+  const [members, setMembers] = useState<string[]>(wg.members);
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const staff = users.length
+    ? users
+    : wg.members.map((u) => ({ username: u, display_name: u, active: true }) as AdminUser);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError("");
+    try {
+      await Api.updateWorkgroup(wg.slug, wgBody(fields));
+      const before = [...wg.members].sort().join("\n");
+      if ([...members].sort().join("\n") !== before) await Api.setMembers(wg.slug, members);
+      await done(`Workgroup “${fields.name.trim()}” saved.`);
+    } catch (err) {
+      setError(message(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="card inline-edit" aria-label={`Edit workgroup ${wg.slug}`} onSubmit={save}>
+      <h3>
+        Edit <code>{wg.slug}</code>
+      </h3>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <WorkgroupFields fields={fields} set={setFields} idPrefix={`wg-${wg.slug}`} withSlug={false} />
+      <fieldset class="members">
+        <legend>Members</legend>
+        {staff.map((u) => (
+          <label class="check" key={u.username}>
+            <input
+              type="checkbox"
+              checked={members.includes(u.username)}
+              onChange={(e) => {
+                const on = (e.target as HTMLInputElement).checked;
+                setMembers(on ? [...members, u.username] : members.filter((m) => m !== u.username));
+              }}
+            />
+            {u.display_name || u.username} <span class="muted">({u.username}{u.active ? "" : ", inactive"})</span>
+          </label>
+        ))}
+      </fieldset>
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy}>
+          Save
+        </button>
+        <button type="button" onClick={() => done()} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+// Staff -----------------------------------------------------------------------------------
+
+const EMPTY_USER = { username: "", display_name: "", role: "agent" as Role, password: "" };
+
+function StaffAdmin({
+  users,
+  error: loadError,
+  workgroups,
+  reload,
+  me,
+}: {
+  users: AdminUser[] | null;
+  error: string;
+  workgroups: Workgroup[];
+  reload: () => Promise<void>;
+  me: string;
+}) {
+  const [create, setCreate] = useState(EMPTY_USER);
+  const [groups, setGroups] = useState<string[]>([]);
+  const [error, setError] = useState("");
+  const [notice, setNotice] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [resetting, setResetting] = useState<string | null>(null);
+  const [newPassword, setNewPassword] = useState("");
+
+  const run = async (what: () => Promise<unknown>, note: string) => {
+    setError("");
+    setNotice("");
+    setBusy(true);
+    try {
+      await what();
+      setNotice(note);
+      await reload();
+      return true;
+    } catch (err) {
+      setError(message(err));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const ok = await run(
+      () =>
+        Api.createUser({
+          username: create.username.trim(),
+          display_name: create.display_name.trim(),
+          role: create.role,
+          password: create.password,
+          workgroups: groups,
+        }),
+      `User “${create.username.trim()}” created.`,
+    );
+    if (ok) {
+      setCreate(EMPTY_USER);
+      setGroups([]);
+    }
+  };
+
+  return (
+    <section class="admin-section" aria-labelledby="staff-heading">
+      <h2 id="staff-heading">Staff</h2>
+      {(error || loadError) && (
+        <p class="error" role="alert">
+          {error || loadError}
+        </p>
+      )}
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {users === null && !loadError && <p class="muted">Loading…</p>}
+      {users && (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th scope="col">Username</th>
+              <th scope="col">Display name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Workgroups</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => {
+              const self = me === `user:${u.id}`;
+              const memberOf = workgroups.filter((w) => w.members.includes(u.username));
+              return (
+                <tr key={u.username} class={u.active ? "" : "inactive"}>
+                  <td>
+                    <code>{u.username}</code>
+                    {self && <span class="muted"> (you)</span>}
+                  </td>
+                  <td>{u.display_name}</td>
+                  <td>
+                    <select
+                      aria-label={`Role of ${u.username}`}
+                      value={u.role}
+                      disabled={busy}
+                      onChange={(e) => {
+                        const role = (e.target as HTMLSelectElement).value as Role;
+                        void run(
+                          () => Api.patchUser(u.username, { role }),
+                          `${u.username} is now ${ROLE_LABEL[role].toLowerCase()}.`,
+                        );
+                      }}
+                    >
+                      {ROLES.map((r) => (
+                        <option value={r} key={r}>
+                          {ROLE_LABEL[r]}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>{memberOf.length ? memberOf.map((w) => w.name).join(", ") : <span class="muted">None</span>}</td>
+                  <td>{u.active ? "Active" : "Deactivated"}</td>
+                  <td>
+                    <div class="row-actions">
+                    <button
+                      type="button"
+                      disabled={busy}
+                      aria-label={`${u.active ? "Deactivate" : "Reactivate"} ${u.username}`}
+                      onClick={() =>
+                        void run(
+                          () => Api.patchUser(u.username, { active: !u.active }),
+                          `${u.username} ${u.active ? "deactivated" : "reactivated"}.`,
+                        )
+                      }
+                    >
+                      {u.active ? "Deactivate" : "Reactivate"}
+                    </button>
+                    {resetting === u.username ? (
+                      <form
+                        class="inline-form"
+                        aria-label={`Reset password of ${u.username}`}
+                        onSubmit={async (e) => {
+                          e.preventDefault();
+                          const ok = await run(
+                            () => Api.patchUser(u.username, { password: newPassword }),
+                            `Password of ${u.username} changed; their sessions were ended.`,
+                          );
+                          if (ok) {
+                            setResetting(null);
+                            setNewPassword("");
+                          }
+                        }}
+                      >
+                        <label for={`pw-${u.username}`} class="sr-only">
+                          New password for {u.username}
+                        </label>
+                        <input
+                          id={`pw-${u.username}`}
+                          type="password"
+                          autoComplete="new-password"
+                          minLength={8}
+                          required
+                          placeholder="New password (8+)"
+                          value={newPassword}
+                          onInput={(e) => setNewPassword((e.target as HTMLInputElement).value)}
+                        />
+                        <button type="submit" class="primary" disabled={busy}>
+                          Save password
+                        </button>
+                        <button type="button" onClick={() => setResetting(null)}>
+                          Cancel
+                        </button>
+                      </form>
+                    ) : (
+                      <button
+                        type="button"
+                        aria-label={`Reset password of ${u.username}`}
+                        onClick={() => {
+                          setNewPassword("");
+                          setResetting(u.username);
+                        }}
+                      >
+                        Reset password
+                      </button>
+                    )}
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <form class="card" aria-labelledby="user-create-heading" onSubmit={submit}>
+        <h3 id="user-create-heading">New user</h3>
+        <div class="fields">
+          <div class="field">
+            <label for="user-new-username">Username</label>
+            <input
+              id="user-new-username"
+              required
+              maxLength={64}
+              autoComplete="off"
+              pattern="[a-z0-9][a-z0-9._\-]*"
+              title="Lowercase letters, digits, dots, dashes and underscores"
+              value={create.username}
+              onInput={(e) => setCreate({ ...create, username: (e.target as HTMLInputElement).value })}
+            />
+          </div>
+          <div class="field">
+            <label for="user-new-display">Display name</label>
+            <input
+              id="user-new-display"
+              maxLength={128}
+              value={create.display_name}
+              onInput={(e) =>
+                setCreate({ ...create, display_name: (e.target as HTMLInputElement).value })
+              }
+            />
+          </div>
+          <div class="field">
+            <label for="user-new-role">Role</label>
+            <select
+              id="user-new-role"
+              value={create.role}
+              onChange={(e) => setCreate({ ...create, role: (e.target as HTMLSelectElement).value as Role })}
+            >
+              {ROLES.map((r) => (
+                <option value={r} key={r}>
+                  {ROLE_LABEL[r]}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="user-new-password">Password</label>
+            <input
+              id="user-new-password"
+              type="password"
+              autoComplete="new-password"
+              required
+              minLength={8}
+              value={create.password}
+              onInput={(e) => setCreate({ ...create, password: (e.target as HTMLInputElement).value })}
+            />
+          </div>
+        </div>
+        {workgroups.length > 0 && (
+          <fieldset class="members">
+            <legend>Workgroups</legend>
+            {workgroups.map((w) => (
+              <label class="check" key={w.slug}>
+                <input
+                  type="checkbox"
+                  checked={groups.includes(w.slug)}
+                  onChange={(e) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    setGroups(on ? [...groups, w.slug] : groups.filter((g) => g !== w.slug));
+                  }}
+                />
+                {w.name}
+              </label>
+            ))}
+          </fieldset>
+        )}
+        <button type="submit" class="primary" disabled={busy}>
+          Create user
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,258 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+
+import type { PendingMessage } from "../shared/client";
+import type { ServerMessage } from "../shared/protocol";
+import { CustomerDetails } from "./CustomerDetails";
+import { EntryLog } from "./EntryLog";
+import { customerName } from "./format";
+import { useNow } from "./hooks";
+import { isEnded, pendingFor, type ChatState, type ConsoleState } from "./state";
+import { TypingNotifier } from "./typing";
+
+/** A typing indicator nobody refreshed for this long is stale (the server never expires it). */
+const TYPING_STALE_MS = 8000;
+
+export interface ChatActions {
+  select(id: string): void;
+  close(id: string): void;
+  send(id: string, text: string): void;
+  typing(id: string, active: boolean): void;
+  request(message: Record<string, unknown>): Promise<ServerMessage>;
+  dismissFailed(id: string, clientId: string): void;
+}
+
+interface Props {
+  state: ConsoleState;
+  actions: ChatActions;
+  workgroupName: (id: number | null) => string | undefined;
+}
+
+export function Chats({ state, actions, workgroupName }: Props) {
+  const drafts = useRef(new Map<string, string>());
+  const tabs = useRef(new Map<string, HTMLButtonElement>());
+  const { order, selected } = state;
+  const chat = selected ? state.chats[selected] : null;
+
+  const onTabKey = (e: KeyboardEvent, index: number) => {
+    let next = -1;
+    if (e.key === "ArrowRight" || e.key === "ArrowDown") next = (index + 1) % order.length;
+    else if (e.key === "ArrowLeft" || e.key === "ArrowUp")
+      next = (index - 1 + order.length) % order.length;
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = order.length - 1;
+    if (next < 0) return;
+    e.preventDefault();
+    actions.select(order[next]);
+    tabs.current.get(order[next])?.focus();
+  };
+
+  return (
+    <section class="chats" aria-labelledby="chats-heading">
+      <h2 id="chats-heading" class="sr-only">
+        Chats
+      </h2>
+      <div class="tabs" role="tablist" aria-label="Open chats">
+        {order.map((id, index) => {
+          const c = state.chats[id];
+          const isSelected = id === selected;
+          return (
+            <button
+              key={id}
+              type="button"
+              role="tab"
+              id={`tab-${id}`}
+              class={`tab${isEnded(c) ? " ended" : ""}`}
+              aria-selected={isSelected}
+              aria-controls={`panel-${id}`}
+              tabIndex={isSelected ? 0 : -1}
+              ref={(el) => {
+                if (el) tabs.current.set(id, el);
+                else tabs.current.delete(id);
+              }}
+              onClick={() => actions.select(id)}
+              onKeyDown={(e) => onTabKey(e, index)}
+            >
+              <span class="tab-name">{customerName(c.conversation)}</span>
+              {isEnded(c) && <span class="tag">ended</span>}
+              {c.unread > 0 && (
+                <>
+                  <span class="badge" data-testid="unread">
+                    {c.unread}
+                  </span>
+                  <span class="sr-only"> unread</span>
+                </>
+              )}
+            </button>
+          );
+        })}
+      </div>
+      {chat && selected ? (
+        <ChatPanel
+          key={selected}
+          chat={chat}
+          me={state.me}
+          pending={pendingFor(state, selected)}
+          maxChars={state.maxMessageChars}
+          actions={actions}
+          workgroupName={workgroupName(chat.conversation.workgroup_id)}
+          draft={drafts.current.get(selected) ?? ""}
+          setDraft={(text) => drafts.current.set(selected, text)}
+        />
+      ) : (
+        <div class="empty-state">
+          <p>No open chats.</p>
+          <p class="muted">
+            Set your presence to Available to receive offers. Accepted chats open here as tabs.
+          </p>
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface PanelProps {
+  chat: ChatState;
+  me: string;
+  pending: PendingMessage[];
+  maxChars: number;
+  actions: ChatActions;
+  workgroupName: string | undefined;
+  draft: string;
+  setDraft: (text: string) => void;
+}
+
+function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft, setDraft }: PanelProps) {
+  const conv = chat.conversation;
+  const id = conv.id;
+  const ended = isEnded(chat);
+  const isParticipant = conv.participants.some((p) => p.key === me && p.present);
+  const canWrite = !ended && isParticipant;
+  const [text, setText] = useState(draft);
+  const [error, setError] = useState("");
+  const [ending, setEnding] = useState(false);
+  const now = useNow(1000, chat.typing !== null);
+  const notifier = useMemo(() => new TypingNotifier((active) => actions.typing(id, active)), [id]);
+  useEffect(() => () => notifier.stop(), [notifier]);
+  useEffect(() => {
+    if (ended) notifier.stop();
+  }, [ended]);
+
+  const update = (value: string) => {
+    setText(value);
+    setDraft(value);
+    if (!canWrite) return;
+    if (value.trim()) notifier.input();
+    else notifier.stop();
+  };
+
+  const submit = () => {
+    const value = text.trim();
+    if (!value || !canWrite) return;
+    if (value.length > maxChars) {
+      setError(`A message is limited to ${maxChars} characters.`);
+      return;
+    }
+    setError("");
+    notifier.stop();
+    actions.send(id, value);
+    setText("");
+    setDraft("");
+  };
+
+  const end = async () => {
+    setEnding(true);
+    setError("");
+    const reply = await actions.request({ type: "end", conversation_id: id });
+    setEnding(false);
+    if (reply.type === "error") setError(`Could not end the chat: ${reply.message}`);
+  };
+
+  const typing =
+    chat.typing && !ended && now - chat.typing.at < TYPING_STALE_MS ? chat.typing : null;
+  const name = customerName(conv);
+
+  return (
+    <div
+      class="chat-panel"
+      role="tabpanel"
+      id={`panel-${id}`}
+      aria-labelledby={`tab-${id}`}
+    >
+      <div class="chat-main">
+        <div class="chat-head">
+          <h3>
+            {name}
+            {ended && <span class="tag ended-tag">Ended</span>}
+          </h3>
+          <div class="chat-head-actions">
+            {!ended && (
+              <button type="button" class="danger" onClick={end} disabled={ending || !isParticipant}>
+                End chat
+              </button>
+            )}
+            {ended && (
+              <button type="button" onClick={() => actions.close(id)}>
+                Close
+              </button>
+            )}
+          </div>
+        </div>
+        <EntryLog conversation={conv} entries={chat.entries} pending={pending} me={me} />
+        <div class="typing" data-testid="typing" aria-live="polite">
+          {typing ? `${typing.name || name} is typing…` : ""}
+        </div>
+        {chat.failed.map((f) => (
+          <div class="error" role="alert" key={f.clientId}>
+            Not sent: “{f.text}” ({f.error}){" "}
+            <button type="button" class="link" onClick={() => actions.dismissFailed(id, f.clientId)}>
+              Dismiss
+            </button>
+          </div>
+        ))}
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        {ended ? (
+          <p class="ended-note" data-testid="ended">
+            This chat has ended{conv.end_reason ? ` (${conv.end_reason})` : ""}. Close the tab when
+            you are done.
+          </p>
+        ) : (
+          <form
+            class="composer"
+            onSubmit={(e) => {
+              e.preventDefault();
+              submit();
+            }}
+          >
+            <label for={`message-${id}`} class="sr-only">
+              Message
+            </label>
+            <textarea
+              id={`message-${id}`}
+              rows={3}
+              value={text}
+              maxLength={maxChars}
+              placeholder={canWrite ? `Reply to ${name}…  (Enter sends, Shift+Enter for a new line)` : ""}
+              disabled={!canWrite}
+              onInput={(e) => update((e.target as HTMLTextAreaElement).value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+                  e.preventDefault();
+                  submit();
+                }
+              }}
+              onBlur={() => notifier.stop()}
+            />
+            <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
+              Send
+            </button>
+          </form>
+        )}
+      </div>
+      <CustomerDetails conversation={conv} workgroupName={workgroupName} />
+    </div>
+  );
+}

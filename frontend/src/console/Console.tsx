@@ -1,0 +1,344 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+
+import { ParleyClient } from "../shared/client";
+import type { Presence } from "../shared/protocol";
+import {
+  beep,
+  notificationPermission,
+  notify,
+  requestNotifications,
+  unlockAudio,
+} from "./alerts";
+import { Admin } from "./Admin";
+import { Api, type StaffUser, type Workgroup } from "./api";
+import { Chats, type ChatActions } from "./Chats";
+import { Offers } from "./Offers";
+import { message, PastChats } from "./PastChats";
+import { initialState, isReconnecting, offerList, reduce } from "./state";
+
+type View = "chats" | "past" | "admin";
+
+const PRESENCE_OPTIONS: { value: Presence; label: string }[] = [
+  { value: "available", label: "Available" },
+  { value: "away", label: "Away" },
+  { value: "busy", label: "Busy" },
+];
+
+const ROLE_RANK: Record<string, number> = { agent: 0, supervisor: 1, admin: 2 };
+
+function socketUrl(): string {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
+
+export function Console({
+  user,
+  onLoggedOut,
+}: {
+  user: StaffUser;
+  onLoggedOut: (notice?: string) => void;
+}) {
+  const client = useMemo(
+    () =>
+      new ParleyClient({
+        url: socketUrl(),
+        auth: () => ({}),
+        storage: window.localStorage,
+        storageKey: `parley:console-outbox:${user.id}`,
+      }),
+    [user.id],
+  );
+  const [state, dispatch] = useReducer(reduce, undefined, () =>
+    initialState(user.id, client.pending),
+  );
+  const [view, setView] = useState<View>("chats");
+  const [workgroups, setWorkgroups] = useState<Workgroup[]>([]);
+  const [announcement, setAnnouncement] = useState("");
+  const [headerError, setHeaderError] = useState("");
+  const [permission, setPermission] = useState(notificationPermission());
+  const alerted = useRef(new Set<string>());
+  const knownWorkgroups = useRef(new Set<number>());
+  const onLoggedOutRef = useRef(onLoggedOut);
+  onLoggedOutRef.current = onLoggedOut;
+
+  const reloadWorkgroups = useCallback(async () => {
+    try {
+      const list = await Api.workgroups();
+      list.forEach((w) => knownWorkgroups.current.add(w.id));
+      setWorkgroups(list);
+    } catch {
+      // Names are a nicety on offers and chats; the rest works without them.
+    }
+  }, []);
+
+  useEffect(() => {
+    void reloadWorkgroups();
+    const unlock = () => unlockAudio();
+    document.addEventListener("pointerdown", unlock, true);
+    document.addEventListener("keydown", unlock, true);
+    const off = client.on((event) => {
+      if (event.type === "stopped") {
+        onLoggedOutRef.current("Your session has ended. Please log in again.");
+        return;
+      }
+      if (event.type === "server") {
+        const m = event.message;
+        if (m.type === "offer" && !alerted.current.has(m.offer.offer_id)) {
+          alerted.current.add(m.offer.offer_id);
+          const name = m.offer.metadata?.name || "a visitor";
+          setAnnouncement(`New chat offer from ${name}.`);
+          beep();
+          notify(
+            `New chat: ${name}`,
+            m.offer.metadata?.question || "A visitor is waiting.",
+            m.offer.offer_id,
+          );
+          if (!knownWorkgroups.current.has(m.offer.workgroup_id)) void reloadWorkgroups();
+        }
+        if (m.type === "conversation" && m.conversation.workgroup_id !== null) {
+          if (!knownWorkgroups.current.has(m.conversation.workgroup_id)) void reloadWorkgroups();
+        }
+      }
+      dispatch(event);
+    });
+    client.connect();
+    return () => {
+      off();
+      client.close();
+      document.removeEventListener("pointerdown", unlock, true);
+      document.removeEventListener("keydown", unlock, true);
+    };
+  }, [client]);
+
+  const workgroupName = useCallback(
+    (id: number | null) => (id === null ? undefined : workgroups.find((w) => w.id === id)?.name),
+    [workgroups],
+  );
+
+  // Tab title: unread messages and waiting offers at a glance.
+  const unreadTotal = Object.values(state.chats).reduce((n, c) => n + c.unread, 0);
+  const offers = offerList(state);
+  useEffect(() => {
+    const count = unreadTotal + offers.length;
+    document.title = count ? `(${count}) Parley console` : "Parley console";
+  }, [unreadTotal, offers.length]);
+
+  const actions: ChatActions = useMemo(
+    () => ({
+      select: (id) => dispatch({ type: "select", conversationId: id }),
+      close: (id) => {
+        client.forget(id); // stop following it after the next reconnect
+        dispatch({ type: "close", conversationId: id });
+      },
+      send: (id, text) => {
+        client.send(id, text);
+      },
+      typing: (id, active) => client.typing(id, active),
+      request: (m) => client.request(m),
+      dismissFailed: (id, clientId) => dispatch({ type: "dismiss_failed", conversationId: id, clientId }),
+    }),
+    [client],
+  );
+
+  const own = state.presence[user.id];
+  const setPresence = async (presence: Presence, statusText: string) => {
+    setHeaderError("");
+    const reply = await client.request({
+      type: "set_presence",
+      presence,
+      status_text: statusText,
+    });
+    if (reply.type === "error") setHeaderError(`Could not change presence: ${reply.message}`);
+  };
+
+  const logout = async () => {
+    setHeaderError("");
+    try {
+      await Api.logout();
+    } catch (e) {
+      setHeaderError(`Could not log out: ${message(e)}`);
+      return;
+    }
+    client.close();
+    onLoggedOut("You are logged out.");
+  };
+
+  const enableNotifications = async () => {
+    unlockAudio();
+    setPermission(await requestNotifications());
+  };
+
+  const isAdmin = user.role === "admin";
+  const canSeeAll = (ROLE_RANK[user.role] ?? 0) >= 1;
+  const reconnecting = isReconnecting(state);
+
+  const nav = (id: View, label: string) => (
+    <button
+      type="button"
+      class={`nav-button${view === id ? " current" : ""}`}
+      aria-current={view === id ? "page" : undefined}
+      onClick={() => setView(id)}
+    >
+      {label}
+      {id === "chats" && unreadTotal > 0 && (
+        <span class="nav-count" aria-label={`${unreadTotal} unread`}>
+          {unreadTotal}
+        </span>
+      )}
+    </button>
+  );
+
+  return (
+    <div class="console">
+      <header class="topbar">
+        <div class="brand" aria-hidden="true">
+          Parley
+        </div>
+        <nav class="nav" aria-label="Main">
+          {nav("chats", "Chats")}
+          {nav("past", "Past chats")}
+          {isAdmin && nav("admin", "Admin")}
+        </nav>
+        <div class="topbar-right">
+          <span
+            class={`connection${reconnecting ? " offline" : state.everSynced ? " online" : ""}`}
+            data-testid="connection-status"
+            role="status"
+          >
+            {reconnecting ? "Offline, reconnecting…" : state.everSynced ? "Online" : ""}
+          </span>
+          <PresenceControls
+            presence={own?.presence ?? null}
+            statusText={own?.status_text ?? ""}
+            disabled={!state.everSynced}
+            onChange={setPresence}
+          />
+          {permission === "default" && (
+            <button type="button" class="subtle" onClick={enableNotifications}>
+              Enable notifications
+            </button>
+          )}
+          <span class="me">
+            <span class="me-name">{user.display_name || user.username}</span>
+            <span class="me-role">{user.role}</span>
+          </span>
+          <button type="button" class="subtle" onClick={logout}>
+            Log out
+          </button>
+        </div>
+      </header>
+      {headerError && (
+        <p class="error banner" role="alert">
+          {headerError}
+        </p>
+      )}
+      <div class="sr-only" role="status" aria-live="polite">
+        {announcement}
+      </div>
+      <Offers
+        offers={offers}
+        workgroupName={workgroupName}
+        request={(m) => client.request(m)}
+        onAccepted={(conversationId) => {
+          setView("chats");
+          dispatch({ type: "select", conversationId });
+        }}
+      />
+      <main class="content">
+        {view === "chats" && <Chats state={state} actions={actions} workgroupName={workgroupName} />}
+        {view === "past" && (
+          <PastChats canSeeAll={canSeeAll} me={state.me} workgroupName={workgroupName} />
+        )}
+        {view === "admin" && isAdmin && (
+          <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function PresenceControls({
+  presence,
+  statusText,
+  disabled,
+  onChange,
+}: {
+  presence: Presence | null;
+  statusText: string;
+  disabled: boolean;
+  onChange: (presence: Presence, statusText: string) => Promise<void>;
+}) {
+  const [draft, setDraft] = useState(statusText);
+  const editing = useRef(false);
+  const sent = useRef<string | null>(null);
+  // The presence last asked for: a status message applied before the server's answer must not
+  // send the old presence back.
+  const wanted = useRef<Presence | null>(null);
+  useEffect(() => {
+    sent.current = null;
+    if (!editing.current) setDraft(statusText);
+  }, [statusText]);
+  useEffect(() => {
+    wanted.current = null;
+  }, [presence]);
+  const current = presence ?? "offline";
+
+  const apply = () => {
+    editing.current = false;
+    const text = draft.trim().slice(0, 140);
+    if (text === statusText || text === sent.current) return;
+    sent.current = text;
+    void onChange(wanted.current ?? current, text);
+  };
+
+  return (
+    <div class="presence">
+      <span class={`dot dot-${current}`} aria-hidden="true" />
+      <label for="presence-select" class="sr-only">
+        Presence
+      </label>
+      <select
+        id="presence-select"
+        value={current}
+        disabled={disabled}
+        onChange={(e) => {
+          const value = (e.target as HTMLSelectElement).value as Presence;
+          wanted.current = value;
+          void onChange(value, draft.trim());
+        }}
+      >
+        {current === "offline" && (
+          <option value="offline" disabled>
+            Offline
+          </option>
+        )}
+        {PRESENCE_OPTIONS.map((o) => (
+          <option value={o.value} key={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <label for="status-text" class="sr-only">
+        Status message
+      </label>
+      <input
+        id="status-text"
+        class="status-text"
+        maxLength={140}
+        placeholder="Status message"
+        value={draft}
+        disabled={disabled}
+        onFocus={() => (editing.current = true)}
+        onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") {
+            e.preventDefault();
+            apply();
+          } else if (e.key === "Escape") {
+            setDraft(statusText);
+          }
+        }}
+        onBlur={apply}
+      />
+    </div>
+  );
+}

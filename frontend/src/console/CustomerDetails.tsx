@@ -1,0 +1,90 @@
+import { Fragment } from "preact";
+
+import type { Conversation } from "../shared/protocol";
+import { customerName, formatDateTime, STATUS_LABEL } from "./format";
+
+/** Only http(s) pages become links: a visitor-supplied "javascript:" URL stays text. */
+export function safeHref(url: string | undefined): string | null {
+  if (!url) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Props {
+  conversation: Conversation;
+  workgroupName?: string;
+  title?: string;
+}
+
+export function CustomerDetails({ conversation, workgroupName, title = "Customer" }: Props) {
+  const m = conversation.metadata ?? {};
+  const href = safeHref(m.page);
+  const extra = Object.entries(m.extra ?? {});
+  const agents = conversation.participants.filter((p) => p.key.startsWith("user:"));
+  return (
+    <aside class="details" data-testid="customer-details" aria-label="Customer details">
+      <h3>{title}</h3>
+      <dl>
+        <dt>Name</dt>
+        <dd>{customerName(conversation)}</dd>
+        <dt>Email</dt>
+        <dd>{m.email ? m.email : <span class="muted">Not given</span>}</dd>
+        <dt>Question</dt>
+        <dd class="prewrap">{m.question ? m.question : <span class="muted">None</span>}</dd>
+        <dt>Page</dt>
+        <dd class="break">
+          {href ? (
+            <a href={href} target="_blank" rel="noopener noreferrer">
+              {m.page}
+            </a>
+          ) : m.page ? (
+            m.page
+          ) : (
+            <span class="muted">Unknown</span>
+          )}
+        </dd>
+        {extra.map(([key, value]) => (
+          <Fragment key={key}>
+            <dt>{key}</dt>
+            <dd class="break">{value}</dd>
+          </Fragment>
+        ))}
+        {workgroupName && (
+          <>
+            <dt>Workgroup</dt>
+            <dd>{workgroupName}</dd>
+          </>
+        )}
+        {agents.length > 0 && (
+          <>
+            <dt>Agents</dt>
+            <dd>{agents.map((a) => a.name).join(", ")}</dd>
+          </>
+        )}
+        <dt>Status</dt>
+        <dd>
+          {STATUS_LABEL[conversation.status] ?? conversation.status}
+          {conversation.status === "ended" && conversation.end_reason
+            ? ` (${conversation.end_reason})`
+            : ""}
+        </dd>
+        <dt>Started</dt>
+        <dd>
+          <time dateTime={conversation.created_at}>{formatDateTime(conversation.created_at)}</time>
+        </dd>
+        {conversation.ended_at && (
+          <>
+            <dt>Ended</dt>
+            <dd>
+              <time dateTime={conversation.ended_at}>{formatDateTime(conversation.ended_at)}</time>
+            </dd>
+          </>
+        )}
+      </dl>
+    </aside>
+  );
+}

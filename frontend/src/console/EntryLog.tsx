@@ -1,0 +1,96 @@
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+
+import type { PendingMessage } from "../shared/client";
+import type { Conversation, Entry } from "../shared/protocol";
+import { authorKind, customerName, formatTime, participantName, systemText } from "./format";
+
+interface Props {
+  conversation: Conversation;
+  entries: Entry[];
+  pending?: PendingMessage[];
+  /** This user's participant key, to label own messages "You". */
+  me?: string;
+  label?: string;
+}
+
+/** A conversation's log: messages and short system lines, in seq order. */
+export function EntryLog({ conversation, entries, pending = [], me, label }: Props) {
+  const ref = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const onScroll = () => {
+    const el = ref.current;
+    if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  };
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [entries.length, pending.length]);
+  useEffect(() => {
+    stick.current = true;
+    const el = ref.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [conversation.id]);
+
+  return (
+    <div
+      class="log"
+      role="log"
+      aria-live="polite"
+      aria-label={label ?? `Conversation with ${customerName(conversation)}`}
+      tabIndex={0}
+      ref={ref}
+      onScroll={onScroll}
+    >
+      {entries.length === 0 && pending.length === 0 && <p class="log-empty">No messages yet.</p>}
+      {entries.map((entry) => {
+        const kind = authorKind(entry);
+        if (kind === "system") {
+          return (
+            <div
+              key={entry.seq}
+              class={`entry system system-${entry.kind}`}
+              data-testid="message"
+              data-seq={entry.seq}
+              data-author="system"
+            >
+              <span>{systemText(conversation, entry)}</span>
+              <time dateTime={entry.created_at}>{formatTime(entry.created_at)}</time>
+            </div>
+          );
+        }
+        const mine = me !== undefined && entry.author === me;
+        return (
+          <div
+            key={entry.seq}
+            class={`entry message from-${kind}${mine ? " mine" : ""}`}
+            data-testid="message"
+            data-seq={entry.seq}
+            data-author={kind}
+            data-status="sent"
+          >
+            <div class="meta">
+              <span class="who">{mine ? "You" : participantName(conversation, entry.author)}</span>
+              <time dateTime={entry.created_at}>{formatTime(entry.created_at)}</time>
+            </div>
+            <div class="text">{String(entry.body.text ?? "")}</div>
+          </div>
+        );
+      })}
+      {pending.map((p) => (
+        <div
+          key={p.clientId}
+          class="entry message from-agent mine sending"
+          data-testid="message"
+          data-author="agent"
+          data-status="sending"
+        >
+          <div class="meta">
+            <span class="who">You</span>
+            <span class="sending-label">Sending…</span>
+          </div>
+          <div class="text">{p.text}</div>
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+import { useState } from "preact/hooks";
+
+import type { ServerMessage } from "../shared/protocol";
+import { safeHref } from "./CustomerDetails";
+import { useNow } from "./hooks";
+import { secondsLeft, type OfferState } from "./state";
+
+interface Props {
+  offers: OfferState[];
+  workgroupName: (id: number | null) => string | undefined;
+  request: (message: Record<string, unknown>) => Promise<ServerMessage>;
+  onAccepted: (conversationId: string) => void;
+}
+
+export function Offers({ offers, workgroupName, request, onAccepted }: Props) {
+  const now = useNow(250, offers.length > 0);
+  if (!offers.length) return null;
+  return (
+    <section class="offers" aria-label="Chat offers">
+      {offers.map((o) => (
+        <OfferCard
+          key={o.offer.offer_id}
+          offer={o}
+          left={secondsLeft(o, now)}
+          workgroup={workgroupName(o.offer.workgroup_id)}
+          request={request}
+          onAccepted={onAccepted}
+        />
+      ))}
+    </section>
+  );
+}
+
+function OfferCard({
+  offer,
+  left,
+  workgroup,
+  request,
+  onAccepted,
+}: {
+  offer: OfferState;
+  left: number;
+  workgroup: string | undefined;
+  request: Props["request"];
+  onAccepted: Props["onAccepted"];
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const m = offer.offer.metadata ?? {};
+  const name = m.name?.trim() || "Visitor";
+  const href = safeHref(m.page);
+  const headingId = `offer-${offer.offer.offer_id.replace(/[^a-zA-Z0-9_-]/g, "-")}`;
+
+  const answer = async (type: "accept_offer" | "decline_offer") => {
+    setBusy(true);
+    setError("");
+    const reply = await request({ type, offer_id: offer.offer.offer_id });
+    setBusy(false);
+    if (reply.type === "error") {
+      setError(`${reply.message} (${reply.code})`);
+    } else if (type === "accept_offer") {
+      onAccepted(offer.offer.conversation_id);
+    }
+  };
+
+  return (
+    <article class="offer" data-testid="offer" aria-labelledby={headingId}>
+      <header class="offer-head">
+        <h2 id={headingId}>
+          <span class="offer-kicker">New chat{workgroup ? ` · ${workgroup}` : ""}</span>
+          <span class="offer-name">{name}</span>
+        </h2>
+        <div class={`countdown${left <= 5 ? " urgent" : ""}`} aria-live="off">
+          <span data-testid="offer-countdown">{left}</span>
+          <span class="countdown-unit">s left</span>
+        </div>
+      </header>
+      <dl class="offer-fields">
+        {m.email && (
+          <>
+            <dt>Email</dt>
+            <dd>{m.email}</dd>
+          </>
+        )}
+        {m.question && (
+          <>
+            <dt>Question</dt>
+            <dd class="prewrap">{m.question}</dd>
+          </>
+        )}
+        {m.page && (
+          <>
+            <dt>Page</dt>
+            <dd class="break">
+              {href ? (
+                <a href={href} target="_blank" rel="noopener noreferrer">
+                  {m.page}
+                </a>
+              ) : (
+                m.page
+              )}
+            </dd>
+          </>
+        )}
+        {Object.entries(m.extra ?? {}).map(([k, v]) => (
+          <div class="offer-extra" key={k}>
+            <dt>{k}</dt>
+            <dd class="break">{v}</dd>
+          </div>
+        ))}
+        {workgroup && (
+          <>
+            <dt>Workgroup</dt>
+            <dd>{workgroup}</dd>
+          </>
+        )}
+      </dl>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="offer-actions">
+        <button type="button" class="primary" disabled={busy} onClick={() => answer("accept_offer")}>
+          Accept
+        </button>
+        <button type="button" disabled={busy} onClick={() => answer("decline_offer")}>
+          Decline
+        </button>
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,138 @@
+import { useEffect, useState } from "preact/hooks";
+
+import type { Conversation } from "../shared/protocol";
+import { Api, ApiError, type Transcript } from "./api";
+import { CustomerDetails } from "./CustomerDetails";
+import { EntryLog } from "./EntryLog";
+import { customerName, formatDateTime, STATUS_LABEL } from "./format";
+import { useDebounced, useMounted } from "./hooks";
+
+interface Props {
+  canSeeAll: boolean;
+  me: string;
+  workgroupName: (id: number | null) => string | undefined;
+}
+
+export function PastChats({ canSeeAll, me, workgroupName }: Props) {
+  const [query, setQuery] = useState("");
+  const [everyone, setEveryone] = useState(false);
+  const q = useDebounced(query, 300);
+  const [list, setList] = useState<Conversation[] | null>(null);
+  const [error, setError] = useState("");
+  const [open, setOpen] = useState<Transcript | null>(null);
+  const [openError, setOpenError] = useState("");
+  const mounted = useMounted();
+
+  useEffect(() => {
+    let current = true;
+    setError("");
+    Api.conversations(q, everyone)
+      .then((rows) => current && setList(rows))
+      .catch((e: unknown) => current && setError(message(e)));
+    return () => {
+      current = false;
+    };
+  }, [q, everyone]);
+
+  const show = async (id: string) => {
+    setOpenError("");
+    try {
+      const t = await Api.transcript(id);
+      if (mounted.current) setOpen(t);
+    } catch (e) {
+      if (mounted.current) setOpenError(message(e));
+    }
+  };
+
+  if (open) {
+    const conv = open.conversation;
+    return (
+      <section class="past" aria-labelledby="transcript-heading">
+        <div class="view-head">
+          <button type="button" onClick={() => setOpen(null)}>
+            ← Back to past chats
+          </button>
+          <h2 id="transcript-heading">Chat with {customerName(conv)}</h2>
+          <span class="muted">{formatDateTime(conv.created_at)}</span>
+        </div>
+        <div class="chat-panel transcript">
+          <div class="chat-main">
+            <EntryLog
+              conversation={conv}
+              entries={open.entries}
+              me={me}
+              label={`Transcript of the chat with ${customerName(conv)}`}
+            />
+          </div>
+          <CustomerDetails conversation={conv} workgroupName={workgroupName(conv.workgroup_id)} />
+        </div>
+      </section>
+    );
+  }
+
+  return (
+    <section class="past" aria-labelledby="past-heading">
+      <div class="view-head">
+        <h2 id="past-heading">Past chats</h2>
+        <div class="search-row">
+          <label for="past-search">Search</label>
+          <input
+            id="past-search"
+            type="search"
+            value={query}
+            maxLength={200}
+            placeholder="Name, email, question or message text"
+            onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+          />
+          {canSeeAll && (
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={everyone}
+                onChange={(e) => setEveryone((e.target as HTMLInputElement).checked)}
+              />
+              Everyone’s chats
+            </label>
+          )}
+        </div>
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {openError && (
+        <p class="error" role="alert">
+          {openError}
+        </p>
+      )}
+      {list === null && !error && <p class="muted">Loading…</p>}
+      {list !== null && list.length === 0 && (
+        <p class="muted" role="status">
+          {q.trim() ? `No chats match “${q.trim()}”.` : "No chats yet."}
+        </p>
+      )}
+      {list !== null && list.length > 0 && (
+        <ul class="past-list" aria-label="Past chats">
+          {list.map((c) => (
+            <li key={c.id} data-testid="past-chat">
+              <button type="button" class="past-item" onClick={() => show(c.id)}>
+                <span class="past-name">{customerName(c)}</span>
+                <span class="past-question">{c.metadata?.question ?? ""}</span>
+                <span class="past-date">{formatDateTime(c.created_at)}</span>
+                <span class={`status status-${c.status}`}>
+                  {STATUS_LABEL[c.status] ?? c.status}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function message(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}

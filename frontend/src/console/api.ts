@@ -1,0 +1,141 @@
+// REST calls to /api/v1 with the session cookie. The CSRF token from login (or /auth/me) is kept
+// in memory only and sent as X-CSRF-Token on every write.
+
+import type { ChatMetadata, Conversation, Entry } from "../shared/protocol";
+
+export type Role = "agent" | "supervisor" | "admin";
+
+export interface StaffUser {
+  id: number;
+  username: string;
+  display_name: string;
+  role: Role;
+}
+
+export interface AdminUser extends StaffUser {
+  active: boolean;
+}
+
+export interface Workgroup {
+  id: number;
+  slug: string;
+  name: string;
+  button_text: string;
+  offer_timeout_secs: number;
+  wait_timeout_secs: number;
+  max_chats: number;
+  members: string[];
+}
+
+export interface Session {
+  user: StaffUser;
+  csrf_token: string | null;
+}
+
+export interface Transcript {
+  conversation: Conversation;
+  entries: Entry[];
+}
+
+export type { ChatMetadata };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export type Fetcher = typeof fetch;
+let fetcher: Fetcher = (...args) => fetch(...args);
+
+/** For tests. */
+export function setFetcher(f: Fetcher): void {
+  fetcher = f;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetcher(`/api/v1${path}`, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "The server could not be reached. Check your connection.");
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string; details?: unknown } } | null)
+      ?.error;
+    let message = error?.message ?? (text.trim() || `HTTP ${response.status}`);
+    const details = error?.details;
+    if (Array.isArray(details) && details.length) {
+      message +=
+        ": " +
+        details
+          .map((d: { loc?: unknown[]; msg?: string }) => {
+            const where = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
+            return where ? `${where}: ${d.msg ?? ""}` : String(d.msg ?? "");
+          })
+          .join("; ");
+    }
+    throw new ApiError(response.status, error?.code ?? "http_error", message);
+  }
+  return data as T;
+}
+
+export const Api = {
+  me: () => api<Session>("GET", "/auth/me"),
+  login: (username: string, password: string) =>
+    api<Session>("POST", "/auth/login", { username, password }),
+  logout: () => api<void>("POST", "/auth/logout"),
+  workgroups: () => api<Workgroup[]>("GET", "/admin/workgroups"),
+  createWorkgroup: (body: Omit<Workgroup, "id" | "members">) =>
+    api<Workgroup>("POST", "/admin/workgroups", body),
+  updateWorkgroup: (slug: string, body: Omit<Workgroup, "id" | "members" | "slug">) =>
+    api<Workgroup>("PUT", `/admin/workgroups/${encodeURIComponent(slug)}`, body),
+  setMembers: (slug: string, usernames: string[]) =>
+    api<string[]>("PUT", `/admin/workgroups/${encodeURIComponent(slug)}/members`, { usernames }),
+  users: () => api<AdminUser[]>("GET", "/admin/users"),
+  createUser: (body: {
+    username: string;
+    password: string;
+    role: Role;
+    display_name: string;
+    workgroups: string[];
+  }) => api<AdminUser>("POST", "/admin/users", body),
+  patchUser: (
+    username: string,
+    body: Partial<{ role: Role; active: boolean; password: string; display_name: string }>,
+  ) => api<AdminUser>("PATCH", `/admin/users/${encodeURIComponent(username)}`, body),
+  conversations: (q: string, everyone: boolean) => {
+    const params = new URLSearchParams();
+    if (q.trim()) params.set("q", q.trim());
+    if (everyone) params.set("all", "true");
+    params.set("limit", "100");
+    return api<Conversation[]>("GET", `/conversations?${params.toString()}`);
+  },
+  transcript: (id: string) => api<Transcript>("GET", `/conversations/${encodeURIComponent(id)}`),
+};

@@ -1,0 +1,298 @@
+// The console's state, as a pure reducer from protocol-client events (and a few UI actions).
+// Everything here is plain data so it can be tested without a DOM or a socket.
+
+import type { ClientEvent, PendingMessage, Status } from "../shared/client";
+import type { Conversation, Entry, Offer, Presence } from "../shared/protocol";
+
+export interface ChatState {
+  conversation: Conversation;
+  /** Entries in seq order, each seq once. */
+  entries: Entry[];
+  /** Messages from others received while this chat was not selected. */
+  unread: number;
+  /** Entries up to this seq were history when the chat first arrived (never counted unread). */
+  baseline: number;
+  typing: { participant: string; name: string; at: number } | null;
+  /** Sends the server refused for good. */
+  failed: { clientId: string; text: string; error: string }[];
+}
+
+export interface OfferState {
+  offer: Offer;
+  /** Local time (ms) the offer first arrived; the countdown runs from it. */
+  receivedAt: number;
+}
+
+export interface PresenceState {
+  presence: Presence;
+  status_text: string;
+}
+
+export interface ConsoleState {
+  /** This user's participant key, "user:<id>". */
+  me: string;
+  userId: number;
+  status: Status;
+  /** True once the first `synced` arrived; only then is being offline worth showing. */
+  everSynced: boolean;
+  chats: Record<string, ChatState>;
+  /** Open tabs, in the order they arrived. */
+  order: string[];
+  selected: string | null;
+  /** Tabs closed by the agent: ignored if the server mentions them again. */
+  closed: string[];
+  offers: Record<string, OfferState>;
+  /** Offer ids re-announced since the last welcome; on `synced` the others are dropped. */
+  snapshotOffers: string[] | null;
+  presence: Record<number, PresenceState>;
+  pending: PendingMessage[];
+  maxMessageChars: number;
+}
+
+export type Action =
+  | ClientEvent
+  | { type: "select"; conversationId: string }
+  | { type: "close"; conversationId: string }
+  | { type: "dismiss_failed"; conversationId: string; clientId: string }
+  | { type: "clear_typing"; conversationId: string };
+
+export function initialState(userId: number, pending: PendingMessage[] = []): ConsoleState {
+  return {
+    me: `user:${userId}`,
+    userId,
+    status: "offline",
+    everSynced: false,
+    chats: {},
+    order: [],
+    selected: null,
+    closed: [],
+    offers: {},
+    snapshotOffers: null,
+    presence: {},
+    pending,
+    maxMessageChars: 4000,
+  };
+}
+
+/** Whether the connection banner should say "Offline, reconnecting…". */
+export function isReconnecting(state: ConsoleState): boolean {
+  return state.everSynced && (state.status === "offline" || state.status === "connecting");
+}
+
+export function isEnded(chat: ChatState): boolean {
+  return chat.conversation.status === "ended";
+}
+
+/** Insert an entry in seq order; a seq already held is ignored. */
+export function insertEntry(entries: Entry[], entry: Entry): Entry[] {
+  if (!entries.length || entries[entries.length - 1].seq < entry.seq) return [...entries, entry];
+  if (entries.some((e) => e.seq === entry.seq)) return entries;
+  return [...entries, entry].sort((a, b) => a.seq - b.seq);
+}
+
+function applyEntry(conversation: Conversation, entry: Entry): Conversation {
+  const next = { ...conversation, last_seq: Math.max(conversation.last_seq, entry.seq) };
+  if (entry.kind === "joined" && next.status === "queued") next.status = "active";
+  if (entry.kind === "joined" && entry.author) {
+    const known = next.participants.some((p) => p.key === entry.author);
+    next.participants = known
+      ? next.participants.map((p) => (p.key === entry.author ? { ...p, present: true } : p))
+      : [
+          ...next.participants,
+          {
+            key: entry.author,
+            role: String(entry.body.role ?? "agent"),
+            name: String(entry.body.name ?? ""),
+            present: true,
+          },
+        ];
+  }
+  if (entry.kind === "ended") {
+    next.status = "ended";
+    next.ended_at = next.ended_at ?? entry.created_at;
+    next.end_reason = next.end_reason ?? String(entry.body.reason ?? "ended");
+    next.participants = next.participants.map((p) => ({ ...p, present: false }));
+  }
+  return next;
+}
+
+function withChat(state: ConsoleState, id: string, chat: ChatState): ConsoleState {
+  return { ...state, chats: { ...state.chats, [id]: chat } };
+}
+
+export function reduce(state: ConsoleState, action: Action): ConsoleState {
+  switch (action.type) {
+    case "status":
+      return { ...state, status: action.status };
+    case "outbox":
+      return { ...state, pending: action.pending };
+    case "failed": {
+      const chat = state.chats[action.message.conversationId];
+      if (!chat) return state;
+      return withChat(state, action.message.conversationId, {
+        ...chat,
+        failed: [
+          ...chat.failed,
+          { clientId: action.message.clientId, text: action.message.text, error: action.error },
+        ],
+      });
+    }
+    case "stopped":
+      return { ...state, status: "stopped" };
+    case "entry":
+      return onEntry(state, action.conversationId, action.entry);
+    case "server":
+      return onServer(state, action.message);
+    case "select": {
+      const chat = state.chats[action.conversationId];
+      if (!chat) return state;
+      return withChat({ ...state, selected: action.conversationId }, action.conversationId, {
+        ...chat,
+        unread: 0,
+      });
+    }
+    case "close": {
+      const id = action.conversationId;
+      if (!state.chats[id]) return state;
+      const chats = { ...state.chats };
+      delete chats[id];
+      const index = state.order.indexOf(id);
+      const order = state.order.filter((c) => c !== id);
+      let selected = state.selected;
+      if (selected === id) selected = order[Math.min(index, order.length - 1)] ?? null;
+      const next = { ...state, chats, order, selected, closed: [...state.closed, id] };
+      return selected ? reduce(next, { type: "select", conversationId: selected }) : next;
+    }
+    case "dismiss_failed": {
+      const chat = state.chats[action.conversationId];
+      if (!chat) return state;
+      return withChat(state, action.conversationId, {
+        ...chat,
+        failed: chat.failed.filter((f) => f.clientId !== action.clientId),
+      });
+    }
+    case "clear_typing": {
+      const chat = state.chats[action.conversationId];
+      if (!chat || !chat.typing) return state;
+      return withChat(state, action.conversationId, { ...chat, typing: null });
+    }
+  }
+  return state;
+}
+
+function onEntry(state: ConsoleState, id: string, entry: Entry): ConsoleState {
+  const chat = state.chats[id];
+  if (!chat) return state; // entries always follow their `conversation`
+  const entries = insertEntry(chat.entries, entry);
+  if (entries === chat.entries) return state;
+  const fresh = entry.seq > chat.baseline;
+  const fromOther = entry.kind === "message" && entry.author !== state.me;
+  const unread =
+    fresh && fromOther && state.selected !== id ? chat.unread + 1 : chat.unread;
+  const typing =
+    chat.typing && (entry.author === chat.typing.participant || entry.kind === "ended")
+      ? null
+      : chat.typing;
+  return withChat(state, id, {
+    ...chat,
+    conversation: applyEntry(chat.conversation, entry),
+    entries,
+    unread,
+    typing,
+  });
+}
+
+function onServer(state: ConsoleState, message: import("../shared/protocol").ServerMessage): ConsoleState {
+  switch (message.type) {
+    case "welcome":
+      return {
+        ...state,
+        maxMessageChars: message.max_message_chars || state.maxMessageChars,
+        snapshotOffers: [],
+      };
+    case "synced": {
+      let offers = state.offers;
+      if (state.snapshotOffers) {
+        const keep = new Set(state.snapshotOffers);
+        offers = Object.fromEntries(Object.entries(offers).filter(([id]) => keep.has(id)));
+      }
+      return { ...state, everSynced: true, snapshotOffers: null, offers };
+    }
+    case "conversation": {
+      const conv = message.conversation;
+      if (state.closed.includes(conv.id)) return state;
+      const existing = state.chats[conv.id];
+      if (existing) {
+        // A fresh snapshot (after a reconnect): keep the log, refresh the state.
+        let conversation = conv;
+        for (const e of existing.entries) if (e.seq > conv.last_seq) conversation = applyEntry(conversation, e);
+        return withChat(state, conv.id, { ...existing, conversation });
+      }
+      const chat: ChatState = {
+        conversation: conv,
+        entries: [],
+        unread: 0,
+        baseline: conv.last_seq,
+        typing: null,
+        failed: [],
+      };
+      const next = withChat({ ...state, order: [...state.order, conv.id] }, conv.id, chat);
+      return state.selected ? next : { ...next, selected: conv.id };
+    }
+    case "typing": {
+      const chat = state.chats[message.conversation_id];
+      if (!chat || message.participant === state.me) return state;
+      const typing = message.active
+        ? { participant: message.participant, name: message.name, at: Date.now() }
+        : null;
+      return withChat(state, message.conversation_id, { ...chat, typing });
+    }
+    case "presence":
+      return {
+        ...state,
+        presence: {
+          ...state.presence,
+          [message.user_id]: { presence: message.presence, status_text: message.status_text },
+        },
+      };
+    case "offer": {
+      const offer = message.offer;
+      const snapshotOffers = state.snapshotOffers
+        ? [...state.snapshotOffers, offer.offer_id]
+        : null;
+      if (state.offers[offer.offer_id]) return { ...state, snapshotOffers };
+      return {
+        ...state,
+        snapshotOffers,
+        offers: { ...state.offers, [offer.offer_id]: { offer, receivedAt: Date.now() } },
+      };
+    }
+    case "offer_ended": {
+      if (!state.offers[message.offer_id]) return state;
+      const offers = { ...state.offers };
+      delete offers[message.offer_id];
+      return { ...state, offers };
+    }
+  }
+  return state;
+}
+
+/** Whole seconds left on an offer: its own duration (expires_at - offered_at, both server
+ * clock) counted from the local time it arrived, so a skewed local clock does not matter. */
+export function secondsLeft(offer: OfferState, now: number): number {
+  const duration = Date.parse(offer.offer.expires_at) - Date.parse(offer.offer.offered_at);
+  const deadline = offer.receivedAt + (Number.isFinite(duration) ? duration : 0);
+  return Math.max(0, Math.ceil((deadline - now) / 1000));
+}
+
+/** Offers oldest first. */
+export function offerList(state: ConsoleState): OfferState[] {
+  return Object.values(state.offers).sort((a, b) => a.receivedAt - b.receivedAt);
+}
+
+/** Pending sends of a conversation that the log does not show yet. */
+export function pendingFor(state: ConsoleState, id: string): PendingMessage[] {
+  const chat = state.chats[id];
+  const stored = new Set(chat ? chat.entries.map((e) => e.client_id).filter(Boolean) : []);
+  return state.pending.filter((p) => p.conversationId === id && !stored.has(p.clientId));
+}

@@ -1,0 +1,564 @@
+// The chat app inside the launcher's iframe: pre-chat form, queue, chat, end. The DOM names
+// used here are a contract with the browser tests and assistive technology (frontend/README.md).
+
+import type { ComponentChildren, JSX } from "preact";
+import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+
+import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
+import type { Conversation, Entry } from "../shared/protocol";
+import {
+  type ChatState,
+  type StoredChat,
+  agentName,
+  authorKind,
+  chatKey,
+  formatTime,
+  initialState,
+  loadChat,
+  outboxKey,
+  phase,
+  reasonText,
+  reduce,
+  systemText,
+  transcriptText,
+  visiblePending,
+} from "./state";
+
+export interface WorkgroupStatus {
+  slug: string;
+  name: string;
+  button_text: string;
+  open: boolean;
+}
+
+export interface AppProps {
+  slug: string;
+  page: string;
+  storage: KeyValueStore;
+  /** Inside the launcher's iframe (offers a minimise button), not opened on its own. */
+  embedded: boolean;
+}
+
+const api = (path: string) => `/api/v1${path}`;
+
+/** Ask the launcher on the host page to close the panel. */
+export function requestClose(): void {
+  if (window.parent !== window) window.parent.postMessage({ type: "parley:close" }, "*");
+}
+
+/** Put the keyboard where the visitor will want it: the message box, else the first field. */
+export function focusMain(): void {
+  const target = document.querySelector<HTMLElement>("#pw-message, #pw-name, [data-focus]");
+  target?.focus();
+}
+
+export function App({ slug, page, storage, embedded }: AppProps) {
+  const [stored, setStored] = useState<StoredChat | null>(() => loadChat(storage, slug));
+  const [status, setStatus] = useState<WorkgroupStatus | null | "error">(null);
+  const [fresh, setFresh] = useState(false); // a chat this page just opened (position known)
+  const [position, setPosition] = useState<number | null>(null);
+  const waiting = !stored;
+
+  useEffect(() => {
+    if (!slug) {
+      setStatus("error");
+      return;
+    }
+    let live = true;
+    const load = () =>
+      fetch(api(`/workgroups/${encodeURIComponent(slug)}/status`))
+        .then((r) => (r.ok ? (r.json() as Promise<WorkgroupStatus>) : Promise.reject(new Error(String(r.status)))))
+        .then(
+          (s) => live && setStatus(s),
+          () => live && setStatus((old) => (old && old !== "error" ? old : "error")),
+        );
+    void load();
+    // Keep the form's availability current; a chat under way needs only the name.
+    const timer = waiting ? setInterval(load, 30_000) : undefined;
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [slug, waiting]);
+
+  // Another tab started or forgot a chat for this workgroup: follow it.
+  useEffect(() => {
+    const onStorage = (event: StorageEvent) => {
+      if (event.key === chatKey(slug)) setStored(loadChat(storage, slug));
+    };
+    addEventListener("storage", onStorage);
+    return () => removeEventListener("storage", onStorage);
+  }, [slug, storage]);
+
+  const info = status && status !== "error" ? status : null;
+  const title = info?.name ?? "Chat";
+
+  const started = (chat: StoredChat, pos: number | null) => {
+    storage.setItem(chatKey(slug), JSON.stringify(chat));
+    setFresh(true);
+    setPosition(pos);
+    setStored(chat);
+  };
+
+  const reset = () => {
+    if (stored) {
+      storage.removeItem(chatKey(slug));
+      storage.removeItem(outboxKey(stored.conversationId));
+    }
+    setFresh(false);
+    setStored(null);
+  };
+
+  if (stored) {
+    return (
+      <Chat
+        key={stored.conversationId}
+        chat={stored}
+        title={title}
+        storage={storage}
+        embedded={embedded}
+        position={fresh ? position : null}
+        onReset={reset}
+      />
+    );
+  }
+
+  let body: JSX.Element;
+  if (status === null) {
+    body = <p class="pw-note">Loading…</p>;
+  } else if (status === "error" || !status.open) {
+    body = (
+      <div class="pw-card" data-testid="unavailable" role="status">
+        <p class="pw-lead">Nobody is available right now. Please try again later.</p>
+        {status === "error" && <p class="pw-note">This chat could not be reached.</p>}
+      </div>
+    );
+  } else {
+    body = <PreChat slug={slug} page={page} onStarted={started} />;
+  }
+  return (
+    <Shell title={title} subtitle={info?.open ? "We usually reply in a few minutes." : undefined} embedded={embedded}>
+      {body}
+    </Shell>
+  );
+}
+
+function Shell(props: {
+  title: string;
+  titleTestId?: string;
+  subtitle?: string;
+  embedded: boolean;
+  actions?: JSX.Element | false | null;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class={props.embedded ? "pw" : "pw pw-alone"}>
+      <header class="pw-head">
+        <div class="pw-head-text">
+          <h1 class="pw-title" data-testid={props.titleTestId}>
+            {props.title}
+          </h1>
+          {props.subtitle && <p class="pw-sub">{props.subtitle}</p>}
+        </div>
+        {props.actions}
+        {props.embedded && (
+          <button type="button" class="pw-icon" aria-label="Minimize chat window" title="Minimize" onClick={requestClose}>
+            <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
+              <path d="M5 12h14" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" />
+            </svg>
+          </button>
+        )}
+      </header>
+      <main class="pw-main">{props.children}</main>
+    </div>
+  );
+}
+
+interface ApiError {
+  error?: { code?: string; message?: string; details?: { loc?: unknown[]; msg?: string }[] };
+}
+
+function PreChat({
+  slug,
+  page,
+  onStarted,
+}: {
+  slug: string;
+  page: string;
+  onStarted: (chat: StoredChat, position: number | null) => void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const nameRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => nameRef.current?.focus(), []);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const name = String(form.get("name") ?? "").trim();
+    const email = String(form.get("email") ?? "").trim();
+    const question = String(form.get("question") ?? "").trim();
+    if (!name) {
+      setError("Please enter your name.");
+      nameRef.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const response = await fetch(api(`/workgroups/${encodeURIComponent(slug)}/chats`), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name, question, page: page.slice(0, 2048), ...(email ? { email } : {}) }),
+      });
+      const data = (await response.json().catch(() => ({}))) as ApiError & {
+        conversation?: Conversation;
+        visitor_token?: string;
+        position?: number | null;
+      };
+      if (!response.ok || !data.conversation || !data.visitor_token) {
+        const field = data.error?.details?.[0]?.loc?.slice(-1)[0];
+        setError(
+          field === "email"
+            ? "Please check your email address."
+            : data.error?.message
+              ? `Could not start the chat: ${data.error.message}.`
+              : "Could not start the chat. Please try again.",
+        );
+        setBusy(false);
+        return;
+      }
+      onStarted({ conversationId: data.conversation.id, visitorToken: data.visitor_token }, data.position ?? null);
+    } catch {
+      setError("Could not reach the chat. Check your connection and try again.");
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="pw-form" onSubmit={submit}>
+      <p class="pw-lead">Hi! Tell us a little about yourself and we'll connect you.</p>
+      <label for="pw-name">Name</label>
+      <input id="pw-name" name="name" ref={nameRef} required maxLength={128} autocomplete="name" />
+      <label for="pw-email">
+        Email <span class="pw-optional">(optional)</span>
+      </label>
+      <input id="pw-email" name="email" type="email" maxLength={254} autocomplete="email" />
+      <label for="pw-question">Question</label>
+      <textarea id="pw-question" name="question" rows={3} maxLength={4000} />
+      {error && (
+        <p class="pw-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" class="pw-primary" disabled={busy}>
+        {busy ? "Starting…" : "Start chat"}
+      </button>
+    </form>
+  );
+}
+
+function wsUrl(): string {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
+
+function Chat(props: {
+  chat: StoredChat;
+  title: string;
+  storage: KeyValueStore;
+  embedded: boolean;
+  position: number | null;
+  onReset: () => void;
+}) {
+  const { chat, storage } = props;
+  const [state, dispatch] = useReducer(reduce, undefined, () => initialState(chat.conversationId, props.position));
+  const clientRef = useRef<ParleyClient | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    const client = new ParleyClient({
+      url: wsUrl(),
+      auth: () => ({ visitor_token: chat.visitorToken }),
+      storage,
+      storageKey: outboxKey(chat.conversationId),
+    });
+    clientRef.current = client;
+    const off = client.on(dispatch);
+    dispatch({ type: "outbox", pending: client.pending });
+    client.connect();
+    return () => {
+      off();
+      client.close();
+      clientRef.current = null;
+    };
+  }, [chat.conversationId, chat.visitorToken, storage]);
+
+  // The server never expires typing: drop an indicator nobody refreshed.
+  useEffect(() => {
+    if (!state.typing) return;
+    const timer = setTimeout(() => dispatch({ type: "clear_typing" }), 15_000);
+    return () => clearTimeout(timer);
+  }, [state.typing]);
+
+  const current = phase(state);
+  const agent = agentName(state.conversation, state.entries);
+
+  const end = async () => {
+    const client = clientRef.current;
+    if (!client) return;
+    setBusy(true);
+    setNotice(null);
+    let failed: string | null = null;
+    if (client.connectionStatus === "online") {
+      const reply = await client.request({ type: "end", conversation_id: chat.conversationId });
+      if (reply.type === "error") failed = reply.code === "offline" ? "" : reply.message;
+    } else {
+      failed = ""; // not connected (yet): the same command over REST
+    }
+    if (failed === "") {
+      failed = await fetch(api(`/conversations/${chat.conversationId}/end`), {
+        method: "POST",
+        headers: { "X-Visitor-Token": chat.visitorToken },
+      }).then(
+        (r) => (r.ok ? null : "Could not end the chat. Please try again."),
+        () => "You are offline. Please try again when reconnected.",
+      );
+    }
+    setBusy(false);
+    if (failed) setNotice(failed);
+  };
+
+  const reconnecting = state.synced && (state.connection === "offline" || state.connection === "connecting");
+
+  return (
+    <Shell
+      title={agent ? `Chatting with ${agent}` : props.title}
+      titleTestId={agent ? "agent-name" : undefined}
+      subtitle={current === "waiting" ? "Waiting for an agent…" : current === "ended" ? "Chat ended" : undefined}
+      embedded={props.embedded}
+      actions={
+        current === "active" && (
+          <button type="button" class="pw-ghost" onClick={end} disabled={busy}>
+            End chat
+          </button>
+        )
+      }
+    >
+      {reconnecting && (
+        <p class="pw-banner" data-testid="connection-status" role="status">
+          Reconnecting…
+        </p>
+      )}
+      {current === "waiting" && (
+        <div class="pw-queue">
+          {state.position !== null ? (
+            <p data-testid="queue-position">You are number {state.position} in the queue</p>
+          ) : (
+            <p>Connecting you to an agent…</p>
+          )}
+          <button type="button" class="pw-secondary" onClick={end} disabled={busy}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <Log state={state} />
+      {state.typing && current !== "ended" && (
+        <p class="pw-typing" data-testid="typing">
+          {state.typing.name} is typing…
+        </p>
+      )}
+      {(notice || state.error) && (
+        <p class="pw-error" role="alert">
+          {notice || state.error}
+        </p>
+      )}
+      {state.stopped ? (
+        <div class="pw-ended" tabIndex={-1} data-focus>
+          <p>This chat is no longer available.</p>
+          <button type="button" class="pw-primary" onClick={props.onReset}>
+            Start a new chat
+          </button>
+        </div>
+      ) : current === "ended" ? (
+        <Ended state={state} title={props.title} onReset={props.onReset} />
+      ) : (
+        <Composer
+          client={clientRef}
+          conversationId={chat.conversationId}
+          maxChars={state.maxChars}
+          onSent={() => dispatch({ type: "clear_error" })}
+        />
+      )}
+    </Shell>
+  );
+}
+
+export function Log({ state }: { state: Pick<ChatState, "entries" | "pending" | "conversation"> }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const pending = visiblePending(state as ChatState);
+  const count = state.entries.length + pending.length;
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [count]);
+  const question = state.conversation?.metadata.question;
+  return (
+    <div class="pw-log" role="log" aria-live="polite" aria-label="Conversation" ref={ref}>
+      {question && <p class="pw-asked">You asked: {question}</p>}
+      {state.entries.map((entry) => (
+        <EntryView key={entry.seq} entry={entry} conversation={state.conversation} entries={state.entries} />
+      ))}
+      {pending.map((p) => (
+        <PendingView key={p.clientId} message={p} />
+      ))}
+    </div>
+  );
+}
+
+function EntryView({ entry, conversation, entries }: { entry: Entry; conversation: Conversation | null; entries: Entry[] }) {
+  const author = authorKind(entry);
+  if (author === "system") {
+    const text = systemText(entry, conversation, entries);
+    if (!text) return null;
+    return (
+      <div class="pw-msg pw-system" data-testid="message" data-seq={entry.seq} data-author="system" data-status="sent">
+        {text}
+      </div>
+    );
+  }
+  return (
+    <div
+      class={`pw-msg pw-${author}`}
+      data-testid="message"
+      data-seq={entry.seq}
+      data-author={author}
+      data-status="sent"
+      title={formatTime(entry.created_at)}
+    >
+      {String(entry.body.text ?? "")}
+    </div>
+  );
+}
+
+function PendingView({ message }: { message: PendingMessage }) {
+  return (
+    <div class="pw-msg pw-visitor pw-sending" data-testid="message" data-author="visitor" data-status="sending" title="Sending…">
+      {message.text}
+    </div>
+  );
+}
+
+function Ended({ state, title, onReset }: { state: ChatState; title: string; onReset: () => void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const url = useMemo(() => {
+    const text = transcriptText(state.conversation, state.entries, `${title}: chat transcript`);
+    return URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+  }, [state.conversation, state.entries, title]);
+  useEffect(() => () => URL.revokeObjectURL(url), [url]);
+  useEffect(() => {
+    // The composer that had the focus is gone: bring the keyboard here, unless it is elsewhere.
+    if (document.activeElement === document.body || document.activeElement === null) ref.current?.focus();
+  }, []);
+  const date = (state.conversation?.created_at || "").slice(0, 10);
+  return (
+    <div class="pw-ended" data-testid="ended" tabIndex={-1} ref={ref} data-focus>
+      <p class="pw-lead">{reasonText(state.ended)}</p>
+      <div class="pw-row">
+        <a class="pw-link" href={url} download={`chat-transcript${date ? `-${date}` : ""}.txt`}>
+          Download transcript
+        </a>
+        <button type="button" class="pw-primary" onClick={onReset}>
+          Start a new chat
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function Composer(props: {
+  client: { current: ParleyClient | null };
+  conversationId: string;
+  maxChars: number;
+  onSent: () => void;
+}) {
+  const [text, setText] = useState("");
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const typing = useRef({ active: false, last: 0, timer: 0 as unknown as ReturnType<typeof setTimeout> });
+
+  useEffect(() => {
+    ref.current?.focus();
+    const t = typing.current;
+    return () => clearTimeout(t.timer);
+  }, []);
+
+  const stopTyping = () => {
+    const t = typing.current;
+    clearTimeout(t.timer);
+    if (t.active) {
+      t.active = false;
+      props.client.current?.typing(props.conversationId, false);
+    }
+  };
+
+  const onInput = (value: string) => {
+    setText(value);
+    const t = typing.current;
+    if (!value.trim()) {
+      stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (!t.active || now - t.last >= 2000) {
+      t.active = true;
+      t.last = now;
+      props.client.current?.typing(props.conversationId, true);
+    }
+    clearTimeout(t.timer);
+    t.timer = setTimeout(stopTyping, 3000);
+  };
+
+  const send = () => {
+    const value = text.trim();
+    const client = props.client.current;
+    if (!value || !client) return;
+    stopTyping();
+    client.send(props.conversationId, value);
+    setText("");
+    props.onSent();
+    ref.current?.focus();
+  };
+
+  return (
+    <form
+      class="pw-composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <label for="pw-message" class="pw-sr">
+        Message
+      </label>
+      <textarea
+        id="pw-message"
+        ref={ref}
+        rows={2}
+        maxLength={props.maxChars}
+        placeholder="Type your message…"
+        value={text}
+        onInput={(e) => onInput(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+      />
+      <button type="submit" class="pw-send">
+        Send
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,291 @@
+// The widget's pure pieces: the view state built from the protocol client's events, and the
+// wording derived from it (agent name, end reason, transcript). No DOM, no timers: tested alone.
+
+import type { ClientEvent, PendingMessage, Status } from "../shared/client";
+import type { Conversation, Entry } from "../shared/protocol";
+
+export type EndReason = "ended" | "expired" | "cancelled";
+
+export interface Typing {
+  participant: string;
+  name: string;
+}
+
+export interface ChatState {
+  conversation: Conversation | null;
+  /** Entries of our conversation, by seq, each once. */
+  entries: Entry[];
+  /** Messages not yet acknowledged (the client's outbox for this conversation). */
+  pending: PendingMessage[];
+  /** Our place in the queue while waiting, null once accepted (or not known yet). */
+  position: number | null;
+  typing: Typing | null;
+  connection: Status;
+  /** True once a first catch-up completed: from then on a drop shows "Reconnecting…". */
+  synced: boolean;
+  ended: EndReason | null;
+  /** The server refused our credentials for good (a conversation that is gone). */
+  stopped: boolean;
+  /** Last message that could not be sent, for an alert. */
+  error: string | null;
+  maxChars: number;
+}
+
+export type Action = ClientEvent | { type: "clear_typing" } | { type: "clear_error" };
+
+export function initialState(conversationId: string | null = null, position: number | null = null): ChatState {
+  return {
+    conversation: conversationId ? placeholder(conversationId) : null,
+    entries: [],
+    pending: [],
+    position,
+    typing: null,
+    connection: "offline",
+    synced: false,
+    ended: null,
+    stopped: false,
+    error: null,
+    maxChars: 4000,
+  };
+}
+
+function placeholder(id: string): Conversation {
+  return {
+    id,
+    kind: "customer_chat",
+    status: "queued",
+    workgroup_id: null,
+    last_seq: 0,
+    created_at: "",
+    ended_at: null,
+    end_reason: null,
+    metadata: {},
+    participants: [],
+  };
+}
+
+function asReason(value: unknown): EndReason {
+  return value === "expired" || value === "cancelled" ? value : "ended";
+}
+
+/** Insert an entry in seq order; an entry already held (same seq) is replaced, never doubled. */
+export function insertEntry(entries: Entry[], entry: Entry): Entry[] {
+  const next = entries.filter((e) => e.seq !== entry.seq);
+  let i = next.length;
+  while (i > 0 && next[i - 1].seq > entry.seq) i--;
+  next.splice(i, 0, entry);
+  return next;
+}
+
+function applyEntry(state: ChatState, entry: Entry): ChatState {
+  const entries = insertEntry(state.entries, entry);
+  let { conversation, typing, ended, position } = state;
+  if (entry.kind === "joined" && conversation) {
+    const key = entry.author ?? "";
+    const others = conversation.participants.filter((p) => p.key !== key);
+    conversation = {
+      ...conversation,
+      status: conversation.status === "ended" ? "ended" : "active",
+      participants: [
+        ...others,
+        { key, role: String(entry.body.role ?? "agent"), name: String(entry.body.name ?? ""), present: true },
+      ],
+    };
+    position = null;
+  } else if (entry.kind === "ended") {
+    ended = asReason(entry.body.reason);
+    position = null;
+    typing = null;
+    if (conversation) {
+      conversation = {
+        ...conversation,
+        status: "ended",
+        end_reason: ended,
+        participants: conversation.participants.map((p) => ({ ...p, present: false })),
+      };
+    }
+  } else if (entry.kind === "message" && typing && entry.author === typing.participant) {
+    typing = null; // their message arrived: they are no longer typing it
+  }
+  return { ...state, entries, conversation, typing, ended, position };
+}
+
+export function reduce(state: ChatState, action: Action): ChatState {
+  switch (action.type) {
+    case "status":
+      return { ...state, connection: action.status };
+    case "entry":
+      if (state.conversation && action.conversationId !== state.conversation.id) return state;
+      return applyEntry(state, action.entry);
+    case "outbox":
+      return {
+        ...state,
+        pending: action.pending.filter((p) => !state.conversation || p.conversationId === state.conversation.id),
+      };
+    case "failed":
+      return { ...state, error: `Your message could not be sent (${action.error}).` };
+    case "stopped":
+      return { ...state, stopped: true };
+    case "clear_typing":
+      return { ...state, typing: null };
+    case "clear_error":
+      return { ...state, error: null };
+    case "server": {
+      const m = action.message;
+      switch (m.type) {
+        case "welcome":
+          return { ...state, maxChars: m.max_message_chars };
+        case "conversation": {
+          const c = m.conversation;
+          const ended = c.status === "ended" ? asReason(c.end_reason) : state.ended;
+          return {
+            ...state,
+            conversation: c,
+            ended,
+            position: c.status === "queued" ? state.position : null,
+          };
+        }
+        case "synced":
+          return { ...state, synced: true };
+        case "queue":
+          if (m.status === "waiting") return { ...state, position: m.position };
+          if (m.status === "accepted") return { ...state, position: null };
+          return { ...state, position: null, ended: state.ended ?? m.status };
+        case "typing":
+          if (m.active) return { ...state, typing: { participant: m.participant, name: m.name } };
+          return state.typing?.participant === m.participant ? { ...state, typing: null } : state;
+        default:
+          return state;
+      }
+    }
+  }
+  return state;
+}
+
+/** Pending messages not yet shown as entries (the entry can arrive just before its ack). */
+export function visiblePending(state: ChatState): PendingMessage[] {
+  const stored = new Set(
+    state.entries.filter((e) => e.author === "visitor" && e.client_id).map((e) => e.client_id),
+  );
+  return state.pending.filter((p) => !stored.has(p.clientId));
+}
+
+/** The name of the agent the visitor is talking to (the last one who joined), or null. */
+export function agentName(conversation: Conversation | null, entries: Entry[]): string | null {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i];
+    if (e.kind === "joined" && e.author !== "visitor" && typeof e.body.name === "string" && e.body.name) {
+      return e.body.name;
+    }
+  }
+  const agent = conversation?.participants.find((p) => p.key !== "visitor" && p.role !== "visitor" && p.name);
+  return agent ? agent.name : null;
+}
+
+export type Phase = "waiting" | "active" | "ended";
+
+export function phase(state: ChatState): Phase {
+  if (state.ended || state.conversation?.status === "ended") return "ended";
+  if (state.conversation?.status === "active" || agentName(state.conversation, state.entries)) return "active";
+  return "waiting";
+}
+
+export function reasonText(reason: EndReason | string | null): string {
+  switch (reason) {
+    case "expired":
+      return "No one could answer in time. Please try again later.";
+    case "cancelled":
+      return "You left the queue.";
+    default:
+      return "The chat has ended.";
+  }
+}
+
+export function authorKind(entry: Entry): "visitor" | "agent" | "system" {
+  if (entry.kind !== "message") return "system";
+  return entry.author === "visitor" ? "visitor" : "agent";
+}
+
+/** Who wrote an entry, by name: the participants list first, then the joined entries. */
+export function nameOf(key: string | null, conversation: Conversation | null, entries: Entry[]): string {
+  if (key === null) return "Parley";
+  const p = conversation?.participants.find((x) => x.key === key);
+  if (p?.name) return p.name;
+  if (key === "visitor") return conversation?.metadata.name || "You";
+  const joined = entries.find((e) => e.kind === "joined" && e.author === key);
+  if (joined && typeof joined.body.name === "string" && joined.body.name) return joined.body.name;
+  return "Agent";
+}
+
+/** The words shown for a system entry, or null for entries not shown (queued). */
+export function systemText(entry: Entry, conversation: Conversation | null, entries: Entry[]): string | null {
+  switch (entry.kind) {
+    case "joined":
+      return `${typeof entry.body.name === "string" && entry.body.name ? entry.body.name : nameOf(entry.author, conversation, entries)} joined`;
+    case "left":
+      return `${nameOf(entry.author, conversation, entries)} left`;
+    case "ended":
+      return "Chat ended";
+    default:
+      return null;
+  }
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "2026-03-02 10:15" in the visitor's local time. */
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export function formatTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The transcript as plain text: a heading, then one line per entry with time and name. */
+export function transcriptText(
+  conversation: Conversation | null,
+  entries: Entry[],
+  title = "Chat transcript",
+  fmt: (iso: string) => string = formatDateTime,
+): string {
+  const lines = [title];
+  if (conversation?.created_at) lines.push(`Started: ${fmt(conversation.created_at)}`);
+  lines.push("");
+  for (const entry of entries) {
+    const when = `[${fmt(entry.created_at)}]`;
+    if (entry.kind === "message") {
+      const text = String(entry.body.text ?? "").replace(/\r?\n/g, "\n    ");
+      lines.push(`${when} ${nameOf(entry.author, conversation, entries)}: ${text}`);
+    } else {
+      const text = systemText(entry, conversation, entries);
+      if (text) lines.push(`${when} ${text}${entry.kind === "ended" ? ` (${reasonText(entry.body.reason ?? null)})` : ""}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+// The conversation this browser holds for a workgroup: what makes a reload or a second tab resume.
+
+export interface StoredChat {
+  conversationId: string;
+  visitorToken: string;
+}
+
+export const chatKey = (slug: string) => `parley:chat:${slug}`;
+export const outboxKey = (conversationId: string) => `parley:outbox:${conversationId}`;
+
+export function loadChat(storage: Pick<Storage, "getItem">, slug: string): StoredChat | null {
+  try {
+    const value = JSON.parse(storage.getItem(chatKey(slug)) ?? "null") as Partial<StoredChat> | null;
+    if (value && typeof value.conversationId === "string" && typeof value.visitorToken === "string") {
+      return { conversationId: value.conversationId, visitorToken: value.visitorToken };
+    }
+  } catch {
+    // unreadable: start afresh
+  }
+  return null;
+}
