@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 
 import { Api, type AdminUser, type Role, type Workgroup } from "./api";
 import { message } from "./PastChats";
+import { formatFormFields, parseFormFields } from "./formFields";
 
 const ROLES: Role[] = ["agent", "supervisor", "admin"];
 const ROLE_LABEL: Record<Role, string> = { agent: "Agent", supervisor: "Supervisor", admin: "Admin" };
@@ -61,6 +62,7 @@ interface WgFields {
   offer_timeout_secs: string;
   wait_timeout_secs: string;
   max_chats: string;
+  form_fields: string;
 }
 
 const EMPTY_WG: WgFields = {
@@ -70,6 +72,7 @@ const EMPTY_WG: WgFields = {
   offer_timeout_secs: "30",
   wait_timeout_secs: "300",
   max_chats: "3",
+  form_fields: "",
 };
 
 function wgBody(f: WgFields) {
@@ -79,6 +82,8 @@ function wgBody(f: WgFields) {
     offer_timeout_secs: Number(f.offer_timeout_secs),
     wait_timeout_secs: Number(f.wait_timeout_secs),
     max_chats: Number(f.max_chats),
+    // PUT replaces everything: always send the form fields, or they would be lost.
+    form_fields: parseFormFields(f.form_fields),
   };
 }
 
@@ -132,6 +137,20 @@ function WorkgroupFields({
         required: true,
       })}
       {input("max_chats", "Max chats per agent", { type: "number", min: 1, max: 100, required: true })}
+      <div class="field">
+        <label for={`${idPrefix}-form_fields`}>Extra form fields</label>
+        <textarea
+          id={`${idPrefix}-form_fields`}
+          rows={3}
+          value={fields.form_fields}
+          placeholder={"order_number | Order number | required"}
+          aria-describedby={`${idPrefix}-form_fields-help`}
+          onInput={(e) => set({ ...fields, form_fields: (e.target as HTMLTextAreaElement).value })}
+        />
+        <small id={`${idPrefix}-form_fields-help`} class="muted">
+          One per line: name | Label | required (optional). Asked in the pre-chat form.
+        </small>
+      </div>
     </div>
   );
 }
@@ -269,6 +288,7 @@ function EditWorkgroup({
     offer_timeout_secs: String(wg.offer_timeout_secs),
     wait_timeout_secs: String(wg.wait_timeout_secs),
     max_chats: String(wg.max_chats),
+    form_fields: formatFormFields(wg.form_fields ?? []),
   });
   const [members, setMembers] = useState<string[]>(wg.members);
   const [error, setError] = useState("");

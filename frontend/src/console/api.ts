@@ -24,7 +24,15 @@ export interface Workgroup {
   offer_timeout_secs: number;
   wait_timeout_secs: number;
   max_chats: number;
+  form_fields: FormField[];
   members: string[];
+}
+
+/** An extra field of a workgroup's pre-chat form. */
+export interface FormField {
+  name: string;
+  label: string;
+  required: boolean;
 }
 
 export interface Session {

@@ -1,7 +1,7 @@
 // The chat app inside the launcher's iframe: pre-chat form, queue, chat, end. The DOM names
 // used here are a contract with the browser tests and assistive technology (frontend/README.md).
 
-import type { ComponentChildren, JSX } from "preact";
+import { Fragment, type ComponentChildren, type JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 
 import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
@@ -24,11 +24,19 @@ import {
   visiblePending,
 } from "./state";
 
+export interface FormField {
+  name: string;
+  label: string;
+  required: boolean;
+}
+
 export interface WorkgroupStatus {
   slug: string;
   name: string;
   button_text: string;
   open: boolean;
+  /** The workgroup's extra pre-chat fields; answers go in the chat's `extra`. */
+  form_fields?: FormField[];
 }
 
 export interface AppProps {
@@ -134,7 +142,7 @@ export function App({ slug, page, storage, embedded }: AppProps) {
       </div>
     );
   } else {
-    body = <PreChat slug={slug} page={page} onStarted={started} />;
+    body = <PreChat slug={slug} page={page} fields={status.form_fields ?? []} onStarted={started} />;
   }
   return (
     <Shell title={title} subtitle={info?.open ? "We usually reply in a few minutes." : undefined} embedded={embedded}>
@@ -181,10 +189,12 @@ interface ApiError {
 function PreChat({
   slug,
   page,
+  fields,
   onStarted,
 }: {
   slug: string;
   page: string;
+  fields: FormField[];
   onStarted: (chat: StoredChat, position: number | null) => void;
 }) {
   const [busy, setBusy] = useState(false);
@@ -199,6 +209,11 @@ function PreChat({
     const name = String(form.get("name") ?? "").trim();
     const email = String(form.get("email") ?? "").trim();
     const question = String(form.get("question") ?? "").trim();
+    const extra: Record<string, string> = {};
+    for (const field of fields) {
+      const value = String(form.get(`extra.${field.name}`) ?? "").trim();
+      if (value) extra[field.name] = value;
+    }
     if (!name) {
       setError("Please enter your name.");
       nameRef.current?.focus();
@@ -210,7 +225,7 @@ function PreChat({
       const response = await fetch(api(`/workgroups/${encodeURIComponent(slug)}/chats`), {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name, question, page: page.slice(0, 2048), ...(email ? { email } : {}) }),
+        body: JSON.stringify({ name, question, page: page.slice(0, 2048), extra, ...(email ? { email } : {}) }),
       });
       const data = (await response.json().catch(() => ({}))) as ApiError & {
         conversation?: Conversation;
@@ -245,6 +260,20 @@ function PreChat({
         Email <span class="pw-optional">(optional)</span>
       </label>
       <input id="pw-email" name="email" type="email" maxLength={254} autocomplete="email" />
+      {fields.map((field) => (
+        <Fragment key={field.name}>
+          <label for={`pw-extra-${field.name}`}>
+            {field.label}
+            {!field.required && <span class="pw-optional"> (optional)</span>}
+          </label>
+          <input
+            id={`pw-extra-${field.name}`}
+            name={`extra.${field.name}`}
+            required={field.required}
+            maxLength={1024}
+          />
+        </Fragment>
+      ))}
       <label for="pw-question">Question</label>
       <textarea id="pw-question" name="question" rows={3} maxLength={4000} />
       {error && (

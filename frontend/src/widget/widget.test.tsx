@@ -365,18 +365,22 @@ describe("App", () => {
   let root: HTMLElement;
   let requests: { url: string; init?: RequestInit }[];
   let open: boolean;
+  let fields: { name: string; label: string; required: boolean }[] = [];
 
   beforeEach(() => {
     root = document.createElement("div");
     document.body.appendChild(root);
     requests = [];
     open = true;
+    fields = [];
     FakeSocket.all = [];
     vi.stubGlobal("WebSocket", FakeSocket);
     vi.stubGlobal("fetch", async (url: string, init?: RequestInit) => {
       requests.push({ url, init });
       if (url.endsWith("/status")) {
-        return new Response(JSON.stringify({ slug: "sales", name: "Sales", button_text: "Chat with Sales", open }));
+        return new Response(
+          JSON.stringify({ slug: "sales", name: "Sales", button_text: "Chat with Sales", open, form_fields: fields }),
+        );
       }
       if (url.endsWith("/chats")) {
         return new Response(
@@ -411,6 +415,25 @@ describe("App", () => {
     expect(labelled("Name")).toBeNull();
   });
 
+  it("asks the workgroup's extra fields and sends the answers", async () => {
+    fields = [
+      { name: "order_number", label: "Order number", required: true },
+      { name: "product", label: "Product", required: false },
+    ];
+    act(() => render(<App slug="sales" page="" storage={new MemoryStore()} embedded />, root));
+    await flush();
+    const order = labelled("Order number")!;
+    expect(order.required).toBe(true);
+    expect(labelled("Product")!.required).toBe(false);
+    labelled("Name")!.value = "Dana";
+    order.value = "A-17";
+    act(() => byText("button", "Start chat")!.click());
+    await flush();
+    await flush();
+    const post = requests.find((r) => r.url.endsWith("/chats"))!;
+    expect(JSON.parse(String(post.init!.body)).extra).toEqual({ order_number: "A-17" });
+  });
+
   it("opens a chat from the form, waits, chats and ends", async () => {
     const store = new MemoryStore();
     act(() => render(<App slug="sales" page="https://shop.example/p/42" storage={store} embedded />, root));
@@ -430,6 +453,7 @@ describe("App", () => {
       name: "Dana",
       question: "Do you ship?",
       page: "https://shop.example/p/42",
+      extra: {},
     });
     expect(JSON.parse(store.getItem(chatKey("sales"))!)).toEqual({ conversationId: CID, visitorToken: "tok" });
     expect($('[data-testid="queue-position"]')?.textContent).toBe("You are number 2 in the queue");
