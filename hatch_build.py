@@ -1,7 +1,7 @@
 """Build hook: compile the web front ends (frontend/, Vite) into the Python package.
 
-``pip install .`` and ``pip install -e .`` run ``npm ci`` (when node_modules is missing or
-older than the lock file) and ``npm run build``, which writes ``src/parley/web/static``. The
+``pip install .`` and ``pip install -e .`` install the locked npm packages (when node_modules
+is missing or older than the lock file) and run ``npm run build``, which writes ``src/parley/web/static``. The
 wheel then carries the built assets, so that running Parley never needs Node. Set
 PARLEY_SKIP_FRONTEND=1 to skip (for example to iterate on Python only).
 """
@@ -39,7 +39,13 @@ class FrontendBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         lock = frontend / "package-lock.json"
         installed = frontend / "node_modules" / ".package-lock.json"
         if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-            self.app.display_info("npm ci (frontend/)")
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=frontend, check=True)
+            # Not `npm ci`: where npm is set to omit registry addresses from lock files (as on
+            # our machines), it writes locks without other platforms' optional packages, which
+            # `npm ci` then rejects. `install --no-save` installs the locked versions and leaves
+            # the lock file alone.
+            self.app.display_info("npm install --no-save (frontend/)")
+            subprocess.run(
+                [npm, "install", "--no-save", "--no-audit", "--no-fund"], cwd=frontend, check=True
+            )
         self.app.display_info("npm run build (frontend/ -> src/parley/web/static)")
         subprocess.run([npm, "run", "build"], cwd=frontend, check=True)
