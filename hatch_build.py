@@ -1,9 +1,9 @@
 """Build hook: compile the web front ends (frontend/, Vite) into the Python package.
 
 ``pip install .`` and ``pip install -e .`` install the locked npm packages (when node_modules
-is missing or older than the lock file) and run ``npm run build``, which writes ``src/parley/web/static``. The
-wheel then carries the built assets, so that running Parley never needs Node. Set
-PARLEY_SKIP_FRONTEND=1 to skip (for example to iterate on Python only).
+is missing or older than the lock file) and run ``npm run build``, which writes
+``src/parley/web/static``. The wheel then carries the built assets, so that running Parley never
+needs Node. Set PARLEY_SKIP_FRONTEND=1 to skip (for example to iterate on Python only).
 """
 
 from __future__ import annotations
