@@ -7,7 +7,7 @@ import itertools
 import json
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,10 +92,17 @@ class Node:
 
 
 @asynccontextmanager
-async def run_node(settings: Settings, clock: FakeClock | None) -> AsyncIterator[Node]:
-    """Start a node on a random port in this event loop; stop it (gracefully) afterwards."""
+async def run_node(
+    settings: Settings,
+    clock: FakeClock | None,
+    *,
+    demo: bool = False,
+    on_started: Callable[[Parley], Awaitable[None]] | None = None,
+) -> AsyncIterator[Node]:
+    """Start a node on a random port in this event loop; stop it (gracefully) afterwards.
+    ``demo`` and ``on_started`` are passed to ``create_app``."""
     parley = build(settings, clock=clock)
-    app = create_app(parley)
+    app = create_app(parley, demo=demo, on_started=on_started)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -24,11 +23,10 @@ from playwright.async_api import (
     expect,
 )
 from tests.fakes import FakeClock
-from tests.support import Node, WsClient, settings_for
+from tests.support import Node, WsClient, run_node, settings_for
 
-from parley.bootstrap import Parley, build
+from parley.bootstrap import Parley
 from parley.demo import DEMO_PASSWORD, seed
-from parley.web.app import create_app, drain
 
 #: How long any UI expectation may take. Generous for a busy CI machine; a passing run never
 #: waits for it (expect() returns as soon as the condition holds).
@@ -125,43 +123,18 @@ class Demo:
 async def run_demo_node(tmp_path: Path) -> AsyncIterator[Demo]:
     """A fresh node on a random port, SQLite, a FakeClock, the demo site and the demo data.
 
-    Like ``tests.support.run_node`` but with ``create_app(parley, demo=True)``. The fake clock
-    starts at the real time: the browsers compare the server's timestamps (offer deadlines,
-    message times) with their own clock.
+    The fake clock starts at the real time: the browsers compare the server's timestamps (offer
+    deadlines, message times) with their own clock.
     """
     clock = FakeClock(datetime.now(UTC))
-    settings = settings_for(tmp_path)
-    parley = build(settings, clock=clock)
-    app = create_app(parley, demo=True, on_started=seed)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-        ws_max_size=settings.max_frame_bytes,
-        ws_ping_interval=None,
-    )
-    config.load()
-    server = uvicorn.Server(config)
-    server.lifespan = config.lifespan_class(config)
-    await server.startup()
-    if server.should_exit:
-        raise RuntimeError("the test server did not start")
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        demo = Demo(Node(parley, server, port), clock)
+    async with run_node(settings_for(tmp_path), clock, demo=True, on_started=seed) as node:
+        demo = Demo(node, clock)
         token = await demo.token("admin")
         async with demo.node.http(headers={"Authorization": f"Bearer {token}"}) as http:
             r = await http.get("/api/v1/admin/users")
             assert r.status_code == 200, r.text
             demo.user_ids = {u["username"]: u["id"] for u in r.json()}
         yield demo
-    finally:
-        for s in server.servers:
-            s.close()
-        await drain(parley)
-        await server.shutdown()
 
 
 class Observer:
