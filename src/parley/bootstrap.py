@@ -50,6 +50,8 @@ class Parley:
 
     async def start(self) -> None:
         await self.db.migrate()
+        # Rows a previous process with this node id left behind (it crashed) are not ours.
+        await self.presence.forget_node()
         await self.auth.start()
         await self.bus.start()
         for name, job in (
@@ -82,7 +84,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         if settings.redis_url
         else LocalBus()
     )
-    auth = AuthService(db, clock, session_days=settings.session_days)
+    auth = AuthService(db, bus, clock, session_days=settings.session_days)
     routing = RoutingService(db, bus, clock)
     chat = ChatService(
         db,

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.support import World, WsClient
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from tests.fakes import FakeClock
+from tests.support import PASSWORD, World, WsClient, run_node, settings_for
+
+from parley.bootstrap import build
+from parley.domain.access import StaffRole
+from parley.domain.presence import Presence
 
 
 async def _closed(world: World, ws: WsClient, username: str) -> None:
@@ -74,3 +83,29 @@ async def test_presence_over_rest(world: World) -> None:
         assert r.json() == {"presence": "busy", "status_text": "x"}
         r = await http.put("/api/v1/me/presence", json={"presence": "sleeping"})
         assert r.status_code == 422
+
+
+async def test_a_restarted_node_forgets_what_its_crashed_predecessor_left(
+    tmp_path: Path,
+) -> None:
+    """Connections recorded by a process that crashed must not keep an agent online when a
+    new process starts with the same node id (it would refresh them as its own)."""
+    clock = FakeClock()
+    settings = settings_for(tmp_path, node_id="same-node")
+    crashed = build(settings, clock=clock)
+    await crashed.db.migrate()
+    user = await crashed.admin.create_user(None, "alice", PASSWORD, StaffRole.AGENT)
+    async with crashed.db.write() as store:
+        await store.insert_connection("ghost", user.id, "same-node", clock.now())
+        row = await store.agent(user.id)
+        assert row is not None
+        available = replace(row.presence, presence=Presence.AVAILABLE, disconnected_at=None)
+        await store.save_agent(available)
+    await crashed.db.dispose()  # no clean stop: the process died
+
+    async with run_node(settings, clock) as node:
+        async with node.parley.db.read() as store:
+            assert await store.live_connections(user.id, clock.now() - timedelta(days=1)) == 0
+            agent = await store.agent(user.id)
+        assert agent is not None
+        assert agent.presence.disconnected_at is not None  # her grace period runs

@@ -156,3 +156,16 @@ async def test_detach_forgets_the_connection() -> None:
     await hub.handle(ToConversation(conversation_id=CID, message={"type": "t"}))
     assert sent(conn) == []
     assert hub.connections == frozenset()
+
+
+async def test_following_again_does_not_send_the_conversation_twice() -> None:
+    from parley.domain.access import Staff, StaffRole
+    from parley.realtime.notifications import Follow
+
+    hub = Hub(FakeRecord(last=3), no_snapshot)
+    conn = ClientConnection("x", Staff(7, "sam", "Sam", StaffRole.SUPERVISOR))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 0)  # already watching
+    assert seqs(sent(conn)) == [1, 2, 3]
+    await hub.handle(Follow(user_id=7, conversation_id=CID))  # then accepts it
+    assert sent(conn) == []

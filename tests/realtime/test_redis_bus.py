@@ -89,3 +89,40 @@ async def test_a_node_that_lost_its_subscription_catches_up_from_the_database(
                 await zoe.request({"type": "ping"})
                 seqs = [e["seq"] for e in zoe.entries(cid)]
                 assert seqs == sorted(set(seqs)), "nothing twice, in order"
+
+
+async def test_the_listener_survives_a_failing_resync() -> None:
+    """A resync that fails (the database is down too) must not end the subscription."""
+    import asyncio
+
+    from parley.realtime.bus import RedisBus
+    from parley.realtime.notifications import Kick, Notification
+
+    await check_redis()
+    suffix = secrets.token_hex(4)
+    channel = "parley-test:" + suffix
+    sender = RedisBus(REDIS_URL, f"s-{suffix}", channel=channel)
+    receiver = RedisBus(REDIS_URL, f"r-{suffix}", channel=channel, retry_secs=0.05)
+    received: asyncio.Queue[Notification] = asyncio.Queue()
+    resynced = asyncio.Event()
+
+    async def on_note(note: Notification) -> None:
+        await received.put(note)
+
+    async def failing_resync() -> None:
+        resynced.set()
+        raise RuntimeError("the database is down as well")
+
+    receiver.subscribe(on_note)
+    receiver.on_resync(failing_resync)
+    await sender.start()
+    await receiver.start()
+    try:
+        assert await _kill_subscription(f"r-{suffix}") == 1
+        await asyncio.wait_for(resynced.wait(), 10)  # resubscribed, and the resync failed
+        await sender.publish([Kick(workgroup_id=42)])
+        note = await asyncio.wait_for(received.get(), 10)
+        assert note == Kick(workgroup_id=42)
+    finally:
+        await sender.close()
+        await receiver.close()

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Notification], Awaitable[None]]
 ResyncHandler = Callable[[], Awaitable[None]]
 DEFAULT_CHANNEL = "parley:notifications"
+PUBLISH_TIMEOUT_SECS = 2.0
 
 
 class Bus:
@@ -71,7 +72,17 @@ class RedisBus(Bus):
         super().__init__()
         self._channel = channel
         # Named, so that operators (and tests) can tell the nodes apart in CLIENT LIST.
-        self._redis: Redis = Redis.from_url(url, client_name=f"parley-{node_id}")
+        # Publishing has timeouts: a Redis that hangs must not hold up commits' notifications.
+        # The subscriber's connection has none: it sits idle between messages by design.
+        self._redis: Redis = Redis.from_url(
+            url,
+            client_name=f"parley-{node_id}",
+            socket_timeout=PUBLISH_TIMEOUT_SECS,
+            socket_connect_timeout=PUBLISH_TIMEOUT_SECS,
+        )
+        self._subscriber: Redis = Redis.from_url(
+            url, client_name=f"parley-{node_id}", health_check_interval=30
+        )
         self._node_id = node_id
         self._retry_secs = retry_secs
         self._task: asyncio.Task[None] | None = None
@@ -87,7 +98,7 @@ class RedisBus(Bus):
         )
         try:
             await self._redis.publish(self._channel, payload)
-        except RedisError:
+        except (RedisError, OSError):
             # The commit happened; other nodes catch up when their subscription returns
             # (they resynchronise from the database) or at their next gap.
             log.warning("could not publish to Redis; other nodes will catch up", exc_info=True)
@@ -106,28 +117,37 @@ class RedisBus(Bus):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self._redis.aclose()
+        await self._subscriber.aclose()
 
     async def _listen(self) -> None:
         first = True
         while True:
             try:
-                async with self._redis.pubsub() as pubsub:
+                async with self._subscriber.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
                     self._subscribed.set()
                     if not first:
-                        # Anything published while we were away is in the database.
-                        for handler in self._resync:
-                            await handler()
+                        await self._run_resync()
                     first = False
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             await self._receive(message["data"])
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError):
+            except Exception:
+                # Whatever failed, the listener must live on: without it this node hears
+                # nothing from the others.
                 log.warning("Redis subscription lost; retrying", exc_info=True)
                 first = False
                 await asyncio.sleep(self._retry_secs)
+
+    async def _run_resync(self) -> None:
+        """Anything published while we were away is in the database: catch up from it."""
+        for handler in self._resync:
+            try:
+                await handler()
+            except Exception:
+                log.exception("resynchronising after a Redis outage failed")
 
     async def _receive(self, data: bytes) -> None:
         try:

@@ -22,12 +22,13 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from parley.domain.access import Principal, Staff, Visitor
-from parley.protocol import ConversationOut, ConversationState, EntryMessage, EntryOut
+from parley.protocol import ConversationOut, ConversationState, EntryMessage, EntryOut, Error
 from parley.realtime.notifications import (
     Appended,
     Follow,
     Kick,
     Notification,
+    Revoke,
     ToConversation,
     ToStaff,
     ToUser,
@@ -58,6 +59,8 @@ class ClientConnection:
         self.lock = asyncio.Lock()
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._outbox_limit = outbox_limit
+        #: The SHA-256 of the staff token this connection authenticated with, for revocation.
+        self.token_hash: str | None = None
         self.overflowed = False
         #: Set by the transport when asked to close: (WebSocket close code, reason).
         self.close_with: tuple[int, str] | None = None
@@ -165,7 +168,15 @@ class Hub:
                         conn.send(note.message)
             case Follow():
                 for conn in list(self._by_user.get(note.user_id, ())):
-                    await self.follow(conn, note.conversation_id, 0)
+                    # A connection already following it (a supervisor watching, or one that
+                    # resumed meanwhile) has what it needs: sending it again would double it.
+                    if note.conversation_id not in conn.cursors:
+                        await self.follow(conn, note.conversation_id, 0)
+            case Revoke():
+                for conn in list(self._by_user.get(note.user_id, ())):
+                    if note.token_hash is None or note.token_hash == conn.token_hash:
+                        conn.send(Error(code="unauthenticated", message="your session has ended"))
+                        conn.request_close(1008, "session ended")
             case Kick():
                 pass
 

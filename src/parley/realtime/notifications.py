@@ -60,6 +60,15 @@ class Follow(_Note):
     conversation_id: str
 
 
+class Revoke(_Note):
+    """A staff member's credentials changed (deactivated, new password or role, logged out):
+    close their connections, all of them or those opened with one token."""
+
+    kind: Literal["revoke"] = "revoke"
+    user_id: int
+    token_hash: str | None = None
+
+
 class Kick(_Note):
     """Something changed for a workgroup's routing: its dispatcher should run."""
 
@@ -68,6 +77,7 @@ class Kick(_Note):
 
 
 Notification = Annotated[
-    Appended | ToConversation | ToUser | ToStaff | Follow | Kick, Field(discriminator="kind")
+    Appended | ToConversation | ToUser | ToStaff | Follow | Revoke | Kick,
+    Field(discriminator="kind"),
 ]
 notification_adapter = TypeAdapter[Notification](Notification)

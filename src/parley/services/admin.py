@@ -14,7 +14,7 @@ from parley.domain.access import Principal, StaffRole, require_role
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.forms import FormField, validate_fields
 from parley.realtime.bus import Bus
-from parley.realtime.notifications import Kick
+from parley.realtime.notifications import Kick, Notification, Revoke
 from parley.services.auth import hash_password
 from parley.storage.db import Database
 from parley.storage.store import Store, UserRow, WorkgroupRow, fields_json
@@ -144,7 +144,11 @@ class AdminService:
             updated = await store.user(user.id)
             kicks = await store.workgroups_of(user.id)
         assert updated is not None
-        await self._bus.publish([Kick(workgroup_id=w) for w in kicks])
+        notes: list[Notification] = [Kick(workgroup_id=w) for w in kicks]
+        if active is False or password is not None or (role is not None and role != user.role):
+            # Open sockets hold the old rights: close them (a new role applies on reconnect).
+            notes.append(Revoke(user_id=user.id))
+        await self._bus.publish(notes)
         return updated
 
     # Workgroups -------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from parley.clock import Clock
 from parley.domain.access import Staff, Visitor
 from parley.domain.errors import Unauthenticated
+from parley.realtime.bus import Bus
+from parley.realtime.notifications import Revoke
 from parley.storage.db import Database
 from parley.storage.store import TokenRow, UserRow
 
@@ -63,8 +65,9 @@ class Authenticated:
 
 
 class AuthService:
-    def __init__(self, db: Database, clock: Clock, *, session_days: int) -> None:
+    def __init__(self, db: Database, bus: Bus, clock: Clock, *, session_days: int) -> None:
         self._db = db
+        self._bus = bus
         self._clock = clock
         self._session_lifetime = timedelta(days=session_days)
         self._visitor_signer: URLSafeSerializer | None = None
@@ -121,8 +124,13 @@ class AuthService:
         return Authenticated(staff_of(user), row.kind, row.csrf_token)
 
     async def logout(self, token: str) -> None:
+        token_hash = hash_token(token)
         async with self._db.write() as store:
-            await store.delete_token(hash_token(token))
+            found = await store.token(token_hash)
+            await store.delete_token(token_hash)
+        if found is not None:
+            # Sockets opened with this session close too, on every node.
+            await self._bus.publish([Revoke(user_id=found[0].user_id, token_hash=token_hash)])
 
     def visitor_token(self, conversation_id: str) -> str:
         assert self._visitor_signer is not None, "AuthService.start() was not awaited"

@@ -98,9 +98,10 @@ class PresenceService:
         deadlines: list[datetime] = []
         async with self._db.write() as store:
             await store.touch_connections(self._node_id, now)
-            for user_id in await store.stale_connection_users(now - self._stale_after):
+            # Agent rows are locked in id order, here as on every other node: no deadlock.
+            for user_id in sorted(await store.stale_connection_users(now - self._stale_after)):
                 await self._recount(store, user_id, now)
-            for user_id in await store.agents_to_expire():
+            for user_id in sorted(await store.agents_to_expire()):
                 row = await store.agent(user_id, lock=True)
                 if row is None:
                     continue

@@ -89,6 +89,10 @@ class Leadership:
 
     async def _release(self) -> None:
         if self._conn is not None:
+            # Invalidate, not just close: a pooled connection would keep holding the session
+            # lock, and no node could lead until the pool recycled it.
+            with contextlib.suppress(Exception):
+                await self._conn.invalidate()
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None

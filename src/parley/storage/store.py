@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain import routing
@@ -159,11 +161,14 @@ class Store:
 
     async def server_key(self, name: str, candidate: str) -> str:
         """The stored key called ``name``; stores ``candidate`` if there is none yet."""
+        # Several nodes may start at once on a fresh database: the first insert wins.
+        insert = postgresql_insert if self.postgres else sqlite_insert
+        await self.conn.execute(
+            insert(server_keys).values(name=name, value=candidate).on_conflict_do_nothing()
+        )
         row = await self._one(sa.select(server_keys.c.value).where(server_keys.c.name == name))
-        if row is not None:
-            return str(row.value)
-        await self.conn.execute(sa.insert(server_keys).values(name=name, value=candidate))
-        return candidate
+        assert row is not None
+        return str(row.value)
 
     # Users and tokens -------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from parley.protocol import (
 )
 from parley.protocol import Send as SendMessage
 from parley.realtime.hub import ClientConnection
+from parley.services.auth import hash_token
 from parley.services.chat import Resume
 from parley.web.security import SESSION_COOKIE
 
@@ -69,6 +70,7 @@ class Session:
         self.parley = parley
         self.ws = websocket
         self.conn: ClientConnection | None = None
+        self._token_hash: str | None = None
 
     async def run(self) -> None:
         if not origin_allowed(self.ws, self.parley.settings.allowed_origins):
@@ -86,6 +88,7 @@ class Session:
         except WebSocketDisconnect:
             return
         conn = ClientConnection(secrets.token_hex(8), principal)
+        conn.token_hash = self._token_hash
         self.conn = conn
         writer = asyncio.create_task(self._write(conn))
         try:
@@ -137,7 +140,9 @@ class Session:
             token = hello.token or self.ws.cookies.get(SESSION_COOKIE)
             if token is None:
                 raise Unauthenticated("send a visitor_token or a token, or log in first")
-            return (await auth.authenticate(token)).staff
+            staff = (await auth.authenticate(token)).staff
+            self._token_hash = hash_token(token)
+            return staff
         except Unauthenticated as exc:
             raise _Close(CLOSE_POLICY, exc.code, exc.message) from None
 
