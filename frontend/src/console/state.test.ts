@@ -233,6 +233,41 @@ describe("console reducer", () => {
   });
 });
 
+describe("reset and clock skew", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("drops a chat's log when the server knows another history", () => {
+    let s = run([
+      server({ type: "conversation", conversation: conv(A) }),
+      { type: "entry", conversationId: A, entry: entry(1) },
+      { type: "entry", conversationId: A, entry: entry(2, { kind: "ended", author: null, body: { reason: "ended" } }) },
+    ]);
+    s = reduce(s, { type: "reset", conversationId: A });
+    expect(s.chats[A].entries).toEqual([]);
+    s = reduce(s, { type: "entry", conversationId: A, entry: entry(1, { body: { text: "restored" } }) });
+    expect(s.chats[A].entries.map((e) => e.body.text)).toEqual(["restored"]);
+  });
+
+  it("shows the time really left on an offer re-sent after a reload", () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(Date.parse("2026-03-02T10:15:20Z") - 3_600_000); // our clock: an hour behind
+    let s = reduce(
+      initialState(1),
+      server({
+        type: "welcome",
+        session: { kind: "staff", user_id: 1, username: "alice", name: "Alice", role: "agent", conversation_id: null },
+        node_id: "n",
+        heartbeat_secs: 20,
+        max_message_chars: 4000,
+        server_time: "2026-03-02T10:15:20Z",
+      }),
+    );
+    // The offer was made at 10:15:00 and expires at 10:15:30: 10 s are left, not 30.
+    s = reduce(s, server({ type: "offer", offer: offer(`${A}.1`) }));
+    expect(secondsLeft(offerList(s)[0], Date.now())).toBe(10);
+  });
+});
+
 describe("countdown", () => {
   it("counts the offer's own duration from the local arrival time, whatever the clocks say", () => {
     // The server's clock is an hour ahead of ours: only expires_at - offered_at matters.

@@ -19,8 +19,11 @@ export interface ChatState {
 
 export interface OfferState {
   offer: Offer;
-  /** Local time (ms) the offer first arrived; the countdown runs from it. */
+  /** Local time (ms) the offer first arrived. */
   receivedAt: number;
+  /** Local time (ms) the offer expires: expires_at corrected by the server's clock offset
+   * (from `welcome.server_time`), so a reload mid-offer shows the time really left. */
+  deadline?: number;
 }
 
 export interface PresenceState {
@@ -47,6 +50,8 @@ export interface ConsoleState {
   presence: Record<number, PresenceState>;
   pending: PendingMessage[];
   maxMessageChars: number;
+  /** Server clock minus local clock (ms), from the last `welcome`. */
+  clockSkewMs?: number;
 }
 
 export type Action =
@@ -141,6 +146,19 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
       return { ...state, status: "stopped" };
     case "entry":
       return onEntry(state, action.conversationId, action.entry);
+    case "reset": {
+      // The server knows another history of this chat (say, restored from a backup): drop
+      // ours; its whole log follows.
+      const chat = state.chats[action.conversationId];
+      if (!chat) return state;
+      return withChat(state, action.conversationId, {
+        ...chat,
+        entries: [],
+        unread: 0,
+        baseline: 0,
+        typing: null,
+      });
+    }
     case "server":
       return onServer(state, action.message);
     case "select": {
@@ -204,12 +222,15 @@ function onEntry(state: ConsoleState, id: string, entry: Entry): ConsoleState {
 
 function onServer(state: ConsoleState, message: import("../shared/protocol").ServerMessage): ConsoleState {
   switch (message.type) {
-    case "welcome":
+    case "welcome": {
+      const serverNow = Date.parse(message.server_time);
       return {
         ...state,
         maxMessageChars: message.max_message_chars || state.maxMessageChars,
         snapshotOffers: [],
+        clockSkewMs: Number.isFinite(serverNow) ? serverNow - Date.now() : state.clockSkewMs,
       };
+    }
     case "synced": {
       let offers = state.offers;
       if (state.snapshotOffers) {
@@ -264,7 +285,17 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
       return {
         ...state,
         snapshotOffers,
-        offers: { ...state.offers, [offer.offer_id]: { offer, receivedAt: Date.now() } },
+        offers: {
+          ...state.offers,
+          [offer.offer_id]: {
+            offer,
+            receivedAt: Date.now(),
+            deadline:
+              state.clockSkewMs === undefined
+                ? undefined
+                : Date.parse(offer.expires_at) - state.clockSkewMs,
+          },
+        },
       };
     }
     case "offer_ended": {
@@ -281,7 +312,10 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
  * clock) counted from the local time it arrived, so a skewed local clock does not matter. */
 export function secondsLeft(offer: OfferState, now: number): number {
   const duration = Date.parse(offer.offer.expires_at) - Date.parse(offer.offer.offered_at);
-  const deadline = offer.receivedAt + (Number.isFinite(duration) ? duration : 0);
+  const deadline =
+    offer.deadline !== undefined && Number.isFinite(offer.deadline)
+      ? offer.deadline
+      : offer.receivedAt + (Number.isFinite(duration) ? duration : 0);
   return Math.max(0, Math.ceil((deadline - now) / 1000));
 }
 

@@ -204,7 +204,7 @@ describe("ParleyClient", () => {
     connectOnline(sockets[0]);
     vi.advanceTimersByTime(20_000);
     expect(sockets[0].sent.some((m) => m.type === "ping")).toBe(true);
-    vi.advanceTimersByTime(40_000); // no pong, nothing at all
+    vi.advanceTimersByTime(20_000); // that ping is a whole interval old, unanswered
     expect(sockets[0].closed).not.toBeNull();
     vi.advanceTimersByTime(1000);
     expect(sockets.length).toBe(2);
@@ -243,5 +243,74 @@ describe("ParleyClient", () => {
     sockets[1].push({ type: "entry", conversation_id: CID, entry: entry(1, "other history") });
     expect(events.some((e) => e.type === "reset" && e.conversationId === CID)).toBe(true);
     expect(entries()).toEqual([1, 2, 1]);
+  });
+
+  it("does not let two tabs overwrite each other's unsent messages", () => {
+    const store = new MemoryStore();
+    const tabA = setup(store);
+    const tabB = setup(store);
+    tabA.client.send(CID, "from tab A");
+    tabB.client.send(CID, "from tab B"); // both offline: both must stay stored
+    const stored = JSON.parse(store.getItem("outbox")!) as { text: string }[];
+    expect(stored.map((m) => m.text).sort()).toEqual(["from tab A", "from tab B"]);
+    // Tab B comes online, sends everything stored, and gets both acks.
+    tabB.client.connect();
+    tabB.connectOnline(tabB.sockets[0]);
+    const sent = tabB.sockets[0].sent.filter((m) => m.type === "send").map((m) => m.text);
+    expect(sent.sort()).toEqual(["from tab A", "from tab B"]);
+    for (const m of tabB.sockets[0].sent.filter((m) => m.type === "send")) {
+      tabB.sockets[0].push({
+        type: "ack",
+        ref: m.client_id,
+        conversation_id: CID,
+        entry: { ...entry(2), client_id: m.client_id as string },
+      });
+    }
+    expect(store.getItem("outbox")).toBeNull();
+  });
+
+  it("retries a send that failed for a passing reason", () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    client.send(CID, "hello");
+    sockets[0].push({ type: "error", ref: "id1", code: "internal", message: "retry" });
+    expect(client.pending).toHaveLength(1);
+    vi.advanceTimersByTime(3_000);
+    const sends = sockets[0].sent.filter((m) => m.type === "send");
+    expect(sends.map((m) => m.client_id)).toEqual(["id1", "id1"]);
+  });
+
+  it("does not mistake a throttled background tab for a dead link", () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    // The browser runs the 20 s timer only once a minute; each ping is answered at once.
+    for (let i = 0; i < 5; i++) {
+      vi.setSystemTime(Date.now() + 60_000);
+      vi.advanceTimersByTime(20_000);
+      sockets[0].push({ type: "pong", ref: null });
+    }
+    expect(sockets[0].closed).toBeNull();
+    expect(sockets).toHaveLength(1);
+  });
+
+  it("gives up a handshake that never completes, and tries again", () => {
+    const { client, sockets } = setup();
+    client.connect();
+    sockets[0].open(); // hello sent, nothing comes back
+    vi.advanceTimersByTime(15_000);
+    expect(sockets[0].closed).not.toBeNull();
+    vi.advanceTimersByTime(1_000);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("fails pending requests when closed", async () => {
+    const { client, sockets, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    const reply = client.request({ type: "end", conversation_id: CID });
+    client.close();
+    expect(await reply).toMatchObject({ type: "error", code: "offline" });
   });
 });

@@ -5,7 +5,9 @@
 //   server sends exactly what was missed; entries reach listeners once each, in order.
 // - the outbox: messages not yet acknowledged, each with its client id, kept in storage (so they
 //   survive a reload) and sent again after every reconnect. The server stores a client id once,
-//   so a message is never doubled, whatever happens to the connection.
+//   so a message is never doubled, whatever happens to the connection. Tabs of one visitor share
+//   the stored outbox: every change is a read-merge-write of the stored list by client id, so
+//   one tab never overwrites another's unsent messages, and any tab may send any of them.
 // - reconnection with backoff, an application heartbeat, and a stop (no retry) when the server
 //   refuses the credentials (close code 1008).
 
@@ -60,6 +62,10 @@ export interface ClientOptions {
 
 const OPEN = 1;
 const CLOSE_POLICY = 1008;
+/** Connected but no `synced` after this long: the handshake is stuck; start again. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** A send answered with a passing error (e.g. `internal`) is tried again after this long. */
+const SEND_RETRY_MS = 3_000;
 // Errors after which sending the same message again cannot succeed: drop it and say so.
 const FINAL_SEND_ERRORS = new Set([
   "too_long",
@@ -85,7 +91,10 @@ export class ParleyClient {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private lastHeard = 0;
+  private lastPing = 0;
   private heartbeatMs = 20_000;
   private refs = 0;
   private replies = new Map<string, (message: ServerMessage) => void>();
@@ -119,14 +128,14 @@ export class ParleyClient {
     this.clearTimers();
     this.socket?.close(1000, "bye");
     this.socket = null;
+    this.failReplies();
     this.setStatus("stopped");
   }
 
   /** Queue a message; it is sent now if online, else as soon as the connection is back. */
   send(conversationId: string, text: string): PendingMessage {
     const message = { clientId: (this.options.newId ?? randomId)(), conversationId, text };
-    this.outbox.push(message);
-    this.save();
+    this.outbox = this.persist((stored) => [...stored, message]);
     this.emit({ type: "outbox", pending: this.pending });
     if (this.status === "online") this.transmit(message);
     return message;
@@ -166,6 +175,13 @@ export class ParleyClient {
     const make = this.options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
     const socket = make(this.options.url);
     this.socket = socket;
+    this.handshakeTimer = setTimeout(() => {
+      if (socket !== this.socket || this.status === "online") return;
+      // Connected (or not) but no `synced`: a stuck proxy or server. Try again.
+      this.socket = null;
+      socket.close(4000, "handshake timeout");
+      this.scheduleReconnect();
+    }, HANDSHAKE_TIMEOUT_MS);
     socket.onopen = () => {
       const cursors: Record<string, number> = {};
       this.cursors.forEach((seq, id) => (cursors[id] = seq));
@@ -213,8 +229,13 @@ export class ParleyClient {
         break;
       case "synced":
         this.attempt = 0;
+        if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+        this.handshakeTimer = null;
         this.setStatus("online");
         this.startHeartbeat();
+        // Another tab may have queued messages meanwhile: send everything stored.
+        this.outbox = this.persist((stored) => stored);
+        this.emit({ type: "outbox", pending: this.pending });
         for (const pending of this.outbox) this.transmit(pending);
         break;
       case "ack": {
@@ -232,6 +253,8 @@ export class ParleyClient {
         if (failed && FINAL_SEND_ERRORS.has(message.code)) {
           this.settle(failed.clientId);
           this.emit({ type: "failed", message: failed, code: message.code, error: message.message });
+        } else if (failed) {
+          this.retryLater(failed);
         }
         break;
       }
@@ -262,12 +285,27 @@ export class ParleyClient {
   }
 
   private settle(clientId: string | null): void {
+    if (clientId === null) return;
+    const retry = this.retryTimers.get(clientId);
+    if (retry) clearTimeout(retry);
+    this.retryTimers.delete(clientId);
     const before = this.outbox.length;
-    this.outbox = this.outbox.filter((m) => m.clientId !== clientId);
-    if (this.outbox.length !== before) {
-      this.save();
-      this.emit({ type: "outbox", pending: this.pending });
-    }
+    this.outbox = this.persist((stored) => stored.filter((m) => m.clientId !== clientId));
+    if (this.outbox.length !== before) this.emit({ type: "outbox", pending: this.pending });
+  }
+
+  /** A passing failure (the server asked for a retry): send the same message again later. */
+  private retryLater(message: PendingMessage): void {
+    if (this.retryTimers.has(message.clientId)) return;
+    this.retryTimers.set(
+      message.clientId,
+      setTimeout(() => {
+        this.retryTimers.delete(message.clientId);
+        if (this.status === "online" && this.outbox.some((m) => m.clientId === message.clientId)) {
+          this.transmit(message);
+        }
+      }, SEND_RETRY_MS),
+    );
   }
 
   private transmit(message: PendingMessage): void {
@@ -308,9 +346,13 @@ export class ParleyClient {
   private startHeartbeat(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.lastHeard = Date.now();
+    this.lastPing = 0;
     this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard > 2 * this.heartbeatMs) {
-        // Nothing heard for two intervals: the link is dead even if the socket says otherwise.
+      const now = Date.now();
+      // Dead only if our last ping got no answer at all: browsers run timers of background tabs
+      // as rarely as once a minute, so "nothing heard lately" alone would be a false alarm.
+      const unanswered = this.lastPing > this.lastHeard;
+      if (unanswered && now - this.lastPing >= this.heartbeatMs) {
         const socket = this.socket;
         this.socket = null;
         socket?.close(4000, "heartbeat lost");
@@ -318,6 +360,8 @@ export class ParleyClient {
         this.scheduleReconnect();
         return;
       }
+      if (unanswered) return; // still waiting for the answer to the last ping
+      this.lastPing = now;
       this.raw({ type: "ping" });
     }, this.heartbeatMs);
   }
@@ -325,8 +369,12 @@ export class ParleyClient {
   private clearTimers(): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
     this.reconnectTimer = null;
     this.heartbeatTimer = null;
+    this.handshakeTimer = null;
   }
 
   private setStatus(status: Status): void {
@@ -351,10 +399,25 @@ export class ParleyClient {
     }
   }
 
-  private save(): void {
+  /**
+   * Change the stored outbox and return it: read it afresh (another tab may have changed it),
+   * apply ``change``, write it back. Without storage, the change applies to memory only.
+   */
+  private persist(change: (stored: PendingMessage[]) => PendingMessage[]): PendingMessage[] {
     const { storage, storageKey } = this.options;
-    if (!storage || !storageKey) return;
-    if (this.outbox.length) storage.setItem(storageKey, JSON.stringify(this.outbox));
-    else storage.removeItem(storageKey);
+    if (!storage || !storageKey) return change(this.outbox);
+    const stored = this.load();
+    // Keep ours that storage lost (e.g. storage was cleared), then apply the change.
+    for (const mine of this.outbox) {
+      if (!stored.some((m) => m.clientId === mine.clientId)) stored.push(mine);
+    }
+    const next = change(stored);
+    try {
+      if (next.length) storage.setItem(storageKey, JSON.stringify(next));
+      else storage.removeItem(storageKey);
+    } catch {
+      // Storage full or blocked: the messages still live in memory for this page.
+    }
+    return next;
   }
 }

@@ -383,7 +383,7 @@ function Chat(props: {
       {current === "waiting" && (
         <div class="pw-queue">
           {state.position !== null ? (
-            <p data-testid="queue-position">You are number {state.position} in the queue</p>
+            <p data-testid="queue-position" role="status">You are number {state.position} in the queue</p>
           ) : (
             <p>Connecting you to an agent…</p>
           )}
@@ -394,7 +394,7 @@ function Chat(props: {
       )}
       <Log state={state} />
       {state.typing && current !== "ended" && (
-        <p class="pw-typing" data-testid="typing">
+        <p class="pw-typing" data-testid="typing" role="status">
           {state.typing.name} is typing…
         </p>
       )}

@@ -43,7 +43,9 @@ if (script && !doc.getElementById("parley-launcher")) {
       frame.id = "parley-frame";
       frame.title = label;
       frame.onload = () => (loaded = true);
-      frame.src = `${origin}/widget/?workgroup=${encodeURIComponent(slug)}&page=${encodeURIComponent(location.href)}`;
+      // The page the visitor is on, for the agent: never its query or fragment, which may hold
+      // tokens (sign-in links, password resets).
+      frame.src = `${origin}/widget/?workgroup=${encodeURIComponent(slug)}&page=${encodeURIComponent(location.origin + location.pathname)}`;
       panel.appendChild(frame);
       doc.body.appendChild(panel);
     }

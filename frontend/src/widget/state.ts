@@ -117,6 +117,10 @@ export function reduce(state: ChatState, action: Action): ChatState {
     case "entry":
       if (state.conversation && action.conversationId !== state.conversation.id) return state;
       return applyEntry(state, action.entry);
+    case "reset":
+      // The server knows another history of this chat: drop ours; its whole log follows.
+      if (state.conversation && action.conversationId !== state.conversation.id) return state;
+      return { ...state, entries: [], typing: null, ended: null };
     case "outbox":
       return {
         ...state,

@@ -66,6 +66,14 @@ function run(...events: ClientEvent[]): ChatState {
 }
 
 describe("reduce", () => {
+  it("drops its copy when the server knows another history (reset)", () => {
+    const s = run(ev(queued(1)), ev(joined(2)), ev(ended(3)), { type: "reset", conversationId: CID });
+    expect(s.entries).toEqual([]);
+    expect(s.ended).toBeNull();
+    const again = [ev(entry(1, { body: { text: "restored" } }))].reduce(reduce, s);
+    expect(again.entries.map((e) => e.body.text)).toEqual(["restored"]);
+  });
+
   it("keeps entries in seq order, each once", () => {
     const s = run(ev(entry(3)), ev(entry(1)), ev(entry(2)), ev(entry(2, { body: { text: "again" } })));
     expect(s.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
