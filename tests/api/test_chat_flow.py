@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.support import World
 
+from parley.domain.access import StaffRole
+
 
 async def test_visitor_and_agent_chat(world: World) -> None:
     await world.add_staff("alice", workgroups=["sales"])
@@ -85,3 +87,29 @@ async def test_visitor_and_agent_chat(world: World) -> None:
         "Hello?",
         "Hi Zoe",
     ]
+
+
+async def test_past_chats_search_values_not_field_names(world: World) -> None:
+    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.open_chat(name="Zoe", email="zoe@example.com", question="Do you ship to Oslo?")
+    yuri = await world.open_chat(name="Yuri", question="Price of the blue bike?")
+    async with world.node.http(headers={"X-Visitor-Token": yuri["visitor_token"]}) as http:
+        r = await http.post(
+            f"/api/v1/conversations/{yuri['conversation']['id']}/messages",
+            json={"client_id": "y1", "text": "Also a helmet"},
+        )
+        assert r.status_code == 200, r.text
+    async with world.staff_http("sam") as http:
+
+        async def names(q: str) -> list[str]:
+            r = await http.get("/api/v1/conversations", params={"q": q, "all": "true"})
+            assert r.status_code == 200, r.text
+            return sorted(c["metadata"]["name"] for c in r.json())
+
+        assert await names("oslo") == ["Zoe"]
+        assert await names("zoe@") == ["Zoe"]
+        assert await names("yuri") == ["Yuri"]
+        assert await names("helmet") == ["Yuri"]  # message text
+        assert await names("email") == []  # field names are not searched
+        assert await names("text") == []
+        assert await names("100%") == []

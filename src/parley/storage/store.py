@@ -515,13 +515,19 @@ class Store:
             )
             in_text = sa.select(entries.c.conversation_id).where(
                 entries.c.kind == EntryKind.MESSAGE.value,
-                sa.func.lower(sa.cast(entries.c.body, sa.Text)).like(pattern, escape="\\"),
+                sa.func.lower(entries.c.body["text"].as_string()).like(pattern, escape="\\"),
             )
             in_people = sa.select(participants.c.conversation_id).where(
                 sa.func.lower(participants.c.display_name).like(pattern, escape="\\")
             )
-            in_metadata = sa.func.lower(sa.cast(conversations.c.metadata, sa.Text)).like(
-                pattern, escape="\\"
+            # The form's values, not the JSON text (whose keys would match "email" everywhere).
+            in_metadata = sa.or_(
+                *(
+                    sa.func.lower(conversations.c.metadata[key].as_string()).like(
+                        pattern, escape="\\"
+                    )
+                    for key in ("name", "email", "question", "page")
+                )
             )
             stmt = stmt.where(
                 sa.or_(
