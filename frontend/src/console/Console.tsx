@@ -109,6 +109,36 @@ export function Console({
     };
   }, [client]);
 
+  // Is the agent looking at the chats? Only then does a message in the selected chat count
+  // as read; otherwise it is unread, and a hidden tab also gets a sound and a notification.
+  useEffect(() => {
+    const update = () =>
+      dispatch({
+        type: "watching",
+        watching: view === "chats" && document.visibilityState === "visible",
+      });
+    update();
+    document.addEventListener("visibilitychange", update);
+    return () => document.removeEventListener("visibilitychange", update);
+  }, [view]);
+
+  useEffect(
+    () =>
+      client.on((event) => {
+        if (
+          event.type === "entry" &&
+          client.connectionStatus === "online" && // not history replayed on reconnect
+          event.entry.kind === "message" &&
+          event.entry.author === "visitor" &&
+          document.visibilityState === "hidden"
+        ) {
+          beep();
+          notify("New message", event.entry.body.text ?? "", event.conversationId);
+        }
+      }),
+    [client],
+  );
+
   const workgroupName = useCallback(
     (id: number | null) => (id === null ? undefined : workgroups.find((w) => w.id === id)?.name),
     [workgroups],

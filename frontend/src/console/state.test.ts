@@ -233,6 +233,23 @@ describe("console reducer", () => {
   });
 });
 
+describe("unread while not watching", () => {
+  it("counts messages in the selected chat while the agent looks elsewhere", () => {
+    let s = run([
+      server({ type: "conversation", conversation: conv(A, { last_seq: 0 }) }),
+      { type: "select", conversationId: A },
+      { type: "entry", conversationId: A, entry: entry(1) },
+    ]);
+    expect(s.chats[A].unread).toBe(0); // looking at it
+    s = reduce(s, { type: "watching", watching: false }); // another view, or a hidden tab
+    s = reduce(s, { type: "entry", conversationId: A, entry: entry(2) });
+    s = reduce(s, { type: "entry", conversationId: A, entry: entry(3) });
+    expect(s.chats[A].unread).toBe(2);
+    s = reduce(s, { type: "watching", watching: true });
+    expect(s.chats[A].unread).toBe(0);
+  });
+});
+
 describe("reset and clock skew", () => {
   afterEach(() => vi.useRealTimers());
 

@@ -52,6 +52,8 @@ export interface ConsoleState {
   maxMessageChars: number;
   /** Server clock minus local clock (ms), from the last `welcome`. */
   clockSkewMs?: number;
+  /** The chats view is shown and the browser tab visible: the selected chat is being read. */
+  watching: boolean;
 }
 
 export type Action =
@@ -59,7 +61,9 @@ export type Action =
   | { type: "select"; conversationId: string }
   | { type: "close"; conversationId: string }
   | { type: "dismiss_failed"; conversationId: string; clientId: string }
-  | { type: "clear_typing"; conversationId: string };
+  | { type: "clear_typing"; conversationId: string }
+  /** Whether the agent is looking at the chats (chats view shown, browser tab visible). */
+  | { type: "watching"; watching: boolean };
 
 export function initialState(userId: number, pending: PendingMessage[] = []): ConsoleState {
   return {
@@ -76,6 +80,7 @@ export function initialState(userId: number, pending: PendingMessage[] = []): Co
     presence: {},
     pending,
     maxMessageChars: 4000,
+    watching: true,
   };
 }
 
@@ -161,6 +166,12 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
     }
     case "server":
       return onServer(state, action.message);
+    case "watching": {
+      const next = { ...state, watching: action.watching };
+      const chat = state.selected ? state.chats[state.selected] : undefined;
+      if (!action.watching || !state.selected || !chat || chat.unread === 0) return next;
+      return withChat(next, state.selected, { ...chat, unread: 0 });
+    }
     case "select": {
       const chat = state.chats[action.conversationId];
       if (!chat) return state;
@@ -205,8 +216,9 @@ function onEntry(state: ConsoleState, id: string, entry: Entry): ConsoleState {
   if (entries === chat.entries) return state;
   const fresh = entry.seq > chat.baseline;
   const fromOther = entry.kind === "message" && entry.author !== state.me;
-  const unread =
-    fresh && fromOther && state.selected !== id ? chat.unread + 1 : chat.unread;
+  // Unread unless the agent is looking at this very chat right now.
+  const seen = state.selected === id && state.watching;
+  const unread = fresh && fromOther && !seen ? chat.unread + 1 : chat.unread;
   const typing =
     chat.typing && (entry.author === chat.typing.participant || entry.kind === "ended")
       ? null
