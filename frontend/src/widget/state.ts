@@ -127,7 +127,11 @@ export function reduce(state: ChatState, action: Action): ChatState {
         pending: action.pending.filter((p) => !state.conversation || p.conversationId === state.conversation.id),
       };
     case "failed":
-      return { ...state, error: `Your message could not be sent (${action.error}).` };
+      // Keep the words: the visitor can copy them, shorten or fix them, and send again.
+      return {
+        ...state,
+        error: `Your message could not be sent (${action.error}): “${action.message.text}”`,
+      };
     case "stopped":
       return { ...state, stopped: true };
     case "clear_typing":

@@ -177,6 +177,7 @@ describe("reduce", () => {
   it("reports messages that could not be sent", () => {
     const s = run({ type: "failed", message: { clientId: "a", conversationId: CID, text: "x" }, code: "too_long", error: "too long" });
     expect(s.error).toContain("too long");
+    expect(s.error).toContain("“x”"); // the words are not lost
     expect(reduce(s, { type: "clear_error" }).error).toBeNull();
   });
 
