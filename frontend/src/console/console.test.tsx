@@ -3,6 +3,7 @@ import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { Conversation, Entry } from "../shared/protocol";
+import { FakeSocket } from "../shared/testing";
 import { setFetcher } from "./api";
 import { App } from "./App";
 import { Chats, type ChatActions } from "./Chats";
@@ -134,31 +135,6 @@ describe("rendering user text", () => {
 
 // An end-to-end run of the app against a fake server: fetch and WebSocket stubbed.
 
-class FakeSocket {
-  static last: FakeSocket | null = null;
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.last = this;
-  }
-  send(data: string) {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  push(message: Record<string, unknown>) {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-}
 
 const flush = async () => {
   for (let i = 0; i < 5; i++) await act(async () => await Promise.resolve());

@@ -1,50 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { ParleyClient, type ClientEvent, type KeyValueStore, type SocketLike } from "./client";
+import { ParleyClient, type ClientEvent } from "./client";
 import type { Entry } from "./protocol";
+import { FakeSocket, MemoryStore } from "./testing";
 
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: Record<string, unknown>[] = [];
-  closed: { code?: number } | null = null;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
 
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(code?: number): void {
-    this.closed = { code };
-    this.readyState = 3;
-  }
-  // Test side.
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  push(message: Record<string, unknown>): void {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-  drop(code = 1006): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: "" });
-  }
-}
-
-class MemoryStore implements KeyValueStore {
-  data = new Map<string, string>();
-  getItem(key: string): string | null {
-    return this.data.get(key) ?? null;
-  }
-  setItem(key: string, value: string): void {
-    this.data.set(key, value);
-  }
-  removeItem(key: string): void {
-    this.data.delete(key);
-  }
-}
 
 const CID = "c".repeat(32);
 
