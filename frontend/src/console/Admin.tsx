@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
 import { Api, type AdminUser, type Role, type Workgroup } from "./api";
@@ -137,7 +138,7 @@ function WorkgroupFields({
         required: true,
       })}
       {input("max_chats", "Max chats per agent", { type: "number", min: 1, max: 100, required: true })}
-      <div class="field">
+      <div class="field field-wide">
         <label for={`${idPrefix}-form_fields`}>Extra form fields</label>
         <textarea
           id={`${idPrefix}-form_fields`}
@@ -323,22 +324,23 @@ function EditWorkgroup({
         </p>
       )}
       <WorkgroupFields fields={fields} set={setFields} idPrefix={`wg-${wg.slug}`} withSlug={false} />
-      <fieldset class="members">
-        <legend>Members</legend>
-        {staff.map((u) => (
-          <label class="check" key={u.username}>
-            <input
-              type="checkbox"
-              checked={members.includes(u.username)}
-              onChange={(e) => {
-                const on = (e.target as HTMLInputElement).checked;
-                setMembers(on ? [...members, u.username] : members.filter((m) => m !== u.username));
-              }}
-            />
-            {u.display_name || u.username} <span class="muted">({u.username}{u.active ? "" : ", inactive"})</span>
-          </label>
-        ))}
-      </fieldset>
+      <CheckList
+        legend="Members"
+        options={staff.map((u) => ({
+          value: u.username,
+          label: (
+            <>
+              {u.display_name || u.username}{" "}
+              <span class="muted">
+                ({u.username}
+                {u.active ? "" : ", inactive"})
+              </span>
+            </>
+          ),
+        }))}
+        selected={members}
+        onChange={setMembers}
+      />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           Save
@@ -599,27 +601,49 @@ function StaffAdmin({
           </div>
         </div>
         {workgroups.length > 0 && (
-          <fieldset class="members">
-            <legend>Workgroups</legend>
-            {workgroups.map((w) => (
-              <label class="check" key={w.slug}>
-                <input
-                  type="checkbox"
-                  checked={groups.includes(w.slug)}
-                  onChange={(e) => {
-                    const on = (e.target as HTMLInputElement).checked;
-                    setGroups(on ? [...groups, w.slug] : groups.filter((g) => g !== w.slug));
-                  }}
-                />
-                {w.name}
-              </label>
-            ))}
-          </fieldset>
+          <CheckList
+            legend="Workgroups"
+            options={workgroups.map((w) => ({ value: w.slug, label: w.name }))}
+            selected={groups}
+            onChange={setGroups}
+          />
         )}
         <button type="submit" class="primary" disabled={busy}>
           Create user
         </button>
       </form>
     </section>
+  );
+}
+
+/** A set of checkboxes choosing some of ``options`` (members of a workgroup, a user's groups). */
+function CheckList({
+  legend,
+  options,
+  selected,
+  onChange,
+}: {
+  legend: string;
+  options: { value: string; label: ComponentChildren }[];
+  selected: string[];
+  onChange: (next: string[]) => void;
+}) {
+  return (
+    <fieldset class="members">
+      <legend>{legend}</legend>
+      {options.map((o) => (
+        <label class="check" key={o.value}>
+          <input
+            type="checkbox"
+            checked={selected.includes(o.value)}
+            onChange={(e) => {
+              const on = (e.target as HTMLInputElement).checked;
+              onChange(on ? [...selected, o.value] : selected.filter((v) => v !== o.value));
+            }}
+          />
+          {o.label}
+        </label>
+      ))}
+    </fieldset>
   );
 }
