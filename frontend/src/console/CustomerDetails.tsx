@@ -14,6 +14,18 @@ export function safeHref(url: string | undefined): string | null {
   }
 }
 
+/** The page a visitor came from: a link when it is http(s), else plain text. */
+export function PageLink({ page }: { page: string }) {
+  const href = safeHref(page);
+  return href ? (
+    <a href={href} target="_blank" rel="noopener noreferrer">
+      {page}
+    </a>
+  ) : (
+    <>{page}</>
+  );
+}
+
 interface Props {
   conversation: Conversation;
   workgroupName?: string;
@@ -22,7 +34,6 @@ interface Props {
 
 export function CustomerDetails({ conversation, workgroupName, title = "Customer" }: Props) {
   const m = conversation.metadata ?? {};
-  const href = safeHref(m.page);
   const extra = Object.entries(m.extra ?? {});
   const agents = conversation.participants.filter((p) => p.key.startsWith("user:"));
   return (
@@ -37,15 +48,7 @@ export function CustomerDetails({ conversation, workgroupName, title = "Customer
         <dd class="prewrap">{m.question ? m.question : <span class="muted">None</span>}</dd>
         <dt>Page</dt>
         <dd class="break">
-          {href ? (
-            <a href={href} target="_blank" rel="noopener noreferrer">
-              {m.page}
-            </a>
-          ) : m.page ? (
-            m.page
-          ) : (
-            <span class="muted">Unknown</span>
-          )}
+          {m.page ? <PageLink page={m.page} /> : <span class="muted">Unknown</span>}
         </dd>
         {extra.map(([key, value]) => (
           <Fragment key={key}>

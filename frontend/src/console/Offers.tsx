@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 
 import type { ServerMessage } from "../shared/protocol";
-import { safeHref } from "./CustomerDetails";
+import { PageLink } from "./CustomerDetails";
 import { useNow } from "./hooks";
 import { secondsLeft, type OfferState } from "./state";
 
@@ -48,7 +48,6 @@ function OfferCard({
   const [error, setError] = useState("");
   const m = offer.offer.metadata ?? {};
   const name = m.name?.trim() || "Visitor";
-  const href = safeHref(m.page);
   const headingId = `offer-${offer.offer.offer_id.replace(/[^a-zA-Z0-9_-]/g, "-")}`;
 
   const answer = async (type: "accept_offer" | "decline_offer") => {
@@ -92,13 +91,7 @@ function OfferCard({
           <>
             <dt>Page</dt>
             <dd class="break">
-              {href ? (
-                <a href={href} target="_blank" rel="noopener noreferrer">
-                  {m.page}
-                </a>
-              ) : (
-                m.page
-              )}
+              <PageLink page={m.page} />
             </dd>
           </>
         )}
