@@ -57,3 +57,17 @@ class CursorOutOfRange(DomainError):
     """A client claims to have seen events that do not exist."""
 
     code = "cursor_out_of_range"
+
+
+class Unavailable(Conflict):
+    """Nobody can take a new chat now; the visitor is asked to leave a message instead.
+
+    ``reason``: ``closed`` (outside business hours, on a holiday, or closed by hand),
+    ``no_agents`` (nobody available), ``queue_full`` (the chosen queue is at its maximum).
+    """
+
+    code = "unavailable"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -41,7 +41,7 @@ class PresenceChanged:
     agent_id: int
     presence: Presence
     status_text: str
-    reason: str  # "set" | "disconnected"
+    reason: str  # "set" | "disconnected" | "missed_offers"
 
 
 def initial(agent_id: int, now: datetime) -> AgentPresence:
@@ -69,6 +69,18 @@ def set_presence(
         return replace(state, disconnected_at=disconnected_at), []
     new = AgentPresence(state.agent_id, presence, status_text, now, disconnected_at)
     return new, [PresenceChanged(state.agent_id, presence, status_text, "set")]
+
+
+def set_away_for_missed_offers(
+    state: AgentPresence, missed: int, now: datetime
+) -> tuple[AgentPresence, list[PresenceChanged]]:
+    """Routing saw ``missed`` offers in a row time out: the agent is away until they come back,
+    and the status text says why."""
+    if state.presence is not Presence.AVAILABLE:
+        return state, []
+    text = f"Set away: {missed} offers in a row were not answered"
+    new = replace(state, presence=Presence.AWAY, status_text=text, changed_at=now)
+    return new, [PresenceChanged(state.agent_id, Presence.AWAY, text, "missed_offers")]
 
 
 def connected(state: AgentPresence) -> AgentPresence:

@@ -1,38 +1,91 @@
-"""The queue of a workgroup: agent selection and the offer state machine.
+"""A workgroup's queues: who gets offered which chat request, when, and what happens next.
 
-A chat request waits in a queue, first in first out. It is offered to one agent at a time:
-an agent who is ``available``, under capacity, not already holding an offer (from any queue) and
-who has not declined this request. The best agent is the one with the fewest current chats, then
-the one idle longest (then the lowest id, so that the choice is deterministic).
+The state is a ``Router``: the workgroup's ``Policy`` (timeouts and limits), its ``QueueSpec``s
+(skills needed, strategy, overflow, maximum length), the waiting ``Request``s and the members as
+``Agent``s. Requests are served by priority, then first come first served (``arrival``), across
+all queues of the workgroup: an agent who frees up is offered the first waiting request they
+can take.
 
-An offer is accepted, declined, or times out after the offer timeout (which counts as a decline).
-A request nobody accepts within the wait timeout expires; the visitor may cancel it at any time.
+An agent can take a request of a queue when they are available, under capacity, hold no other
+offer (in this workgroup or another: ``offer_elsewhere``), have every skill the queue needs at
+its level, and did not decline or miss this request less than ``decline_cooldown`` ago. Among
+those agents, the queue's strategy picks whom to offer it to (``STRATEGIES``): the best agent
+(fewest chats, then idle longest), round robin, everyone at once (broadcast: the first accept
+wins, the other offers are withdrawn at once), or nobody (manual: agents ``claim`` requests).
+A returning customer's last agent gets the first, exclusive offer for ``preferred_timeout``.
 
-Every function takes the state and ``now`` and returns ``(new state, events)``; nothing is mutated.
-``dispatch`` is the only function that makes offers: the services run it (in one process at a
-time per workgroup) after every change and whenever ``next_deadline`` passes.
+An offer is accepted, declined, or times out (which counts as a decline for the cooldown and,
+``max_missed`` times in a row, sets the agent away). A request nobody accepted within its
+queue's overflow time moves (at most ``max_moves`` times) to a backup queue or to any queue with
+an agent who could take it; a request nobody accepted within the wait timeout expires.
 
-Routing rules, skills, strategies and failover (issue 4) slot in as: a queue per rule target,
-an eligibility predicate over ``Agent`` (skills), and ``select`` becoming one strategy of several.
+Every function takes the state and ``now`` and returns ``(new state, events)``; nothing is
+mutated. ``dispatch`` is the only function that makes offers; the services run ``tick`` and
+``dispatch`` (one process at a time per workgroup) after every change and whenever
+``next_deadline`` passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import bisect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from parley.domain.errors import NotFound, OfferGone, OverCapacity
+from parley.domain.errors import Forbidden, NotFound, OfferGone, OverCapacity, Unavailable
 
 DEFAULT_OFFER_TIMEOUT = timedelta(seconds=30)
 DEFAULT_WAIT_TIMEOUT = timedelta(minutes=5)
+DEFAULT_DECLINE_COOLDOWN = timedelta(seconds=20)
+DEFAULT_PREFERRED_TIMEOUT = timedelta(seconds=10)
 DEFAULT_MAX_CHATS = 3
+DEFAULT_MAX_MISSED = 3
+MAX_MOVES = 3
+
+
+class Strategy(StrEnum):
+    BEST = "best"
+    ROUND_ROBIN = "round_robin"
+    BROADCAST = "broadcast"
+    MANUAL = "manual"
+
+
+class OverflowAction(StrEnum):
+    STAY = "stay"
+    QUEUE = "queue"  # to the named backup queue
+    ANY = "any"  # to any other queue of the workgroup with an agent who could take it
 
 
 @dataclass(frozen=True, slots=True)
-class QueueConfig:
+class Overflow:
+    action: OverflowAction = OverflowAction.STAY
+    #: Time in a queue without an accept before the request moves; None: never.
+    after: timedelta | None = None
+    target: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    queue_id: int
+    name: str = ""
+    strategy: Strategy = Strategy.BEST
+    #: Skill name -> minimum level an agent needs to be offered this queue's requests.
+    skills: Mapping[str, int] = field(default_factory=dict)
+    overflow: Overflow = Overflow()
+    #: Requests waiting in this queue at most; a new one beyond it is refused (leave a message).
+    max_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
     offer_timeout: timedelta = DEFAULT_OFFER_TIMEOUT
     wait_timeout: timedelta = DEFAULT_WAIT_TIMEOUT
+    decline_cooldown: timedelta = DEFAULT_DECLINE_COOLDOWN
+    preferred_timeout: timedelta = DEFAULT_PREFERRED_TIMEOUT
+    #: Offers an agent lets time out in a row before they are set away; 0: never.
+    max_missed: int = DEFAULT_MAX_MISSED
+    max_moves: int = MAX_MOVES
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +95,39 @@ class Offer:
     agent_id: int
     offered_at: datetime
     expires_at: datetime
+    #: One of several offers of a broadcast queue: the first accept withdraws the others.
+    broadcast: bool = False
+    #: The exclusive first offer to a returning customer's last agent.
+    preferred: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
     request_id: str
     created_at: datetime
-    declined_by: frozenset[int] = frozenset()
+    queue_id: int
+    #: Arrival order across the workgroup: first come, first served within a priority.
+    arrival: int = 0
+    priority: int = 0
+    #: When the request entered its current queue (overflow is counted from there).
+    entered_at: datetime | None = None
+    moves: int = 0
+    #: Agent -> when they last declined (or let time out) an offer of this request.
+    declined: Mapping[int, datetime] = field(default_factory=dict)
     #: How many offers were made so far; offer ids are derived from it, so they are
     #: deterministic and never reused.
     offers_made: int = 0
-    offer: Offer | None = None
+    offers: tuple[Offer, ...] = ()
+    preferred_agent: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Service order: higher priority first, then earlier arrival."""
+        return (-self.priority, self.arrival)
+
+    @property
+    def since(self) -> datetime:
+        return self.created_at if self.entered_at is None else self.entered_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +139,28 @@ class Agent:
     #: Since when the agent has had nothing new to do: the last accept, chat end or return
     #: to ``available``. The earliest wins a tie on load.
     idle_since: datetime
-    #: Holding a pending offer from another queue: this queue must not offer another.
+    #: Holding a pending offer from another workgroup: this one must not offer another.
     offer_elsewhere: bool = False
+    skills: Mapping[str, int] = field(default_factory=dict)
+    #: Offers let time out in a row (any response resets it).
+    missed: int = 0
 
     def has_capacity(self) -> bool:
         return self.active_chats < self.max_chats
 
+    def qualifies(self, spec: QueueSpec) -> bool:
+        return all(self.skills.get(skill, 0) >= level for skill, level in spec.skills.items())
+
 
 @dataclass(frozen=True, slots=True)
-class Queue:
-    config: QueueConfig
-    #: Waiting requests, oldest first.
+class Router:
+    policy: Policy
+    queues: Mapping[int, QueueSpec]
+    #: Waiting requests in service order (``Request.key``).
     requests: tuple[Request, ...] = ()
     agents: Mapping[int, Agent] = field(default_factory=dict)
+    #: Round robin: the agent each queue offered to last.
+    last_offered: Mapping[int, int] = field(default_factory=dict)
 
     def find(self, request_id: str) -> Request | None:
         for request in self.requests:
@@ -85,11 +169,28 @@ class Queue:
         return None
 
     def offers(self) -> list[Offer]:
-        return [r.offer for r in self.requests if r.offer is not None]
+        return [o for r in self.requests for o in r.offers]
 
-    def positions(self) -> dict[str, int]:
-        """1-based position of each waiting request."""
-        return {r.request_id: i for i, r in enumerate(self.requests, start=1)}
+    def positions(self) -> dict[str, tuple[int, int]]:
+        """Each waiting request's queue and 1-based position in it."""
+        counts: dict[int, int] = {}
+        out: dict[str, tuple[int, int]] = {}
+        for r in self.requests:
+            counts[r.queue_id] = counts.get(r.queue_id, 0) + 1
+            out[r.request_id] = (r.queue_id, counts[r.queue_id])
+        return out
+
+    def length(self, queue_id: int) -> int:
+        return sum(1 for r in self.requests if r.queue_id == queue_id)
+
+    def can_take(self, agent: Agent, request: Request, now: datetime) -> bool:
+        """May ``request`` be offered to ``agent`` now (ignoring offers they hold)?"""
+        spec = self.queues.get(request.queue_id)
+        if spec is None or not (agent.available and agent.has_capacity()):
+            return False
+        declined = request.declined.get(agent.agent_id)
+        cooling = declined is not None and now < declined + self.policy.decline_cooldown
+        return agent.qualifies(spec) and not cooling
 
 
 # Events ---------------------------------------------------------------------------------------
@@ -111,6 +212,7 @@ class OfferEnded:
 @dataclass(frozen=True, slots=True)
 class RequestQueued:
     request_id: str
+    queue_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +220,7 @@ class RequestAccepted:
     request_id: str
     agent_id: int
     waited: timedelta
+    queue_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,172 +232,451 @@ class RequestEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestMoved:
+    """Overflow: nobody accepted in time, so the request went to another queue."""
+
+    request_id: str
+    from_queue: int
+    to_queue: int
+    moves: int
+
+
+@dataclass(frozen=True, slots=True)
 class PositionChanged:
     request_id: str
+    queue_id: int
     position: int
 
 
+@dataclass(frozen=True, slots=True)
+class AgentSetAway:
+    """The agent let ``missed`` offers in a row time out, and is no longer offered chats."""
+
+    agent_id: int
+    missed: int
+
+
 RoutingEvent = (
-    OfferMade | OfferEnded | RequestQueued | RequestAccepted | RequestEnded | PositionChanged
+    OfferMade
+    | OfferEnded
+    | RequestQueued
+    | RequestAccepted
+    | RequestEnded
+    | RequestMoved
+    | PositionChanged
+    | AgentSetAway
 )
+
+
+# Strategies -----------------------------------------------------------------------------------
+
+#: ``(agents who can take the request, the request, the queue, the router) -> agents to offer
+#: it to``. Candidates come in ascending id order. Adding a strategy is adding a function here.
+StrategyFn = Callable[[Sequence[Agent], Request, QueueSpec, Router], Sequence[Agent]]
+
+
+def best_agent(
+    candidates: Sequence[Agent], request: Request, spec: QueueSpec, router: Router
+) -> Sequence[Agent]:
+    """Fewest current chats, then idle longest, then lowest id."""
+    if not candidates:
+        return ()
+    return (min(candidates, key=lambda a: (a.active_chats, a.idle_since, a.agent_id)),)
+
+
+def round_robin(
+    candidates: Sequence[Agent], request: Request, spec: QueueSpec, router: Router
+) -> Sequence[Agent]:
+    """The next agent by id after the one this queue offered to last, wrapping around."""
+    if not candidates:
+        return ()
+    last = router.last_offered.get(spec.queue_id)
+    if last is None:
+        return (candidates[0],)
+    ids = [a.agent_id for a in candidates]
+    return (candidates[bisect.bisect_right(ids, last) % len(candidates)],)
+
+
+def broadcast(
+    candidates: Sequence[Agent], request: Request, spec: QueueSpec, router: Router
+) -> Sequence[Agent]:
+    """Everyone who can take it, at once."""
+    return tuple(candidates)
+
+
+def manual(
+    candidates: Sequence[Agent], request: Request, spec: QueueSpec, router: Router
+) -> Sequence[Agent]:
+    """Nobody: agents see the waiting requests and ``claim`` one."""
+    return ()
+
+
+STRATEGIES: Mapping[Strategy, StrategyFn] = {
+    Strategy.BEST: best_agent,
+    Strategy.ROUND_ROBIN: round_robin,
+    Strategy.BROADCAST: broadcast,
+    Strategy.MANUAL: manual,
+}
 
 
 # Commands -------------------------------------------------------------------------------------
 
 
-def enqueue(queue: Queue, request_id: str, now: datetime) -> tuple[Queue, list[RoutingEvent]]:
-    if queue.find(request_id) is not None:
-        return queue, []
-    new = replace(queue, requests=(*queue.requests, Request(request_id, now)))
-    events: list[RoutingEvent] = [RequestQueued(request_id)]
-    return new, _with_positions(queue, new, events)
+def enqueue(router: Router, request: Request, now: datetime) -> tuple[Router, list[RoutingEvent]]:
+    """Add a request to its queue; ``Unavailable`` when the queue is full."""
+    if router.find(request.request_id) is not None:
+        return router, []
+    spec = router.queues.get(request.queue_id)
+    if spec is None:
+        raise NotFound(f"no queue {request.queue_id} in this workgroup")
+    if spec.max_length is not None and router.length(spec.queue_id) >= spec.max_length:
+        raise Unavailable(f"the queue {spec.name or spec.queue_id} is full", "queue_full")
+    if request.entered_at is None:
+        request = replace(request, entered_at=now)
+    new = replace(router, requests=_insert(router.requests, request))
+    return new, _with_positions(router, new, [RequestQueued(request.request_id, spec.queue_id)])
 
 
-def cancel(queue: Queue, request_id: str, now: datetime) -> tuple[Queue, list[RoutingEvent]]:
-    return _remove(queue, request_id, "cancelled")
+def cancel(router: Router, request_id: str, now: datetime) -> tuple[Router, list[RoutingEvent]]:
+    return _remove(router, request_id, "cancelled")
 
 
 def accept(
-    queue: Queue, offer_id: str, agent_id: int, now: datetime
-) -> tuple[Queue, list[RoutingEvent]]:
-    request, offer = _live_offer(queue, offer_id, agent_id, now)
-    agent = queue.agents.get(agent_id)
+    router: Router, offer_id: str, agent_id: int, now: datetime
+) -> tuple[Router, list[RoutingEvent]]:
+    request, offer = _live_offer(router, offer_id, agent_id, now)
+    return _assign(router, request, agent_id, now, accepted=offer)
+
+
+def claim(
+    router: Router, request_id: str, agent_id: int, now: datetime
+) -> tuple[Router, list[RoutingEvent]]:
+    """An agent takes a waiting request of a manual-pick queue."""
+    request = router.find(request_id)
+    if request is None:
+        raise OfferGone("this request is no longer waiting")
+    spec = router.queues[request.queue_id]
+    if spec.strategy is not Strategy.MANUAL:
+        raise Forbidden("requests of this queue are offered, not picked")
+    agent = router.agents.get(agent_id)
     if agent is None:
         raise NotFound("agent is not a member of this workgroup")
-    if not agent.has_capacity():
-        raise OverCapacity(f"already in {agent.active_chats} chats, the maximum here")
-    agents = dict(queue.agents)
-    agents[agent_id] = replace(agent, active_chats=agent.active_chats + 1, idle_since=now)
-    new = Queue(queue.config, tuple(r for r in queue.requests if r is not request), agents)
-    events: list[RoutingEvent] = [
-        OfferEnded(offer, "accepted"),
-        RequestAccepted(request.request_id, agent_id, now - request.created_at),
-    ]
-    return new, _with_positions(queue, new, events)
+    if not agent.qualifies(spec):
+        raise Forbidden("this queue needs skills you do not have")
+    if not agent.available:
+        raise Forbidden("set yourself available to take chats")
+    return _assign(router, request, agent_id, now, accepted=None)
 
 
 def decline(
-    queue: Queue, offer_id: str, agent_id: int, now: datetime
-) -> tuple[Queue, list[RoutingEvent]]:
-    request, offer = _live_offer(queue, offer_id, agent_id, now)
-    return _drop_offer(queue, request, offer), [OfferEnded(offer, "declined")]
+    router: Router, offer_id: str, agent_id: int, now: datetime
+) -> tuple[Router, list[RoutingEvent]]:
+    request, offer = _live_offer(router, offer_id, agent_id, now)
+    agent = router.agents.get(agent_id)
+    agents = router.agents
+    if agent is not None and agent.missed:
+        agents = {**router.agents, agent_id: replace(agent, missed=0)}
+    current = replace(router, agents=agents)
+    return _end_offer(current, request, offer, now), [OfferEnded(offer, "declined")]
 
 
-def tick(queue: Queue, now: datetime) -> tuple[Queue, list[RoutingEvent]]:
-    """Apply every timeout that has passed at ``now``: offers time out, requests expire.
+def tick(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]:
+    """Apply every timeout that has passed at ``now``.
 
-    Offers held by agents who are no longer available (away, busy, offline, removed from the
-    workgroup) are withdrawn, so that the request does not wait out the offer timeout.
+    Requests past the wait timeout expire. Offers past their time out (a decline for the
+    cooldown; ``max_missed`` in a row set the agent away). Offers held by agents who are no
+    longer available (away, busy, offline, removed from the workgroup) are withdrawn, so that
+    the request does not wait out the offer timeout. Requests without an offer past their
+    queue's overflow time move.
     """
     events: list[RoutingEvent] = []
-    current = queue
-    for request in queue.requests:
-        offer = request.offer
-        if now >= request.created_at + queue.config.wait_timeout:
+    current = router
+    # Expiry first, then offers: an expired request's offers are withdrawn, not timed out.
+    for request in router.requests:
+        if now >= request.created_at + router.policy.wait_timeout:
             current, more = _remove(current, request.request_id, "expired")
             events.extend(more)
-        elif offer is not None and now >= offer.expires_at:
-            current = _drop_offer(current, request, offer)
-            events.append(OfferEnded(offer, "timed_out"))
-        elif offer is not None and not _still_available(queue, offer.agent_id):
-            withdrawn = replace(request, offer=None)
-            current = replace(
-                current,
-                requests=tuple(withdrawn if r is request else r for r in current.requests),
-            )
-            events.append(OfferEnded(offer, "withdrawn"))
+    for request in current.requests:
+        for offer in request.offers:
+            if now >= offer.expires_at:
+                live = current.find(request.request_id)
+                assert live is not None
+                current = _end_offer(current, live, offer, now)
+                events.append(OfferEnded(offer, "timed_out"))
+                if not offer.preferred:
+                    current, more = _missed(current, offer.agent_id)
+                    events.extend(more)
+    for request in current.requests:
+        for offer in request.offers:
+            if not _still_available(current, offer.agent_id):
+                live = current.find(request.request_id)
+                assert live is not None
+                current = _without_offer(current, live, offer)
+                events.append(OfferEnded(offer, "withdrawn"))
+    moved_from = current
+    for request in moved_from.requests:
+        # Checked here first: ``_overflow`` looks the request up, which is linear.
+        if _overflow_due(moved_from, request, now):
+            current, more = _overflow(current, request.request_id, now)
+            events.extend(more)
+    if any(isinstance(e, RequestMoved) for e in events):
+        events = _with_positions(moved_from, current, events)
     return current, events
 
 
-def _still_available(queue: Queue, agent_id: int) -> bool:
-    agent = queue.agents.get(agent_id)
-    return agent is not None and agent.available
-
-
-def dispatch(queue: Queue, now: datetime) -> tuple[Queue, list[RoutingEvent]]:
-    """Offer every waiting request that can be offered, oldest first."""
-    holding = {o.agent_id for o in queue.offers()}
-    candidates = [
-        a
-        for a in queue.agents.values()
-        if a.available and a.has_capacity() and not a.offer_elsewhere and a.agent_id not in holding
-    ]
+def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]:
+    """Offer every waiting request that can be offered, in service order."""
+    holding = {o.agent_id for o in router.offers()}
+    candidates = sorted(
+        (
+            a
+            for a in router.agents.values()
+            if a.available
+            and a.has_capacity()
+            and not a.offer_elsewhere
+            and a.agent_id not in holding
+        ),
+        key=lambda a: a.agent_id,
+    )
     if not candidates:
-        return queue, []
+        return router, []
     events: list[RoutingEvent] = []
-    requests = list(queue.requests)
+    requests = list(router.requests)
+    last_offered = dict(router.last_offered)
     for i, request in enumerate(requests):
-        if request.offer is not None:
+        if request.offers:
             continue
-        agent = select(candidates, request)
-        if agent is None:
+        spec = router.queues.get(request.queue_id)
+        if spec is None or spec.strategy is Strategy.MANUAL:
             continue
-        offer = Offer(
-            offer_id=f"{request.request_id}.{request.offers_made + 1}",
-            request_id=request.request_id,
-            agent_id=agent.agent_id,
-            offered_at=now,
-            expires_at=now + queue.config.offer_timeout,
+        able = [a for a in candidates if router.can_take(a, request, now)]
+        if not able:
+            continue
+        preferred = _preferred(able, request, router, now)
+        if preferred is not None:
+            chosen: Sequence[Agent] = (preferred,)
+            timeout = min(router.policy.offer_timeout, router.policy.preferred_timeout)
+        else:
+            view = replace(router, last_offered=last_offered)
+            chosen = STRATEGIES[spec.strategy](able, request, spec, view)
+            timeout = router.policy.offer_timeout
+        if not chosen:
+            continue
+        made = tuple(
+            Offer(
+                offer_id=f"{request.request_id}.{request.offers_made + n}",
+                request_id=request.request_id,
+                agent_id=agent.agent_id,
+                offered_at=now,
+                expires_at=now + timeout,
+                broadcast=spec.strategy is Strategy.BROADCAST,
+                preferred=preferred is not None,
+            )
+            for n, agent in enumerate(chosen, start=1)
         )
-        requests[i] = replace(request, offer=offer, offers_made=request.offers_made + 1)
-        candidates.remove(agent)
-        events.append(OfferMade(offer))
+        requests[i] = replace(request, offers=made, offers_made=request.offers_made + len(made))
+        events += [OfferMade(o) for o in made]
+        last_offered[spec.queue_id] = chosen[-1].agent_id
+        taken = {a.agent_id for a in chosen}
+        candidates = [a for a in candidates if a.agent_id not in taken]
         if not candidates:
             break
     if not events:
-        return queue, []
-    return replace(queue, requests=tuple(requests)), events
+        return router, []
+    return replace(router, requests=tuple(requests), last_offered=last_offered), events
 
 
-def select(candidates: Iterable[Agent], request: Request) -> Agent | None:
-    """The best agent: fewest current chats, then idle longest, then lowest id."""
-    eligible = [a for a in candidates if a.agent_id not in request.declined_by]
-    if not eligible:
-        return None
-    return min(eligible, key=lambda a: (a.active_chats, a.idle_since, a.agent_id))
-
-
-def next_deadline(queue: Queue) -> datetime | None:
-    """The earliest moment at which ``tick`` will have something to do."""
-    deadlines = [r.created_at + queue.config.wait_timeout for r in queue.requests]
-    deadlines += [o.expires_at for o in queue.offers()]
+def next_deadline(router: Router, now: datetime) -> datetime | None:
+    """The earliest moment after ``now`` at which ``tick`` or ``dispatch`` may have work that
+    no other change would trigger: expiries, offer timeouts, overflows, cooldowns ending."""
+    policy = router.policy
+    deadlines: list[datetime] = []
+    for r in router.requests:
+        deadlines.append(r.created_at + policy.wait_timeout)
+        deadlines += [o.expires_at for o in r.offers]
+        spec = router.queues.get(r.queue_id)
+        if (
+            not r.offers
+            and spec is not None
+            and spec.overflow.action is not OverflowAction.STAY
+            and spec.overflow.after is not None
+            and r.moves < policy.max_moves
+        ):
+            deadlines.append(r.since + spec.overflow.after)
+        deadlines += [
+            at + policy.decline_cooldown
+            for at in r.declined.values()
+            if at + policy.decline_cooldown > now
+        ]
     return min(deadlines, default=None)
+
+
+def estimate_wait(samples: Sequence[tuple[timedelta, int]], position: int) -> timedelta | None:
+    """The expected wait at ``position`` from a queue's recent answered requests.
+
+    Each sample is ``(how long it waited, its position when it entered the queue)``. The
+    estimate is ``position * sum(waited) / sum(entry positions)``: the recent time each place in the
+    queue took to clear, times the places ahead (and including) this request. None until the
+    queue has answered anyone.
+    """
+    places = sum(p for _, p in samples)
+    if not samples or places <= 0:
+        return None
+    waited = sum((w for w, _ in samples), timedelta())
+    return waited * position / places
 
 
 # Helpers --------------------------------------------------------------------------------------
 
 
-def _live_offer(queue: Queue, offer_id: str, agent_id: int, now: datetime) -> tuple[Request, Offer]:
-    for request in queue.requests:
-        offer = request.offer
-        if offer is not None and offer.offer_id == offer_id:
-            if offer.agent_id != agent_id or now >= offer.expires_at:
-                break
-            return request, offer
+def _insert(requests: tuple[Request, ...], request: Request) -> tuple[Request, ...]:
+    i = bisect.bisect_right([r.key for r in requests], request.key)
+    return (*requests[:i], request, *requests[i:])
+
+
+def _replace(router: Router, old: Request, new: Request) -> Router:
+    return replace(router, requests=tuple(new if r is old else r for r in router.requests))
+
+
+def _still_available(router: Router, agent_id: int) -> bool:
+    agent = router.agents.get(agent_id)
+    return agent is not None and agent.available
+
+
+def _preferred(
+    able: Sequence[Agent], request: Request, router: Router, now: datetime
+) -> Agent | None:
+    """The returning customer's last agent, while their window lasts and they can take it."""
+    if request.preferred_agent is None or request.offers_made > 0:
+        return None
+    if now >= request.created_at + router.policy.preferred_timeout:
+        return None
+    return next((a for a in able if a.agent_id == request.preferred_agent), None)
+
+
+def _live_offer(
+    router: Router, offer_id: str, agent_id: int, now: datetime
+) -> tuple[Request, Offer]:
+    for request in router.requests:
+        for offer in request.offers:
+            if offer.offer_id == offer_id:
+                if offer.agent_id != agent_id or now >= offer.expires_at:
+                    raise OfferGone("this offer is no longer open")
+                return request, offer
     raise OfferGone("this offer is no longer open")
 
 
-def _drop_offer(queue: Queue, request: Request, offer: Offer) -> Queue:
-    declined = request.declined_by | {offer.agent_id}
-    updated = replace(request, offer=None, declined_by=declined)
-    return replace(queue, requests=tuple(updated if r is request else r for r in queue.requests))
-
-
-def _remove(queue: Queue, request_id: str, reason: str) -> tuple[Queue, list[RoutingEvent]]:
-    request = queue.find(request_id)
-    if request is None:
-        return queue, []
+def _assign(
+    router: Router, request: Request, agent_id: int, now: datetime, *, accepted: Offer | None
+) -> tuple[Router, list[RoutingEvent]]:
+    agent = router.agents.get(agent_id)
+    if agent is None:
+        raise NotFound("agent is not a member of this workgroup")
+    if not agent.has_capacity():
+        raise OverCapacity(f"already in {agent.active_chats} chats, the maximum here")
+    agents = dict(router.agents)
+    agents[agent_id] = replace(agent, active_chats=agent.active_chats + 1, idle_since=now, missed=0)
+    new = replace(
+        router, requests=tuple(r for r in router.requests if r is not request), agents=agents
+    )
     events: list[RoutingEvent] = []
-    if request.offer is not None:
-        events.append(OfferEnded(request.offer, "withdrawn"))
+    if accepted is not None:
+        events.append(OfferEnded(accepted, "accepted"))
+    events += [OfferEnded(o, "withdrawn") for o in request.offers if o is not accepted]
+    events.append(
+        RequestAccepted(request.request_id, agent_id, now - request.created_at, request.queue_id)
+    )
+    return new, _with_positions(router, new, events)
+
+
+def _without_offer(router: Router, request: Request, offer: Offer) -> Router:
+    updated = replace(request, offers=tuple(o for o in request.offers if o is not offer))
+    return _replace(router, request, updated)
+
+
+def _end_offer(router: Router, request: Request, offer: Offer, now: datetime) -> Router:
+    """A declined or timed-out offer: the agent is not offered this request again for a while."""
+    updated = replace(
+        request,
+        offers=tuple(o for o in request.offers if o is not offer),
+        declined={**request.declined, offer.agent_id: now},
+    )
+    return _replace(router, request, updated)
+
+
+def _missed(router: Router, agent_id: int) -> tuple[Router, list[RoutingEvent]]:
+    agent = router.agents.get(agent_id)
+    if agent is None:
+        return router, []
+    agent = replace(agent, missed=agent.missed + 1)
+    events: list[RoutingEvent] = []
+    if router.policy.max_missed and agent.missed >= router.policy.max_missed and agent.available:
+        events.append(AgentSetAway(agent_id, agent.missed))
+        agent = replace(agent, available=False, missed=0)
+    return replace(router, agents={**router.agents, agent_id: agent}), events
+
+
+def _overflow_due(router: Router, request: Request, now: datetime) -> bool:
+    """Nobody accepted ``request`` within its queue's overflow time, and it may still move."""
+    spec = router.queues.get(request.queue_id)
+    if spec is None or request.offers or request.moves >= router.policy.max_moves:
+        return False
+    overflow = spec.overflow
+    return (
+        overflow.action is not OverflowAction.STAY
+        and overflow.after is not None
+        and now >= request.since + overflow.after
+    )
+
+
+def _overflow(router: Router, request_id: str, now: datetime) -> tuple[Router, list[RoutingEvent]]:
+    request = router.find(request_id)
+    if request is None or not _overflow_due(router, request, now):
+        return router, []
+    spec = router.queues[request.queue_id]
+    overflow = spec.overflow
+    target: int | None = None
+    if overflow.action is OverflowAction.QUEUE:
+        if overflow.target in router.queues and overflow.target != spec.queue_id:
+            target = overflow.target
+    else:
+        target = next(
+            (
+                q
+                for q in router.queues
+                if q != spec.queue_id
+                and any(
+                    router.can_take(a, replace(request, queue_id=q), now)
+                    for a in router.agents.values()
+                )
+            ),
+            None,
+        )
+    if target is None:
+        # Nowhere to go now: try again after another overflow period.
+        return _replace(router, request, replace(request, entered_at=now)), []
+    moved = replace(request, queue_id=target, entered_at=now, moves=request.moves + 1)
+    current = replace(
+        router, requests=_insert(tuple(r for r in router.requests if r is not request), moved)
+    )
+    return current, [RequestMoved(request_id, spec.queue_id, target, moved.moves)]
+
+
+def _remove(router: Router, request_id: str, reason: str) -> tuple[Router, list[RoutingEvent]]:
+    request = router.find(request_id)
+    if request is None:
+        return router, []
+    events: list[RoutingEvent] = [OfferEnded(o, "withdrawn") for o in request.offers]
     events.append(RequestEnded(request_id, reason))
-    new = replace(queue, requests=tuple(r for r in queue.requests if r is not request))
-    return new, _with_positions(queue, new, events)
+    new = replace(router, requests=tuple(r for r in router.requests if r is not request))
+    return new, _with_positions(router, new, events)
 
 
-def _with_positions(before: Queue, after: Queue, events: list[RoutingEvent]) -> list[RoutingEvent]:
+def _with_positions(
+    before: Router, after: Router, events: list[RoutingEvent]
+) -> list[RoutingEvent]:
     old = before.positions()
-    for request_id, position in after.positions().items():
-        if old.get(request_id) != position:
-            events.append(PositionChanged(request_id, position))
+    for request_id, (queue_id, position) in after.positions().items():
+        if old.get(request_id) != (queue_id, position):
+            events.append(PositionChanged(request_id, queue_id, position))
     return events
