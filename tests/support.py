@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from parley.bootstrap import Parley, build
 from parley.domain.access import StaffRole
 from parley.services.admin import WorkgroupSettings
+from parley.services.inbox import HoursSettings
 from parley.settings import Settings
 from parley.web.app import create_app
 
@@ -160,10 +161,18 @@ class World:
         self.user_ids[username] = user.id
         return token
 
-    async def add_workgroup(self, slug: str, **settings: Any) -> None:
+    async def add_workgroup(
+        self, slug: str, *, queue_without_agents: bool = True, **settings: Any
+    ) -> None:
         await self.parley.admin.create_workgroup(
             None, slug, WorkgroupSettings(name=slug.capitalize(), **settings)
         )
+        if queue_without_agents:
+            # Most tests open a chat before any agent is there and let it queue; by default a
+            # workgroup with nobody available asks the visitor to leave a message instead.
+            await self.parley.inbox.set_hours(
+                None, slug, HoursSettings(None, queue_without_agents=True)
+            )
 
     def staff_http(self, username: str) -> httpx.AsyncClient:
         return self.node.http(headers={"Authorization": f"Bearer {self.tokens[username]}"})

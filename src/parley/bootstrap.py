@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from parley.clock import Clock, SystemClock
+from parley.mail import mailer_for
 from parley.realtime.bus import Bus, LocalBus, RedisBus
 from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.inbox import InboxService, MailLoop
 from parley.services.presence import PresenceService
+from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Leadership, Maintenance
 from parley.services.snapshot import Snapshots
@@ -27,6 +30,9 @@ from parley.settings import Settings
 from parley.storage.db import Database
 
 log = logging.getLogger(__name__)
+
+MAIL_LEASE_MARGIN_SECS = 60
+MAIL_SWEEP_SECS = 60
 
 
 @dataclass
@@ -40,12 +46,15 @@ class Parley:
     auth: AuthService
     admin: AdminService
     routing: RoutingService
+    queues: QueueService
     chat: ChatService
     presence: PresenceService
     snapshots: Snapshots
     leadership: Leadership
     dispatcher: Dispatcher
     maintenance: Maintenance
+    inbox: InboxService
+    mail_loop: MailLoop
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -58,6 +67,7 @@ class Parley:
             ("leadership", self.leadership.run()),
             ("dispatcher", self.dispatcher.run()),
             ("maintenance", self.maintenance.run()),
+            ("mail", self.mail_loop.run()),
         ):
             self._tasks.append(asyncio.create_task(job, name=f"parley-{name}"))
 
@@ -109,6 +119,17 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
     )
     maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
+    inbox = InboxService(
+        db,
+        bus,
+        clock,
+        mailer_for(settings),
+        sender=settings.smtp_from,
+        # A claimed email attempt is the claimant's for this long (then anyone retries it).
+        lease=timedelta(seconds=settings.smtp_timeout_secs + MAIL_LEASE_MARGIN_SECS),
+    )
+    # The sweep finds retries that fell due and messages left through another node.
+    mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
     bus.subscribe(hub.handle)
     bus.subscribe(dispatcher.on_notification)
     bus.on_resync(hub.resync)
@@ -122,10 +143,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         auth=auth,
         admin=AdminService(db, bus, clock),
         routing=routing,
+        queues=QueueService(db, bus, clock),
         chat=chat,
         presence=presence,
         snapshots=snapshots,
         leadership=leadership,
         dispatcher=dispatcher,
         maintenance=maintenance,
+        inbox=inbox,
+        mail_loop=mail_loop,
     )

@@ -131,6 +131,44 @@ class OfferOut(_Message):
     offered_at: datetime
     expires_at: datetime
     metadata: dict[str, Any]
+    #: The queue the request waits in.
+    queue_name: str = ""
+    #: Offered to several agents at once: the first to accept gets it.
+    broadcast: bool = False
+
+
+class WaitingOut(_Message):
+    """A request waiting in a manual-pick queue, which an agent may claim."""
+
+    conversation_id: str
+    workgroup_id: int
+    queue_id: int
+    queue_name: str
+    position: int
+    priority: int
+    waiting_secs: int
+    metadata: dict[str, Any]
+
+
+class LeftMessageOut(_Message):
+    """A message a visitor left for a workgroup (see ``parley.domain.messages``)."""
+
+    id: int
+    workgroup: str
+    conversation_id: str | None
+    name: str
+    email: str
+    message: str
+    page: str
+    created_at: datetime
+    status: Literal["new", "taken", "done"]
+    taken_by: int | None
+    taken_by_name: str | None
+    taken_at: datetime | None
+    done_at: datetime | None
+    emailed_at: datetime | None
+    email_attempts: int
+    last_email_error: str | None
 
 
 # Client -> server -----------------------------------------------------------------------------
@@ -281,6 +319,9 @@ class QueueStatus(_Message):
     conversation_id: str
     status: Literal["waiting", "accepted", "cancelled", "expired"]
     position: int | None = None
+    #: While waiting: the estimated wait from the queue's recent real waits (see
+    #: ``parley.domain.routing.estimate_wait``); None until the queue has answered anyone.
+    estimated_wait_secs: int | None = None
 
 
 class TypingOut(_Message):
@@ -311,6 +352,22 @@ class OfferEndedMessage(_Message):
     reason: str
 
 
+class InboxMessage(_Message):
+    """A left message is new or changed (taken, done, emailed): for the workgroup's agents and
+    every supervisor and admin."""
+
+    type: Literal["left_message"] = "left_message"
+    message: LeftMessageOut
+
+
+class WaitingChanged(_Message):
+    """The waiting requests of a workgroup's manual-pick queues changed: fetch
+    ``GET /api/v1/waiting`` again."""
+
+    type: Literal["waiting_changed"] = "waiting_changed"
+    workgroup_id: int
+
+
 class Reconnect(_Message):
     """The server is going away; reconnect (to any node) and resume with your cursors."""
 
@@ -332,6 +389,8 @@ ServerMessage = Annotated[
     | PresenceOut
     | OfferMessage
     | OfferEndedMessage
+    | InboxMessage
+    | WaitingChanged
     | Reconnect,
     Field(discriminator="type"),
 ]

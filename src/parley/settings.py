@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +55,23 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set this behind HTTPS).")
     node_id: str | None = Field(
         None, max_length=32, description="This node's name (default: random)."
+    )
+    smtp_host: str = Field(
+        "", description="SMTP server for left messages (empty: no mail, the inbox only)."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (port 587), ssl (implicit TLS, port 465) or none."
+    )
+    smtp_username: str = Field("", description="SMTP login (empty: none).")
+    smtp_password: str = Field(
+        "", description="SMTP password; prefer the variable to the option (ps shows options)."
+    )
+    smtp_from: str = Field(
+        "parley@localhost", max_length=254, description="The From address of Parley's mail."
+    )
+    smtp_timeout_secs: float = Field(
+        15, gt=0, le=300, description="Longest wait for the SMTP server, per attempt."
     )
 
     @field_validator("allowed_origins", mode="before")

@@ -327,6 +327,9 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "max_chats": 3,
             "form_fields": [],
             "members": [],
+            "decline_cooldown_secs": 20,
+            "preferred_agent_secs": 10,
+            "max_missed_offers": 3,
         }
         r = await http.post("/api/v1/admin/workgroups", json={"slug": "support", "name": "Again"})
         assert r.status_code == 409, r.text
@@ -336,6 +339,8 @@ async def test_admin_manages_workgroups(world: World) -> None:
             {"slug": "help", "name": ""},
             {"slug": "help", "name": "Help", "offer_timeout_secs": 4},
             {"slug": "help", "name": "Help", "max_chats": 0},
+            {"slug": "help", "name": "Help", "decline_cooldown_secs": -1},
+            {"slug": "help", "name": "Help", "max_missed_offers": 101},
         ]:
             r = await http.post("/api/v1/admin/workgroups", json=body)
             assert r.status_code == 422, (body, r.text)
@@ -382,6 +387,9 @@ async def test_admin_manages_workgroups(world: World) -> None:
             **settings,
             "form_fields": [],
             "members": ["alice", "bob"],
+            "decline_cooldown_secs": 20,
+            "preferred_agent_secs": 10,
+            "max_missed_offers": 3,
         }
         listed = {w["slug"]: w for w in (await http.get("/api/v1/admin/workgroups")).json()}
         assert listed["support"] == r.json()
@@ -394,6 +402,10 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "button_text": "Ask us",
             "open": False,
             "form_fields": [],
+            # Nobody is a member: the widget asks visitors to leave a message.
+            "accepting": False,
+            "reason": "no_agents",
+            "next_open": None,
         }
 
 

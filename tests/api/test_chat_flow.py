@@ -22,6 +22,9 @@ async def test_visitor_and_agent_chat(world: World) -> None:
             "button_text": "Chat with Sales",
             "open": True,
             "form_fields": [],
+            "accepting": True,
+            "reason": None,
+            "next_open": None,
         }
         chat = await world.open_chat(name="Zoe", email="zoe@example.com", question="Price?")
         cid = chat["conversation"]["id"]

@@ -120,14 +120,15 @@ class Demo:
 
 
 @asynccontextmanager
-async def run_demo_node(tmp_path: Path) -> AsyncIterator[Demo]:
+async def run_demo_node(tmp_path: Path, **settings: Any) -> AsyncIterator[Demo]:
     """A fresh node on a random port, SQLite, a FakeClock, the demo site and the demo data.
 
     The fake clock starts at the real time: the browsers compare the server's timestamps (offer
     deadlines, message times) with their own clock.
     """
     clock = FakeClock(datetime.now(UTC))
-    async with run_node(settings_for(tmp_path), clock, demo=True, on_started=seed) as node:
+    node_settings = settings_for(tmp_path, **settings)
+    async with run_node(node_settings, clock, demo=True, on_started=seed) as node:
         demo = Demo(node, clock)
         token = await demo.token("admin")
         async with demo.node.http(headers={"Authorization": f"Bearer {token}"}) as http:

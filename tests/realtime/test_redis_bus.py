@@ -50,8 +50,13 @@ async def test_a_node_that_lost_its_subscription_catches_up_from_the_database(
         ):
             from parley.domain.access import StaffRole
             from parley.services.admin import WorkgroupSettings
+            from parley.services.inbox import HoursSettings
 
             await a.parley.admin.create_workgroup(None, "sales", WorkgroupSettings("Sales"))
+            # The chat opens before alice is available: let it queue.
+            await a.parley.inbox.set_hours(
+                None, "sales", HoursSettings(None, queue_without_agents=True)
+            )
             await a.parley.admin.create_user(
                 None, "alice", PASSWORD, StaffRole.AGENT, workgroups=["sales"]
             )

@@ -7,6 +7,7 @@ a lower one can.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,3 +77,23 @@ def require_participant(principal: Principal, conv: Conversation) -> None:
     participant = conv.participant(principal.key)
     if participant is None or not participant.present:
         raise Forbidden("only a participant can do this")
+
+
+def can_work_in(principal: Principal, workgroup_id: int, member_of: Collection[int]) -> bool:
+    """A workgroup's own work (its inbox of left messages): its agents, and every supervisor
+    and admin. ``member_of`` holds the workgroups the principal is a member of."""
+    if not isinstance(principal, Staff):
+        return False
+    return _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR] or workgroup_id in member_of
+
+
+def require_work_in(principal: Principal, workgroup_id: int, member_of: Collection[int]) -> Staff:
+    if not can_work_in(principal, workgroup_id, member_of):
+        raise Forbidden("this is for the workgroup's agents, supervisors and admins")
+    assert isinstance(principal, Staff)
+    return principal
+
+
+def can_override(principal: Principal) -> bool:
+    """Supervisors and admins may finish what another agent took."""
+    return isinstance(principal, Staff) and _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]

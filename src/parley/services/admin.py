@@ -40,6 +40,16 @@ class WorkgroupSettings:
     wait_timeout_secs: int = int(routing.DEFAULT_WAIT_TIMEOUT.total_seconds())
     max_chats: int = routing.DEFAULT_MAX_CHATS
     form_fields: tuple[FormField, ...] = ()
+    decline_cooldown_secs: int = int(routing.DEFAULT_DECLINE_COOLDOWN.total_seconds())
+    preferred_agent_secs: int = int(routing.DEFAULT_PREFERRED_TIMEOUT.total_seconds())
+    max_missed_offers: int = routing.DEFAULT_MAX_MISSED
+
+    def routing_values(self) -> dict[str, int]:
+        return {
+            "decline_cooldown_secs": self.decline_cooldown_secs,
+            "preferred_agent_secs": self.preferred_agent_secs,
+            "max_missed_offers": self.max_missed_offers,
+        }
 
     def validate(self) -> WorkgroupSettings:
         validate_fields(self.form_fields)
@@ -53,6 +63,12 @@ class WorkgroupSettings:
             raise InvalidInput("the wait timeout must be 10 to 86400 seconds")
         if not 1 <= self.max_chats <= 100:
             raise InvalidInput("max chats per agent must be 1 to 100")
+        if not 0 <= self.decline_cooldown_secs <= 3600:
+            raise InvalidInput("the decline cooldown must be 0 to 3600 seconds")
+        if not 0 <= self.preferred_agent_secs <= 120:
+            raise InvalidInput("the preferred agent's head start must be 0 to 120 seconds")
+        if not 0 <= self.max_missed_offers <= 100:
+            raise InvalidInput("missed offers before away must be 0 (never) to 100")
         return self
 
 
@@ -193,6 +209,10 @@ class AdminService:
                     self._clock.now(),
                     settings.form_fields,
                 )
+                await store.update_workgroup(wg_id, **settings.routing_values())
+                await store.insert_queue(
+                    wg_id, self._clock.now(), name="default", position=0, is_default=True
+                )
                 await store.set_members(wg_id, await self._user_ids(store, members or []))
                 wg = await store.workgroup(wg_id)
         except IntegrityError:
@@ -215,6 +235,7 @@ class AdminService:
                 wait_timeout_secs=settings.wait_timeout_secs,
                 max_chats=settings.max_chats,
                 form_fields=fields_json(settings.form_fields),
+                **settings.routing_values(),
             )
             updated = await store.workgroup(wg.id)
         assert updated is not None

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from parley.clock import Clock
 from parley.domain import access
 from parley.domain import conversation as conv_policy
+from parley.domain import hours as hours_policy
 from parley.domain.access import Principal, Staff, StaffRole, Visitor
 from parley.domain.conversation import Conversation, Status
 from parley.domain.errors import (
@@ -21,8 +22,10 @@ from parley.domain.errors import (
     Forbidden,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 from parley.domain.forms import FormField, check_answers
+from parley.domain.hours import Availability, Reason
 from parley.protocol import ConversationOut, EntryOut, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
@@ -58,6 +61,9 @@ class OpenedChat:
     position: int | None
 
 
+ALWAYS = Availability(True)
+
+
 @dataclass(frozen=True, slots=True)
 class WorkgroupStatus:
     slug: str
@@ -65,6 +71,8 @@ class WorkgroupStatus:
     button_text: str
     open: bool
     form_fields: tuple[FormField, ...]
+    #: Whether a new chat is taken now (else the widget offers to leave a message), and why not.
+    availability: Availability = ALWAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +119,14 @@ class ChatService:
         async with self._db.read() as store:
             wg = await _workgroup(store, slug)
             available = await store.available_agents(wg.id)
+            now_available = await _availability(store, wg, available, self._clock.now())
         return WorkgroupStatus(
             wg.slug,
             wg.name,
             wg.button_text or f"Chat with {wg.name}",
             available > 0,
             wg.form_fields,
+            now_available,
         )
 
     async def open_chat(self, slug: str, form: ChatForm) -> OpenedChat:
@@ -125,14 +135,14 @@ class ChatService:
         async with self._db.write() as store:
             wg = await _workgroup(store, slug)
             check_answers(wg.form_fields, form.extra)
+            await _require_accepting(store, wg, now)
             conv, entries = conv_policy.open_customer_chat(
                 conversation_id, wg.id, form.name, form.metadata(), now
             )
             await store.insert_conversation(conv)
             await store.insert_entries(conv.id, entries)
-            await store.insert_request(conv.id, wg.id, now)
-            position = await store.queue_position(conv.id)
-        await self._bus.publish([Kick(workgroup_id=wg.id)])
+            position, notes = await self._routing.enqueue_in(store, wg, conv.id, conv.metadata, now)
+        await self._bus.publish(notes)
         return OpenedChat(ConversationOut.of(conv), self._issue_visitor_token(conv.id), position)
 
     # Participants -----------------------------------------------------------------------------
@@ -327,6 +337,32 @@ class ChatService:
             raise NotFound("no such conversation")
         access.require_read(principal, conv)
         return conv
+
+
+async def _availability(
+    store: Store, wg: WorkgroupRow, available: int, now: datetime
+) -> Availability:
+    settings = await store.workgroup_hours(wg.id)
+    return hours_policy.availability(
+        None if settings is None else settings.hours,
+        now,
+        available,
+        queue_without_agents=settings is not None and settings.queue_without_agents,
+    )
+
+
+async def _require_accepting(store: Store, wg: WorkgroupRow, now: datetime) -> None:
+    """Closed, or nobody available (unless the workgroup lets visitors wait): ``Unavailable``,
+    and the widget offers to leave a message instead."""
+    found = await _availability(store, wg, await store.available_agents(wg.id), now)
+    if found.reason is not None:
+        raise Unavailable(_UNAVAILABLE[found.reason], found.reason.value)
+
+
+_UNAVAILABLE = {
+    Reason.CLOSED: "we're closed right now: please leave a message",
+    Reason.NO_AGENTS: "nobody is available right now: please leave a message",
+}
 
 
 async def _workgroup(store: Store, slug: str) -> WorkgroupRow:

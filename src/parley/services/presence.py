@@ -52,7 +52,9 @@ class PresenceService:
                 presence is Presence.AVAILABLE and row.presence.presence is not Presence.AVAILABLE
             )
             await store.save_agent(state, idle_since=now if back else None)
-            notes = _announce(events)
+            if back:
+                await store.set_missed_offers(staff.user_id, 0)
+            notes = announce(events)
             if events:
                 notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(staff.user_id)]
         await self._bus.publish(notes)
@@ -108,7 +110,7 @@ class PresenceService:
                 state, events = policy.expire(row.presence, now, self.grace)
                 if events:
                     await store.save_agent(state)
-                    notes += _announce(events)
+                    notes += announce(events)
                     # Their pending offers are withdrawn by the dispatcher.
                     notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(user_id)]
                 deadline = policy.deadline(state, self.grace)
@@ -125,7 +127,7 @@ class PresenceService:
                 await self._recount(store, user_id, now)
 
 
-def _announce(events: list[PresenceChanged]) -> list[Notification]:
+def announce(events: list[PresenceChanged]) -> list[Notification]:
     return [
         ToStaff(
             message=PresenceOut(

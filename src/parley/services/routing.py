@@ -9,11 +9,14 @@ database refuse a second live offer for an agent or a request even if that were 
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from parley.clock import Clock
 from parley.domain import conversation as conv_policy
-from parley.domain import routing
+from parley.domain import presence as presence_policy
+from parley.domain import routing, rules
 from parley.domain.access import Staff
 from parley.domain.conversation import Participant, Role
 from parley.domain.errors import NotFound, OfferGone
@@ -23,6 +26,8 @@ from parley.protocol import (
     OfferMessage,
     OfferOut,
     QueueStatus,
+    WaitingChanged,
+    WaitingOut,
 )
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import (
@@ -33,6 +38,7 @@ from parley.realtime.notifications import (
     ToConversation,
     ToUser,
 )
+from parley.services.presence import announce
 from parley.storage.db import Database
 from parley.storage.store import Store, WorkgroupRow
 
@@ -50,12 +56,12 @@ class RoutingService:
             wg = await store.workgroup(workgroup_id, lock=True)
             if wg is None:
                 return None
-            before = await store.load_queue(wg)
+            before = await store.load_router(wg)
             ticked, timeouts = routing.tick(before, now)
             after, offers = routing.dispatch(ticked, now)
             notes = await self._persist(store, wg, before, after, [*timeouts, *offers], now)
         await self._bus.publish(notes)
-        return routing.next_deadline(after)
+        return routing.next_deadline(after, now)
 
     async def accept(self, staff: Staff, offer_id: str) -> str:
         """Accept an offer: the agent joins the conversation. Returns its id."""
@@ -63,44 +69,157 @@ class RoutingService:
         async with self._db.write() as store:
             wg = await self._offer_workgroup(store, offer_id)
             await store.agent(staff.user_id, lock=True)  # one capacity check at a time
-            before = await store.load_queue(wg)
+            before = await store.load_router(wg)
             after, events = routing.accept(before, offer_id, staff.user_id, now)
-            notes = await self._persist(store, wg, before, after, events, now)
-            request_id = next(
-                e.request_id for e in events if isinstance(e, routing.RequestAccepted)
-            )
-            conv = await store.conversation(request_id, lock=True)
-            if conv is None:
-                raise NotFound("the conversation is gone")
-            me = Participant(staff.key, Role.AGENT, staff.display_name, now, staff.user_id)
-            conv, joined = conv_policy.join(conv, me, now)
-            await store.save_conversation(conv)
-            await store.insert_entries(conv.id, [joined])
-            await store.set_idle_since(staff.user_id, now)
-        notes += [
+            notes = await self._assigned(store, staff, wg, before, after, events, now)
+        await self._bus.publish(notes)
+        return _accepted(events)
+
+    async def claim(self, staff: Staff, conversation_id: str) -> str:
+        """Take a waiting request of a manual-pick queue: the agent joins the conversation."""
+        now = self._clock.now()
+        async with self._db.write() as store:
+            found = await store.request_workgroup(conversation_id)
+            wg = None if found is None else await store.workgroup(found[0], lock=True)
+            if wg is None:
+                raise OfferGone("this request is no longer waiting")
+            await store.agent(staff.user_id, lock=True)
+            before = await store.load_router(wg)
+            after, events = routing.claim(before, conversation_id, staff.user_id, now)
+            notes = await self._assigned(store, staff, wg, before, after, events, now)
+        await self._bus.publish(notes)
+        return _accepted(events)
+
+    async def _assigned(
+        self,
+        store: Store,
+        staff: Staff,
+        wg: WorkgroupRow,
+        before: routing.Router,
+        after: routing.Router,
+        events: list[routing.RoutingEvent],
+        now: datetime,
+    ) -> list[Notification]:
+        """Write an accept or a claim: the agent joins the conversation."""
+        notes = await self._persist(store, wg, before, after, events, now)
+        conv = await store.conversation(_accepted(events), lock=True)
+        if conv is None:
+            raise NotFound("the conversation is gone")
+        me = Participant(staff.key, Role.AGENT, staff.display_name, now, staff.user_id)
+        conv, joined = conv_policy.join(conv, me, now)
+        await store.save_conversation(conv)
+        await store.insert_entries(conv.id, [joined])
+        await store.set_idle_since(staff.user_id, now)
+        await store.set_missed_offers(staff.user_id, 0)
+        return [
+            *notes,
             Appended(conversation_id=conv.id, entries=[EntryOut.of(joined)]),
             Follow(user_id=staff.user_id, conversation_id=conv.id),
             _to_visitor(conv.id, QueueStatus(conversation_id=conv.id, status="accepted")),
             Kick(workgroup_id=wg.id),
         ]
-        await self._bus.publish(notes)
-        return conv.id
 
     async def decline(self, staff: Staff, offer_id: str) -> None:
         now = self._clock.now()
         async with self._db.write() as store:
             wg = await self._offer_workgroup(store, offer_id)
-            before = await store.load_queue(wg)
+            before = await store.load_router(wg)
             after, events = routing.decline(before, offer_id, staff.user_id, now)
             notes = await self._persist(store, wg, before, after, events, now)
+            await store.set_missed_offers(staff.user_id, 0)
         await self._bus.publish([*notes, Kick(workgroup_id=wg.id)])
+
+    async def waiting(self, staff: Staff) -> list[WaitingOut]:
+        """Requests of manual-pick queues in the agent's workgroups that they could claim."""
+        now = self._clock.now()
+        out: list[WaitingOut] = []
+        async with self._db.read() as store:
+            for wg_id in await store.workgroups_of(staff.user_id):
+                wg = await store.workgroup(wg_id)
+                if wg is None:
+                    continue
+                router = await store.load_router(wg)
+                me = router.agents.get(staff.user_id)
+                positions = router.positions()
+                for request in router.requests:
+                    spec = router.queues.get(request.queue_id)
+                    if spec is None or spec.strategy is not routing.Strategy.MANUAL:
+                        continue
+                    if me is not None and not me.qualifies(spec):
+                        continue
+                    conv = await store.conversation(request.request_id)
+                    out.append(
+                        WaitingOut(
+                            conversation_id=request.request_id,
+                            workgroup_id=wg.id,
+                            queue_id=spec.queue_id,
+                            queue_name=spec.name,
+                            position=positions[request.request_id][1],
+                            priority=request.priority,
+                            waiting_secs=int((now - request.created_at).total_seconds()),
+                            metadata={} if conv is None else conv.metadata,
+                        )
+                    )
+        return out
+
+    async def enqueue_in(
+        self,
+        store: Store,
+        wg: WorkgroupRow,
+        conversation_id: str,
+        metadata: Mapping[str, Any],
+        now: datetime,
+    ) -> tuple[int, list[Notification]]:
+        """Queue a new chat request inside the caller's transaction: the workgroup's rules pick
+        its queue and priority, a returning customer's last agent is preferred. Refuses with
+        ``Unavailable`` when the queue is full. Returns the request's position, and what to
+        publish after the commit."""
+        await store.workgroup(wg.id, lock=True)  # queue lengths are checked under this lock
+        before = await store.load_router(wg)
+        default = next((q.id for q in await store.queues(wg.id) if q.is_default), None)
+        if default is None:
+            raise NotFound("this workgroup has no default queue")
+        decision = rules.route([r.rule() for r in await store.rules(wg.id)], metadata, default)
+        email = metadata.get("email")
+        preferred = await store.last_agent_of(wg.id, email if isinstance(email, str) else "")
+        request = routing.Request(
+            request_id=conversation_id,
+            created_at=now,
+            queue_id=decision.queue_id,
+            arrival=await store.next_arrival(),
+            priority=decision.priority,
+            entered_at=now,
+            preferred_agent=preferred,
+        )
+        after, _ = routing.enqueue(before, request, now)
+        position = after.positions()[conversation_id][1]
+        await store.insert_request(request, wg.id, position)
+        notes: list[Notification] = [Kick(workgroup_id=wg.id)]
+        if after.queues[request.queue_id].strategy is routing.Strategy.MANUAL:
+            notes += await _waiting_changed(store, wg.id)
+        return position, notes
+
+    async def queue_status(self, conversation_id: str) -> QueueStatus | None:
+        """Where a waiting request stands, with its estimated wait; None when not waiting."""
+        async with self._db.read() as store:
+            found = await store.queue_position(conversation_id)
+            if found is None:
+                return None
+            queue_id, position = found
+            estimate = await _Estimates(store).at(queue_id, position)
+        return QueueStatus(
+            conversation_id=conversation_id,
+            status="waiting",
+            position=position,
+            estimated_wait_secs=estimate,
+        )
 
     async def cancel_in(
         self, store: Store, wg: WorkgroupRow, request_id: str
     ) -> list[Notification]:
         """Cancel a waiting request, inside the caller's transaction (workgroup locked)."""
         now = self._clock.now()
-        before = await store.load_queue(wg)
+        before = await store.load_router(wg)
         after, events = routing.cancel(before, request_id, now)
         return [
             *await self._persist(store, wg, before, after, events, now),
@@ -130,8 +249,8 @@ class RoutingService:
         self,
         store: Store,
         wg: WorkgroupRow,
-        before: routing.Queue,
-        after: routing.Queue,
+        before: routing.Router,
+        after: routing.Router,
         events: list[routing.RoutingEvent],
         now: datetime,
     ) -> list[Notification]:
@@ -156,14 +275,22 @@ class RoutingService:
                     )
                 )
         old = {r.request_id: r for r in before.requests}
+        moved = {e.request_id for e in events if isinstance(e, routing.RequestMoved)}
+        positions = after.positions()
         for request in after.requests:
             if old.get(request.request_id) != request:
-                await store.save_request(request)
+                entry = positions[request.request_id][1] if request.request_id in moved else None
+                await store.save_request(request, entry)
+        for queue_id, agent_id in after.last_offered.items():
+            if before.last_offered.get(queue_id) != agent_id:
+                await store.set_last_offered(queue_id, agent_id)
+        estimates = _Estimates(store)
+        manual_changed = False
         for event in events:
             match event:
                 case routing.OfferMade(offer=offer):
                     await store.insert_offer(offer, wg.id)
-                    out = await _offer_out(store, offer, wg.id)
+                    out = await _offer_out(store, offer, wg.id, after)
                     notes.append(
                         ToUser(
                             user_id=offer.agent_id,
@@ -175,11 +302,48 @@ class RoutingService:
                 case routing.RequestEnded(request_id=request_id, reason=reason):
                     await store.end_request(request_id, reason, now)
                     notes += await self._end_conversation(store, request_id, reason, now)
-                case routing.PositionChanged(request_id=request_id, position=position):
+                case routing.PositionChanged(
+                    request_id=request_id, queue_id=queue_id, position=position
+                ):
+                    estimate = await estimates.at(queue_id, position)
                     status = QueueStatus(
-                        conversation_id=request_id, status="waiting", position=position
+                        conversation_id=request_id,
+                        status="waiting",
+                        position=position,
+                        estimated_wait_secs=estimate,
                     )
                     notes.append(_to_visitor(request_id, status))
+                    spec = after.queues.get(queue_id)
+                    manual_changed |= spec is not None and spec.strategy is routing.Strategy.MANUAL
+                case routing.AgentSetAway(agent_id=agent_id, missed=missed):
+                    notes += await self._set_away(store, agent_id, missed, now)
+                case routing.RequestMoved() | routing.RequestQueued() | routing.OfferEnded():
+                    pass
+        for agent_id, agent in after.agents.items():
+            previous = before.agents.get(agent_id)
+            if previous is not None and previous.missed != agent.missed:
+                await store.set_missed_offers(agent_id, agent.missed)
+        if manual_changed or any(
+            isinstance(e, routing.RequestAccepted | routing.RequestEnded)
+            and (spec := before.queues.get(_queue_of(before, e.request_id))) is not None
+            and spec.strategy is routing.Strategy.MANUAL
+            for e in events
+        ):
+            notes += await _waiting_changed(store, wg.id)
+        return notes
+
+    async def _set_away(
+        self, store: Store, agent_id: int, missed: int, now: datetime
+    ) -> list[Notification]:
+        """Routing set the agent away after missed offers: save it, tell them and everyone."""
+        row = await store.agent(agent_id, lock=True)
+        if row is None:
+            return []
+        state, changes = presence_policy.set_away_for_missed_offers(row.presence, missed, now)
+        await store.save_agent(state)
+        await store.set_missed_offers(agent_id, 0)
+        notes = announce(changes)
+        notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(agent_id) if changes]
         return notes
 
     async def _end_conversation(
@@ -201,8 +365,15 @@ class RoutingService:
         ]
 
 
-async def _offer_out(store: Store, offer: routing.Offer, workgroup_id: int) -> OfferOut:
+async def _offer_out(
+    store: Store, offer: routing.Offer, workgroup_id: int, router: routing.Router | None = None
+) -> OfferOut:
     conv = await store.conversation(offer.request_id)
+    queue_name = ""
+    if router is not None:
+        request = router.find(offer.request_id)
+        spec = None if request is None else router.queues.get(request.queue_id)
+        queue_name = "" if spec is None else spec.name
     return OfferOut(
         offer_id=offer.offer_id,
         conversation_id=offer.request_id,
@@ -210,7 +381,42 @@ async def _offer_out(store: Store, offer: routing.Offer, workgroup_id: int) -> O
         offered_at=offer.offered_at,
         expires_at=offer.expires_at,
         metadata={} if conv is None else conv.metadata,
+        queue_name=queue_name,
+        broadcast=offer.broadcast,
     )
+
+
+#: How many of a queue's last answered requests the wait estimate looks at.
+ESTIMATE_SAMPLES = 20
+
+
+class _Estimates:
+    """Estimated waits for one persist: each queue's samples are read once."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._samples: dict[int, list[tuple[timedelta, int]]] = {}
+
+    async def at(self, queue_id: int, position: int) -> int | None:
+        if queue_id not in self._samples:
+            self._samples[queue_id] = await self._store.wait_samples(queue_id, ESTIMATE_SAMPLES)
+        estimate = routing.estimate_wait(self._samples[queue_id], position)
+        return None if estimate is None else round(estimate.total_seconds())
+
+
+async def _waiting_changed(store: Store, workgroup_id: int) -> list[Notification]:
+    """Tell the workgroup's members that its manual-pick list changed."""
+    message = WaitingChanged(workgroup_id=workgroup_id).model_dump(mode="json")
+    return [ToUser(user_id=m, message=message) for m in await store.members(workgroup_id)]
+
+
+def _accepted(events: list[routing.RoutingEvent]) -> str:
+    return next(e.request_id for e in events if isinstance(e, routing.RequestAccepted))
+
+
+def _queue_of(router: routing.Router, request_id: str) -> int:
+    request = router.find(request_id)
+    return -1 if request is None else request.queue_id
 
 
 def _to_visitor(conversation_id: str, status: QueueStatus) -> ToConversation:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from parley.domain.access import Principal, Visitor
-from parley.protocol import OfferMessage, QueueStatus
+from parley.protocol import OfferMessage
 from parley.services.presence import PresenceService
 from parley.services.routing import RoutingService
 from parley.storage.db import Database
@@ -20,15 +20,8 @@ class Snapshots:
 
     async def ephemeral(self, principal: Principal) -> list[BaseModel]:
         if isinstance(principal, Visitor):
-            async with self._db.read() as store:
-                position = await store.queue_position(principal.conversation_id)
-            if position is None:
-                return []
-            return [
-                QueueStatus(
-                    conversation_id=principal.conversation_id, status="waiting", position=position
-                )
-            ]
+            status = await self._routing.queue_status(principal.conversation_id)
+            return [] if status is None else [status]
         messages: list[BaseModel] = list(await self._presence.snapshot())
         messages += [OfferMessage(offer=o) for o in await self._routing.pending_offers(principal)]
         return messages

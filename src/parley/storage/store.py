@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.domain import routing
+from parley.domain import routing, rules
 from parley.domain.access import StaffRole
 from parley.domain.conversation import (
     Conversation,
@@ -28,6 +28,9 @@ from parley.domain.conversation import (
     Status,
 )
 from parley.domain.forms import FormField
+from parley.domain.hours import BusinessHours, parse_hours, weekly_plain
+from parley.domain.messages import LeftMessage
+from parley.domain.messages import Status as MessageStatus
 from parley.domain.presence import AgentPresence, Presence
 from parley.storage.tables import (
     agent_state,
@@ -36,10 +39,14 @@ from parley.storage.tables import (
     connections,
     conversations,
     entries,
+    left_messages,
     offers,
     participants,
+    queues,
+    routing_rules,
     server_keys,
     users,
+    workgroup_hours,
     workgroup_members,
     workgroups,
 )
@@ -78,12 +85,61 @@ class WorkgroupRow:
     max_chats: int
     created_at: datetime
     form_fields: tuple[FormField, ...] = ()
+    decline_cooldown_secs: int = 20
+    preferred_agent_secs: int = 10
+    max_missed_offers: int = 3
 
-    def queue_config(self) -> routing.QueueConfig:
-        return routing.QueueConfig(
+    def policy(self) -> routing.Policy:
+        return routing.Policy(
             offer_timeout=timedelta(seconds=self.offer_timeout_secs),
             wait_timeout=timedelta(seconds=self.wait_timeout_secs),
+            decline_cooldown=timedelta(seconds=self.decline_cooldown_secs),
+            preferred_timeout=timedelta(seconds=self.preferred_agent_secs),
+            max_missed=self.max_missed_offers,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    workgroup_id: int
+    name: str
+    position: int
+    is_default: bool
+    strategy: routing.Strategy
+    skills: dict[str, int]
+    overflow_action: routing.OverflowAction
+    overflow_secs: int | None
+    overflow_target: int | None
+    max_length: int | None
+    last_offered: int | None
+
+    def spec(self) -> routing.QueueSpec:
+        return routing.QueueSpec(
+            queue_id=self.id,
+            name=self.name,
+            strategy=self.strategy,
+            skills=dict(self.skills),
+            overflow=routing.Overflow(
+                self.overflow_action,
+                None if self.overflow_secs is None else timedelta(seconds=self.overflow_secs),
+                self.overflow_target,
+            ),
+            max_length=self.max_length,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    id: int
+    position: int
+    name: str
+    condition: dict[str, Any]
+    queue_id: int
+    priority: int
+
+    def rule(self) -> rules.Rule:
+        return rules.Rule(rules.parse(self.condition), self.queue_id, self.priority, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +187,34 @@ def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
         row.max_chats,
         row.created_at,
         tuple(FormField(f["name"], f["label"], bool(f.get("required"))) for f in row.form_fields),
+        row.decline_cooldown_secs,
+        row.preferred_agent_secs,
+        row.max_missed_offers,
     )
+
+
+def _queue(row: sa.Row[Any]) -> QueueRow:
+    return QueueRow(
+        row.id,
+        row.workgroup_id,
+        row.name,
+        row.position,
+        row.is_default,
+        routing.Strategy(row.strategy),
+        {str(k): int(v) for k, v in row.skills.items()},
+        routing.OverflowAction(row.overflow_action),
+        row.overflow_secs,
+        row.overflow_target,
+        row.max_length,
+        row.last_offered,
+    )
+
+
+def _declined(raw: Any, created_at: datetime) -> dict[int, datetime]:
+    """``declined_by`` as stored: ``{"7": iso time}`` (a plain list from before 0004)."""
+    if isinstance(raw, list):
+        return {int(a): created_at for a in raw}
+    return {int(a): datetime.fromisoformat(at) for a, at in raw.items()}
 
 
 def _entry(row: sa.Row[Any]) -> Entry:
@@ -139,7 +222,15 @@ def _entry(row: sa.Row[Any]) -> Entry:
 
 
 def _offer(row: sa.Row[Any]) -> routing.Offer:
-    return routing.Offer(row.offer_id, row.request_id, row.agent_id, row.offered_at, row.expires_at)
+    return routing.Offer(
+        row.offer_id,
+        row.request_id,
+        row.agent_id,
+        row.offered_at,
+        row.expires_at,
+        bool(row.broadcast),
+        bool(row.preferred),
+    )
 
 
 class Store:
@@ -423,8 +514,9 @@ class Store:
             .values(last_seq=last_seq)
         )
 
-    async def queue_position(self, conversation_id: str) -> int | None:
-        """1-based position of a waiting request in its workgroup's queue."""
+    async def queue_position(self, conversation_id: str) -> tuple[int, int] | None:
+        """The queue of a waiting request and its 1-based position there (priority, then
+        arrival)."""
         me = await self._one(
             sa.select(chat_requests).where(
                 chat_requests.c.conversation_id == conversation_id,
@@ -437,12 +529,18 @@ class Store:
             sa.select(sa.func.count())
             .select_from(chat_requests)
             .where(
-                chat_requests.c.workgroup_id == me.workgroup_id,
+                chat_requests.c.queue_id == me.queue_id,
                 chat_requests.c.status == "waiting",
-                chat_requests.c.arrival < me.arrival,
+                sa.or_(
+                    chat_requests.c.priority > me.priority,
+                    sa.and_(
+                        chat_requests.c.priority == me.priority,
+                        chat_requests.c.arrival < me.arrival,
+                    ),
+                ),
             )
         )
-        return 1 + (0 if ahead is None else int(ahead[0]))
+        return int(me.queue_id), 1 + (0 if ahead is None else int(ahead[0]))
 
     async def insert_entries(self, conversation_id: str, new: Iterable[Entry]) -> None:
         rows = [
@@ -541,14 +639,94 @@ class Store:
 
     # Routing ----------------------------------------------------------------------------------
 
-    async def insert_request(self, conversation_id: str, workgroup_id: int, now: datetime) -> None:
+    async def queues(self, workgroup_id: int) -> list[QueueRow]:
+        rows = await self._all(
+            sa.select(queues)
+            .where(queues.c.workgroup_id == workgroup_id)
+            .order_by(queues.c.position, queues.c.id)
+        )
+        return [_queue(r) for r in rows]
+
+    async def queue(self, queue_id: int) -> QueueRow | None:
+        row = await self._one(sa.select(queues).where(queues.c.id == queue_id))
+        return None if row is None else _queue(row)
+
+    async def insert_queue(self, workgroup_id: int, now: datetime, **values: Any) -> int:
+        result = await self.conn.execute(
+            sa.insert(queues)
+            .values(workgroup_id=workgroup_id, created_at=now, **values)
+            .returning(queues.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def update_queue(self, queue_id: int, **values: Any) -> None:
+        await self.conn.execute(sa.update(queues).where(queues.c.id == queue_id).values(**values))
+
+    async def delete_queue(self, queue_id: int, move_to: int) -> None:
+        """Delete a queue; its waiting requests move to ``move_to``, ended ones keep no queue."""
+        await self.conn.execute(
+            sa.update(chat_requests)
+            .where(chat_requests.c.queue_id == queue_id, chat_requests.c.status == "waiting")
+            .values(queue_id=move_to)
+        )
+        await self.conn.execute(
+            sa.update(chat_requests)
+            .where(chat_requests.c.queue_id == queue_id)
+            .values(queue_id=None)
+        )
+        await self.conn.execute(
+            sa.update(queues)
+            .where(queues.c.overflow_target == queue_id)
+            .values(overflow_action=routing.OverflowAction.STAY.value, overflow_target=None)
+        )
+        await self.conn.execute(sa.delete(queues).where(queues.c.id == queue_id))
+
+    async def rules(self, workgroup_id: int) -> list[RuleRow]:
+        rows = await self._all(
+            sa.select(routing_rules)
+            .where(routing_rules.c.workgroup_id == workgroup_id)
+            .order_by(routing_rules.c.position)
+        )
+        return [
+            RuleRow(r.id, r.position, r.name, r.condition, r.queue_id, r.priority) for r in rows
+        ]
+
+    async def set_rules(
+        self, workgroup_id: int, new: Sequence[tuple[str, dict[str, Any], int, int]]
+    ) -> None:
+        """Replace the workgroup's rules by ``(name, condition, queue id, priority)``, in order."""
+        await self.conn.execute(
+            sa.delete(routing_rules).where(routing_rules.c.workgroup_id == workgroup_id)
+        )
+        rows = [
+            {
+                "workgroup_id": workgroup_id,
+                "position": i,
+                "name": name,
+                "condition": condition,
+                "queue_id": queue_id,
+                "priority": priority,
+            }
+            for i, (name, condition, queue_id, priority) in enumerate(new)
+        ]
+        if rows:
+            await self.conn.execute(sa.insert(routing_rules), rows)
+
+    async def insert_request(
+        self, request: routing.Request, workgroup_id: int, entry_position: int
+    ) -> None:
         await self.conn.execute(
             sa.insert(chat_requests).values(
-                conversation_id=conversation_id,
+                conversation_id=request.request_id,
                 workgroup_id=workgroup_id,
+                queue_id=request.queue_id,
                 status="waiting",
-                created_at=now,
-                declined_by=[],
+                created_at=request.created_at,
+                entered_at=request.since,
+                entry_position=entry_position,
+                priority=request.priority,
+                preferred_agent_id=request.preferred_agent,
+                declined_by={},
                 offers_made=0,
             )
         )
@@ -561,32 +739,50 @@ class Store:
         )
         return None if row is None else (int(row.workgroup_id), str(row.status))
 
-    async def load_queue(self, wg: WorkgroupRow) -> routing.Queue:
-        """The workgroup's waiting requests and its members' load, for the routing core."""
+    async def next_arrival(self) -> int:
+        """The arrival number the next request will get (for ordering it before insert)."""
+        row = await self._one(sa.select(sa.func.max(chat_requests.c.arrival)))
+        return 1 + (0 if row is None or row[0] is None else int(row[0]))
+
+    async def load_router(self, wg: WorkgroupRow) -> routing.Router:
+        """The workgroup's queues, waiting requests and members, for the routing core."""
+        specs = await self.queues(wg.id)
         rows = await self._all(
             sa.select(chat_requests)
             .where(chat_requests.c.workgroup_id == wg.id, chat_requests.c.status == "waiting")
-            .order_by(chat_requests.c.arrival)
+            .order_by(chat_requests.c.priority.desc(), chat_requests.c.arrival)
         )
-        pending = {
-            r.request_id: _offer(r)
-            for r in await self._all(
-                sa.select(offers).where(
-                    offers.c.workgroup_id == wg.id, offers.c.status == "pending"
-                )
-            )
-        }
+        pending: dict[str, list[routing.Offer]] = {}
+        for r in await self._all(
+            sa.select(offers)
+            .where(offers.c.workgroup_id == wg.id, offers.c.status == "pending")
+            .order_by(offers.c.offer_id)
+        ):
+            pending.setdefault(r.request_id, []).append(_offer(r))
+        default = next((q.id for q in specs if q.is_default), specs[0].id if specs else 0)
         requests = tuple(
             routing.Request(
-                r.conversation_id,
-                r.created_at,
-                frozenset(r.declined_by),
-                r.offers_made,
-                pending.get(r.conversation_id),
+                request_id=r.conversation_id,
+                created_at=r.created_at,
+                queue_id=default if r.queue_id is None else r.queue_id,
+                arrival=r.arrival,
+                priority=r.priority,
+                entered_at=r.entered_at,
+                moves=r.moves,
+                declined=_declined(r.declined_by, r.created_at),
+                offers_made=r.offers_made,
+                offers=tuple(pending.get(r.conversation_id, ())),
+                preferred_agent=r.preferred_agent_id,
             )
             for r in rows
         )
-        return routing.Queue(wg.queue_config(), requests, await self._agents(wg))
+        return routing.Router(
+            wg.policy(),
+            {q.id: q.spec() for q in specs},
+            requests,
+            await self._agents(wg),
+            {q.id: q.last_offered for q in specs if q.last_offered is not None},
+        )
 
     async def _agents(self, wg: WorkgroupRow) -> dict[int, routing.Agent]:
         members = (
@@ -620,6 +816,9 @@ class Store:
                 agent_state.c.user_id,
                 agent_state.c.presence,
                 agent_state.c.idle_since,
+                agent_state.c.skills,
+                agent_state.c.max_chats,
+                agent_state.c.missed_offers,
                 active.label("active"),
                 elsewhere.label("elsewhere"),
             )
@@ -631,9 +830,11 @@ class Store:
                 r.user_id,
                 r.presence == Presence.AVAILABLE.value,
                 int(r.active),
-                wg.max_chats,
+                wg.max_chats if r.max_chats is None else r.max_chats,
                 r.idle_since,
                 int(r.elsewhere) > 0,
+                {str(k): int(v) for k, v in r.skills.items()},
+                r.missed_offers,
             )
             for r in rows
         }
@@ -648,7 +849,70 @@ class Store:
                 status="pending",
                 offered_at=offer.offered_at,
                 expires_at=offer.expires_at,
+                broadcast=offer.broadcast,
+                preferred=offer.preferred,
             )
+        )
+
+    async def set_last_offered(self, queue_id: int, agent_id: int) -> None:
+        await self.update_queue(queue_id, last_offered=agent_id)
+
+    async def wait_samples(self, queue_id: int, limit: int) -> list[tuple[timedelta, int]]:
+        """``(waited, position at entry)`` of the queue's last ``limit`` answered requests."""
+        rows = await self._all(
+            sa.select(
+                chat_requests.c.created_at,
+                chat_requests.c.entered_at,
+                chat_requests.c.ended_at,
+                chat_requests.c.entry_position,
+            )
+            .where(chat_requests.c.queue_id == queue_id, chat_requests.c.status == "accepted")
+            .order_by(chat_requests.c.ended_at.desc())
+            .limit(limit)
+        )
+        return [(r.ended_at - (r.entered_at or r.created_at), int(r.entry_position)) for r in rows]
+
+    async def last_agent_of(self, workgroup_id: int, email: str) -> int | None:
+        """The agent who last answered this customer (by email) in this workgroup."""
+        if not email or not _lookupable(email):
+            return None
+        row = await self._one(
+            sa.select(chat_requests.c.agent_id)
+            .join(conversations, conversations.c.id == chat_requests.c.conversation_id)
+            .where(
+                chat_requests.c.workgroup_id == workgroup_id,
+                chat_requests.c.status == "accepted",
+                sa.func.lower(conversations.c.metadata["email"].as_string()) == email.lower(),
+            )
+            .order_by(chat_requests.c.ended_at.desc())
+            .limit(1)
+        )
+        return None if row is None or row.agent_id is None else int(row.agent_id)
+
+    async def set_agent_routing(
+        self, user_id: int, skills: dict[str, int], max_chats: int | None
+    ) -> None:
+        await self.conn.execute(
+            sa.update(agent_state)
+            .where(agent_state.c.user_id == user_id)
+            .values(skills=skills, max_chats=max_chats)
+        )
+
+    async def agent_routing(self, user_id: int) -> tuple[dict[str, int], int | None]:
+        row = await self._one(
+            sa.select(agent_state.c.skills, agent_state.c.max_chats).where(
+                agent_state.c.user_id == user_id
+            )
+        )
+        if row is None:
+            return {}, None
+        return {str(k): int(v) for k, v in row.skills.items()}, row.max_chats
+
+    async def set_missed_offers(self, user_id: int, missed: int) -> None:
+        await self.conn.execute(
+            sa.update(agent_state)
+            .where(agent_state.c.user_id == user_id)
+            .values(missed_offers=missed)
         )
 
     async def end_offer(self, offer_id: str, status: str, now: datetime) -> None:
@@ -658,11 +922,22 @@ class Store:
             .values(status=status, ended_at=now)
         )
 
-    async def save_request(self, request: routing.Request) -> None:
+    async def save_request(
+        self, request: routing.Request, entry_position: int | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "declined_by": {str(a): at.isoformat() for a, at in sorted(request.declined.items())},
+            "offers_made": request.offers_made,
+            "queue_id": request.queue_id,
+            "entered_at": request.since,
+            "moves": request.moves,
+        }
+        if entry_position is not None:
+            values["entry_position"] = entry_position
         await self.conn.execute(
             sa.update(chat_requests)
             .where(chat_requests.c.conversation_id == request.request_id)
-            .values(declined_by=sorted(request.declined_by), offers_made=request.offers_made)
+            .values(**values)
         )
 
     async def end_request(
@@ -816,3 +1091,169 @@ class Store:
         )
         await self.conn.execute(sa.delete(connections).where(connections.c.node_id == node_id))
         return [int(r.user_id) for r in rows]
+
+    # Left messages and business hours ----------------------------------------------------------
+
+    async def workgroup_hours(self, workgroup_id: int) -> HoursRow | None:
+        row = await self._one(
+            sa.select(workgroup_hours).where(workgroup_hours.c.workgroup_id == workgroup_id)
+        )
+        if row is None:
+            return None
+        hours = parse_hours(row.timezone, row.weekly, row.holidays, row.closed_by_hand)
+        return HoursRow(hours, row.queue_without_agents, row.email)
+
+    async def save_workgroup_hours(self, workgroup_id: int, row: HoursRow) -> None:
+        await self.conn.execute(
+            sa.delete(workgroup_hours).where(workgroup_hours.c.workgroup_id == workgroup_id)
+        )
+        await self.conn.execute(
+            sa.insert(workgroup_hours).values(
+                workgroup_id=workgroup_id,
+                timezone=row.hours.timezone,
+                weekly=weekly_plain(row.hours),
+                holidays=sorted(d.isoformat() for d in row.hours.holidays),
+                closed_by_hand=row.hours.closed_by_hand,
+                queue_without_agents=row.queue_without_agents,
+                email=row.email,
+            )
+        )
+
+    async def insert_left_message(self, msg: LeftMessage) -> int:
+        values = _left_message_values(msg)
+        result = await self.conn.execute(
+            sa.insert(left_messages)
+            .values(
+                workgroup_id=msg.workgroup_id,
+                conversation_id=msg.conversation_id,
+                name=msg.name,
+                email=msg.email,
+                message=msg.message,
+                page=msg.page,
+                created_at=msg.created_at,
+                **values,
+            )
+            .returning(left_messages.c.id)
+        )
+        return int(result.scalar_one())
+
+    def _left_messages_query(self) -> sa.Select[Any]:
+        return sa.select(
+            left_messages,
+            workgroups.c.slug.label("workgroup_slug"),
+            users.c.display_name.label("taken_by_name"),
+        ).select_from(
+            left_messages.join(workgroups, workgroups.c.id == left_messages.c.workgroup_id).join(
+                users, users.c.id == left_messages.c.taken_by, isouter=True
+            )
+        )
+
+    async def left_message(self, message_id: int, *, lock: bool = False) -> LeftMessageRow | None:
+        if lock:
+            # FOR UPDATE on the message's row only (an outer join cannot be locked).
+            await self._one(
+                self._locked(sa.select(left_messages.c.id).where(left_messages.c.id == message_id))
+            )
+        row = await self._one(self._left_messages_query().where(left_messages.c.id == message_id))
+        return None if row is None else _left_message_row(row)
+
+    async def left_messages(
+        self,
+        workgroup_ids: Iterable[int],
+        status: MessageStatus | None,
+        *,
+        limit: int,
+        before_id: int | None = None,
+    ) -> list[LeftMessageRow]:
+        """Messages of these workgroups, newest first."""
+        stmt = self._left_messages_query().where(
+            left_messages.c.workgroup_id.in_(list(workgroup_ids))
+        )
+        if status is not None:
+            stmt = stmt.where(left_messages.c.status == status.value)
+        if before_id is not None:
+            stmt = stmt.where(left_messages.c.id < before_id)
+        stmt = stmt.order_by(left_messages.c.id.desc()).limit(limit)
+        return [_left_message_row(r) for r in await self._all(stmt)]
+
+    async def save_left_message(self, msg: LeftMessage) -> None:
+        await self.conn.execute(
+            sa.update(left_messages)
+            .where(left_messages.c.id == msg.id)
+            .values(**_left_message_values(msg))
+        )
+
+    async def claim_email(self, message_id: int, due: datetime, lease_until: datetime) -> bool:
+        """Take the email attempt of a message whose attempt was due at ``due``: only one node
+        (or loop) wins, the others see the lease moved and leave it."""
+        result = await self.conn.execute(
+            sa.update(left_messages)
+            .where(left_messages.c.id == message_id, left_messages.c.next_email_at == due)
+            .values(next_email_at=lease_until)
+        )
+        return bool(result.rowcount == 1)
+
+    async def emails_due(self, now: datetime, limit: int) -> list[tuple[int, datetime]]:
+        rows = await self._all(
+            sa.select(left_messages.c.id, left_messages.c.next_email_at)
+            .where(left_messages.c.next_email_at <= now)
+            .order_by(left_messages.c.next_email_at)
+            .limit(limit)
+        )
+        return [(int(r.id), r.next_email_at) for r in rows]
+
+    async def next_email_due(self) -> datetime | None:
+        # min() keeps the column's type, so the value comes back aware on every backend.
+        row = await self._one(sa.select(sa.func.min(left_messages.c.next_email_at)))
+        return None if row is None else row[0]
+
+
+@dataclass(frozen=True, slots=True)
+class HoursRow:
+    """A workgroup's business hours and its leave-a-message settings."""
+
+    hours: BusinessHours
+    queue_without_agents: bool = False
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftMessageRow:
+    message: LeftMessage
+    workgroup_slug: str
+    taken_by_name: str | None
+
+
+def _left_message_values(msg: LeftMessage) -> dict[str, Any]:
+    return {
+        "status": msg.status.value,
+        "taken_by": msg.taken_by,
+        "taken_at": msg.taken_at,
+        "done_at": msg.done_at,
+        "emailed_at": msg.emailed_at,
+        "email_attempts": msg.email_attempts,
+        "last_email_error": msg.last_email_error,
+        "next_email_at": msg.next_email_at,
+    }
+
+
+def _left_message_row(row: sa.Row[Any]) -> LeftMessageRow:
+    msg = LeftMessage(
+        id=row.id,
+        workgroup_id=row.workgroup_id,
+        conversation_id=row.conversation_id,
+        name=row.name,
+        email=row.email,
+        message=row.message,
+        page=row.page,
+        created_at=row.created_at,
+        status=MessageStatus(row.status),
+        taken_by=row.taken_by,
+        taken_at=row.taken_at,
+        done_at=row.done_at,
+        emailed_at=row.emailed_at,
+        email_attempts=row.email_attempts,
+        last_email_error=row.last_email_error,
+        next_email_at=row.next_email_at,
+    )
+    return LeftMessageRow(msg, row.workgroup_slug, row.taken_by_name)

@@ -86,6 +86,56 @@ workgroups = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # The pre-chat form's extra fields: [{"name", "label", "required"}].
     sa.Column("form_fields", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("decline_cooldown_secs", sa.Integer, nullable=False, server_default="20"),
+    sa.Column("preferred_agent_secs", sa.Integer, nullable=False, server_default="10"),
+    sa.Column("max_missed_offers", sa.Integer, nullable=False, server_default="3"),
+)
+
+# A workgroup's queues; routing rules pick one per request, the default catches the rest.
+queues = sa.Table(
+    "queues",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("strategy", sa.String(16), nullable=False, server_default="best"),
+    # Skill name -> minimum level.
+    sa.Column("skills", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("overflow_action", sa.String(16), nullable=False, server_default="stay"),
+    sa.Column("overflow_secs", sa.Integer, nullable=True),
+    sa.Column("overflow_target", sa.Integer, nullable=True),
+    sa.Column("max_length", sa.Integer, nullable=True),
+    # Round robin: the agent this queue offered to last.
+    sa.Column("last_offered", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workgroup_id", "name"),
+)
+
+routing_rules = sa.Table(
+    "routing_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(128), nullable=False, server_default=""),
+    sa.Column("condition", sa.JSON, nullable=False),
+    sa.Column(
+        "queue_id", sa.Integer, sa.ForeignKey("queues.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_routing_rules_workgroup_id", "workgroup_id"),
 )
 
 workgroup_members = sa.Table(
@@ -171,10 +221,19 @@ chat_requests = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # waiting accepted cancelled expired
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
+    # Agent id -> when they last declined or let time out an offer: {"7": "2026-...Z"}.
     sa.Column("declined_by", sa.JSON, nullable=False),
     sa.Column("offers_made", sa.Integer, nullable=False),
     sa.Column("agent_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("queue_id", sa.Integer, sa.ForeignKey("queues.id"), nullable=True),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    # When it entered its current queue, its position there then, and how often it moved.
+    sa.Column("entered_at", UTCDateTime, nullable=True),
+    sa.Column("entry_position", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("moves", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("preferred_agent_id", sa.Integer, nullable=True),
     sa.Index("ix_chat_requests_workgroup_id_status", "workgroup_id", "status"),
+    sa.Index("ix_chat_requests_queue_id_status_ended_at", "queue_id", "status", "ended_at"),
 )
 
 offers = sa.Table(
@@ -194,8 +253,10 @@ offers = sa.Table(
     sa.Column("offered_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
-    # The database itself refuses a second live offer for an agent or a request, whatever
-    # process or workgroup tries it.
+    sa.Column("broadcast", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("preferred", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The database itself refuses a second live offer for an agent, or for a request outside
+    # a broadcast, whatever process or workgroup tries it.
     sa.Index(
         "uq_offers_pending_agent",
         "agent_id",
@@ -207,9 +268,10 @@ offers = sa.Table(
         "uq_offers_pending_request",
         "request_id",
         unique=True,
-        sqlite_where=sa.text("status = 'pending'"),
-        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending' AND NOT broadcast"),
+        postgresql_where=sa.text("status = 'pending' AND NOT broadcast"),
     ),
+    sa.Index("ix_offers_request_id", "request_id"),
 )
 
 agent_state = sa.Table(
@@ -223,6 +285,11 @@ agent_state = sa.Table(
     sa.Column("changed_at", UTCDateTime, nullable=False),
     sa.Column("disconnected_at", UTCDateTime, nullable=True),
     sa.Column("idle_since", UTCDateTime, nullable=False),
+    # Routing: skill name -> level, a capacity overriding the workgroups' (None: theirs),
+    # offers let time out in a row.
+    sa.Column("skills", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("max_chats", sa.Integer, nullable=True),
+    sa.Column("missed_offers", sa.Integer, nullable=False, server_default="0"),
 )
 
 connections = sa.Table(
@@ -235,4 +302,62 @@ connections = sa.Table(
     # Refreshed by the node's heartbeat; a connection not seen for a while died with its node.
     sa.Column("seen_at", UTCDateTime, nullable=False),
     sa.Index("ix_connections_user_id", "user_id"),
+)
+
+# Left messages and business hours (leave-a-message) --------------------------------------------
+
+workgroup_hours = sa.Table(
+    "workgroup_hours",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    # {"mon": ["09:00-12:00", "13:00-17:30"], ...}; NULL: open around the clock.
+    sa.Column("weekly", sa.JSON, nullable=True),
+    sa.Column("holidays", sa.JSON, nullable=False),  # ["2026-12-25", ...], in the zone above
+    sa.Column("closed_by_hand", sa.Boolean, nullable=False),
+    # Visitors wait in the queue even when no agent is available (else: leave a message).
+    sa.Column("queue_without_agents", sa.Boolean, nullable=False),
+    # Where left messages are emailed ("": nowhere, they only reach the console's inbox).
+    sa.Column("email", sa.String(254), nullable=False),
+)
+
+left_messages = sa.Table(
+    "left_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Set when the message follows a chat that expired or could not start.
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("page", sa.String(2048), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # new taken done
+    sa.Column("taken_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("taken_at", UTCDateTime, nullable=True),
+    sa.Column("done_at", UTCDateTime, nullable=True),
+    sa.Column("emailed_at", UTCDateTime, nullable=True),
+    sa.Column("email_attempts", sa.Integer, nullable=False),
+    sa.Column("last_email_error", sa.String(500), nullable=True),
+    # When the next email attempt is due (also a lease: set ahead while one is under way);
+    # NULL once sent, given up, or when there is nowhere to send it.
+    sa.Column("next_email_at", UTCDateTime, nullable=True),
+    sa.Index("ix_left_messages_workgroup_id_status", "workgroup_id", "status"),
+    sa.Index("ix_left_messages_next_email_at", "next_email_at"),
 )

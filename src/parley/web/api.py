@@ -5,19 +5,23 @@ one service method, and returns a schema; errors are mapped in ``errors``."""
 # `router()` builds locally, which string annotations would hide.
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from parley.bootstrap import Parley
 from parley.domain.access import Principal, Staff, StaffRole
 from parley.domain.errors import InvalidInput
 from parley.domain.forms import FormField
+from parley.domain.hours import WEEKDAYS, holidays_plain, parse_hours, weekly_plain
+from parley.domain.messages import MessageForm
+from parley.domain.messages import Status as MessageStatus
 from parley.domain.presence import Presence
-from parley.protocol import CleanInput, ConversationOut, EntryOut, OfferOut
+from parley.protocol import CleanInput, ConversationOut, EntryOut, LeftMessageOut, OfferOut
 from parley.services.admin import WorkgroupSettings
 from parley.services.chat import ChatForm
+from parley.services.inbox import HoursSettings
 from parley.storage.store import UserRow, WorkgroupRow
 from parley.web import security
 from parley.web.errors import ErrorResponse
@@ -120,6 +124,15 @@ class WorkgroupIn(_In):
     wait_timeout_secs: Annotated[int, Field(ge=10, le=86_400)] = 300
     max_chats: Annotated[int, Field(ge=1, le=100)] = 3
     form_fields: list[FormFieldIO] = Field(default_factory=list, max_length=10)
+    decline_cooldown_secs: Annotated[int, Field(ge=0, le=3600)] = Field(
+        20, description="A declined or missed request is not offered to that agent again sooner."
+    )
+    preferred_agent_secs: Annotated[int, Field(ge=0, le=120)] = Field(
+        10, description="How long a returning customer's last agent has the chat to themselves."
+    )
+    max_missed_offers: Annotated[int, Field(ge=0, le=100)] = Field(
+        3, description="Offers let time out in a row before the agent is set away; 0: never."
+    )
 
     def settings(self) -> WorkgroupSettings:
         return WorkgroupSettings(
@@ -129,6 +142,9 @@ class WorkgroupIn(_In):
             self.wait_timeout_secs,
             self.max_chats,
             tuple(FormField(f.name, f.label, f.required) for f in self.form_fields),
+            self.decline_cooldown_secs,
+            self.preferred_agent_secs,
+            self.max_missed_offers,
         )
 
 
@@ -146,6 +162,9 @@ class WorkgroupOut(BaseModel):
     max_chats: int
     form_fields: list[FormFieldIO]
     members: list[str]
+    decline_cooldown_secs: int
+    preferred_agent_secs: int
+    max_missed_offers: int
 
     @classmethod
     def of(cls, wg: WorkgroupRow, members: list[str]) -> "WorkgroupOut":
@@ -159,6 +178,9 @@ class WorkgroupOut(BaseModel):
             max_chats=wg.max_chats,
             form_fields=[FormFieldIO.of(f) for f in wg.form_fields],
             members=members,
+            decline_cooldown_secs=wg.decline_cooldown_secs,
+            preferred_agent_secs=wg.preferred_agent_secs,
+            max_missed_offers=wg.max_missed_offers,
         )
 
 
@@ -174,6 +196,85 @@ class WorkgroupStatusOut(BaseModel):
     form_fields: list[FormFieldIO] = Field(
         description="Extra fields of the pre-chat form; answers go in the chat's `extra`."
     )
+    accepting: bool = Field(
+        True, description="A chat can start now; else the widget offers to leave a message."
+    )
+    reason: Literal["closed", "no_agents"] | None = Field(
+        None, description="Why not: outside business hours (or closed by hand), or nobody there."
+    )
+    next_open: datetime | None = Field(None, description="When closed: when it opens, if known.")
+
+
+# Leave a message ------------------------------------------------------------------------------
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+assert get_args(Weekday) == WEEKDAYS
+MAX_MESSAGE_ID = 2**31 - 1
+
+
+class LeftMessageIn(_In):
+    """The leave-a-message form."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    email: EmailStr = Field(max_length=254)
+    message: Annotated[str, Field(min_length=1, max_length=4000)]
+    page: Annotated[str, Field(max_length=2048)] = ""
+
+
+class LeftMessageReceipt(BaseModel):
+    id: int
+    created_at: datetime
+
+
+class HoursIO(_In):
+    """Business hours: intervals per weekday in the workgroup's time zone (a day left out is
+    closed; `weekly` null is open around the clock), holidays as dates in that zone."""
+
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    weekly: dict[Weekday, list[Annotated[str, Field(max_length=16)]]] | None = Field(
+        None, examples=[{"mon": ["09:00-12:00", "13:00-17:30"]}]
+    )
+    holidays: list[Annotated[str, Field(max_length=10)]] = Field(
+        default_factory=list, max_length=400, examples=[["2026-12-25"]]
+    )
+    closed_by_hand: bool = False
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is not None and any(len(v) > 8 for v in value.values()):
+            raise ValueError("at most 8 intervals a day")
+        return value
+
+
+class WorkgroupHoursIO(_In):
+    hours: HoursIO | None = Field(None, description="null: always open.")
+    email: EmailStr | Literal[""] = Field(
+        "", description="Where left messages are emailed (empty: the console's inbox only)."
+    )
+    queue_without_agents: bool = Field(
+        False, description="Let visitors queue when no agent is available (else: leave a message)."
+    )
+
+    def settings(self) -> HoursSettings:
+        hours = None
+        if self.hours is not None:
+            h = self.hours
+            weekly = None if h.weekly is None else {str(d): v for d, v in h.weekly.items()}
+            hours = parse_hours(h.timezone, weekly, h.holidays, h.closed_by_hand)
+        return HoursSettings(hours, str(self.email), self.queue_without_agents)
+
+    @classmethod
+    def of(cls, s: HoursSettings) -> "WorkgroupHoursIO":
+        hours = None
+        if s.hours is not None:
+            hours = HoursIO(
+                timezone=s.hours.timezone,
+                weekly=weekly_plain(s.hours),
+                holidays=holidays_plain(s.hours),
+                closed_by_hand=s.hours.closed_by_hand,
+            )
+        return cls(hours=hours, email=s.email, queue_without_agents=s.queue_without_agents)
 
 
 class ChatIn(_In):
@@ -239,7 +340,7 @@ class Health(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422)
 }
 
@@ -249,7 +350,7 @@ def router(parley: Parley) -> APIRouter:
     AnyPrincipal = Annotated[Principal, Depends(principal)]
     AnyStaff = Annotated[Staff, Depends(staff_dep)]
     Admin = Annotated[Staff, Depends(admin_dep)]
-    api = APIRouter(prefix="/api/v1", responses=_ERRORS)
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)
     settings = parley.settings
 
     # Auth -------------------------------------------------------------------------------------
@@ -343,6 +444,9 @@ def router(parley: Parley) -> APIRouter:
             button_text=s.button_text,
             open=s.open,
             form_fields=[FormFieldIO.of(f) for f in s.form_fields],
+            accepting=s.availability.accepting,
+            reason=None if s.availability.reason is None else s.availability.reason.value,
+            next_open=s.availability.next_open,
         )
 
     @api.post("/workgroups/{slug}/chats", status_code=201, tags=["visitors"])
@@ -358,6 +462,53 @@ def router(parley: Parley) -> APIRouter:
             visitor_token=opened.visitor_token,
             position=opened.position,
         )
+
+    @api.post("/workgroups/{slug}/messages", status_code=201, tags=["visitors"])
+    async def leave_message(
+        slug: str,
+        body: LeftMessageIn,
+        x_visitor_token: Annotated[
+            str | None,
+            Header(max_length=1024, description="The token of the chat this message follows."),
+        ] = None,
+    ) -> LeftMessageReceipt:
+        visitor = None if x_visitor_token is None else parley.auth.visitor(x_visitor_token)
+        form = MessageForm(body.name, str(body.email), body.message, body.page)
+        left = await parley.inbox.leave_message(slug, form, visitor)
+        return LeftMessageReceipt(id=left.id, created_at=left.created_at)
+
+    # Left messages: the inbox -------------------------------------------------------------------
+
+    @api.get("/messages", tags=["inbox"])
+    async def my_messages(
+        staff: AnyStaff, status: MessageStatus | None = None
+    ) -> list[LeftMessageOut]:
+        """Of every workgroup you work in (all of them for supervisors and admins)."""
+        return await parley.inbox.list_messages(staff, None, status)
+
+    @api.get("/workgroups/{slug}/messages", tags=["inbox"])
+    async def workgroup_messages(
+        slug: str, staff: AnyStaff, status: MessageStatus | None = None
+    ) -> list[LeftMessageOut]:
+        return await parley.inbox.list_messages(staff, slug, status)
+
+    MessageId = Annotated[int, Path(ge=1, le=MAX_MESSAGE_ID)]
+
+    @api.post("/messages/{message_id}/take", tags=["inbox"])
+    async def take_message(message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
+        return await parley.inbox.take(staff, message_id)
+
+    @api.post("/messages/{message_id}/done", tags=["inbox"])
+    async def message_done(message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
+        return await parley.inbox.done(staff, message_id)
+
+    @api.get("/workgroups/{slug}/hours", tags=["admin"])
+    async def get_hours(slug: str, admin: Admin) -> WorkgroupHoursIO:
+        return WorkgroupHoursIO.of(await parley.inbox.hours(admin, slug))
+
+    @api.put("/workgroups/{slug}/hours", tags=["admin"])
+    async def set_hours(slug: str, body: WorkgroupHoursIO, admin: Admin) -> WorkgroupHoursIO:
+        return WorkgroupHoursIO.of(await parley.inbox.set_hours(admin, slug, body.settings()))
 
     # Staff ------------------------------------------------------------------------------------
 

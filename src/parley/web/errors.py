@@ -25,7 +25,7 @@ STATUS: dict[type[errors.DomainError], int] = {
 class ErrorBody(BaseModel):
     code: str
     message: str
-    details: list[dict[str, Any]] | None = None
+    details: list[dict[str, Any]] | dict[str, Any] | None = None
 
 
 class ErrorResponse(BaseModel):
@@ -47,7 +47,8 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(_: Request, exc: errors.DomainError) -> JSONResponse:
-        return error_response(status_of(exc), exc.code, exc.message)
+        details = {"reason": exc.reason} if isinstance(exc, errors.Unavailable) else None
+        return error_response(status_of(exc), exc.code, exc.message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,320 @@
+"""Leave a message: visitors' messages for a workgroup that could not chat, the console's inbox
+of them, their email to the workgroup's address, and the workgroup's business hours.
+
+A left message is committed before anything else happens, so nothing is lost whatever the mail
+server does. Sending is the ``MailLoop``'s job: ``leave_message`` wakes it at once, and a failed
+attempt is retried with a growing delay (``parley.domain.messages.retry_delay``). Every attempt
+first claims the message (``Store.claim_email`` moves its due time ahead, a lease): with
+several nodes only one sends it, and a node that dies mid-attempt leaves it to be retried when
+the lease runs out. A crash between the server's "250 OK" and the record of it can send a mail
+twice; never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from parley.clock import Clock
+from parley.domain import access
+from parley.domain import messages as policy
+from parley.domain.access import Principal, Staff, StaffRole, Visitor
+from parley.domain.errors import Forbidden, InvalidInput, NotFound
+from parley.domain.hours import BusinessHours, check_timezone
+from parley.domain.messages import LeftMessage, MessageForm, Status
+from parley.mail import Mailer, MailError, compose_left_message
+from parley.protocol import InboxMessage, LeftMessageOut
+from parley.realtime.bus import Bus
+from parley.realtime.notifications import Kick, Notification, ToUser
+from parley.services.runtime import wait_first
+from parley.storage.db import Database
+from parley.storage.store import HoursRow, LeftMessageRow, Store, WorkgroupRow
+
+log = logging.getLogger(__name__)
+
+#: The most messages one inbox listing returns.
+MAX_LIST = 200
+#: Attempts per run of the mail loop, so that one run cannot hold the loop for long.
+MAX_SENDS_PER_RUN = 50
+
+
+def message_out(row: LeftMessageRow) -> LeftMessageOut:
+    m = row.message
+    return LeftMessageOut(
+        id=m.id,
+        workgroup=row.workgroup_slug,
+        conversation_id=m.conversation_id,
+        name=m.name,
+        email=m.email,
+        message=m.message,
+        page=m.page,
+        created_at=m.created_at,
+        status=m.status.value,
+        taken_by=m.taken_by,
+        taken_by_name=row.taken_by_name,
+        taken_at=m.taken_at,
+        done_at=m.done_at,
+        emailed_at=m.emailed_at,
+        email_attempts=m.email_attempts,
+        last_email_error=m.last_email_error,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HoursSettings:
+    """A workgroup's leave-a-message settings, as an admin sets them."""
+
+    hours: BusinessHours | None
+    email: str = ""
+    queue_without_agents: bool = False
+
+
+class InboxService:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        mailer: Mailer,
+        *,
+        sender: str,
+        lease: timedelta,
+    ) -> None:
+        self._db = db
+        self._bus = bus
+        self._clock = clock
+        self._mailer = mailer
+        self._sender = sender
+        self._lease = lease
+        #: Set when a message waits to be emailed; the ``MailLoop`` wakes on it.
+        self.mail_waiting = asyncio.Event()
+
+    # Visitors ---------------------------------------------------------------------------------
+
+    async def leave_message(
+        self, slug: str, form: MessageForm, visitor: Visitor | None = None
+    ) -> LeftMessageOut:
+        """Store a visitor's message (linked to the chat ``visitor`` holds a token for, if any),
+        tell the workgroup's consoles, and have it emailed."""
+        form = policy.validate_form(form)
+        now = self._clock.now()
+        async with self._db.write() as store:
+            wg = await _workgroup(store, slug)
+            conversation_id = None
+            if visitor is not None:
+                conv = await store.conversation(visitor.conversation_id)
+                if conv is None or conv.workgroup_id != wg.id:
+                    raise Forbidden("this visitor token is for another workgroup's chat")
+                conversation_id = conv.id
+            settings = await store.workgroup_hours(wg.id)
+            emailed = self._mailer.enabled and settings is not None and bool(settings.email)
+            draft = LeftMessage(
+                id=0,
+                workgroup_id=wg.id,
+                conversation_id=conversation_id,
+                name=form.name,
+                email=form.email,
+                message=form.message,
+                page=form.page,
+                created_at=now,
+                next_email_at=now if emailed else None,
+            )
+            message_id = await store.insert_left_message(draft)
+            row = await store.left_message(message_id)
+            notes = await self._notes(store, wg.id, row)
+        await self._bus.publish(notes)
+        if emailed:
+            self.mail_waiting.set()
+        assert row is not None
+        return message_out(row)
+
+    # Staff ------------------------------------------------------------------------------------
+
+    async def list_messages(
+        self, staff: Staff, slug: str | None, status: Status | None, *, limit: int = MAX_LIST
+    ) -> list[LeftMessageOut]:
+        """Newest first: one workgroup's messages, or (``slug`` None) those of every workgroup
+        the staff member works in (every workgroup for supervisors and admins)."""
+        async with self._db.read() as store:
+            member_of = await store.workgroups_of(staff.user_id)
+            if slug is not None:
+                wg = await _workgroup(store, slug)
+                access.require_work_in(staff, wg.id, member_of)
+                ids = [wg.id]
+            elif access.can_override(staff):
+                ids = [wg.id for wg in await store.list_workgroups()]
+            else:
+                ids = member_of
+            rows = await store.left_messages(ids, status, limit=min(limit, MAX_LIST))
+        return [message_out(r) for r in rows]
+
+    async def take(self, staff: Staff, message_id: int) -> LeftMessageOut:
+        now = self._clock.now()
+        async with self._db.write() as store:
+            msg = await self._message(store, staff, message_id)
+            out, notes = await self._save(store, msg, policy.take(msg, staff.user_id, now))
+        await self._bus.publish(notes)
+        return out
+
+    async def done(self, staff: Staff, message_id: int) -> LeftMessageOut:
+        now = self._clock.now()
+        override = access.can_override(staff)
+        async with self._db.write() as store:
+            msg = await self._message(store, staff, message_id)
+            finished = policy.done(msg, staff.user_id, now, may_override=override)
+            out, notes = await self._save(store, msg, finished)
+        await self._bus.publish(notes)
+        return out
+
+    async def _message(self, store: Store, staff: Staff, message_id: int) -> LeftMessage:
+        row = await store.left_message(message_id, lock=True)
+        if row is None:
+            raise NotFound("no such message")
+        member_of = await store.workgroups_of(staff.user_id)
+        access.require_work_in(staff, row.message.workgroup_id, member_of)
+        return row.message
+
+    async def _save(
+        self, store: Store, before: LeftMessage, after: LeftMessage
+    ) -> tuple[LeftMessageOut, list[Notification]]:
+        """Inside the caller's transaction: the caller publishes the notes after its commit."""
+        if after != before:
+            await store.save_left_message(after)
+        row = await store.left_message(after.id)
+        assert row is not None
+        notes = await self._notes(store, after.workgroup_id, row) if after != before else []
+        return message_out(row), notes
+
+    # Admins: hours and the workgroup's address ------------------------------------------------
+
+    async def hours(self, actor: Principal, slug: str) -> HoursSettings:
+        access.require_role(actor, StaffRole.ADMIN)
+        async with self._db.read() as store:
+            wg = await _workgroup(store, slug)
+            row = await store.workgroup_hours(wg.id)
+        if row is None:
+            return HoursSettings(None)
+        return HoursSettings(row.hours, row.email, row.queue_without_agents)
+
+    async def set_hours(
+        self, actor: Principal | None, slug: str, settings: HoursSettings
+    ) -> HoursSettings:
+        """``actor`` None: the command line. Hours None: always open."""
+        if actor is not None:
+            access.require_role(actor, StaffRole.ADMIN)
+        if settings.email and not policy.looks_like_email(settings.email):
+            raise InvalidInput("the workgroup's email address is not valid")
+        hours = settings.hours or BusinessHours("UTC")
+        check_timezone(hours.timezone)
+        async with self._db.write() as store:
+            wg = await _workgroup(store, slug)
+            await store.save_workgroup_hours(
+                wg.id, HoursRow(hours, settings.queue_without_agents, settings.email)
+            )
+        # Opening, closing and the queueing policy matter to the workgroup's routing.
+        await self._bus.publish([Kick(workgroup_id=wg.id)])
+        return replace(settings, hours=None if settings.hours is None else hours)
+
+    # Mail -------------------------------------------------------------------------------------
+
+    async def send_due(self) -> datetime | None:
+        """Make every email attempt that is due; returns when the next one is."""
+        for _ in range(MAX_SENDS_PER_RUN):
+            now = self._clock.now()
+            async with self._db.write() as store:
+                due = await store.emails_due(now, limit=1)
+                claimed = bool(due) and await store.claim_email(
+                    due[0][0], due[0][1], now + self._lease
+                )
+            if not due:
+                break
+            if claimed:
+                await self._attempt(due[0][0])
+        async with self._db.read() as store:
+            return await store.next_email_due()
+
+    async def _attempt(self, message_id: int) -> None:
+        async with self._db.read() as store:
+            row = await store.left_message(message_id)
+            if row is None:
+                return
+            wg = await store.workgroup(row.message.workgroup_id)
+            settings = await store.workgroup_hours(row.message.workgroup_id)
+        to = settings.email if settings is not None else ""
+        error: str | None = None
+        if wg is None or not to or not self._mailer.enabled:
+            error = "the workgroup has no email address any more"
+        else:
+            mail = compose_left_message(
+                row.message, workgroup_name=wg.name, to=to, sender=self._sender
+            )
+            try:
+                await self._mailer.send(mail)
+            except MailError as exc:
+                error = str(exc)
+                log.warning("left message %s: email failed: %s", message_id, error)
+        now = self._clock.now()
+        async with self._db.write() as store:
+            current = await store.left_message(message_id, lock=True)
+            if current is None:
+                return
+            msg = current.message
+            if error is None:
+                after = policy.email_sent(msg, now)
+            elif not to:
+                after = replace(msg, last_email_error=error, next_email_at=None)
+            else:
+                after = policy.email_failed(msg, error, now)
+            await store.save_left_message(after)
+            updated = await store.left_message(message_id)
+            notes = await self._notes(store, after.workgroup_id, updated)
+        await self._bus.publish(notes)
+
+    # Notifications ----------------------------------------------------------------------------
+
+    async def _notes(
+        self, store: Store, workgroup_id: int, row: LeftMessageRow | None
+    ) -> list[Notification]:
+        """``left_message`` for the workgroup's members and every supervisor and admin."""
+        if row is None:
+            return []
+        members = set(await store.members(workgroup_id))
+        recipients = sorted(
+            u.id
+            for u in await store.list_users()
+            if u.active and (u.id in members or u.role is not StaffRole.AGENT)
+        )
+        message = InboxMessage(message=message_out(row)).model_dump(mode="json")
+        return [ToUser(user_id=user_id, message=message) for user_id in recipients]
+
+
+class MailLoop:
+    """Sends left messages' emails: at once when woken, and each retry when it falls due."""
+
+    def __init__(self, inbox: InboxService, clock: Clock, *, interval: timedelta) -> None:
+        self._inbox = inbox
+        self._clock = clock
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            self._inbox.mail_waiting.clear()
+            try:
+                due = await self._inbox.send_due()
+            except Exception:
+                # The messages are in the database: the next run tries again.
+                log.exception("sending left messages failed")
+                due = None
+            wake_at = self._clock.now() + self._interval
+            if due is not None:
+                wake_at = min(wake_at, due)
+            await wait_first(self._inbox.mail_waiting, self._clock.sleep_until(wake_at))
+
+
+async def _workgroup(store: Store, slug: str) -> WorkgroupRow:
+    wg = await store.workgroup_by_slug(slug)
+    if wg is None:
+        raise NotFound(f"no workgroup {slug!r}")
+    return wg

@@ -1,0 +1,191 @@
+"""REST routes for routing: queues, rules and the rule tester, agents' skills, manual pick.
+
+Each handler resolves the principal and calls one service method (``QueueService`` for the
+configuration, ``RoutingService`` for claiming); permissions are checked there.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the dependency aliases built below.
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley.bootstrap import Parley
+from parley.domain.access import Staff
+from parley.domain.routing import OverflowAction, Strategy
+from parley.protocol import CleanInput, WaitingOut
+from parley.services.queues import QueueSettings, RuleSettings
+from parley.storage.store import QueueRow, RuleRow
+from parley.web import security
+from parley.web.api import ERRORS, AcceptedOut
+
+Skills = dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1, le=10)]]
+
+
+class _In(CleanInput):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class QueueIn(_In):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    strategy: Strategy = Strategy.BEST
+    skills: Skills = Field(default_factory=dict, description="Skill -> minimum level (1-10).")
+    overflow_action: OverflowAction = OverflowAction.STAY
+    overflow_secs: Annotated[int | None, Field(ge=5, le=86_400)] = None
+    overflow_target: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None, description="The backup queue's name, for overflow_action 'queue'."
+    )
+    max_length: Annotated[int | None, Field(ge=1, le=100_000)] = None
+
+    def settings(self) -> QueueSettings:
+        return QueueSettings(
+            self.name,
+            self.strategy,
+            dict(self.skills),
+            self.overflow_action,
+            self.overflow_secs,
+            self.overflow_target,
+            self.max_length,
+        )
+
+
+class QueueOut(BaseModel):
+    id: int
+    name: str
+    is_default: bool
+    strategy: Strategy
+    skills: dict[str, int]
+    overflow_action: OverflowAction
+    overflow_secs: int | None
+    overflow_target: str | None
+    max_length: int | None
+
+    @classmethod
+    def of(cls, queue: QueueRow, names: dict[int, str]) -> "QueueOut":
+        return cls(
+            id=queue.id,
+            name=queue.name,
+            is_default=queue.is_default,
+            strategy=queue.strategy,
+            skills=queue.skills,
+            overflow_action=queue.overflow_action,
+            overflow_secs=queue.overflow_secs,
+            overflow_target=(
+                None if queue.overflow_target is None else names.get(queue.overflow_target)
+            ),
+            max_length=queue.max_length,
+        )
+
+
+class RuleIO(_In):
+    """A routing rule: when ``condition`` holds, the request goes to ``queue`` at ``priority``.
+    See ``docs/protocol.md`` for the condition's form."""
+
+    name: Annotated[str, Field(max_length=128)] = ""
+    condition: dict[str, Any]
+    queue: Annotated[str, Field(min_length=1, max_length=64)]
+    priority: Annotated[int, Field(ge=-100, le=100)] = 0
+
+    def settings(self) -> RuleSettings:
+        return RuleSettings(self.condition, self.queue, self.priority, self.name)
+
+    @classmethod
+    def of(cls, rule: RuleRow, queue: str) -> "RuleIO":
+        return cls(name=rule.name, condition=rule.condition, queue=queue, priority=rule.priority)
+
+
+class RulesIn(_In):
+    rules: list[RuleIO] = Field(max_length=200)
+
+
+class RuleTestIn(_In):
+    metadata: dict[str, Any] = Field(
+        description="Sample chat metadata: name, email, question, page, extra: {field: value}."
+    )
+    rules: list[RuleIO] | None = Field(
+        default=None, max_length=200, description="Rules to try instead of the saved ones."
+    )
+
+
+class RuleTestOut(BaseModel):
+    queue: str
+    priority: int
+    rule: int | None = Field(description="Index of the matching rule; null: the default queue.")
+
+
+class AgentRoutingIO(_In):
+    skills: Skills = Field(default_factory=dict)
+    max_chats: Annotated[int | None, Field(ge=1, le=100)] = Field(
+        default=None, description="Overrides the workgroups' capacity; null: theirs."
+    )
+
+
+def router(parley: Parley) -> APIRouter:
+    _, staff_dep, admin_dep = security.dependencies(parley.auth)
+    AnyStaff = Annotated[Staff, Depends(staff_dep)]
+    Admin = Annotated[Staff, Depends(admin_dep)]
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)
+    queues = parley.queues
+
+    async def queue_out(staff: Staff, slug: str, queue: QueueRow) -> QueueOut:
+        names = {q.id: q.name for q in await queues.queues(staff, slug)}
+        return QueueOut.of(queue, names)
+
+    @api.get("/admin/workgroups/{slug}/queues", tags=["routing"])
+    async def list_queues(slug: str, staff: AnyStaff) -> list[QueueOut]:
+        found = await queues.queues(staff, slug)
+        names = {q.id: q.name for q in found}
+        return [QueueOut.of(q, names) for q in found]
+
+    @api.post("/admin/workgroups/{slug}/queues", status_code=201, tags=["routing"])
+    async def create_queue(slug: str, body: QueueIn, admin: Admin) -> QueueOut:
+        return await queue_out(admin, slug, await queues.create_queue(admin, slug, body.settings()))
+
+    @api.put("/admin/workgroups/{slug}/queues/{name}", tags=["routing"])
+    async def update_queue(slug: str, name: str, body: QueueIn, admin: Admin) -> QueueOut:
+        queue = await queues.update_queue(admin, slug, name, body.settings())
+        return await queue_out(admin, slug, queue)
+
+    @api.delete("/admin/workgroups/{slug}/queues/{name}", status_code=204, tags=["routing"])
+    async def delete_queue(slug: str, name: str, admin: Admin) -> None:
+        await queues.delete_queue(admin, slug, name)
+
+    @api.get("/admin/workgroups/{slug}/rules", tags=["routing"])
+    async def list_rules(slug: str, staff: AnyStaff) -> list[RuleIO]:
+        return [RuleIO.of(r, q) for r, q in await queues.rules(staff, slug)]
+
+    @api.put("/admin/workgroups/{slug}/rules", tags=["routing"])
+    async def set_rules(slug: str, body: RulesIn, admin: Admin) -> list[RuleIO]:
+        saved = await queues.set_rules(admin, slug, [r.settings() for r in body.rules])
+        return [RuleIO.of(r, q) for r, q in saved]
+
+    @api.post("/admin/workgroups/{slug}/rules/test", tags=["routing"])
+    async def test_rules(slug: str, body: RuleTestIn, staff: AnyStaff) -> RuleTestOut:
+        candidate = None if body.rules is None else [r.settings() for r in body.rules]
+        result = await queues.test_rules(staff, slug, body.metadata, candidate)
+        return RuleTestOut(queue=result.queue, priority=result.priority, rule=result.rule)
+
+    @api.get("/admin/users/{username}/routing", tags=["routing"])
+    async def agent_routing(username: str, staff: AnyStaff) -> AgentRoutingIO:
+        skills, max_chats = await queues.agent_routing(staff, username)
+        return AgentRoutingIO(skills=skills, max_chats=max_chats)
+
+    @api.put("/admin/users/{username}/routing", tags=["routing"])
+    async def set_agent_routing(
+        username: str, body: AgentRoutingIO, admin: Admin
+    ) -> AgentRoutingIO:
+        skills, max_chats = await queues.set_agent_routing(
+            admin, username, body.skills, body.max_chats
+        )
+        return AgentRoutingIO(skills=skills, max_chats=max_chats)
+
+    @api.get("/waiting", tags=["agents"])
+    async def waiting(staff: AnyStaff) -> list[WaitingOut]:
+        return await parley.routing.waiting(staff)
+
+    @api.post("/waiting/{conversation_id}/claim", tags=["agents"])
+    async def claim(conversation_id: str, staff: AnyStaff) -> AcceptedOut:
+        return AcceptedOut(conversation_id=await parley.routing.claim(staff, conversation_id))
+
+    return api
