@@ -4,6 +4,8 @@ import { useEffect, useState } from "preact/hooks";
 import { Api, type AdminUser, type Role, type Workgroup } from "./api";
 import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
+import { HoursAdmin } from "./HoursAdmin";
+import { AgentRoutingEditor } from "./Skills";
 
 const ROLES: Role[] = ["agent", "supervisor", "admin"];
 const ROLE_LABEL: Record<Role, string> = { agent: "Agent", supervisor: "Supervisor", admin: "Admin" };
@@ -40,6 +42,7 @@ export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
           await reloadWorkgroups();
         }}
       />
+      <HoursAdmin workgroups={workgroups} />
       <StaffAdmin
         users={users}
         error={usersError}
@@ -64,6 +67,9 @@ interface WgFields {
   wait_timeout_secs: string;
   max_chats: string;
   form_fields: string;
+  decline_cooldown_secs: string;
+  preferred_agent_secs: string;
+  max_missed_offers: string;
 }
 
 const EMPTY_WG: WgFields = {
@@ -74,6 +80,9 @@ const EMPTY_WG: WgFields = {
   wait_timeout_secs: "300",
   max_chats: "3",
   form_fields: "",
+  decline_cooldown_secs: "20",
+  preferred_agent_secs: "10",
+  max_missed_offers: "3",
 };
 
 function wgBody(f: WgFields) {
@@ -85,6 +94,9 @@ function wgBody(f: WgFields) {
     max_chats: Number(f.max_chats),
     // PUT replaces everything: always send the form fields, or they would be lost.
     form_fields: parseFormFields(f.form_fields),
+    decline_cooldown_secs: Number(f.decline_cooldown_secs),
+    preferred_agent_secs: Number(f.preferred_agent_secs),
+    max_missed_offers: Number(f.max_missed_offers),
   };
 }
 
@@ -138,6 +150,24 @@ function WorkgroupFields({
         required: true,
       })}
       {input("max_chats", "Max chats per agent", { type: "number", min: 1, max: 100, required: true })}
+      {input("decline_cooldown_secs", "Decline cooldown (seconds)", {
+        type: "number",
+        min: 0,
+        max: 3600,
+        required: true,
+      })}
+      {input("preferred_agent_secs", "Returning customer's agent first (seconds)", {
+        type: "number",
+        min: 0,
+        max: 120,
+        required: true,
+      })}
+      {input("max_missed_offers", "Missed offers before away (0: never)", {
+        type: "number",
+        min: 0,
+        max: 100,
+        required: true,
+      })}
       <div class="field field-wide">
         <label for={`${idPrefix}-form_fields`}>Extra form fields</label>
         <textarea
@@ -290,6 +320,9 @@ function EditWorkgroup({
     wait_timeout_secs: String(wg.wait_timeout_secs),
     max_chats: String(wg.max_chats),
     form_fields: formatFormFields(wg.form_fields ?? []),
+    decline_cooldown_secs: String(wg.decline_cooldown_secs ?? EMPTY_WG.decline_cooldown_secs),
+    preferred_agent_secs: String(wg.preferred_agent_secs ?? EMPTY_WG.preferred_agent_secs),
+    max_missed_offers: String(wg.max_missed_offers ?? EMPTY_WG.max_missed_offers),
   });
   const [members, setMembers] = useState<string[]>(wg.members);
   const [error, setError] = useState("");
@@ -377,6 +410,7 @@ function StaffAdmin({
   const [busy, setBusy] = useState(false);
   const [resetting, setResetting] = useState<string | null>(null);
   const [newPassword, setNewPassword] = useState("");
+  const [skillsOf, setSkillsOf] = useState<string | null>(null);
 
   const run = async (what: () => Promise<unknown>, note: string) => {
     setError("");
@@ -538,7 +572,27 @@ function StaffAdmin({
                         Reset password
                       </button>
                     )}
+                    <button
+                      type="button"
+                      aria-label={`Skills of ${u.username}`}
+                      aria-expanded={skillsOf === u.username}
+                      onClick={() => setSkillsOf(skillsOf === u.username ? null : u.username)}
+                    >
+                      Skills
+                    </button>
                     </div>
+                    {skillsOf === u.username && (
+                      <AgentRoutingEditor
+                        username={u.username}
+                        onClose={(note) => {
+                          setSkillsOf(null);
+                          if (note) {
+                            setError("");
+                            setNotice(note);
+                          }
+                        }}
+                      />
+                    )}
                   </td>
                 </tr>
               );

@@ -12,11 +12,14 @@ import {
 import { Admin } from "./Admin";
 import { Api, type StaffUser, type Workgroup } from "./api";
 import { Chats, type ChatActions } from "./Chats";
+import { Inbox } from "./Inbox";
 import { Offers } from "./Offers";
 import { message, PastChats } from "./PastChats";
+import { Routing } from "./Routing";
+import { useWaiting, Waiting } from "./Waiting";
 import { initialState, isReconnecting, offerList, reduce } from "./state";
 
-type View = "chats" | "past" | "admin";
+type View = "chats" | "past" | "admin" | "waiting" | "routing" | "inbox";
 
 const PRESENCE_OPTIONS: { value: Presence; label: string }[] = [
   { value: "available", label: "Available" },
@@ -55,6 +58,12 @@ export function Console({
   const [announcement, setAnnouncement] = useState("");
   const [headerError, setHeaderError] = useState("");
   const [permission, setPermission] = useState(notificationPermission());
+  // Bumped by `waiting_changed` (and each resync): the waiting list is fetched again.
+  const [waitingVersion, setWaitingVersion] = useState(0);
+  const waiting = useWaiting(waitingVersion);
+  // The presence last asked for here: a different one from the server was set by it (auto-away).
+  const askedPresence = useRef<string | null>(null);
+  const [presenceNotice, setPresenceNotice] = useState("");
   const alerted = useRef(new Set<string>());
   const knownWorkgroups = useRef(new Set<number>());
   const onLoggedOutRef = useRef(onLoggedOut);
@@ -94,6 +103,7 @@ export function Console({
           );
           if (!knownWorkgroups.current.has(m.offer.workgroup_id)) void reloadWorkgroups();
         }
+        if (m.type === "waiting_changed" || m.type === "synced") setWaitingVersion((v) => v + 1);
         if (m.type === "conversation" && m.conversation.workgroup_id !== null) {
           if (!knownWorkgroups.current.has(m.conversation.workgroup_id)) void reloadWorkgroups();
         }
@@ -170,8 +180,19 @@ export function Console({
   );
 
   const own = state.presence[user.id];
+  useEffect(() => {
+    if (!own) return;
+    const asked = askedPresence.current;
+    if (asked === own.presence) askedPresence.current = null;
+    if (asked !== "away" && own.presence === "away" && state.everSynced) {
+      setPresenceNotice(own.status_text ? `You were set to Away: ${own.status_text}` : "You were set to Away.");
+    } else if (own.presence !== "away") {
+      setPresenceNotice("");
+    }
+  }, [own?.presence, own?.status_text]);
   const setPresence = async (presence: Presence, statusText: string) => {
     setHeaderError("");
+    askedPresence.current = presence;
     const reply = await client.request({
       type: "set_presence",
       presence,
@@ -214,6 +235,11 @@ export function Console({
           {unreadTotal}
         </span>
       )}
+      {id === "waiting" && waiting.items.length > 0 && (
+        <span class="nav-count" data-testid="waiting-count" aria-label={`${waiting.items.length} waiting`}>
+          {waiting.items.length}
+        </span>
+      )}
     </button>
   );
 
@@ -226,6 +252,9 @@ export function Console({
         <nav class="nav" aria-label="Main">
           {nav("chats", "Chats")}
           {nav("past", "Past chats")}
+          {nav("inbox", "Inbox")}
+          {nav("waiting", "Waiting")}
+          {isAdmin && nav("routing", "Routing")}
           {isAdmin && nav("admin", "Admin")}
         </nav>
         <div class="topbar-right">
@@ -261,6 +290,14 @@ export function Console({
           {headerError}
         </p>
       )}
+      {presenceNotice && (
+        <p class="notice banner" role="status" data-testid="presence-notice">
+          {presenceNotice}
+          <button type="button" class="subtle" onClick={() => setPresenceNotice("")}>
+            Dismiss
+          </button>
+        </p>
+      )}
       <div class="sr-only" role="status" aria-live="polite">
         {announcement}
       </div>
@@ -277,6 +314,25 @@ export function Console({
         {view === "chats" && <Chats state={state} actions={actions} workgroupName={workgroupName} />}
         {view === "past" && (
           <PastChats canSeeAll={canSeeAll} me={state.me} workgroupName={workgroupName} />
+        )}
+        {view === "waiting" && (
+          <Waiting
+            list={waiting}
+            workgroupName={workgroupName}
+            onClaimed={(conversationId) => {
+              setView("chats");
+              dispatch({ type: "select", conversationId });
+            }}
+          />
+        )}
+        {view === "routing" && isAdmin && <Routing workgroups={workgroups} />}
+        {view === "inbox" && (
+          <Inbox
+            client={client}
+            me={user.id}
+            canOverride={canSeeAll}
+            workgroupName={(slug) => workgroups.find((w) => w.slug === slug)?.name ?? slug}
+          />
         )}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />

@@ -74,6 +74,18 @@ function OfferCard({
           <span class="countdown-unit">s left</span>
         </div>
       </header>
+      {(offer.offer.queue_name || offer.offer.broadcast) && (
+        <p class="offer-route">
+          {offer.offer.queue_name && (
+            <span data-testid="offer-queue">Queue: {offer.offer.queue_name}</span>
+          )}
+          {offer.offer.broadcast && (
+            <span class="offer-broadcast" data-testid="offer-broadcast">
+              offered to several agents
+            </span>
+          )}
+        </p>
+      )}
       <dl class="offer-fields">
         {m.email && (
           <>

@@ -1,7 +1,8 @@
 // REST calls to /api/v1 with the session cookie. The CSRF token from login (or /auth/me) is kept
 // in memory only and sent as X-CSRF-Token on every write.
 
-import type { ChatMetadata, Conversation, Entry } from "../shared/protocol";
+import type { ChatMetadata, Conversation, Entry, LeftMessage } from "../shared/protocol";
+import type { WorkgroupHours } from "./inbox";
 
 export type Role = "agent" | "supervisor" | "admin";
 
@@ -26,6 +27,12 @@ export interface Workgroup {
   max_chats: number;
   form_fields: FormField[];
   members: string[];
+  /** A declined or missed request is not offered to that agent again sooner. */
+  decline_cooldown_secs?: number;
+  /** How long a returning customer's last agent has the chat to themselves. */
+  preferred_agent_secs?: number;
+  /** Offers let time out in a row before the agent is set away; 0: never. */
+  max_missed_offers?: number;
 }
 
 /** An extra field of a workgroup's pre-chat form. */
@@ -146,4 +153,10 @@ export const Api = {
     return api<Conversation[]>("GET", `/conversations?${params.toString()}`);
   },
   transcript: (id: string) => api<Transcript>("GET", `/conversations/${encodeURIComponent(id)}`),
+  leftMessages: () => api<LeftMessage[]>("GET", "/messages"),
+  takeMessage: (id: number) => api<LeftMessage>("POST", `/messages/${id}/take`),
+  messageDone: (id: number) => api<LeftMessage>("POST", `/messages/${id}/done`),
+  hours: (slug: string) => api<WorkgroupHours>("GET", `/workgroups/${encodeURIComponent(slug)}/hours`),
+  setHours: (slug: string, body: WorkgroupHours) =>
+    api<WorkgroupHours>("PUT", `/workgroups/${encodeURIComponent(slug)}/hours`, body),
 };

@@ -42,6 +42,9 @@ export interface ConsoleState {
   /** Open tabs, in the order they arrived. */
   order: string[];
   selected: string | null;
+  /** A chat asked to be selected before it arrived (an offer accepted, a waiting chat taken):
+   * selected as soon as its `conversation` comes. */
+  awaiting?: string;
   /** Tabs closed by the agent: ignored if the server mentions them again. */
   closed: string[];
   offers: Record<string, OfferState>;
@@ -174,8 +177,8 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
     }
     case "select": {
       const chat = state.chats[action.conversationId];
-      if (!chat) return state;
-      return withChat({ ...state, selected: action.conversationId }, action.conversationId, {
+      if (!chat) return { ...state, awaiting: action.conversationId };
+      return withChat({ ...state, selected: action.conversationId, awaiting: undefined }, action.conversationId, {
         ...chat,
         unread: 0,
       });
@@ -270,6 +273,7 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
         failed: [],
       };
       const next = withChat({ ...state, order: [...state.order, conv.id] }, conv.id, chat);
+      if (state.awaiting === conv.id) return reduce(next, { type: "select", conversationId: conv.id });
       return state.selected ? next : { ...next, selected: conv.id };
     }
     case "typing": {

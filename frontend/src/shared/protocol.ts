@@ -45,6 +45,42 @@ export interface Offer {
   offered_at: string;
   expires_at: string;
   metadata: ChatMetadata;
+  /** The queue the request waits in (absent from older servers). */
+  queue_name?: string;
+  /** Offered to several agents at once: the first to accept gets it. */
+  broadcast?: boolean;
+}
+
+/** A request waiting in a manual-pick queue (`GET /api/v1/waiting`). */
+export interface Waiting {
+  conversation_id: string;
+  workgroup_id: number;
+  queue_id: number;
+  queue_name: string;
+  position: number;
+  priority: number;
+  waiting_secs: number;
+  metadata: ChatMetadata;
+}
+
+/** A message a visitor left when nobody could chat (the console's inbox). */
+export interface LeftMessage {
+  id: number;
+  workgroup: string;
+  conversation_id: string | null;
+  name: string;
+  email: string;
+  message: string;
+  page: string;
+  created_at: string;
+  status: "new" | "taken" | "done";
+  taken_by: number | null;
+  taken_by_name: string | null;
+  taken_at: string | null;
+  done_at: string | null;
+  emailed_at: string | null;
+  email_attempts: number;
+  last_email_error: string | null;
 }
 
 export type Presence = "available" | "away" | "busy" | "offline";
@@ -85,11 +121,15 @@ export type ServerMessage =
       conversation_id: string;
       status: "waiting" | "accepted" | "cancelled" | "expired";
       position: number | null;
+      /** While waiting: the estimated wait, from the queue's recent real waits (null: unknown). */
+      estimated_wait_secs?: number | null;
     }
   | { type: "typing"; conversation_id: string; participant: string; name: string; active: boolean }
   | { type: "presence"; user_id: number; presence: Presence; status_text: string }
   | { type: "offer"; offer: Offer }
   | { type: "offer_ended"; offer_id: string; reason: string }
+  | { type: "waiting_changed"; workgroup_id: number }
+  | { type: "left_message"; message: LeftMessage }
   | { type: "reconnect"; reason: string };
 
 export type HelloAuth = { visitor_token: string } | { token: string } | Record<string, never>;

@@ -6,6 +6,7 @@ import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } fro
 
 import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
+import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
 import {
   type ChatState,
   type StoredChat,
@@ -37,6 +38,15 @@ export interface WorkgroupStatus {
   open: boolean;
   /** The workgroup's extra pre-chat fields; answers go in the chat's `extra`. */
   form_fields?: FormField[];
+  /** A chat can start now; else the visitor may leave a message (`reason` says why). */
+  accepting?: boolean;
+  reason?: "closed" | "no_agents" | null;
+  next_open?: string | null;
+}
+
+/** Leave a message instead of chatting, because of ``reason``; with what the visitor typed. */
+interface LeaveState extends Prefill {
+  reason: UnavailableReason;
 }
 
 export interface AppProps {
@@ -65,6 +75,7 @@ export function App({ slug, page, storage, embedded }: AppProps) {
   const [status, setStatus] = useState<WorkgroupStatus | null | "error">(null);
   const [fresh, setFresh] = useState(false); // a chat this page just opened (position known)
   const [position, setPosition] = useState<number | null>(null);
+  const [leave, setLeave] = useState<LeaveState | null>(null); // open_chat answered 409
   const waiting = !stored;
 
   useEffect(() => {
@@ -127,6 +138,8 @@ export function App({ slug, page, storage, embedded }: AppProps) {
         embedded={embedded}
         position={fresh ? position : null}
         onReset={reset}
+        slug={slug}
+        page={page}
       />
     );
   }
@@ -134,6 +147,16 @@ export function App({ slug, page, storage, embedded }: AppProps) {
   let body: JSX.Element;
   if (status === null) {
     body = <p class="pw-note">Loading…</p>;
+  } else if (leave || (status !== "error" && (status.accepting ?? status.open) === false)) {
+    body = (
+      <LeaveMessage
+        slug={slug}
+        page={page}
+        reason={leave?.reason ?? (status !== "error" ? status.reason : null) ?? "no_agents"}
+        nextOpen={status !== "error" ? status.next_open : null}
+        prefill={leave ?? undefined}
+      />
+    );
   } else if (status === "error" || !status.open) {
     body = (
       <div class="pw-card" data-testid="unavailable" role="status">
@@ -142,10 +165,22 @@ export function App({ slug, page, storage, embedded }: AppProps) {
       </div>
     );
   } else {
-    body = <PreChat slug={slug} page={page} fields={status.form_fields ?? []} onStarted={started} />;
+    body = (
+      <PreChat
+        slug={slug}
+        page={page}
+        fields={status.form_fields ?? []}
+        onStarted={started}
+        onUnavailable={setLeave}
+      />
+    );
   }
   return (
-    <Shell title={title} subtitle={info?.open ? "We usually reply in a few minutes." : undefined} embedded={embedded}>
+    <Shell
+      title={title}
+      subtitle={info?.open && info.accepting !== false && !leave ? "We usually reply in a few minutes." : undefined}
+      embedded={embedded}
+    >
       {body}
     </Shell>
   );
@@ -183,7 +218,11 @@ function Shell(props: {
 }
 
 interface ApiError {
-  error?: { code?: string; message?: string; details?: { loc?: unknown[]; msg?: string }[] };
+  error?: {
+    code?: string;
+    message?: string;
+    details?: { loc?: unknown[]; msg?: string }[] | { reason?: string };
+  };
 }
 
 function PreChat({
@@ -191,11 +230,13 @@ function PreChat({
   page,
   fields,
   onStarted,
+  onUnavailable,
 }: {
   slug: string;
   page: string;
   fields: FormField[];
   onStarted: (chat: StoredChat, position: number | null) => void;
+  onUnavailable: (leave: LeaveState) => void;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -232,8 +273,15 @@ function PreChat({
         visitor_token?: string;
         position?: number | null;
       };
+      const details = data.error?.details;
+      if (response.status === 409 && data.error?.code === "unavailable") {
+        // Closed, nobody there or the queue full since the status was read: leave a message.
+        const reason = (details && !Array.isArray(details) && details.reason) || "no_agents";
+        onUnavailable({ reason, name, email });
+        return;
+      }
       if (!response.ok || !data.conversation || !data.visitor_token) {
-        const field = data.error?.details?.[0]?.loc?.slice(-1)[0];
+        const field = Array.isArray(details) ? details[0]?.loc?.slice(-1)[0] : undefined;
         setError(
           field === "email"
             ? "Please check your email address."
@@ -288,6 +336,11 @@ function PreChat({
   );
 }
 
+/** Whole minutes for "about N min", at least 1. */
+export function waitMinutes(secs: number): number {
+  return Math.max(1, Math.round(secs / 60));
+}
+
 function wsUrl(): string {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 }
@@ -299,6 +352,8 @@ function Chat(props: {
   embedded: boolean;
   position: number | null;
   onReset: () => void;
+  slug: string;
+  page: string;
 }) {
   const { chat, storage } = props;
   const [state, dispatch] = useReducer(reduce, undefined, () => initialState(chat.conversationId, props.position));
@@ -383,7 +438,12 @@ function Chat(props: {
       {current === "waiting" && (
         <div class="pw-queue">
           {state.position !== null ? (
-            <p data-testid="queue-position" role="status">You are number {state.position} in the queue</p>
+            <p data-testid="queue-position" role="status">
+              You are number {state.position} in the queue
+              {state.estimatedWait !== null && (
+                <span data-testid="queue-wait"> (about {waitMinutes(state.estimatedWait)} min)</span>
+              )}
+            </p>
           ) : (
             <p>Connecting you to an agent…</p>
           )}
@@ -411,7 +471,19 @@ function Chat(props: {
           </button>
         </div>
       ) : current === "ended" ? (
-        <Ended state={state} title={props.title} onReset={props.onReset} />
+        <Fragment>
+          <Ended state={state} title={props.title} onReset={props.onReset} />
+          {state.ended === "expired" && (
+            // The wait timed out: offer to leave a message, with what the visitor already gave.
+            <LeaveMessage
+              slug={props.slug}
+              page={props.page}
+              reason={null}
+              prefill={{ name: state.conversation?.metadata.name, email: state.conversation?.metadata.email }}
+              visitorToken={chat.visitorToken}
+            />
+          )}
+        </Fragment>
       ) : (
         <Composer
           client={clientRef}

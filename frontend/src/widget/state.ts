@@ -19,6 +19,8 @@ export interface ChatState {
   pending: PendingMessage[];
   /** Our place in the queue while waiting, null once accepted (or not known yet). */
   position: number | null;
+  /** The estimated wait in seconds while waiting, when the server knows one. */
+  estimatedWait: number | null;
   typing: Typing | null;
   connection: Status;
   /** True once a first catch-up completed: from then on a drop shows "Reconnecting…". */
@@ -39,6 +41,7 @@ export function initialState(conversationId: string | null = null, position: num
     entries: [],
     pending: [],
     position,
+    estimatedWait: null,
     typing: null,
     connection: "offline",
     synced: false,
@@ -156,9 +159,11 @@ export function reduce(state: ChatState, action: Action): ChatState {
         case "synced":
           return { ...state, synced: true };
         case "queue":
-          if (m.status === "waiting") return { ...state, position: m.position };
-          if (m.status === "accepted") return { ...state, position: null };
-          return { ...state, position: null, ended: state.ended ?? m.status };
+          if (m.status === "waiting") {
+            return { ...state, position: m.position, estimatedWait: m.estimated_wait_secs ?? null };
+          }
+          if (m.status === "accepted") return { ...state, position: null, estimatedWait: null };
+          return { ...state, position: null, estimatedWait: null, ended: state.ended ?? m.status };
         case "typing":
           if (m.active) return { ...state, typing: { participant: m.participant, name: m.name } };
           return state.typing?.participant === m.participant ? { ...state, typing: null } : state;

@@ -385,7 +385,9 @@ describe("App", () => {
     act(() => render(<App slug="sales" page="" storage={new MemoryStore()} embedded />, root));
     await flush();
     expect($('[data-testid="unavailable"]')?.textContent).toContain("Nobody is available right now.");
-    expect(labelled("Name")).toBeNull();
+    // Instead of the pre-chat form, the leave-a-message form (see leaveMessage.test.tsx).
+    expect(byText("button", "Start chat")).toBeNull();
+    expect(byText("button", "Send message")).not.toBeNull();
   });
 
   it("asks the workgroup's extra fields and sends the answers", async () => {
