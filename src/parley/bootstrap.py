@@ -21,6 +21,7 @@ from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
 from parley.services.inbox import InboxService, MailLoop
+from parley.services.invitations import InvitationService
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
@@ -55,6 +56,7 @@ class Parley:
     maintenance: Maintenance
     inbox: InboxService
     mail_loop: MailLoop
+    invitations: InvitationService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -112,13 +114,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         grace=timedelta(seconds=settings.presence_grace_secs),
         stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
     )
-    snapshots = Snapshots(db, presence, routing)
+    maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
+    invitations = InvitationService(db, bus, clock, wake=maintenance.wake.set)
+    maintenance.sweeps.append(invitations.sweep)
+    snapshots = Snapshots(db, presence, routing, invitations)
     hub = Hub(chat, snapshots.ephemeral)
     leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
     dispatcher = Dispatcher(
         routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
     )
-    maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
     inbox = InboxService(
         db,
         bus,
@@ -132,6 +136,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
     bus.subscribe(hub.handle)
     bus.subscribe(dispatcher.on_notification)
+    bus.subscribe(invitations.on_notification)
     bus.on_resync(hub.resync)
     return Parley(
         settings=settings,
@@ -152,4 +157,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         maintenance=maintenance,
         inbox=inbox,
         mail_loop=mail_loop,
+        invitations=invitations,
     )

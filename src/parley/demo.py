@@ -7,9 +7,11 @@ import contextlib
 import click
 
 from parley.bootstrap import Parley
-from parley.domain.access import StaffRole
+from parley.domain.access import Staff, StaffRole
 from parley.domain.errors import Conflict
+from parley.domain.routing import OverflowAction
 from parley.services.admin import WorkgroupSettings
+from parley.services.queues import QueueSettings, RuleSettings
 from parley.settings import Settings
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - printed for the newcomer, on purpose
@@ -37,6 +39,30 @@ async def seed(parley: Parley) -> None:
             )
     for slug in ("sales", "support"):
         await parley.admin.set_members(None, slug, ["alice", "bob"])
+    await _routing(parley)
+
+
+async def _routing(parley: Parley) -> None:
+    """Sales has a billing queue: a question about an invoice or a refund goes there, at a
+    higher priority, and only Bob has the skill. Unanswered there for a minute, it fails over
+    to any queue with someone free."""
+    admin = Staff(0, "demo", "Demo", StaffRole.ADMIN)
+    with contextlib.suppress(Conflict):
+        await parley.queues.create_queue(
+            admin,
+            "sales",
+            QueueSettings(
+                "billing",
+                skills={"billing": 2},
+                overflow_action=OverflowAction.ANY,
+                overflow_secs=60,
+            ),
+        )
+    words = {"field": "question", "op": "matches", "value": r"invoice|refund|bill"}
+    await parley.queues.set_rules(
+        admin, "sales", [RuleSettings(words, "billing", priority=1, name="Billing questions")]
+    )
+    await parley.queues.set_agent_routing(admin, "bob", {"billing": 3}, None)
 
 
 def announce(settings: Settings) -> None:
@@ -49,6 +75,7 @@ def announce(settings: Settings) -> None:
                 f"  The company website, with the chat button:  {base}/demo/",
                 f"  The agents' console:                        {base}/console/",
                 "  Log in as alice or bob (agents), sam (supervisor) or admin; password: demo",
+                "  Ask about an invoice or a refund: the billing queue sends it to Bob.",
                 f"  API reference:                              {base}/docs",
                 f"  Data (fresh each run unless --data-dir):    {settings.data_dir}",
                 "",

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from parley.domain.conversation import Conversation, Entry
+from parley.domain import access
+from parley.domain.access import Principal
+from parley.domain.conversation import Conversation, Entry, EntryKind
 from parley.domain.presence import Presence
 
 Ref = Annotated[str, Field(max_length=64, description="Echoed in the reply, to match it up.")]
@@ -92,6 +94,20 @@ class EntryOut(_Message):
             created_at=entry.created_at,
         )
 
+    def visible_to(self, principal: Principal) -> EntryOut:
+        """This entry as ``principal`` may see it: a private note becomes, for a visitor, a
+        ``hidden`` placeholder with the same ``seq`` (and nothing of the note)."""
+        if access.can_see_entry(principal, self.kind):
+            return self
+        return EntryOut(
+            seq=self.seq,
+            kind=EntryKind.HIDDEN.value,
+            author=None,
+            body={},
+            client_id=None,
+            created_at=self.created_at,
+        )
+
 
 class ConversationOut(_Message):
     id: str
@@ -135,6 +151,14 @@ class OfferOut(_Message):
     queue_name: str = ""
     #: Offered to several agents at once: the first to accept gets it.
     broadcast: bool = False
+    #: Handed on by another agent (a transfer): who, and their note for you.
+    transfer: TransferOut | None = None
+
+
+class TransferOut(_Message):
+    from_user_id: int
+    from_name: str
+    note: str
 
 
 class WaitingOut(_Message):
@@ -147,6 +171,23 @@ class WaitingOut(_Message):
     position: int
     priority: int
     waiting_secs: int
+    metadata: dict[str, Any]
+
+
+class InvitationOut(_Message):
+    """An invitation into a chat (see ``parley.domain.invitations``)."""
+
+    invitation_id: str
+    conversation_id: str
+    workgroup_id: int | None
+    from_user_id: int
+    from_name: str
+    to_user_id: int
+    to_name: str
+    note: str
+    created_at: datetime
+    expires_at: datetime
+    #: The visitor's pre-chat form, so that the invitee knows whom it is about.
     metadata: dict[str, Any]
 
 
@@ -200,6 +241,8 @@ class Send(CleanInput):
     conversation_id: ConversationId
     client_id: Annotated[str, Field(min_length=1, max_length=64)]
     text: str
+    #: A private note: only staff see its text (visitors get a ``hidden`` placeholder).
+    private: bool = False
 
 
 class Typing(CleanInput):
@@ -228,16 +271,70 @@ class DeclineOffer(CleanInput):
     offer_id: Annotated[str, Field(max_length=64)]
 
 
+#: What the agent records when ending a chat: solved, handed up, or to be followed up.
+Outcome = Literal["resolved", "escalated", "follow_up"]
+
+
 class End(CleanInput):
-    """End a conversation; a visitor still waiting in the queue cancels the request."""
+    """End a conversation; a visitor still waiting in the queue cancels the request. Staff
+    may record its ``outcome``."""
 
     type: Literal["end"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+    outcome: Outcome | None = None
+
+
+class Invite(CleanInput):
+    """The chat's agent invites another agent, a supervisor or an admin in to help."""
+
+    type: Literal["invite"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+    user_id: int
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class AcceptInvitation(CleanInput):
+    type: Literal["accept_invitation"]
+    ref: Ref | None = None
+    invitation_id: Annotated[str, Field(max_length=64)]
+
+
+class DeclineInvitation(CleanInput):
+    type: Literal["decline_invitation"]
+    ref: Ref | None = None
+    invitation_id: Annotated[str, Field(max_length=64)]
+
+
+class CancelInvitation(CleanInput):
+    type: Literal["cancel_invitation"]
+    ref: Ref | None = None
+    invitation_id: Annotated[str, Field(max_length=64)]
+
+
+class Leave(CleanInput):
+    """An invited helper leaves a chat that goes on."""
+
+    type: Literal["leave"]
     ref: Ref | None = None
     conversation_id: ConversationId
 
 
 ClientMessage = Annotated[
-    Hello | Ping | Send | Typing | SetPresence | AcceptOffer | DeclineOffer | End,
+    Hello
+    | Ping
+    | Send
+    | Typing
+    | SetPresence
+    | AcceptOffer
+    | DeclineOffer
+    | End
+    | Invite
+    | AcceptInvitation
+    | DeclineInvitation
+    | CancelInvitation
+    | Leave,
     Field(discriminator="type"),
 ]
 client_message = TypeAdapter[ClientMessage](ClientMessage)
@@ -360,12 +457,40 @@ class InboxMessage(_Message):
     message: LeftMessageOut
 
 
+class TransferStatus(_Message):
+    """For the agent who asked for a transfer: ``pending`` (waiting for someone to accept; you
+    keep the chat meanwhile), ``accepted`` (``to_name`` took it; you have left the chat),
+    ``failed`` (nobody accepted: the chat stays with you) or ``cancelled``."""
+
+    type: Literal["transfer"] = "transfer"
+    conversation_id: str
+    status: Literal["pending", "accepted", "failed", "cancelled"]
+    to_name: str | None = None
+
+
 class WaitingChanged(_Message):
     """The waiting requests of a workgroup's manual-pick queues changed: fetch
     ``GET /api/v1/waiting`` again."""
 
     type: Literal["waiting_changed"] = "waiting_changed"
     workgroup_id: int
+
+
+class InvitationMessage(_Message):
+    """To the invitee and the inviter: an invitation is pending."""
+
+    type: Literal["invitation"] = "invitation"
+    invitation: InvitationOut
+
+
+class InvitationEndedMessage(_Message):
+    """To the invitee and the inviter: the invitation is gone: accepted, declined, timed_out
+    or cancelled."""
+
+    type: Literal["invitation_ended"] = "invitation_ended"
+    invitation_id: str
+    conversation_id: str
+    reason: Literal["accepted", "declined", "timed_out", "cancelled"]
 
 
 class Reconnect(_Message):
@@ -391,6 +516,9 @@ ServerMessage = Annotated[
     | OfferEndedMessage
     | InboxMessage
     | WaitingChanged
+    | TransferStatus
+    | InvitationMessage
+    | InvitationEndedMessage
     | Reconnect,
     Field(discriminator="type"),
 ]

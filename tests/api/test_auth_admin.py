@@ -330,6 +330,9 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "decline_cooldown_secs": 20,
             "preferred_agent_secs": 10,
             "max_missed_offers": 3,
+            "transfer_targets": ["agent", "queue", "workgroup"],
+            "max_transfers": 3,
+            "invitations": True,
         }
         r = await http.post("/api/v1/admin/workgroups", json={"slug": "support", "name": "Again"})
         assert r.status_code == 409, r.text
@@ -390,6 +393,9 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "decline_cooldown_secs": 20,
             "preferred_agent_secs": 10,
             "max_missed_offers": 3,
+            "transfer_targets": ["agent", "queue", "workgroup"],
+            "max_transfers": 3,
+            "invitations": True,
         }
         listed = {w["slug"]: w for w in (await http.get("/api/v1/admin/workgroups")).json()}
         assert listed["support"] == r.json()

@@ -364,7 +364,11 @@ class RoutingMachine(RuleBasedStateMachine):
                 else:
                     assert spec.strategy is Strategy.BROADCAST
                     assert chosen == [a.agent_id for a in able]
-            assert all(o.broadcast is (spec.strategy is Strategy.BROADCAST) for o in new)
+            # A preferred offer is exclusive, even in a broadcast queue.
+            assert all(
+                o.broadcast is (spec.strategy is Strategy.BROADCAST and not o.preferred)
+                for o in new
+            )
             # Service order: nobody offered this one could have taken an earlier one.
             for older in passed:
                 assert not any(self._could_take(free[i], older) for i in chosen), (

@@ -11,7 +11,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from parley.domain.conversation import VISITOR_KEY, Conversation, staff_key
+from parley.domain.conversation import (
+    VISITOR_KEY,
+    Conversation,
+    Entry,
+    EntryKind,
+    Kind,
+    Role,
+    Status,
+    hidden,
+    staff_key,
+)
 from parley.domain.errors import Forbidden
 
 
@@ -97,3 +107,48 @@ def require_work_in(principal: Principal, workgroup_id: int, member_of: Collecti
 def can_override(principal: Principal) -> bool:
     """Supervisors and admins may finish what another agent took."""
     return isinstance(principal, Staff) and _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]
+
+
+# Invitations and private notes ----------------------------------------------------------------
+
+
+def can_see_entry(principal: Principal, kind: str) -> bool:
+    """Private notes are for staff: a visitor never sees one (they get a placeholder)."""
+    return isinstance(principal, Staff) or kind != EntryKind.NOTE.value
+
+
+def visible_entry(principal: Principal, entry: Entry) -> Entry:
+    """``entry`` as ``principal`` may see it: itself, or a placeholder with its ``seq``."""
+    return entry if can_see_entry(principal, entry.kind.value) else hidden(entry)
+
+
+def require_inviter(principal: Principal, conv: Conversation, allowed: bool) -> Staff:
+    """Inviting someone in is for the chat's own agent (present, not an invited helper), while
+    the customer chat is active, in a workgroup whose policy (``allowed``) lets agents invite."""
+    staff = require_role(principal, StaffRole.AGENT)
+    require_participant(staff, conv)
+    me = conv.participant(staff.key)
+    if me is None or me.role is not Role.AGENT:
+        raise Forbidden("only the chat's agent can invite someone in")
+    if conv.kind is not Kind.CUSTOMER_CHAT or conv.status is not Status.ACTIVE:
+        raise Forbidden("invitations are for active customer chats")
+    if not allowed:
+        raise Forbidden("this workgroup does not allow invitations")
+    return staff
+
+
+def can_be_invited(role: StaffRole, active: bool, member: bool) -> bool:
+    """Who may be invited: an active agent of the chat's workgroup (``member``), or any active
+    supervisor or admin."""
+    return active and (member or _RANK[role] >= _RANK[StaffRole.SUPERVISOR])
+
+
+def require_helper(principal: Principal, conv: Conversation) -> Staff:
+    """Leaving a chat that goes on is for invited helpers; the chat's agent ends or transfers
+    it instead."""
+    staff = require_role(principal, StaffRole.AGENT)
+    require_participant(staff, conv)
+    me = conv.participant(staff.key)
+    if me is None or me.role is not Role.HELPER:
+        raise Forbidden("only an invited helper can leave this chat")
+    return staff

@@ -36,6 +36,10 @@ class Status(StrEnum):
 class Role(StrEnum):
     VISITOR = "visitor"
     AGENT = "agent"
+    #: Invited in by the chat's agent (see ``parley.domain.invitations``): reads and writes like
+    #: an agent, but the chat is not theirs: it does not count against their capacity
+    #: (``agent_ids`` and the routing load leave them out), and they leave instead of ending it.
+    HELPER = "helper"
 
 
 class EntryKind(StrEnum):
@@ -44,6 +48,11 @@ class EntryKind(StrEnum):
     JOINED = "joined"
     LEFT = "left"
     ENDED = "ended"
+    #: A private note: only staff see it. Visitors get a ``HIDDEN`` placeholder in its place.
+    NOTE = "note"
+    #: Never stored: what a visitor is sent for an entry they may not see, so that their
+    #: ``seq`` stays gapless (see ``hidden``).
+    HIDDEN = "hidden"
 
 
 def staff_key(user_id: int) -> str:
@@ -169,6 +178,33 @@ def post_message(
     return _append(conv, EntryKind.MESSAGE, author, {"text": text}, now, client_id)
 
 
+def post_note(
+    conv: Conversation,
+    author: str,
+    text: str,
+    client_id: str,
+    now: datetime,
+    max_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+) -> tuple[Conversation, Entry]:
+    """Append a private note, which only staff see: for present staff participants."""
+    validate_text(text, max_chars)
+    validate_client_id(client_id)
+    if conv.status is Status.ENDED:
+        raise Conflict("this conversation has ended")
+    participant = conv.participant(author)
+    if participant is None or not participant.present:
+        raise Forbidden("only a participant can write here")
+    if participant.role is Role.VISITOR:
+        raise Forbidden("private notes are for staff")
+    return _append(conv, EntryKind.NOTE, author, {"text": text}, now, client_id)
+
+
+def hidden(entry: Entry) -> Entry:
+    """The placeholder shown in place of an entry its reader may not see: same ``seq`` and
+    time, nothing else."""
+    return Entry(entry.seq, EntryKind.HIDDEN, None, {}, entry.created_at)
+
+
 def join(conv: Conversation, participant: Participant, now: datetime) -> tuple[Conversation, Entry]:
     if conv.status is Status.ENDED:
         raise Conflict("this conversation has ended")
@@ -177,6 +213,22 @@ def join(conv: Conversation, participant: Participant, now: datetime) -> tuple[C
     conv = replace(conv, participants=(*others, participant), status=status)
     body = {"name": participant.display_name, "role": participant.role.value}
     return _append(conv, EntryKind.JOINED, participant.key, body, now)
+
+
+def leave(conv: Conversation, key: str, reason: str, now: datetime) -> tuple[Conversation, Entry]:
+    """A staff participant leaves a conversation that goes on (after a transfer, or an invited
+    helper's visit). ``reason``: transferred, left."""
+    if conv.status is Status.ENDED:
+        raise Conflict("this conversation has ended")
+    me = conv.participant(key)
+    if me is None or not me.present:
+        raise Forbidden("only a participant can leave this conversation")
+    if me.role is Role.VISITOR:
+        raise Forbidden("the visitor ends the conversation instead")
+    participants = tuple(replace(p, left_at=now) if p.key == key else p for p in conv.participants)
+    conv = replace(conv, participants=participants)
+    body = {"name": me.display_name, "role": me.role.value, "reason": reason}
+    return _append(conv, EntryKind.LEFT, key, body, now)
 
 
 def end(
@@ -192,6 +244,8 @@ def end(
         participant = conv.participant(by)
         if participant is None or not participant.present:
             raise Forbidden("only a participant can end this conversation")
+        if participant.role is Role.HELPER:
+            raise Forbidden("an invited helper leaves the chat; its agent ends it")
     participants = tuple(
         p if p.left_at is not None else replace(p, left_at=now) for p in conv.participants
     )

@@ -49,6 +49,12 @@ class OfferGone(Conflict):
     code = "offer_gone"
 
 
+class InvitationGone(Conflict):
+    """The invitation was accepted, declined, cancelled, timed out, or is not yours."""
+
+    code = "invitation_gone"
+
+
 class OverCapacity(Conflict):
     code = "over_capacity"
 

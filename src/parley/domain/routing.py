@@ -102,6 +102,38 @@ class Offer:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """An agent hands a chat on: to one agent, or to whoever a queue's strategy picks.
+
+    The sender stays in the chat until someone accepts; if nobody does (the named agent
+    declines or lets the offer time out, or nobody accepts within the wait timeout), the
+    request ends ``transfer_failed`` and the chat simply stays with the sender.
+    """
+
+    from_agent: int
+    to_agent: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPolicy:
+    """A workgroup's rules for handing its chats on."""
+
+    #: Allowed targets among "agent", "queue", "workgroup".
+    targets: frozenset[str] = frozenset({"agent", "queue", "workgroup"})
+    max_transfers: int = 3
+    invitations: bool = True
+
+    def check(self, target: str, transfers_so_far: int) -> None:
+        if target not in self.targets:
+            raise Forbidden(f"this workgroup does not allow transfers to a {target}")
+        if transfers_so_far >= self.max_transfers:
+            raise Forbidden(
+                f"this chat was transferred {transfers_so_far} times, the most allowed here"
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     request_id: str
     created_at: datetime
@@ -119,6 +151,7 @@ class Request:
     offers_made: int = 0
     offers: tuple[Offer, ...] = ()
     preferred_agent: int | None = None
+    transfer: Transfer | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -188,9 +221,16 @@ class Router:
         spec = self.queues.get(request.queue_id)
         if spec is None or not (agent.available and agent.has_capacity()):
             return False
+        transfer = request.transfer
+        if transfer is not None and (
+            agent.agent_id == transfer.from_agent or transfer.to_agent not in (None, agent.agent_id)
+        ):
+            return False
         declined = request.declined.get(agent.agent_id)
         cooling = declined is not None and now < declined + self.policy.decline_cooldown
-        return agent.qualifies(spec) and not cooling
+        # A transfer to a named agent skips the queue's skills: the sender chose them.
+        named = transfer is not None and transfer.to_agent is not None
+        return (named or agent.qualifies(spec)) and not cooling
 
 
 # Events ---------------------------------------------------------------------------------------
@@ -225,7 +265,8 @@ class RequestAccepted:
 
 @dataclass(frozen=True, slots=True)
 class RequestEnded:
-    """The request left the queue unanswered. ``reason``: cancelled or expired."""
+    """The request left the queue unanswered. ``reason``: cancelled or expired; for a transfer,
+    transfer_failed or transfer_cancelled (the chat stays with the sender)."""
 
     request_id: str
     reason: str
@@ -338,7 +379,11 @@ def enqueue(router: Router, request: Request, now: datetime) -> tuple[Router, li
 
 
 def cancel(router: Router, request_id: str, now: datetime) -> tuple[Router, list[RoutingEvent]]:
-    return _remove(router, request_id, "cancelled")
+    """The visitor gave up waiting; for a transfer, the sender (or the chat's end) called it
+    off."""
+    request = router.find(request_id)
+    reason = "cancelled" if request is None or request.transfer is None else "transfer_cancelled"
+    return _remove(router, request_id, reason)
 
 
 def accept(
@@ -355,8 +400,8 @@ def claim(
     request = router.find(request_id)
     if request is None:
         raise OfferGone("this request is no longer waiting")
-    spec = router.queues[request.queue_id]
-    if spec.strategy is not Strategy.MANUAL:
+    spec = router.queues.get(request.queue_id)
+    if spec is None or spec.strategy is not Strategy.MANUAL:
         raise Forbidden("requests of this queue are offered, not picked")
     agent = router.agents.get(agent_id)
     if agent is None:
@@ -377,7 +422,9 @@ def decline(
     if agent is not None and agent.missed:
         agents = {**router.agents, agent_id: replace(agent, missed=0)}
     current = replace(router, agents=agents)
-    return _end_offer(current, request, offer, now), [OfferEnded(offer, "declined")]
+    current = _end_offer(current, request, offer, now)
+    events: list[RoutingEvent] = [OfferEnded(offer, "declined")]
+    return _fail_named_transfer(current, request.request_id, events)
 
 
 def tick(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]:
@@ -394,7 +441,8 @@ def tick(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]:
     # Expiry first, then offers: an expired request's offers are withdrawn, not timed out.
     for request in router.requests:
         if now >= request.created_at + router.policy.wait_timeout:
-            current, more = _remove(current, request.request_id, "expired")
+            reason = "expired" if request.transfer is None else "transfer_failed"
+            current, more = _remove(current, request.request_id, reason)
             events.extend(more)
     for request in current.requests:
         for offer in request.offers:
@@ -406,6 +454,7 @@ def tick(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]:
                 if not offer.preferred:
                     current, more = _missed(current, offer.agent_id)
                     events.extend(more)
+                current, events = _fail_named_transfer(current, request.request_id, events)
     for request in current.requests:
         for offer in request.offers:
             if not _still_available(current, offer.agent_id):
@@ -447,7 +496,8 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
         if request.offers:
             continue
         spec = router.queues.get(request.queue_id)
-        if spec is None or spec.strategy is Strategy.MANUAL:
+        named = request.transfer is not None and request.transfer.to_agent is not None
+        if spec is None or (spec.strategy is Strategy.MANUAL and not named):
             continue
         able = [a for a in candidates if router.can_take(a, request, now)]
         if not able:
@@ -456,6 +506,9 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
         if preferred is not None:
             chosen: Sequence[Agent] = (preferred,)
             timeout = min(router.policy.offer_timeout, router.policy.preferred_timeout)
+        elif named:
+            chosen = able  # only the named agent can take it
+            timeout = router.policy.offer_timeout
         else:
             view = replace(router, last_offered=last_offered)
             chosen = STRATEGIES[spec.strategy](able, request, spec, view)
@@ -469,7 +522,7 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
                 agent_id=agent.agent_id,
                 offered_at=now,
                 expires_at=now + timeout,
-                broadcast=spec.strategy is Strategy.BROADCAST,
+                broadcast=spec.strategy is Strategy.BROADCAST and preferred is None,
                 preferred=preferred is not None,
             )
             for n, agent in enumerate(chosen, start=1)
@@ -602,6 +655,19 @@ def _end_offer(router: Router, request: Request, offer: Offer, now: datetime) ->
         declined={**request.declined, offer.agent_id: now},
     )
     return _replace(router, request, updated)
+
+
+def _fail_named_transfer(
+    router: Router, request_id: str, events: list[RoutingEvent]
+) -> tuple[Router, list[RoutingEvent]]:
+    """A transfer to a named agent who declined or let it time out: nobody else may take it."""
+    request = router.find(request_id)
+    if request is None or request.transfer is None or request.transfer.to_agent is None:
+        return router, events
+    if request.offers:
+        return router, events
+    current, more = _remove(router, request_id, "transfer_failed")
+    return current, [*events, *more]
 
 
 def _missed(router: Router, agent_id: int) -> tuple[Router, list[RoutingEvent]]:

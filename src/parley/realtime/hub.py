@@ -204,13 +204,19 @@ class Hub:
                     # A gap: something was lost or overtaken on the way. Read the record.
                     await self._catch_up(conn, conversation_id)
                     return
-                conn.send(EntryMessage(conversation_id=conversation_id, entry=entry))
+                conn.send(_entry_for(conn, conversation_id, entry))
                 cursor = entry.seq
                 conn.cursors[conversation_id] = cursor
 
     async def _catch_up(self, conn: ClientConnection, conversation_id: str) -> None:
         cursor = conn.cursors[conversation_id]
         for entry in await self._source.entries_after(conversation_id, cursor):
-            conn.send(EntryMessage(conversation_id=conversation_id, entry=entry))
+            conn.send(_entry_for(conn, conversation_id, entry))
             cursor = entry.seq
         conn.cursors[conversation_id] = cursor
+
+
+def _entry_for(conn: ClientConnection, conversation_id: str, entry: EntryOut) -> EntryMessage:
+    """Every entry goes out through here: a private note reaches a visitor only as a
+    placeholder with its ``seq``, so that the visitor's cursor stays gapless."""
+    return EntryMessage(conversation_id=conversation_id, entry=entry.visible_to(conn.principal))

@@ -21,6 +21,7 @@ from parley.storage.store import Store, UserRow, WorkgroupRow, fields_json
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MIN_PASSWORD_CHARS = 8
+TRANSFER_TARGETS = frozenset({"agent", "queue", "workgroup"})
 
 
 def _check_name(kind: str, value: str) -> str:
@@ -43,12 +44,18 @@ class WorkgroupSettings:
     decline_cooldown_secs: int = int(routing.DEFAULT_DECLINE_COOLDOWN.total_seconds())
     preferred_agent_secs: int = int(routing.DEFAULT_PREFERRED_TIMEOUT.total_seconds())
     max_missed_offers: int = routing.DEFAULT_MAX_MISSED
+    transfer_targets: frozenset[str] = TRANSFER_TARGETS
+    max_transfers: int = 3
+    invitations: bool = True
 
-    def routing_values(self) -> dict[str, int]:
+    def routing_values(self) -> dict[str, object]:
         return {
             "decline_cooldown_secs": self.decline_cooldown_secs,
             "preferred_agent_secs": self.preferred_agent_secs,
             "max_missed_offers": self.max_missed_offers,
+            "transfer_targets": sorted(self.transfer_targets),
+            "max_transfers": self.max_transfers,
+            "invitations": self.invitations,
         }
 
     def validate(self) -> WorkgroupSettings:
@@ -69,6 +76,10 @@ class WorkgroupSettings:
             raise InvalidInput("the preferred agent's head start must be 0 to 120 seconds")
         if not 0 <= self.max_missed_offers <= 100:
             raise InvalidInput("missed offers before away must be 0 (never) to 100")
+        if not self.transfer_targets <= TRANSFER_TARGETS:
+            raise InvalidInput("transfer targets are agent, queue and workgroup")
+        if not 0 <= self.max_transfers <= 20:
+            raise InvalidInput("transfers per chat must be 0 to 20")
         return self
 
 

@@ -26,12 +26,15 @@ from parley.domain.errors import (
 )
 from parley.domain.forms import FormField, check_answers
 from parley.domain.hours import Availability, Reason
-from parley.protocol import ConversationOut, EntryOut, TypingOut
+from parley.protocol import ConversationOut, EntryOut, Outcome, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
 from parley.services.routing import RoutingService
 from parley.storage.db import Database
 from parley.storage.store import Store, WorkgroupRow
+
+#: Earlier conversations of a customer shown beside a chat.
+HISTORY_LIMIT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +151,16 @@ class ChatService:
     # Participants -----------------------------------------------------------------------------
 
     async def send(
-        self, principal: Principal, conversation_id: str, client_id: str, text: str
+        self,
+        principal: Principal,
+        conversation_id: str,
+        client_id: str,
+        text: str,
+        *,
+        private: bool = False,
     ) -> EntryOut:
-        """Store a message; repeated client ids answer with the original entry."""
+        """Store a message (a private note, which only staff see, with ``private``); repeated
+        client ids answer with the original entry."""
         conv_policy.validate_text(text, self.max_message_chars)
         conv_policy.validate_client_id(client_id)
         now = self._clock.now()
@@ -163,7 +173,8 @@ class ChatService:
                 if conv.status is Status.ENDED:
                     raise Conflict("this conversation has ended")
                 access.require_participant(principal, conv)
-                conv, entry = conv_policy.post_message(
+                post = conv_policy.post_note if private else conv_policy.post_message
+                conv, entry = post(
                     conv, principal.key, text, client_id, now, self.max_message_chars
                 )
                 await store.set_last_seq(conv.id, conv.last_seq)
@@ -200,16 +211,23 @@ class ChatService:
             ]
         )
 
-    async def end(self, principal: Principal, conversation_id: str) -> None:
-        """End a chat; a visitor ending it while still queued cancels the request."""
+    async def end(
+        self, principal: Principal, conversation_id: str, outcome: Outcome | None = None
+    ) -> None:
+        """End a chat; a visitor ending it while still queued cancels the request, and ending
+        it calls off a transfer under way. Staff may record the chat's ``outcome``."""
+        if outcome is not None and not isinstance(principal, Staff):
+            raise Forbidden("only staff record a chat's outcome")
         now = self._clock.now()
         notes: list[Notification] = []
         async with self._db.write() as store:
             peek = await self._conversation(store, principal, conversation_id)
-            # Lock order everywhere: workgroup, agent, conversation.
+            # Lock order everywhere: workgroup, agent, conversation. A waiting request (the
+            # queue, or a transfer under way) lives in its workgroup's queue.
             wg = None
-            if peek.status is Status.QUEUED and peek.workgroup_id is not None:
-                wg = await store.workgroup(peek.workgroup_id, lock=True)
+            state = await store.request_state(peek.id)
+            if state is not None and state.status == "waiting":
+                wg = await store.workgroup(state.workgroup_id, lock=True)
             conv = await self._conversation(store, principal, conversation_id, lock=True)
             if conv.status is Status.ENDED:
                 # Ending twice is a no-op for anyone who took part, so that a retry never fails.
@@ -217,9 +235,12 @@ class ChatService:
                     raise Forbidden("only a participant can end this conversation")
                 return
             access.require_participant(principal, conv)
-            if conv.status is Status.QUEUED and wg is not None:
+            if wg is not None:
                 notes += await self._routing.cancel_in(store, wg, conv.id)
-            else:
+            if conv.status is not Status.QUEUED:
+                if outcome is not None:
+                    await store.set_outcome(conv.id, outcome)
+                conv = await self._conversation(store, principal, conversation_id, lock=True)
                 agents = conv.agent_ids()
                 conv, entries = conv_policy.end(conv, principal.key, "ended", now)
                 await store.save_conversation(conv)
@@ -241,7 +262,9 @@ class ChatService:
         async with self._db.read() as store:
             conv = await self._conversation(store, principal, conversation_id)
             entries = await store.entries_after(conv.id, 0)
-        return ConversationOut.of(conv), [EntryOut.of(e) for e in entries]
+        return ConversationOut.of(conv), [
+            EntryOut.of(access.visible_entry(principal, e)) for e in entries
+        ]
 
     async def entries(
         self, principal: Principal, conversation_id: str, after: int, limit: int
@@ -250,7 +273,8 @@ class ChatService:
             conv = await self._conversation(store, principal, conversation_id)
             if after > conv.last_seq:
                 raise CursorOutOfRange(f"seq {after} does not exist yet (last is {conv.last_seq})")
-            return [EntryOut.of(e) for e in await store.entries_after(conv.id, after, limit)]
+            found = await store.entries_after(conv.id, after, limit)
+        return [EntryOut.of(access.visible_entry(principal, e)) for e in found]
 
     async def history(
         self,
@@ -315,6 +339,17 @@ class ChatService:
                 cursor = 0
             subs.append(Subscription(conv.id, cursor))
         return Resume(subs, errors)
+
+    async def customer_history(self, staff: Staff, conversation_id: str) -> list[ConversationOut]:
+        """The customer's earlier conversations (by the pre-chat email), newest first, for
+        whoever may read this one: a receiver sees them before typing a word."""
+        async with self._db.read() as store:
+            conv = await self._conversation(store, staff, conversation_id)
+            email = conv.metadata.get("email")
+            others = await store.conversations_by_email(
+                email if isinstance(email, str) else "", conv.id, HISTORY_LIMIT
+            )
+        return [ConversationOut.of(c) for c in others]
 
     # The hub's view of the record (parley.realtime.hub.SyncSource) -----------------------------
 

@@ -10,22 +10,25 @@ database refuse a second live offer for an agent or a request even if that were 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from parley.clock import Clock
+from parley.domain import access, routing, rules
 from parley.domain import conversation as conv_policy
 from parley.domain import presence as presence_policy
-from parley.domain import routing, rules
-from parley.domain.access import Staff
-from parley.domain.conversation import Participant, Role
-from parley.domain.errors import NotFound, OfferGone
+from parley.domain.access import Staff, StaffRole
+from parley.domain.conversation import Conversation, Participant, Role, Status
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, OfferGone
 from parley.protocol import (
     EntryOut,
     OfferEndedMessage,
     OfferMessage,
     OfferOut,
     QueueStatus,
+    TransferOut,
+    TransferStatus,
     WaitingChanged,
     WaitingOut,
 )
@@ -40,7 +43,16 @@ from parley.realtime.notifications import (
 )
 from parley.services.presence import announce
 from parley.storage.db import Database
-from parley.storage.store import Store, WorkgroupRow
+from parley.storage.store import RoutingEventRow, Store, WorkgroupRow
+
+MAX_NOTE_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTarget:
+    kind: Literal["agent", "queue", "workgroup"]
+    #: The agent's username, the queue's name, or the workgroup's slug.
+    name: str
 
 
 class RoutingService:
@@ -100,24 +112,169 @@ class RoutingService:
         events: list[routing.RoutingEvent],
         now: datetime,
     ) -> list[Notification]:
-        """Write an accept or a claim: the agent joins the conversation."""
+        """Write an accept or a claim: the agent joins the conversation; after a transfer the
+        sender leaves it."""
         notes = await self._persist(store, wg, before, after, events, now)
-        conv = await store.conversation(_accepted(events), lock=True)
+        request = before.find(_accepted(events))
+        assert request is not None
+        conv = await store.conversation(request.request_id, lock=True)
         if conv is None:
             raise NotFound("the conversation is gone")
         me = Participant(staff.key, Role.AGENT, staff.display_name, now, staff.user_id)
         conv, joined = conv_policy.join(conv, me, now)
+        entries = [joined]
+        transfer = request.transfer
+        if transfer is not None:
+            sender = conv.participant(conv_policy.staff_key(transfer.from_agent))
+            if sender is not None and sender.present:
+                conv, left = conv_policy.leave(conv, sender.key, "transferred", now)
+                entries.append(left)
+            if conv.workgroup_id != wg.id:
+                await store.set_conversation_workgroup(conv.id, wg.id)
+            await store.record_event(
+                RoutingEventRow(
+                    conv.id,
+                    "transfer_accepted",
+                    now,
+                    actor_id=staff.user_id,
+                    agent_id=transfer.from_agent,
+                    from_workgroup_id=conv.workgroup_id,
+                    to_workgroup_id=wg.id,
+                    to_queue_id=request.queue_id,
+                )
+            )
+            await store.set_idle_since(transfer.from_agent, now)
+            notes += [
+                _transfer_status(transfer.from_agent, conv.id, "accepted", staff.display_name),
+                *[Kick(workgroup_id=w) for w in await store.workgroups_of(transfer.from_agent)],
+            ]
+        else:
+            status = QueueStatus(conversation_id=conv.id, status="accepted")
+            notes.append(_to_visitor(conv.id, status))
         await store.save_conversation(conv)
-        await store.insert_entries(conv.id, [joined])
+        await store.insert_entries(conv.id, entries)
         await store.set_idle_since(staff.user_id, now)
         await store.set_missed_offers(staff.user_id, 0)
         return [
             *notes,
-            Appended(conversation_id=conv.id, entries=[EntryOut.of(joined)]),
+            Appended(conversation_id=conv.id, entries=[EntryOut.of(e) for e in entries]),
             Follow(user_id=staff.user_id, conversation_id=conv.id),
-            _to_visitor(conv.id, QueueStatus(conversation_id=conv.id, status="accepted")),
             Kick(workgroup_id=wg.id),
         ]
+
+    async def transfer(
+        self, staff: Staff, conversation_id: str, target: TransferTarget, note: str
+    ) -> None:
+        """Hand a chat on to an agent, a queue or another workgroup, with a note. The sender
+        keeps the chat until someone accepts; if nobody does it stays theirs (``transfer``
+        ``failed``). The receiver gets an ordinary offer, which names the sender and the note."""
+        if len(note) > MAX_NOTE_CHARS:
+            raise InvalidInput(f"a transfer note is limited to {MAX_NOTE_CHARS} characters")
+        now = self._clock.now()
+        async with self._db.write() as store:
+            conv = await store.conversation(conversation_id)
+            if conv is None:
+                raise NotFound("no such conversation")
+            _require_agent_in(staff, conv)
+            source = None if conv.workgroup_id is None else await store.workgroup(conv.workgroup_id)
+            if source is None:
+                raise Conflict("this conversation has no workgroup")
+            count = sum(1 for e in await store.events_of(conv.id) if e.kind == "transfer_requested")
+            source.transfer_policy().check(target.kind, count)
+            dest, queue_id, priority, to_agent = await self._transfer_target(
+                store, staff, source, conv.metadata, target
+            )
+            # Lock order: workgroup, then conversation; check again under the locks.
+            await store.workgroup(dest.id, lock=True)
+            conv = await store.conversation(conversation_id, lock=True)
+            assert conv is not None
+            _require_agent_in(staff, conv)
+            state = await store.request_state(conv.id)
+            if state is None or state.status != "accepted":
+                raise Conflict("a transfer of this chat is already under way")
+            before = await store.load_router(dest)
+            request = routing.Request(
+                request_id=conv.id,
+                created_at=now,
+                queue_id=queue_id,
+                arrival=await store.next_arrival(),
+                priority=priority,
+                entered_at=now,
+                offers_made=state.offers_made,
+                transfer=routing.Transfer(staff.user_id, to_agent, note),
+            )
+            after, _ = routing.enqueue(before, request, now)
+            await store.start_transfer(request, dest.id, after.positions()[conv.id][1])
+            await store.record_event(
+                RoutingEventRow(
+                    conv.id,
+                    "transfer_requested",
+                    now,
+                    actor_id=staff.user_id,
+                    agent_id=to_agent,
+                    from_workgroup_id=source.id,
+                    to_workgroup_id=dest.id,
+                    to_queue_id=queue_id,
+                    note=note,
+                )
+            )
+        await self._bus.publish(
+            [Kick(workgroup_id=dest.id), _transfer_status(staff.user_id, conv.id, "pending")]
+        )
+
+    async def cancel_transfer(self, staff: Staff, conversation_id: str) -> None:
+        """The sender calls a transfer off before anyone accepted it."""
+        async with self._db.write() as store:
+            state = await store.request_state(conversation_id)
+            if state is None or state.status != "waiting" or state.transfer_from is None:
+                raise Conflict("no transfer of this chat is under way")
+            if state.transfer_from != staff.user_id:
+                access.require_role(staff, StaffRole.SUPERVISOR)
+            wg = await store.workgroup(state.workgroup_id, lock=True)
+            assert wg is not None
+            notes = await self.cancel_in(store, wg, conversation_id)
+        await self._bus.publish(notes)
+
+    async def _transfer_target(
+        self,
+        store: Store,
+        staff: Staff,
+        source: WorkgroupRow,
+        metadata: Mapping[str, Any],
+        target: TransferTarget,
+    ) -> tuple[WorkgroupRow, int, int, int | None]:
+        """Where a transfer goes: (workgroup, queue, priority, named agent)."""
+        own = await store.queues(source.id)
+        default = next(q.id for q in own if q.is_default)
+        match target.kind:
+            case "agent":
+                user = await store.user_by_username(target.name)
+                if user is None or not user.active or await store.agent(user.id) is None:
+                    raise NotFound(f"no agent {target.name!r}")
+                if user.id == staff.user_id:
+                    raise InvalidInput("you cannot transfer a chat to yourself")
+                if source.id not in await store.workgroups_of(user.id):
+                    raise InvalidInput(
+                        f"{target.name!r} is not in this workgroup: transfer to theirs instead"
+                    )
+                return source, default, 0, user.id
+            case "queue":
+                queue = next((q for q in own if q.name == target.name), None)
+                if queue is None:
+                    raise NotFound(f"no queue {target.name!r} in this workgroup")
+                return source, queue.id, 0, None
+            case "workgroup":
+                dest = await store.workgroup_by_slug(target.name)
+                if dest is None:
+                    raise NotFound(f"no workgroup {target.name!r}")
+                theirs = await store.queues(dest.id)
+                decision = rules.route(
+                    [r.rule() for r in await store.rules(dest.id)],
+                    metadata,
+                    next(q.id for q in theirs if q.is_default),
+                )
+                return dest, decision.queue_id, decision.priority, None
+        raise InvalidInput("a transfer goes to an agent, a queue or a workgroup")
 
     async def decline(self, staff: Staff, offer_id: str) -> None:
         now = self._clock.now()
@@ -300,8 +457,12 @@ class RoutingService:
                 case routing.RequestAccepted(request_id=request_id, agent_id=agent_id):
                     await store.end_request(request_id, "accepted", now, agent_id)
                 case routing.RequestEnded(request_id=request_id, reason=reason):
-                    await store.end_request(request_id, reason, now)
-                    notes += await self._end_conversation(store, request_id, reason, now)
+                    ended = before.find(request_id)
+                    if ended is not None and ended.transfer is not None:
+                        notes += await self._transfer_ended(store, wg, ended, reason, now)
+                    else:
+                        await store.end_request(request_id, reason, now)
+                        notes += await self._end_conversation(store, request_id, reason, now)
                 case routing.PositionChanged(
                     request_id=request_id, queue_id=queue_id, position=position
                 ):
@@ -331,6 +492,37 @@ class RoutingService:
         ):
             notes += await _waiting_changed(store, wg.id)
         return notes
+
+    async def _transfer_ended(
+        self,
+        store: Store,
+        wg: WorkgroupRow,
+        request: routing.Request,
+        reason: str,
+        now: datetime,
+    ) -> list[Notification]:
+        """Nobody took a transfer, or it was called off: the chat stays with the sender."""
+        transfer = request.transfer
+        assert transfer is not None
+        conv = await store.conversation(request.request_id)
+        home = wg.id if conv is None or conv.workgroup_id is None else conv.workgroup_id
+        await store.end_transfer(request.request_id, home, transfer.from_agent)
+        kind = "transfer_failed" if reason == "transfer_failed" else "transfer_cancelled"
+        await store.record_event(
+            RoutingEventRow(
+                request.request_id,
+                kind,
+                now,
+                agent_id=transfer.to_agent,
+                from_workgroup_id=home,
+                to_workgroup_id=wg.id,
+                to_queue_id=request.queue_id,
+            )
+        )
+        status: Literal["failed", "cancelled"] = (
+            "failed" if reason == "transfer_failed" else "cancelled"
+        )
+        return [_transfer_status(transfer.from_agent, request.request_id, status)]
 
     async def _set_away(
         self, store: Store, agent_id: int, missed: int, now: datetime
@@ -370,10 +562,18 @@ async def _offer_out(
 ) -> OfferOut:
     conv = await store.conversation(offer.request_id)
     queue_name = ""
+    transfer: TransferOut | None = None
     if router is not None:
         request = router.find(offer.request_id)
         spec = None if request is None else router.queues.get(request.queue_id)
         queue_name = "" if spec is None else spec.name
+        if request is not None and request.transfer is not None:
+            sender = await store.user(request.transfer.from_agent)
+            transfer = TransferOut(
+                from_user_id=request.transfer.from_agent,
+                from_name="" if sender is None else sender.display_name,
+                note=request.transfer.note,
+            )
     return OfferOut(
         offer_id=offer.offer_id,
         conversation_id=offer.request_id,
@@ -383,6 +583,7 @@ async def _offer_out(
         metadata={} if conv is None else conv.metadata,
         queue_name=queue_name,
         broadcast=offer.broadcast,
+        transfer=transfer,
     )
 
 
@@ -408,6 +609,26 @@ async def _waiting_changed(store: Store, workgroup_id: int) -> list[Notification
     """Tell the workgroup's members that its manual-pick list changed."""
     message = WaitingChanged(workgroup_id=workgroup_id).model_dump(mode="json")
     return [ToUser(user_id=m, message=message) for m in await store.members(workgroup_id)]
+
+
+def _transfer_status(
+    user_id: int,
+    conversation_id: str,
+    status: Literal["pending", "accepted", "failed", "cancelled"],
+    to_name: str | None = None,
+) -> ToUser:
+    message = TransferStatus(conversation_id=conversation_id, status=status, to_name=to_name)
+    return ToUser(user_id=user_id, message=message.model_dump(mode="json"))
+
+
+def _require_agent_in(staff: Staff, conv: Conversation) -> None:
+    """Only an agent taking part in an active chat hands it on."""
+    access.require_participant(staff, conv)
+    me = conv.participant(staff.key)
+    if me is None or me.role is not Role.AGENT:
+        raise Forbidden("only the chat's agent can transfer it")
+    if conv.status is not Status.ACTIVE:
+        raise Conflict("only an active chat can be transferred")
 
 
 def _accepted(events: list[routing.RoutingEvent]) -> str:

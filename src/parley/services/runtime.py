@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -161,14 +161,20 @@ class Dispatcher:
             await wait_first(self._wake, self._clock.sleep_until(wake_at))
 
 
+#: A periodic job of the maintenance loop; returns when it next falls due (None: no deadline).
+Sweep = Callable[[], Awaitable[datetime | None]]
+
+
 class Maintenance:
-    """Node heartbeat and presence grace periods."""
+    """Node heartbeat and presence grace periods, and the other ``sweeps`` (invitations'
+    timeouts): each runs every heartbeat, and at the deadline it returned."""
 
     def __init__(self, presence: PresenceService, clock: Clock, *, heartbeat: timedelta) -> None:
         self._presence = presence
         self._clock = clock
         self._heartbeat = heartbeat
         self.wake = asyncio.Event()
+        self.sweeps: list[Sweep] = []
 
     async def run(self) -> None:
         while True:
@@ -178,7 +184,14 @@ class Maintenance:
             except Exception:
                 log.exception("presence sweep failed")
                 deadline = None
-            wake_at = self._clock.now() + self._heartbeat
-            if deadline is not None:
-                wake_at = min(wake_at, deadline)
+            deadlines = [] if deadline is None else [deadline]
+            for sweep in self.sweeps:
+                try:
+                    more = await sweep()
+                except Exception:
+                    log.exception("maintenance sweep failed")
+                    more = None
+                if more is not None:
+                    deadlines.append(more)
+            wake_at = min([self._clock.now() + self._heartbeat, *deadlines])
             await wait_first(self.wake, self._clock.sleep_until(wake_at))

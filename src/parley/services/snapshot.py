@@ -6,17 +6,25 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from parley.domain.access import Principal, Visitor
-from parley.protocol import OfferMessage
+from parley.protocol import InvitationMessage, OfferMessage
+from parley.services.invitations import InvitationService
 from parley.services.presence import PresenceService
 from parley.services.routing import RoutingService
 from parley.storage.db import Database
 
 
 class Snapshots:
-    def __init__(self, db: Database, presence: PresenceService, routing: RoutingService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        presence: PresenceService,
+        routing: RoutingService,
+        invitations: InvitationService | None = None,
+    ) -> None:
         self._db = db
         self._presence = presence
         self._routing = routing
+        self._invitations = invitations
 
     async def ephemeral(self, principal: Principal) -> list[BaseModel]:
         if isinstance(principal, Visitor):
@@ -24,4 +32,8 @@ class Snapshots:
             return [] if status is None else [status]
         messages: list[BaseModel] = list(await self._presence.snapshot())
         messages += [OfferMessage(offer=o) for o in await self._routing.pending_offers(principal)]
+        if self._invitations is not None:
+            messages += [
+                InvitationMessage(invitation=i) for i in await self._invitations.pending(principal)
+            ]
         return messages

@@ -29,6 +29,8 @@ from parley.domain.conversation import (
 )
 from parley.domain.forms import FormField
 from parley.domain.hours import BusinessHours, parse_hours, weekly_plain
+from parley.domain.invitations import Invitation
+from parley.domain.invitations import Status as InvitationStatus
 from parley.domain.messages import LeftMessage
 from parley.domain.messages import Status as MessageStatus
 from parley.domain.presence import AgentPresence, Presence
@@ -39,10 +41,12 @@ from parley.storage.tables import (
     connections,
     conversations,
     entries,
+    invitations,
     left_messages,
     offers,
     participants,
     queues,
+    routing_events,
     routing_rules,
     server_keys,
     users,
@@ -88,6 +92,12 @@ class WorkgroupRow:
     decline_cooldown_secs: int = 20
     preferred_agent_secs: int = 10
     max_missed_offers: int = 3
+    transfer_targets: frozenset[str] = frozenset({"agent", "queue", "workgroup"})
+    max_transfers: int = 3
+    invitations: bool = True
+
+    def transfer_policy(self) -> routing.TransferPolicy:
+        return routing.TransferPolicy(self.transfer_targets, self.max_transfers, self.invitations)
 
     def policy(self) -> routing.Policy:
         return routing.Policy(
@@ -127,6 +137,32 @@ class QueueRow:
             ),
             max_length=self.max_length,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestState:
+    """A conversation's routing request as stored: where it is and who has it."""
+
+    workgroup_id: int
+    status: str  # waiting accepted cancelled expired
+    offers_made: int
+    agent_id: int | None
+    transfer_from: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingEventRow:
+    """A transfer or invitation step (``tables.routing_events``)."""
+
+    conversation_id: str
+    kind: str
+    at: datetime
+    actor_id: int | None = None
+    agent_id: int | None = None
+    from_workgroup_id: int | None = None
+    to_workgroup_id: int | None = None
+    to_queue_id: int | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +226,9 @@ def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
         row.decline_cooldown_secs,
         row.preferred_agent_secs,
         row.max_missed_offers,
+        frozenset(row.transfer_targets),
+        row.max_transfers,
+        bool(row.invitations),
     )
 
 
@@ -219,6 +258,20 @@ def _declined(raw: Any, created_at: datetime) -> dict[int, datetime]:
 
 def _entry(row: sa.Row[Any]) -> Entry:
     return Entry(row.seq, EntryKind(row.kind), row.author, row.body, row.created_at, row.client_id)
+
+
+def _invitation(row: sa.Row[Any]) -> Invitation:
+    return Invitation(
+        row.id,
+        row.conversation_id,
+        row.from_user_id,
+        row.to_user_id,
+        row.note,
+        row.created_at,
+        row.expires_at,
+        InvitationStatus(row.status),
+        row.ended_at,
+    )
 
 
 def _offer(row: sa.Row[Any]) -> routing.Offer:
@@ -598,6 +651,9 @@ class Store:
             mine = sa.select(participants.c.conversation_id).where(
                 participants.c.user_id == user_id
             )
+            if active_only:
+                # Chats they left (transferred, or a helper's visit) are history, not work.
+                mine = mine.where(participants.c.left_at.is_(None))
             stmt = stmt.where(conversations.c.id.in_(mine))
         if active_only:
             stmt = stmt.where(conversations.c.status != Status.ENDED.value)
@@ -773,6 +829,13 @@ class Store:
                 offers_made=r.offers_made,
                 offers=tuple(pending.get(r.conversation_id, ())),
                 preferred_agent=r.preferred_agent_id,
+                transfer=(
+                    None
+                    if r.transfer_from is None
+                    else routing.Transfer(
+                        r.transfer_from, r.transfer_to_agent, r.transfer_note or ""
+                    )
+                ),
             )
             for r in rows
         )
@@ -908,6 +971,42 @@ class Store:
             return {}, None
         return {str(k): int(v) for k, v in row.skills.items()}, row.max_chats
 
+    async def record_event(self, event: RoutingEventRow) -> None:
+        await self.conn.execute(
+            sa.insert(routing_events).values(
+                conversation_id=event.conversation_id,
+                kind=event.kind,
+                at=event.at,
+                actor_id=event.actor_id,
+                agent_id=event.agent_id,
+                from_workgroup_id=event.from_workgroup_id,
+                to_workgroup_id=event.to_workgroup_id,
+                to_queue_id=event.to_queue_id,
+                note=event.note,
+            )
+        )
+
+    async def events_of(self, conversation_id: str) -> list[RoutingEventRow]:
+        rows = await self._all(
+            sa.select(routing_events)
+            .where(routing_events.c.conversation_id == conversation_id)
+            .order_by(routing_events.c.id)
+        )
+        return [
+            RoutingEventRow(
+                r.conversation_id,
+                r.kind,
+                r.at,
+                r.actor_id,
+                r.agent_id,
+                r.from_workgroup_id,
+                r.to_workgroup_id,
+                r.to_queue_id,
+                r.note,
+            )
+            for r in rows
+        ]
+
     async def set_missed_offers(self, user_id: int, missed: int) -> None:
         await self.conn.execute(
             sa.update(agent_state)
@@ -946,8 +1045,99 @@ class Store:
         await self.conn.execute(
             sa.update(chat_requests)
             .where(chat_requests.c.conversation_id == request_id)
-            .values(status=status, ended_at=now, agent_id=agent_id)
+            .values(
+                status=status,
+                ended_at=now,
+                agent_id=agent_id,
+                transfer_from=None,
+                transfer_to_agent=None,
+                transfer_note=None,
+            )
         )
+
+    async def request_state(self, conversation_id: str) -> RequestState | None:
+        row = await self._one(
+            sa.select(chat_requests).where(chat_requests.c.conversation_id == conversation_id)
+        )
+        if row is None:
+            return None
+        return RequestState(
+            row.workgroup_id, row.status, row.offers_made, row.agent_id, row.transfer_from
+        )
+
+    async def start_transfer(
+        self, request: routing.Request, workgroup_id: int, entry_position: int
+    ) -> None:
+        """The conversation's request waits again, in ``workgroup_id``, as a transfer."""
+        assert request.transfer is not None
+        await self.conn.execute(
+            sa.update(chat_requests)
+            .where(chat_requests.c.conversation_id == request.request_id)
+            .values(
+                workgroup_id=workgroup_id,
+                queue_id=request.queue_id,
+                status="waiting",
+                created_at=request.created_at,
+                entered_at=request.since,
+                entry_position=entry_position,
+                priority=request.priority,
+                moves=0,
+                declined_by={},
+                ended_at=None,
+                preferred_agent_id=None,
+                transfer_from=request.transfer.from_agent,
+                transfer_to_agent=request.transfer.to_agent,
+                transfer_note=request.transfer.note,
+            )
+        )
+
+    async def end_transfer(self, conversation_id: str, workgroup_id: int, agent_id: int) -> None:
+        """A transfer nobody took: the request is the sender's again, in the chat's workgroup.
+        It no longer counts in any queue's wait estimate."""
+        await self.conn.execute(
+            sa.update(chat_requests)
+            .where(chat_requests.c.conversation_id == conversation_id)
+            .values(
+                workgroup_id=workgroup_id,
+                queue_id=None,
+                status="accepted",
+                agent_id=agent_id,
+                transfer_from=None,
+                transfer_to_agent=None,
+                transfer_note=None,
+            )
+        )
+
+    async def set_conversation_workgroup(self, conversation_id: str, workgroup_id: int) -> None:
+        await self.conn.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(workgroup_id=workgroup_id)
+        )
+
+    async def set_outcome(self, conversation_id: str, outcome: str) -> None:
+        await self.conn.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == conversation_id)
+            .values(outcome=outcome)
+        )
+
+    async def conversations_by_email(
+        self, email: str, exclude: str, limit: int
+    ) -> list[Conversation]:
+        """A customer's other conversations (by the pre-chat email), newest first."""
+        if not email or not _lookupable(email):
+            return []
+        rows = await self._all(
+            sa.select(conversations)
+            .where(
+                sa.func.lower(conversations.c.metadata["email"].as_string()) == email.lower(),
+                conversations.c.id != exclude,
+            )
+            .order_by(conversations.c.created_at.desc())
+            .limit(limit)
+        )
+        return await self._conversations_from(rows)
 
     async def offer_workgroup(self, offer_id: str) -> int | None:
         if not _lookupable(offer_id):
@@ -1206,6 +1396,97 @@ class Store:
         # min() keeps the column's type, so the value comes back aware on every backend.
         row = await self._one(sa.select(sa.func.min(left_messages.c.next_email_at)))
         return None if row is None else row[0]
+
+    # Invitations and the staff directory ------------------------------------------------------
+
+    async def insert_invitation(self, invitation: Invitation) -> None:
+        await self.conn.execute(
+            sa.insert(invitations).values(
+                id=invitation.invitation_id,
+                conversation_id=invitation.conversation_id,
+                from_user_id=invitation.from_agent,
+                to_user_id=invitation.to_user,
+                note=invitation.note,
+                status=invitation.status.value,
+                created_at=invitation.created_at,
+                expires_at=invitation.expires_at,
+                ended_at=invitation.ended_at,
+            )
+        )
+
+    async def invitation(self, invitation_id: str) -> Invitation | None:
+        if not _lookupable(invitation_id):
+            return None
+        row = await self._one(sa.select(invitations).where(invitations.c.id == invitation_id))
+        return None if row is None else _invitation(row)
+
+    async def end_invitation(self, invitation: Invitation) -> bool:
+        """Save how a pending invitation ended. False when it was not pending any more
+        (another node timed it out, or its invitee answered, first): nothing is written."""
+        result = await self.conn.execute(
+            sa.update(invitations)
+            .where(
+                invitations.c.id == invitation.invitation_id,
+                invitations.c.status == InvitationStatus.PENDING.value,
+            )
+            .values(status=invitation.status.value, ended_at=invitation.ended_at)
+        )
+        return bool(result.rowcount)
+
+    async def pending_invitations(
+        self, *, conversation_id: str | None = None, user_id: int | None = None
+    ) -> list[Invitation]:
+        """Pending invitations into a conversation, or sent to or by a user."""
+        stmt = sa.select(invitations).where(invitations.c.status == InvitationStatus.PENDING.value)
+        if conversation_id is not None:
+            stmt = stmt.where(invitations.c.conversation_id == conversation_id)
+        if user_id is not None:
+            stmt = stmt.where(
+                sa.or_(invitations.c.to_user_id == user_id, invitations.c.from_user_id == user_id)
+            )
+        rows = await self._all(stmt.order_by(invitations.c.created_at, invitations.c.id))
+        return [_invitation(r) for r in rows]
+
+    async def invitations_to_review(self, now: datetime) -> list[Invitation]:
+        """Pending invitations that are due, or whose chat has ended: the sweep ends them."""
+        ended = sa.select(conversations.c.id).where(conversations.c.status == Status.ENDED.value)
+        rows = await self._all(
+            sa.select(invitations)
+            .where(
+                invitations.c.status == InvitationStatus.PENDING.value,
+                sa.or_(
+                    invitations.c.expires_at <= now,
+                    invitations.c.conversation_id.in_(ended),
+                ),
+            )
+            .order_by(invitations.c.expires_at)
+        )
+        return [_invitation(r) for r in rows]
+
+    async def next_invitation_expiry(self) -> datetime | None:
+        row = await self._one(
+            sa.select(sa.func.min(invitations.c.expires_at)).where(
+                invitations.c.status == InvitationStatus.PENDING.value
+            )
+        )
+        return None if row is None else row[0]
+
+    async def staff_directory(self) -> list[tuple[UserRow, Presence, str]]:
+        """Every active staff account with its presence and status text."""
+        rows = await self._all(
+            sa.select(users, agent_state.c.presence, agent_state.c.status_text)
+            .join(agent_state, agent_state.c.user_id == users.c.id, isouter=True)
+            .where(users.c.active.is_(True))
+            .order_by(users.c.display_name, users.c.username)
+        )
+        return [
+            (
+                _user(r),
+                Presence(r.presence) if r.presence is not None else Presence.OFFLINE,
+                r.status_text or "",
+            )
+            for r in rows
+        ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,16 @@ workgroups = sa.Table(
     sa.Column("decline_cooldown_secs", sa.Integer, nullable=False, server_default="20"),
     sa.Column("preferred_agent_secs", sa.Integer, nullable=False, server_default="10"),
     sa.Column("max_missed_offers", sa.Integer, nullable=False, server_default="3"),
+    # Transfer and invitation policy: allowed transfer targets (agent, queue, workgroup),
+    # transfers per chat at most, whether agents may invite others in.
+    sa.Column(
+        "transfer_targets",
+        sa.JSON,
+        nullable=False,
+        server_default='["agent", "queue", "workgroup"]',
+    ),
+    sa.Column("max_transfers", sa.Integer, nullable=False, server_default="3"),
+    sa.Column("invitations", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 # A workgroup's queues; routing rules pick one per request, the default catches the rest.
@@ -165,6 +175,8 @@ conversations = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Column("end_reason", sa.String(32), nullable=True),
+    # What the last agent recorded when ending it: resolved, escalated, follow_up.
+    sa.Column("outcome", sa.String(16), nullable=True),
     sa.Index("ix_conversations_status", "status"),
 )
 
@@ -225,13 +237,18 @@ chat_requests = sa.Table(
     sa.Column("declined_by", sa.JSON, nullable=False),
     sa.Column("offers_made", sa.Integer, nullable=False),
     sa.Column("agent_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
-    sa.Column("queue_id", sa.Integer, sa.ForeignKey("queues.id"), nullable=True),
+    # No foreign key (see migration 0004); QueueService.delete_queue keeps it valid.
+    sa.Column("queue_id", sa.Integer, nullable=True),
     sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
     # When it entered its current queue, its position there then, and how often it moved.
     sa.Column("entered_at", UTCDateTime, nullable=True),
     sa.Column("entry_position", sa.Integer, nullable=False, server_default="1"),
     sa.Column("moves", sa.Integer, nullable=False, server_default="0"),
     sa.Column("preferred_agent_id", sa.Integer, nullable=True),
+    # A transfer in progress: who asked for it (still in the chat), to whom, and the note.
+    sa.Column("transfer_from", sa.Integer, nullable=True),
+    sa.Column("transfer_to_agent", sa.Integer, nullable=True),
+    sa.Column("transfer_note", sa.String(1000), nullable=True),
     sa.Index("ix_chat_requests_workgroup_id_status", "workgroup_id", "status"),
     sa.Index("ix_chat_requests_queue_id_status_ended_at", "queue_id", "status", "ended_at"),
 )
@@ -360,4 +377,63 @@ left_messages = sa.Table(
     sa.Column("next_email_at", UTCDateTime, nullable=True),
     sa.Index("ix_left_messages_workgroup_id_status", "workgroup_id", "status"),
     sa.Index("ix_left_messages_next_email_at", "next_email_at"),
+)
+
+
+# Every transfer and invitation, and what became of it: for escalation and first-contact
+# resolution reports.
+routing_events = sa.Table(
+    "routing_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # transfer_requested transfer_accepted transfer_failed transfer_cancelled
+    # invited invite_accepted invite_declined invite_left
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor_id", sa.Integer, nullable=True),
+    sa.Column("agent_id", sa.Integer, nullable=True),
+    sa.Column("from_workgroup_id", sa.Integer, nullable=True),
+    sa.Column("to_workgroup_id", sa.Integer, nullable=True),
+    sa.Column("to_queue_id", sa.Integer, nullable=True),
+    sa.Column("note", sa.String(1000), nullable=True),
+    sa.Index("ix_routing_events_conversation_id", "conversation_id"),
+)
+
+
+# An agent's invitation of another staff member into a chat (``parley.domain.invitations``).
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("from_user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("to_user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("note", sa.String(1000), nullable=False),
+    # pending accepted declined timed_out cancelled
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    # At most one pending invitation per invitee and conversation, whoever tries a second.
+    sa.Index(
+        "uq_invitations_pending_invitee",
+        "conversation_id",
+        "to_user_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_invitations_to_user_id_status", "to_user_id", "status"),
+    sa.Index("ix_invitations_status_expires_at", "status", "expires_at"),
 )

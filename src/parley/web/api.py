@@ -18,7 +18,14 @@ from parley.domain.hours import WEEKDAYS, holidays_plain, parse_hours, weekly_pl
 from parley.domain.messages import MessageForm
 from parley.domain.messages import Status as MessageStatus
 from parley.domain.presence import Presence
-from parley.protocol import CleanInput, ConversationOut, EntryOut, LeftMessageOut, OfferOut
+from parley.protocol import (
+    CleanInput,
+    ConversationOut,
+    EntryOut,
+    LeftMessageOut,
+    OfferOut,
+    Outcome,
+)
 from parley.services.admin import WorkgroupSettings
 from parley.services.chat import ChatForm
 from parley.services.inbox import HoursSettings
@@ -117,6 +124,9 @@ class FormFieldIO(_In):
         return cls(name=f.name, label=f.label, required=f.required)
 
 
+TransferKind = Literal["agent", "queue", "workgroup"]
+
+
 class WorkgroupIn(_In):
     name: Annotated[str, Field(min_length=1, max_length=128)]
     button_text: Annotated[str, Field(max_length=128)] = ""
@@ -133,6 +143,15 @@ class WorkgroupIn(_In):
     max_missed_offers: Annotated[int, Field(ge=0, le=100)] = Field(
         3, description="Offers let time out in a row before the agent is set away; 0: never."
     )
+    transfer_targets: list[TransferKind] = Field(
+        default_factory=lambda: list(get_args(TransferKind)),
+        max_length=3,
+        description="Where agents may transfer this workgroup's chats.",
+    )
+    max_transfers: Annotated[int, Field(ge=0, le=20)] = Field(
+        3, description="Transfers per chat at most."
+    )
+    invitations: bool = Field(True, description="Agents may invite others into a chat.")
 
     def settings(self) -> WorkgroupSettings:
         return WorkgroupSettings(
@@ -145,6 +164,9 @@ class WorkgroupIn(_In):
             self.decline_cooldown_secs,
             self.preferred_agent_secs,
             self.max_missed_offers,
+            frozenset(self.transfer_targets),
+            self.max_transfers,
+            self.invitations,
         )
 
 
@@ -165,6 +187,9 @@ class WorkgroupOut(BaseModel):
     decline_cooldown_secs: int
     preferred_agent_secs: int
     max_missed_offers: int
+    transfer_targets: list[str]
+    max_transfers: int
+    invitations: bool
 
     @classmethod
     def of(cls, wg: WorkgroupRow, members: list[str]) -> "WorkgroupOut":
@@ -181,6 +206,9 @@ class WorkgroupOut(BaseModel):
             decline_cooldown_secs=wg.decline_cooldown_secs,
             preferred_agent_secs=wg.preferred_agent_secs,
             max_missed_offers=wg.max_missed_offers,
+            transfer_targets=sorted(wg.transfer_targets),
+            max_transfers=wg.max_transfers,
+            invitations=wg.invitations,
         )
 
 
@@ -329,6 +357,12 @@ class MessageIn(_In):
 class TranscriptOut(BaseModel):
     conversation: ConversationOut
     entries: list[EntryOut]
+
+
+class EndIn(_In):
+    outcome: Outcome | None = Field(
+        default=None, description="Staff only: resolved, escalated or follow_up."
+    )
 
 
 class AcceptedOut(BaseModel):
@@ -560,7 +594,7 @@ def router(parley: Parley) -> APIRouter:
         return await parley.chat.send(who, conversation_id, body.client_id, body.text)
 
     @api.post("/conversations/{conversation_id}/end", status_code=204, tags=["conversations"])
-    async def end(conversation_id: str, who: AnyPrincipal) -> None:
-        await parley.chat.end(who, conversation_id)
+    async def end(conversation_id: str, who: AnyPrincipal, body: EndIn | None = None) -> None:
+        await parley.chat.end(who, conversation_id, None if body is None else body.outcome)
 
     return api

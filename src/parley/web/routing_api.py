@@ -6,7 +6,7 @@ configuration, ``RoutingService`` for claiming); permissions are checked there.
 
 # No `from __future__ import annotations`: FastAPI must see the dependency aliases built below.
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.bootstrap import Parley
 from parley.domain.access import Staff
 from parley.domain.routing import OverflowAction, Strategy
-from parley.protocol import CleanInput, WaitingOut
+from parley.protocol import CleanInput, ConversationOut, WaitingOut
 from parley.services.queues import QueueSettings, RuleSettings
+from parley.services.routing import TransferTarget
 from parley.storage.store import QueueRow, RuleRow
 from parley.web import security
 from parley.web.api import ERRORS, AcceptedOut
@@ -114,6 +115,14 @@ class RuleTestOut(BaseModel):
     rule: int | None = Field(description="Index of the matching rule; null: the default queue.")
 
 
+class TransferIn(_In):
+    kind: Literal["agent", "queue", "workgroup"]
+    name: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="The agent's username, the queue's name or the workgroup's slug."
+    )
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
 class AgentRoutingIO(_In):
     skills: Skills = Field(default_factory=dict)
     max_chats: Annotated[int | None, Field(ge=1, le=100)] = Field(
@@ -179,6 +188,19 @@ def router(parley: Parley) -> APIRouter:
             admin, username, body.skills, body.max_chats
         )
         return AgentRoutingIO(skills=skills, max_chats=max_chats)
+
+    @api.post("/conversations/{conversation_id}/transfer", status_code=202, tags=["agents"])
+    async def transfer(conversation_id: str, body: TransferIn, staff: AnyStaff) -> None:
+        target = TransferTarget(body.kind, body.name)
+        await parley.routing.transfer(staff, conversation_id, target, body.note)
+
+    @api.post("/conversations/{conversation_id}/transfer/cancel", status_code=204, tags=["agents"])
+    async def cancel_transfer(conversation_id: str, staff: AnyStaff) -> None:
+        await parley.routing.cancel_transfer(staff, conversation_id)
+
+    @api.get("/conversations/{conversation_id}/customer", tags=["agents"])
+    async def customer_history(conversation_id: str, staff: AnyStaff) -> list[ConversationOut]:
+        return await parley.chat.customer_history(staff, conversation_id)
 
     @api.get("/waiting", tags=["agents"])
     async def waiting(staff: AnyStaff) -> list[WaitingOut]:

@@ -25,12 +25,17 @@ from parley.bootstrap import Parley
 from parley.domain.access import Principal, Staff, StaffRole, Visitor, require_role
 from parley.domain.errors import DomainError, Unauthenticated
 from parley.protocol import (
+    AcceptInvitation,
     AcceptOffer,
     Ack,
+    CancelInvitation,
+    DeclineInvitation,
     DeclineOffer,
     End,
     Error,
     Hello,
+    Invite,
+    Leave,
     Ok,
     Ping,
     Pong,
@@ -227,8 +232,10 @@ class Session:
         match message:
             case Ping(ref=ref):
                 return Pong(ref=ref)
-            case SendMessage(ref=ref, conversation_id=cid, client_id=client_id, text=text):
-                entry = await parley.chat.send(who, cid, client_id, text)
+            case SendMessage(
+                ref=ref, conversation_id=cid, client_id=client_id, text=text, private=private
+            ):
+                entry = await parley.chat.send(who, cid, client_id, text, private=private)
                 return Ack(ref=ref, conversation_id=cid, entry=entry)
             case Typing(conversation_id=cid, active=active):
                 await parley.chat.typing(who, cid, active)
@@ -242,8 +249,23 @@ class Session:
             case DeclineOffer(ref=ref, offer_id=offer_id):
                 await parley.routing.decline(_staff(who), offer_id)
                 return Ok(ref=ref)
-            case End(ref=ref, conversation_id=cid):
-                await parley.chat.end(who, cid)
+            case End(ref=ref, conversation_id=cid, outcome=outcome):
+                await parley.chat.end(who, cid, outcome)
+                return Ok(ref=ref)
+            case Invite(ref=ref, conversation_id=cid, user_id=user_id, note=note):
+                await parley.invitations.invite(_staff(who), cid, user_id, note)
+                return Ok(ref=ref)
+            case AcceptInvitation(ref=ref, invitation_id=invitation_id):
+                await parley.invitations.accept(_staff(who), invitation_id)
+                return Ok(ref=ref)
+            case DeclineInvitation(ref=ref, invitation_id=invitation_id):
+                await parley.invitations.decline(_staff(who), invitation_id)
+                return Ok(ref=ref)
+            case CancelInvitation(ref=ref, invitation_id=invitation_id):
+                await parley.invitations.cancel(_staff(who), invitation_id)
+                return Ok(ref=ref)
+            case Leave(ref=ref, conversation_id=cid):
+                await parley.invitations.leave(_staff(who), cid)
                 return Ok(ref=ref)
             case Hello():
                 return Error(code="protocol_error", message="hello was already received")

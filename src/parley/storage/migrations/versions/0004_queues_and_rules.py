@@ -25,15 +25,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workgroups") as batch_op:
-        for name, default in (
-            ("decline_cooldown_secs", "20"),
-            ("preferred_agent_secs", "10"),
-            ("max_missed_offers", "3"),
-        ):
-            batch_op.add_column(
-                sa.Column(name, sa.Integer(), nullable=False, server_default=default)
-            )
+    # Plain ADD COLUMN and CREATE INDEX, no batch (table copy) mode: on SQLite a copy would
+    # drop tables that others reference, which foreign keys forbid once there is data.
+    for name, default in (
+        ("decline_cooldown_secs", "20"),
+        ("preferred_agent_secs", "10"),
+        ("max_missed_offers", "3"),
+    ):
+        op.add_column(
+            "workgroups", sa.Column(name, sa.Integer(), nullable=False, server_default=default)
+        )
     op.create_table(
         "queues",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -83,45 +84,56 @@ def upgrade() -> None:
     )
     op.create_index("ix_routing_rules_workgroup_id", "routing_rules", ["workgroup_id"])
 
-    with op.batch_alter_table("chat_requests") as batch_op:
-        batch_op.add_column(sa.Column("queue_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="0"))
-        batch_op.add_column(sa.Column("entered_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(
-            sa.Column("entry_position", sa.Integer(), nullable=False, server_default="1")
-        )
-        batch_op.add_column(sa.Column("moves", sa.Integer(), nullable=False, server_default="0"))
-        batch_op.add_column(sa.Column("preferred_agent_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            "fk_chat_requests_queue_id_queues", "queues", ["queue_id"], ["id"]
-        )
-        batch_op.create_index(
-            "ix_chat_requests_queue_id_status_ended_at", ["queue_id", "status", "ended_at"]
-        )
+    # chat_requests.queue_id has no foreign key: adding one would copy the table on SQLite.
+    # QueueService.delete_queue moves or clears the requests of a queue it deletes.
+    op.add_column("chat_requests", sa.Column("queue_id", sa.Integer(), nullable=True))
+    op.add_column(
+        "chat_requests", sa.Column("priority", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "chat_requests", sa.Column("entered_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        "chat_requests",
+        sa.Column("entry_position", sa.Integer(), nullable=False, server_default="1"),
+    )
+    op.add_column(
+        "chat_requests", sa.Column("moves", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column("chat_requests", sa.Column("preferred_agent_id", sa.Integer(), nullable=True))
+    op.create_index(
+        "ix_chat_requests_queue_id_status_ended_at",
+        "chat_requests",
+        ["queue_id", "status", "ended_at"],
+    )
 
-    with op.batch_alter_table("offers") as batch_op:
-        batch_op.add_column(
-            sa.Column("broadcast", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.add_column(
-            sa.Column("preferred", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.drop_index("uq_offers_pending_request")
-        batch_op.create_index(
-            "uq_offers_pending_request",
-            ["request_id"],
-            unique=True,
-            sqlite_where=sa.text("status = 'pending' AND NOT broadcast"),
-            postgresql_where=sa.text("status = 'pending' AND NOT broadcast"),
-        )
-        batch_op.create_index("ix_offers_request_id", ["request_id"])
+    op.add_column(
+        "offers",
+        sa.Column("broadcast", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "offers",
+        sa.Column("preferred", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.drop_index("uq_offers_pending_request", table_name="offers")
+    op.create_index(
+        "uq_offers_pending_request",
+        "offers",
+        ["request_id"],
+        unique=True,
+        sqlite_where=sa.text("status = 'pending' AND NOT broadcast"),
+        postgresql_where=sa.text("status = 'pending' AND NOT broadcast"),
+    )
+    op.create_index("ix_offers_request_id", "offers", ["request_id"])
 
-    with op.batch_alter_table("agent_state") as batch_op:
-        batch_op.add_column(sa.Column("skills", sa.JSON(), nullable=False, server_default="{}"))
-        batch_op.add_column(sa.Column("max_chats", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("missed_offers", sa.Integer(), nullable=False, server_default="0")
-        )
+    op.add_column(
+        "agent_state", sa.Column("skills", sa.JSON(), nullable=False, server_default="{}")
+    )
+    op.add_column("agent_state", sa.Column("max_chats", sa.Integer(), nullable=True))
+    op.add_column(
+        "agent_state",
+        sa.Column("missed_offers", sa.Integer(), nullable=False, server_default="0"),
+    )
 
     _backfill()
 
@@ -197,7 +209,6 @@ def downgrade() -> None:
         batch_op.drop_column("broadcast")
     with op.batch_alter_table("chat_requests") as batch_op:
         batch_op.drop_index("ix_chat_requests_queue_id_status_ended_at")
-        batch_op.drop_constraint("fk_chat_requests_queue_id_queues", type_="foreignkey")
         for name in (
             "preferred_agent_id",
             "moves",

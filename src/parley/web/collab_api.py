@@ -1,0 +1,97 @@
+"""REST routes for working together on a chat: the staff directory, invitations, private
+notes, and helpers leaving (see ``docs/protocol.md``, "Invitations and private notes").
+
+Each handler resolves the principal and calls one service method; permissions are checked
+there, through ``parley.domain.access``.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the dependency aliases built below.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley.bootstrap import Parley
+from parley.domain.access import Principal, Staff, StaffRole
+from parley.domain.presence import Presence
+from parley.protocol import CleanInput, EntryOut, InvitationOut
+from parley.web import security
+from parley.web.api import ERRORS, AcceptedOut
+
+
+class _In(CleanInput):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class StaffMemberOut(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    role: StaffRole
+    presence: Presence
+    status_text: str
+    workgroup_ids: list[int]
+
+
+class InvitationIn(_In):
+    user_id: int
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class NoteIn(_In):
+    client_id: Annotated[str, Field(min_length=1, max_length=64)]
+    text: str
+
+
+def router(parley: Parley) -> APIRouter:
+    principal_dep, staff_dep, _ = security.dependencies(parley.auth)
+    AnyPrincipal = Annotated[Principal, Depends(principal_dep)]
+    AnyStaff = Annotated[Staff, Depends(staff_dep)]
+    api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["collaboration"])
+    service = parley.invitations
+
+    @api.get("/staff")
+    async def staff_directory(staff: AnyStaff) -> list[StaffMemberOut]:
+        return [
+            StaffMemberOut(
+                user_id=m.user_id,
+                username=m.username,
+                display_name=m.display_name,
+                role=m.role,
+                presence=m.presence,
+                status_text=m.status_text,
+                workgroup_ids=list(m.workgroups),
+            )
+            for m in await service.directory(staff)
+        ]
+
+    @api.post("/conversations/{conversation_id}/invitations", status_code=201)
+    async def invite(conversation_id: str, body: InvitationIn, staff: AnyStaff) -> InvitationOut:
+        return await service.invite(staff, conversation_id, body.user_id, body.note)
+
+    @api.get("/me/invitations")
+    async def my_invitations(staff: AnyStaff) -> list[InvitationOut]:
+        return await service.pending(staff)
+
+    @api.post("/invitations/{invitation_id}/accept")
+    async def accept(invitation_id: str, staff: AnyStaff) -> AcceptedOut:
+        return AcceptedOut(conversation_id=await service.accept(staff, invitation_id))
+
+    @api.post("/invitations/{invitation_id}/decline", status_code=204)
+    async def decline(invitation_id: str, staff: AnyStaff) -> None:
+        await service.decline(staff, invitation_id)
+
+    @api.post("/invitations/{invitation_id}/cancel", status_code=204)
+    async def cancel(invitation_id: str, staff: AnyStaff) -> None:
+        await service.cancel(staff, invitation_id)
+
+    @api.post("/conversations/{conversation_id}/leave", status_code=204)
+    async def leave(conversation_id: str, who: AnyPrincipal) -> None:
+        await service.leave(who, conversation_id)
+
+    @api.post("/conversations/{conversation_id}/notes")
+    async def note(conversation_id: str, body: NoteIn, who: AnyPrincipal) -> EntryOut:
+        return await parley.chat.send(who, conversation_id, body.client_id, body.text, private=True)
+
+    return api
