@@ -299,3 +299,16 @@ async def test_deleting_a_queue_moves_its_requests_to_the_default(world: World) 
         assert offer["conversation_id"] == chat["conversation"]["id"]
         assert offer["queue_name"] == "default"
     assert await call(world, "GET", "/admin/workgroups/sales/rules") == []
+
+
+async def test_a_higher_priority_newcomer_moves_the_others_back(world: World) -> None:
+    rule = {"condition": {"field": "name", "op": "equals", "value": "Vip"}, "priority": 5}
+    await call(
+        world, "PUT", "/admin/workgroups/sales/rules", {"rules": [{**rule, "queue": "default"}]}
+    )
+    zoe = await world.open_chat(name="Zoe")
+    async with world.visitor(zoe["visitor_token"]) as visitor:
+        await visitor.expect_type("queue", status="waiting", position=1)
+        vip = await world.open_chat(name="Vip")
+        assert vip["position"] == 1
+        await visitor.expect_type("queue", status="waiting", position=2)

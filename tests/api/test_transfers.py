@@ -113,6 +113,14 @@ async def test_a_declined_transfer_comes_back_to_the_sender(world: World) -> Non
         cid = chat["conversation"]["id"]
         assert await transfer(world, "alice", cid, kind="agent", name="bob") == 202
         offer = (await bob.expect_type("offer"))["offer"]
+        # A reconnecting receiver still sees who sent it, and where it waits.
+        async with world.agent("bob", available=False) as again:
+            (snapshot,) = [m["offer"] for m in again.received if m["type"] == "offer"]
+            assert snapshot["transfer"]["from_name"] == "Alice"
+            assert snapshot["queue_name"] == "default"
+        # The visitor is not told about a transfer.
+        async with world.visitor(chat["visitor_token"]) as zoe:
+            assert not [m for m in zoe.received if m["type"] == "queue"]
         await bob.request({"type": "decline_offer", "offer_id": offer["offer_id"]})
         await alice.expect_type("transfer", status="failed")
         ok = await alice.request(

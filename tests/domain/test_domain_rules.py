@@ -348,3 +348,11 @@ def evaluate(data: dict[str, Any], metadata: dict[str, Any]) -> bool:
     if data["op"] == "one_of":
         return actual.casefold() in [v.casefold() for v in value]
     return re.search(value, actual, re.IGNORECASE) is not None
+
+
+def test_a_field_may_name_the_extra_answers_explicitly() -> None:
+    meta = {"name": "Zoe", "extra": {"product": "Billing", "name": "ignored"}}
+    assert rules.parse({"field": "extra.product", "op": "equals", "value": "billing"}).holds(meta)
+    assert rules.parse({"field": "extra.name", "op": "equals", "value": "ignored"}).holds(meta)
+    # Only the extra answers: the standard field of that name does not count.
+    assert rules.parse({"field": "extra.page", "op": "equals", "value": ""}).holds({"page": "x"})

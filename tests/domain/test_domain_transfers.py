@@ -137,3 +137,20 @@ def test_transfer_policy() -> None:
         policy.check("workgroup", 0)
     with pytest.raises(Forbidden, match="2 times"):
         policy.check("agent", 2)
+
+
+def test_a_transfer_in_a_manual_queue_is_not_the_senders_to_claim() -> None:
+    r = transfer(router(agent(1), agent(2), agent(3), strategy=Strategy.MANUAL))
+    with pytest.raises(Forbidden):
+        routing.claim(r, "c1", 1, at(1))
+    _, events = routing.claim(r, "c1", 2, at(1))
+    assert any(isinstance(e, RequestAccepted) for e in events)
+    named = transfer(router(agent(1), agent(2), agent(3), strategy=Strategy.MANUAL), to=3)
+    with pytest.raises(Forbidden):
+        routing.claim(named, "c1", 2, at(1))
+
+
+def test_a_named_transfer_in_a_broadcast_queue_is_one_plain_offer() -> None:
+    r = transfer(router(agent(1), agent(2), agent(3), strategy=Strategy.BROADCAST), to=3)
+    _, events = routing.dispatch(r, at(0))
+    assert [(o.agent_id, o.broadcast) for o in offers(events)] == [(3, False)]

@@ -216,6 +216,17 @@ class Router:
     def length(self, queue_id: int) -> int:
         return sum(1 for r in self.requests if r.queue_id == queue_id)
 
+    def may_claim(self, agent: Agent, request: Request) -> bool:
+        """May ``agent`` pick ``request`` from a manual queue (availability aside)?"""
+        spec = self.queues.get(request.queue_id)
+        transfer = request.transfer
+        if transfer is not None:
+            if agent.agent_id == transfer.from_agent:
+                return False
+            if transfer.to_agent is not None:
+                return agent.agent_id == transfer.to_agent
+        return spec is not None and agent.qualifies(spec)
+
     def can_take(self, agent: Agent, request: Request, now: datetime) -> bool:
         """May ``request`` be offered to ``agent`` now (ignoring offers they hold)?"""
         spec = self.queues.get(request.queue_id)
@@ -406,8 +417,8 @@ def claim(
     agent = router.agents.get(agent_id)
     if agent is None:
         raise NotFound("agent is not a member of this workgroup")
-    if not agent.qualifies(spec):
-        raise Forbidden("this queue needs skills you do not have")
+    if not router.may_claim(agent, request):
+        raise Forbidden("this chat is not yours to take (skills, or a transfer to someone else)")
     if not agent.available:
         raise Forbidden("set yourself available to take chats")
     return _assign(router, request, agent_id, now, accepted=None)
@@ -522,7 +533,7 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
                 agent_id=agent.agent_id,
                 offered_at=now,
                 expires_at=now + timeout,
-                broadcast=spec.strategy is Strategy.BROADCAST and preferred is None,
+                broadcast=spec.strategy is Strategy.BROADCAST and preferred is None and not named,
                 preferred=preferred is not None,
             )
             for n, agent in enumerate(chosen, start=1)

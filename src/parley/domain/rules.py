@@ -112,6 +112,10 @@ def route(rules: Sequence[Rule], metadata: Mapping[str, Any], default_queue: int
 
 def field_value(metadata: Mapping[str, Any], name: str) -> str:
     extra = metadata.get("extra")
+    if name.startswith("extra."):
+        name = name.removeprefix("extra.")
+        found = extra.get(name, "") if isinstance(extra, Mapping) else ""
+        return found if isinstance(found, str) else ""
     in_extra = isinstance(extra, Mapping) and name in extra
     value = extra[name] if in_extra else metadata.get(name, "")  # type: ignore[index]
     return value if isinstance(value, str) else ""

@@ -137,6 +137,9 @@ class ChatService:
         conversation_id = secrets.token_hex(16)
         async with self._db.write() as store:
             wg = await _workgroup(store, slug)
+            # The workgroup first (queue lengths are checked under its lock), before the
+            # conversation's row refers to it.
+            await store.workgroup(wg.id, lock=True)
             check_answers(wg.form_fields, form.extra)
             await _require_accepting(store, wg, now)
             conv, entries = conv_policy.open_customer_chat(
@@ -219,6 +222,20 @@ class ChatService:
         if outcome is not None and not isinstance(principal, Staff):
             raise Forbidden("only staff record a chat's outcome")
         now = self._clock.now()
+        for attempt in (1, 2):
+            try:
+                notes = await self._end(principal, conversation_id, outcome, now)
+            except _Relock:
+                # A transfer started between our look and our lock: again, with its lock.
+                if attempt == 2:
+                    raise Conflict("the chat changed while ending it; try again") from None
+                continue
+            break
+        await self._bus.publish(notes)
+
+    async def _end(
+        self, principal: Principal, conversation_id: str, outcome: Outcome | None, now: datetime
+    ) -> list[Notification]:
         notes: list[Notification] = []
         async with self._db.write() as store:
             peek = await self._conversation(store, principal, conversation_id)
@@ -233,7 +250,10 @@ class ChatService:
                 # Ending twice is a no-op for anyone who took part, so that a retry never fails.
                 if conv.participant(principal.key) is None:
                     raise Forbidden("only a participant can end this conversation")
-                return
+                return []
+            after = await store.request_state(conv.id)
+            if after is not None and after.status == "waiting" and wg is None:
+                raise _Relock
             access.require_participant(principal, conv)
             if wg is not None:
                 notes += await self._routing.cancel_in(store, wg, conv.id)
@@ -252,7 +272,7 @@ class ChatService:
                 for agent_id in agents:
                     await store.set_idle_since(agent_id, now)
                     notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(agent_id)]
-        await self._bus.publish(notes)
+        return notes
 
     # Reading ----------------------------------------------------------------------------------
 
@@ -398,6 +418,10 @@ _UNAVAILABLE = {
     Reason.CLOSED: "we're closed right now: please leave a message",
     Reason.NO_AGENTS: "nobody is available right now: please leave a message",
 }
+
+
+class _Relock(Exception):
+    """The locks taken do not cover the chat's state any more: roll back and start again."""
 
 
 async def _workgroup(store: Store, slug: str) -> WorkgroupRow:

@@ -179,7 +179,9 @@ class RoutingService:
             source = None if conv.workgroup_id is None else await store.workgroup(conv.workgroup_id)
             if source is None:
                 raise Conflict("this conversation has no workgroup")
-            count = sum(1 for e in await store.events_of(conv.id) if e.kind == "transfer_requested")
+            # Transfers that happened; attempts nobody took do not count.
+            done = [e for e in await store.events_of(conv.id) if e.kind == "transfer_accepted"]
+            count = len(done)
             source.transfer_policy().check(target.kind, count)
             dest, queue_id, priority, to_agent = await self._transfer_target(
                 store, staff, source, conv.metadata, target
@@ -197,14 +199,17 @@ class RoutingService:
                 request_id=conv.id,
                 created_at=now,
                 queue_id=queue_id,
-                arrival=await store.next_arrival(),
+                # A transferred customer keeps their place in the arrival order: ahead of
+                # those who came later, at the same priority.
+                arrival=state.arrival,
                 priority=priority,
                 entered_at=now,
                 offers_made=state.offers_made,
                 transfer=routing.Transfer(staff.user_id, to_agent, note),
             )
-            after, _ = routing.enqueue(before, request, now)
+            after, events = routing.enqueue(before, request, now)
             await store.start_transfer(request, dest.id, after.positions()[conv.id][1])
+            notes = await self._persist(store, dest, before, after, events, now)
             await store.record_event(
                 RoutingEventRow(
                     conv.id,
@@ -219,7 +224,11 @@ class RoutingService:
                 )
             )
         await self._bus.publish(
-            [Kick(workgroup_id=dest.id), _transfer_status(staff.user_id, conv.id, "pending")]
+            [
+                *notes,
+                Kick(workgroup_id=dest.id),
+                _transfer_status(staff.user_id, conv.id, "pending"),
+            ]
         )
 
     async def cancel_transfer(self, staff: Staff, conversation_id: str) -> None:
@@ -302,7 +311,7 @@ class RoutingService:
                     spec = router.queues.get(request.queue_id)
                     if spec is None or spec.strategy is not routing.Strategy.MANUAL:
                         continue
-                    if me is not None and not me.qualifies(spec):
+                    if me is not None and not router.may_claim(me, request):
                         continue
                     conv = await store.conversation(request.request_id)
                     out.append(
@@ -348,17 +357,19 @@ class RoutingService:
             entered_at=now,
             preferred_agent=preferred,
         )
-        after, _ = routing.enqueue(before, request, now)
+        after, events = routing.enqueue(before, request, now)
         position = after.positions()[conversation_id][1]
         await store.insert_request(request, wg.id, position)
-        notes: list[Notification] = [Kick(workgroup_id=wg.id)]
-        if after.queues[request.queue_id].strategy is routing.Strategy.MANUAL:
-            notes += await _waiting_changed(store, wg.id)
-        return position, notes
+        # Those behind a higher-priority newcomer moved back: they hear it now.
+        notes = await self._persist(store, wg, before, after, events, now)
+        return position, [*notes, Kick(workgroup_id=wg.id)]
 
     async def queue_status(self, conversation_id: str) -> QueueStatus | None:
         """Where a waiting request stands, with its estimated wait; None when not waiting."""
         async with self._db.read() as store:
+            state = await store.request_state(conversation_id)
+            if state is None or state.transfer_from is not None:
+                return None  # a transfer is the agents' business, not the visitor's
             found = await store.queue_position(conversation_id)
             if found is None:
                 return None
@@ -386,10 +397,12 @@ class RoutingService:
     async def pending_offers(self, staff: Staff) -> list[OfferOut]:
         """The offers an agent holds now (sent again as a snapshot on reconnect)."""
         async with self._db.read() as store:
-            return [
-                await _offer_out(store, p.offer, p.workgroup_id)
-                for p in await store.pending_offers_of(staff.user_id)
-            ]
+            out = []
+            for p in await store.pending_offers_of(staff.user_id):
+                wg = await store.workgroup(p.workgroup_id)
+                router = None if wg is None else await store.load_router(wg)
+                out.append(await _offer_out(store, p.offer, p.workgroup_id, router))
+            return out
 
     async def workgroups_with_work(self) -> list[int]:
         async with self._db.read() as store:
@@ -443,6 +456,10 @@ class RoutingService:
                 await store.set_last_offered(queue_id, agent_id)
         estimates = _Estimates(store)
         manual_changed = False
+        # Agents set away first: lock order is agent before conversation.
+        for event in events:
+            if isinstance(event, routing.AgentSetAway):
+                notes += await self._set_away(store, event.agent_id, event.missed, now)
         for event in events:
             match event:
                 case routing.OfferMade(offer=offer):
@@ -466,6 +483,11 @@ class RoutingService:
                 case routing.PositionChanged(
                     request_id=request_id, queue_id=queue_id, position=position
                 ):
+                    spec = after.queues.get(queue_id)
+                    manual_changed |= spec is not None and spec.strategy is routing.Strategy.MANUAL
+                    waiting = after.find(request_id)
+                    if waiting is not None and waiting.transfer is not None:
+                        continue  # a transfer is the agents' business, not the visitor's
                     estimate = await estimates.at(queue_id, position)
                     status = QueueStatus(
                         conversation_id=request_id,
@@ -474,11 +496,12 @@ class RoutingService:
                         estimated_wait_secs=estimate,
                     )
                     notes.append(_to_visitor(request_id, status))
-                    spec = after.queues.get(queue_id)
-                    manual_changed |= spec is not None and spec.strategy is routing.Strategy.MANUAL
-                case routing.AgentSetAway(agent_id=agent_id, missed=missed):
-                    notes += await self._set_away(store, agent_id, missed, now)
-                case routing.RequestMoved() | routing.RequestQueued() | routing.OfferEnded():
+                case (
+                    routing.AgentSetAway()
+                    | routing.RequestMoved()
+                    | routing.RequestQueued()
+                    | routing.OfferEnded()
+                ):
                     pass
         for agent_id, agent in after.agents.items():
             previous = before.agents.get(agent_id)

@@ -148,6 +148,9 @@ class RequestState:
     offers_made: int
     agent_id: int | None
     transfer_from: int | None
+    transfer_note: str = ""
+    queue_id: int | None = None
+    arrival: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +302,9 @@ class Store:
 
     def _locked(self, stmt: sa.Select[Any]) -> sa.Select[Any]:
         # SQLite has one writer at a time (BEGIN IMMEDIATE): the lock is the transaction.
-        return stmt.with_for_update() if self.postgres else stmt
+        # FOR NO KEY UPDATE: it does not conflict with the KEY SHARE locks that inserting rows
+        # referring to this one takes (a chat opening in a locked workgroup).
+        return stmt.with_for_update(key_share=True) if self.postgres else stmt
 
     # Server keys ------------------------------------------------------------------------------
 
@@ -788,6 +793,8 @@ class Store:
         )
 
     async def request_workgroup(self, conversation_id: str) -> tuple[int, str] | None:
+        if not _lookupable(conversation_id):
+            return None
         row = await self._one(
             sa.select(chat_requests.c.workgroup_id, chat_requests.c.status).where(
                 chat_requests.c.conversation_id == conversation_id
@@ -930,7 +937,7 @@ class Store:
                 chat_requests.c.entry_position,
             )
             .where(chat_requests.c.queue_id == queue_id, chat_requests.c.status == "accepted")
-            .order_by(chat_requests.c.ended_at.desc())
+            .order_by(chat_requests.c.ended_at.desc().nulls_last())
             .limit(limit)
         )
         return [(r.ended_at - (r.entered_at or r.created_at), int(r.entry_position)) for r in rows]
@@ -947,7 +954,7 @@ class Store:
                 chat_requests.c.status == "accepted",
                 sa.func.lower(conversations.c.metadata["email"].as_string()) == email.lower(),
             )
-            .order_by(chat_requests.c.ended_at.desc())
+            .order_by(chat_requests.c.ended_at.desc().nulls_last())
             .limit(1)
         )
         return None if row is None or row.agent_id is None else int(row.agent_id)
@@ -1056,13 +1063,22 @@ class Store:
         )
 
     async def request_state(self, conversation_id: str) -> RequestState | None:
+        if not _lookupable(conversation_id):
+            return None
         row = await self._one(
             sa.select(chat_requests).where(chat_requests.c.conversation_id == conversation_id)
         )
         if row is None:
             return None
         return RequestState(
-            row.workgroup_id, row.status, row.offers_made, row.agent_id, row.transfer_from
+            row.workgroup_id,
+            row.status,
+            row.offers_made,
+            row.agent_id,
+            row.transfer_from,
+            row.transfer_note or "",
+            row.queue_id,
+            row.arrival,
         )
 
     async def start_transfer(
@@ -1083,7 +1099,6 @@ class Store:
                 priority=request.priority,
                 moves=0,
                 declined_by={},
-                ended_at=None,
                 preferred_agent_id=None,
                 transfer_from=request.transfer.from_agent,
                 transfer_to_agent=request.transfer.to_agent,
