@@ -98,6 +98,18 @@ async def test_transfer_to_an_agent_with_a_note(world: World) -> None:
                 async with world.staff_http("bob") as http:
                     history = (await http.get(f"/api/v1/conversations/{cid}/customer")).json()
                 assert [c["id"] for c in history] == [earlier["conversation"]["id"]]
+                # Bob never took part in it, yet reads it as this customer's history...
+                eid = earlier["conversation"]["id"]
+                async with world.staff_http("bob") as http:
+                    assert (await http.get(f"/api/v1/conversations/{eid}")).status_code == 403
+                    r = await http.get(f"/api/v1/conversations/{cid}/customer/{eid}")
+                    assert r.status_code == 200, r.text
+                    assert r.json()["conversation"]["id"] == eid
+                    # ...but nothing else through that door.
+                    other = await world.open_chat(email="someone@example.com")
+                    oid = other["conversation"]["id"]
+                    r = await http.get(f"/api/v1/conversations/{cid}/customer/{oid}")
+                    assert r.status_code == 404
     # On her next connect the chat she handed on is not reopened for Alice.
     async with world.agent("alice", available=False) as again:
         reopened = [m for m in again.received if m["type"] == "conversation"]

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
+import type { TransferKind } from "../shared/protocol";
 import { Api, type AdminUser, type Role, type Workgroup } from "./api";
 import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
@@ -70,6 +71,22 @@ interface WgFields {
   decline_cooldown_secs: string;
   preferred_agent_secs: string;
   max_missed_offers: string;
+  /** Allowed transfer targets, comma-separated ("agent,queue,workgroup"). */
+  transfer_targets: string;
+  max_transfers: string;
+  /** "true" or "false". */
+  invitations: string;
+}
+
+const TRANSFER_TARGETS: { kind: TransferKind; label: string }[] = [
+  { kind: "agent", label: "Transfers to an agent" },
+  { kind: "queue", label: "Transfers to a queue" },
+  { kind: "workgroup", label: "Transfers to another workgroup" },
+];
+
+function targetsOf(f: WgFields): TransferKind[] {
+  const chosen = new Set(f.transfer_targets.split(",").filter(Boolean));
+  return TRANSFER_TARGETS.map((t) => t.kind).filter((k) => chosen.has(k));
 }
 
 const EMPTY_WG: WgFields = {
@@ -83,6 +100,9 @@ const EMPTY_WG: WgFields = {
   decline_cooldown_secs: "20",
   preferred_agent_secs: "10",
   max_missed_offers: "3",
+  transfer_targets: "agent,queue,workgroup",
+  max_transfers: "3",
+  invitations: "true",
 };
 
 function wgBody(f: WgFields) {
@@ -97,6 +117,9 @@ function wgBody(f: WgFields) {
     decline_cooldown_secs: Number(f.decline_cooldown_secs),
     preferred_agent_secs: Number(f.preferred_agent_secs),
     max_missed_offers: Number(f.max_missed_offers),
+    transfer_targets: targetsOf(f),
+    max_transfers: Number(f.max_transfers),
+    invitations: f.invitations === "true",
   };
 }
 
@@ -168,6 +191,41 @@ function WorkgroupFields({
         max: 100,
         required: true,
       })}
+      {input("max_transfers", "Transfers per chat at most", {
+        type: "number",
+        min: 0,
+        max: 20,
+        required: true,
+      })}
+      <fieldset class="field field-wide">
+        <legend>Agents may transfer chats</legend>
+        {TRANSFER_TARGETS.map((t) => (
+          <label class="check" key={t.kind}>
+            <input
+              type="checkbox"
+              checked={targetsOf(fields).includes(t.kind)}
+              onChange={(e) => {
+                const on = (e.target as HTMLInputElement).checked;
+                const next = new Set(targetsOf(fields));
+                if (on) next.add(t.kind);
+                else next.delete(t.kind);
+                set({ ...fields, transfer_targets: [...next].join(",") });
+              }}
+            />
+            {t.label}
+          </label>
+        ))}
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={fields.invitations === "true"}
+            onChange={(e) =>
+              set({ ...fields, invitations: String((e.target as HTMLInputElement).checked) })
+            }
+          />
+          Agents may invite others into a chat
+        </label>
+      </fieldset>
       <div class="field field-wide">
         <label for={`${idPrefix}-form_fields`}>Extra form fields</label>
         <textarea
@@ -323,6 +381,9 @@ function EditWorkgroup({
     decline_cooldown_secs: String(wg.decline_cooldown_secs ?? EMPTY_WG.decline_cooldown_secs),
     preferred_agent_secs: String(wg.preferred_agent_secs ?? EMPTY_WG.preferred_agent_secs),
     max_missed_offers: String(wg.max_missed_offers ?? EMPTY_WG.max_missed_offers),
+    transfer_targets: (wg.transfer_targets ?? TRANSFER_TARGETS.map((t) => t.kind)).join(","),
+    max_transfers: String(wg.max_transfers ?? EMPTY_WG.max_transfers),
+    invitations: String(wg.invitations ?? true),
   });
   const [members, setMembers] = useState<string[]>(wg.members);
   const [error, setError] = useState("");

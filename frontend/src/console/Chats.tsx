@@ -6,7 +6,20 @@ import { CustomerDetails } from "./CustomerDetails";
 import { EntryLog } from "./EntryLog";
 import { customerName } from "./format";
 import { useNow } from "./hooks";
-import { isEnded, pendingFor, type ChatState, type ConsoleState } from "./state";
+import { EarlierConversations } from "./EarlierChats";
+import { EndChatControls } from "./EndChat";
+import { InviteDialog, SentInvitations } from "./Invitations";
+import { HandoffNote, TransferDialog, TransferStatusLine } from "./TransferDialog";
+import {
+  invitationsFrom,
+  isEnded,
+  myRole,
+  pendingFor,
+  transferredTo,
+  type Action,
+  type ChatState,
+  type ConsoleState,
+} from "./state";
 import { TypingNotifier } from "./typing";
 
 /** A typing indicator nobody refreshed for this long is stale (the server never expires it). */
@@ -15,10 +28,14 @@ const TYPING_STALE_MS = 8000;
 export interface ChatActions {
   select(id: string): void;
   close(id: string): void;
-  send(id: string, text: string): void;
+  send(id: string, text: string, options?: { private?: boolean }): void;
   typing(id: string, active: boolean): void;
   request(message: Record<string, unknown>): Promise<ServerMessage>;
   dismissFailed(id: string, clientId: string): void;
+  /** Transfer bookkeeping in the console's state (see `OutgoingTransfer`). */
+  transferUpdate?(
+    action: Extract<Action, { type: "transfer_requested" | "transfer_refused" | "dismiss_transfer" }>,
+  ): void;
 }
 
 interface Props {
@@ -74,6 +91,7 @@ export function Chats({ state, actions, workgroupName }: Props) {
             >
               <span class="tab-name">{customerName(c.conversation)}</span>
               {isEnded(c) && <span class="tag">ended</span>}
+              {!isEnded(c) && transferredTo(state, id) !== null && <span class="tag">transferred</span>}
               {c.unread > 0 && (
                 <>
                   <span class="badge" data-testid="unread">
@@ -91,6 +109,7 @@ export function Chats({ state, actions, workgroupName }: Props) {
           key={selected}
           chat={chat}
           me={state.me}
+          state={state}
           pending={pendingFor(state, selected)}
           maxChars={state.maxMessageChars}
           actions={actions}
@@ -113,6 +132,7 @@ export function Chats({ state, actions, workgroupName }: Props) {
 interface PanelProps {
   chat: ChatState;
   me: string;
+  state: ConsoleState;
   pending: PendingMessage[];
   maxChars: number;
   actions: ChatActions;
@@ -121,15 +141,37 @@ interface PanelProps {
   setDraft: (text: string) => void;
 }
 
-function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft, setDraft }: PanelProps) {
+function ChatPanel({
+  chat,
+  me,
+  state,
+  pending,
+  maxChars,
+  actions,
+  workgroupName,
+  draft,
+  setDraft,
+}: PanelProps) {
   const conv = chat.conversation;
   const id = conv.id;
   const ended = isEnded(chat);
-  const isParticipant = conv.participants.some((p) => p.key === me && p.present);
+  const role = myRole(chat, me);
+  const isParticipant = role !== null;
+  const isHelper = role === "helper";
+  /** Was in it and left (an invited helper, done helping). */
+  const hasLeft = !isParticipant && conv.participants.some((p) => p.key === me);
+  /** Handed on to someone else (a transfer went through): the chat is theirs now. */
+  const gone = transferredTo(state, id);
+  const outgoing = state.transfers[id];
+  const transferWaiting = outgoing?.status === "requesting" || outgoing?.status === "pending";
+  const handoff = state.handoffs[id];
   const canWrite = !ended && isParticipant;
+  const [transferring, setTransferring] = useState(false);
   const [text, setText] = useState(draft);
   const [error, setError] = useState("");
   const [ending, setEnding] = useState(false);
+  const [inviting, setInviting] = useState(false);
+  const [privateNote, setPrivateNote] = useState(false);
   const now = useNow(1000, chat.typing !== null);
   const notifier = useMemo(() => new TypingNotifier((active) => actions.typing(id, active)), [id]);
   useEffect(() => () => notifier.stop(), [notifier]);
@@ -140,7 +182,7 @@ function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft,
   const update = (value: string) => {
     setText(value);
     setDraft(value);
-    if (!canWrite) return;
+    if (!canWrite || privateNote) return; // a note is not announced to the customer
     if (value.trim()) notifier.input();
     else notifier.stop();
   };
@@ -154,17 +196,29 @@ function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft,
     }
     setError("");
     notifier.stop();
-    actions.send(id, value);
+    actions.send(id, value, privateNote ? { private: true } : {});
     setText("");
     setDraft("");
   };
 
-  const end = async () => {
+  const end = async (outcome?: string) => {
     setEnding(true);
     setError("");
-    const reply = await actions.request({ type: "end", conversation_id: id });
+    const reply = await actions.request({
+      type: "end",
+      conversation_id: id,
+      ...(outcome ? { outcome } : {}),
+    });
     setEnding(false);
     if (reply.type === "error") setError(`Could not end the chat: ${reply.message}`);
+  };
+
+  const leave = async () => {
+    setEnding(true);
+    setError("");
+    const reply = await actions.request({ type: "leave", conversation_id: id });
+    setEnding(false);
+    if (reply.type === "error") setError(`Could not leave the chat: ${reply.message}`);
   };
 
   const typing =
@@ -185,18 +239,68 @@ function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft,
             {ended && <span class="tag ended-tag">Ended</span>}
           </h3>
           <div class="chat-head-actions">
-            {!ended && (
-              <button type="button" class="danger" onClick={end} disabled={ending || !isParticipant}>
-                End chat
+            {!ended && role === "agent" && (
+              <button type="button" onClick={() => setInviting(true)} disabled={inviting}>
+                Invite
               </button>
             )}
-            {ended && (
+            {!ended && role === "agent" && conv.status === "active" && (
+              <button
+                type="button"
+                onClick={() => setTransferring(true)}
+                disabled={transferring || transferWaiting}
+              >
+                Transfer
+              </button>
+            )}
+            {!ended && isHelper && (
+              <button type="button" onClick={leave} disabled={ending}>
+                Leave chat
+              </button>
+            )}
+            {!ended && !isHelper && !hasLeft && (
+              <EndChatControls
+                id={id}
+                disabled={ending || !isParticipant}
+                onEnd={(outcome) => void end(outcome)}
+              />
+            )}
+            {(ended || hasLeft) && (
               <button type="button" onClick={() => actions.close(id)}>
                 Close
               </button>
             )}
           </div>
         </div>
+        {inviting && (
+          <InviteDialog
+            conversation={conv}
+            myUserId={state.userId}
+            presence={state.presence}
+            request={actions.request}
+            onClose={() => setInviting(false)}
+          />
+        )}
+        {transferring && (
+          <TransferDialog
+            conversation={conv}
+            myUserId={state.userId}
+            presence={state.presence}
+            onRequested={(toName) =>
+              actions.transferUpdate?.({ type: "transfer_requested", conversationId: id, toName })
+            }
+            onRefused={() => actions.transferUpdate?.({ type: "transfer_refused", conversationId: id })}
+            onClose={() => setTransferring(false)}
+          />
+        )}
+        {!ended && gone === null && (
+          <TransferStatusLine
+            conversationId={id}
+            transfer={outgoing}
+            onDismiss={() => actions.transferUpdate?.({ type: "dismiss_transfer", conversationId: id })}
+          />
+        )}
+        <SentInvitations invitations={invitationsFrom(state, id)} request={actions.request} />
         <EntryLog conversation={conv} entries={chat.entries} pending={pending} me={me} />
         <div class="typing" data-testid="typing" aria-live="polite">
           {typing ? `${typing.name || name} is typing…` : ""}
@@ -214,14 +318,18 @@ function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft,
             {error}
           </p>
         )}
-        {ended ? (
+        {!ended && gone !== null ? (
+          <p class="transferred-note" data-testid="transferred" role="status">
+            Transferred to {gone}. The chat is theirs now; close the tab when you are done.
+          </p>
+        ) : ended ? (
           <p class="ended-note" data-testid="ended">
             This chat has ended{conv.end_reason ? ` (${conv.end_reason})` : ""}. Close the tab when
             you are done.
           </p>
         ) : (
           <form
-            class="composer"
+            class={`composer${privateNote ? " private" : ""}`}
             onSubmit={(e) => {
               e.preventDefault();
               submit();
@@ -235,7 +343,13 @@ function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft,
               rows={3}
               value={text}
               maxLength={maxChars}
-              placeholder={canWrite ? `Reply to ${name}…  (Enter sends, Shift+Enter for a new line)` : ""}
+              placeholder={
+                !canWrite
+                  ? ""
+                  : privateNote
+                    ? "Note — only staff see this"
+                    : `Reply to ${name}…  (Enter sends, Shift+Enter for a new line)`
+              }
               disabled={!canWrite}
               onInput={(e) => update((e.target as HTMLTextAreaElement).value)}
               onKeyDown={(e) => {
@@ -246,13 +360,31 @@ function ChatPanel({ chat, me, pending, maxChars, actions, workgroupName, draft,
               }}
               onBlur={() => notifier.stop()}
             />
-            <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
-              Send
-            </button>
+            <div class="composer-actions">
+              <label class="private-toggle">
+                <input
+                  type="checkbox"
+                  checked={privateNote}
+                  disabled={!canWrite}
+                  onChange={(e) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    setPrivateNote(on);
+                    if (on) notifier.stop();
+                  }}
+                />
+                Private note
+              </label>
+              <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
+                Send
+              </button>
+            </div>
           </form>
         )}
       </div>
-      <CustomerDetails conversation={conv} workgroupName={workgroupName} />
+      <CustomerDetails conversation={conv} workgroupName={workgroupName}>
+        {handoff && <HandoffNote handoff={handoff} />}
+        <EarlierConversations conversation={conv} me={me} />
+      </CustomerDetails>
     </div>
   );
 }

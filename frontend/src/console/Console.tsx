@@ -13,11 +13,12 @@ import { Admin } from "./Admin";
 import { Api, type StaffUser, type Workgroup } from "./api";
 import { Chats, type ChatActions } from "./Chats";
 import { Inbox } from "./Inbox";
+import { InvitationCards } from "./Invitations";
 import { Offers } from "./Offers";
 import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
 import { useWaiting, Waiting } from "./Waiting";
-import { initialState, isReconnecting, offerList, reduce } from "./state";
+import { initialState, invitationsToMe, isReconnecting, offerList, reduce } from "./state";
 
 type View = "chats" | "past" | "admin" | "waiting" | "routing" | "inbox";
 
@@ -169,12 +170,13 @@ export function Console({
         client.forget(id); // stop following it after the next reconnect
         dispatch({ type: "close", conversationId: id });
       },
-      send: (id, text) => {
-        client.send(id, text);
+      send: (id, text, options) => {
+        client.send(id, text, options);
       },
       typing: (id, active) => client.typing(id, active),
       request: (m) => client.request(m),
       dismissFailed: (id, clientId) => dispatch({ type: "dismiss_failed", conversationId: id, clientId }),
+      transferUpdate: (action) => dispatch(action),
     }),
     [client],
   );
@@ -304,6 +306,14 @@ export function Console({
       <Offers
         offers={offers}
         workgroupName={workgroupName}
+        request={(m) => client.request(m)}
+        onAccepted={(conversationId) => {
+          setView("chats");
+          dispatch({ type: "select", conversationId });
+        }}
+      />
+      <InvitationCards
+        invitations={invitationsToMe(state)}
         request={(m) => client.request(m)}
         onAccepted={(conversationId) => {
           setView("chats");

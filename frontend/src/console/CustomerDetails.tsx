@@ -1,4 +1,4 @@
-import { Fragment } from "preact";
+import { Fragment, type ComponentChildren } from "preact";
 
 import type { Conversation } from "../shared/protocol";
 import { customerName, formatDateTime, STATUS_LABEL } from "./format";
@@ -30,9 +30,11 @@ interface Props {
   conversation: Conversation;
   workgroupName?: string;
   title?: string;
+  /** More about the chat below the details: a transfer's note, earlier conversations. */
+  children?: ComponentChildren;
 }
 
-export function CustomerDetails({ conversation, workgroupName, title = "Customer" }: Props) {
+export function CustomerDetails({ conversation, workgroupName, title = "Customer", children }: Props) {
   const m = conversation.metadata ?? {};
   const extra = Object.entries(m.extra ?? {});
   const agents = conversation.participants.filter((p) => p.key.startsWith("user:"));
@@ -88,6 +90,7 @@ export function CustomerDetails({ conversation, workgroupName, title = "Customer
           </>
         )}
       </dl>
+      {children}
     </aside>
   );
 }

@@ -43,6 +43,7 @@ export function EntryLog({ conversation, entries, pending = [], me, label }: Pro
     >
       {entries.length === 0 && pending.length === 0 && <p class="log-empty">No messages yet.</p>}
       {entries.map((entry) => {
+        if (entry.kind === "hidden") return null; // (only visitors are sent placeholders)
         const kind = authorKind(entry);
         if (kind === "system") {
           return (
@@ -59,17 +60,20 @@ export function EntryLog({ conversation, entries, pending = [], me, label }: Pro
           );
         }
         const mine = me !== undefined && entry.author === me;
+        const note = entry.kind === "note";
         return (
           <div
             key={entry.seq}
-            class={`entry message from-${kind}${mine ? " mine" : ""}`}
+            class={`entry message from-${kind}${mine ? " mine" : ""}${note ? " note" : ""}`}
             data-testid="message"
             data-seq={entry.seq}
             data-author={kind}
             data-status="sent"
+            data-private={note ? "true" : undefined}
           >
             <div class="meta">
               <span class="who">{mine ? "You" : participantName(conversation, entry.author)}</span>
+              {note && <span class="note-label">Note — only staff see this</span>}
               <time dateTime={entry.created_at}>{formatTime(entry.created_at)}</time>
             </div>
             <div class="text">{String(entry.body.text ?? "")}</div>
@@ -79,13 +83,15 @@ export function EntryLog({ conversation, entries, pending = [], me, label }: Pro
       {pending.map((p) => (
         <div
           key={p.clientId}
-          class="entry message from-agent mine sending"
+          class={`entry message from-agent mine sending${p.private ? " note" : ""}`}
           data-testid="message"
           data-author="agent"
           data-status="sending"
+          data-private={p.private ? "true" : undefined}
         >
           <div class="meta">
             <span class="who">You</span>
+            {p.private && <span class="note-label">Note — only staff see this</span>}
             <span class="sending-label">Sending…</span>
           </div>
           <div class="text">{p.text}</div>

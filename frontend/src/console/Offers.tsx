@@ -47,6 +47,7 @@ function OfferCard({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const m = offer.offer.metadata ?? {};
+  const transfer = offer.offer.transfer ?? null;
   const name = m.name?.trim() || "Visitor";
   const headingId = `offer-${offer.offer.offer_id.replace(/[^a-zA-Z0-9_-]/g, "-")}`;
 
@@ -66,7 +67,10 @@ function OfferCard({
     <article class="offer" data-testid="offer" aria-labelledby={headingId}>
       <header class="offer-head">
         <h2 id={headingId}>
-          <span class="offer-kicker">New chat{workgroup ? ` · ${workgroup}` : ""}</span>
+          <span class="offer-kicker">
+            {transfer ? "Transferred chat" : "New chat"}
+            {workgroup ? ` · ${workgroup}` : ""}
+          </span>
           <span class="offer-name">{name}</span>
         </h2>
         <div class={`countdown${left <= 5 ? " urgent" : ""}`} aria-live="off">
@@ -74,6 +78,16 @@ function OfferCard({
           <span class="countdown-unit">s left</span>
         </div>
       </header>
+      {transfer && (
+        <div class="offer-transfer" data-testid="offer-transfer">
+          <p class="offer-transfer-from">Transfer from {transfer.from_name || "a colleague"}</p>
+          {transfer.note && (
+            <p class="offer-transfer-note prewrap" data-testid="offer-transfer-note">
+              {transfer.note}
+            </p>
+          )}
+        </div>
+      )}
       {(offer.offer.queue_name || offer.offer.broadcast) && (
         <p class="offer-route">
           {offer.offer.queue_name && (

@@ -1,7 +1,14 @@
 // REST calls to /api/v1 with the session cookie. The CSRF token from login (or /auth/me) is kept
 // in memory only and sent as X-CSRF-Token on every write.
 
-import type { ChatMetadata, Conversation, Entry, LeftMessage } from "../shared/protocol";
+import type {
+  ChatMetadata,
+  Conversation,
+  Entry,
+  LeftMessage,
+  Presence,
+  TransferKind,
+} from "../shared/protocol";
 import type { WorkgroupHours } from "./inbox";
 
 export type Role = "agent" | "supervisor" | "admin";
@@ -11,6 +18,17 @@ export interface StaffUser {
   username: string;
   display_name: string;
   role: Role;
+}
+
+/** One line of the staff directory (`GET /api/v1/staff`), readable by any staff. */
+export interface StaffMember {
+  user_id: number;
+  username: string;
+  display_name: string;
+  role: Role;
+  presence: Presence;
+  status_text: string;
+  workgroup_ids: number[];
 }
 
 export interface AdminUser extends StaffUser {
@@ -33,6 +51,12 @@ export interface Workgroup {
   preferred_agent_secs?: number;
   /** Offers let time out in a row before the agent is set away; 0: never. */
   max_missed_offers?: number;
+  /** Where agents may transfer this workgroup's chats. */
+  transfer_targets?: TransferKind[];
+  /** Transfers per chat at most (0-20). */
+  max_transfers?: number;
+  /** Agents may invite others into a chat. */
+  invitations?: boolean;
 }
 
 /** An extra field of a workgroup's pre-chat form. */
@@ -134,6 +158,7 @@ export const Api = {
   setMembers: (slug: string, usernames: string[]) =>
     api<string[]>("PUT", `/admin/workgroups/${encodeURIComponent(slug)}/members`, { usernames }),
   users: () => api<AdminUser[]>("GET", "/admin/users"),
+  staff: () => api<StaffMember[]>("GET", "/staff"),
   createUser: (body: {
     username: string;
     password: string;
@@ -153,6 +178,19 @@ export const Api = {
     return api<Conversation[]>("GET", `/conversations?${params.toString()}`);
   },
   transcript: (id: string) => api<Transcript>("GET", `/conversations/${encodeURIComponent(id)}`),
+  // One of the customer's earlier chats, readable by whoever may read this one.
+  customerTranscript: (id: string, other: string) =>
+    api<Transcript>(
+      "GET",
+      `/conversations/${encodeURIComponent(id)}/customer/${encodeURIComponent(other)}`,
+    ),
+  transfer: (id: string, body: { kind: TransferKind; name: string; note: string }) =>
+    api<void>("POST", `/conversations/${encodeURIComponent(id)}/transfer`, body),
+  cancelTransfer: (id: string) =>
+    api<void>("POST", `/conversations/${encodeURIComponent(id)}/transfer/cancel`),
+  /** The customer's earlier conversations (same email), newest first. */
+  customerHistory: (id: string) =>
+    api<Conversation[]>("GET", `/conversations/${encodeURIComponent(id)}/customer`),
   leftMessages: () => api<LeftMessage[]>("GET", "/messages"),
   takeMessage: (id: number) => api<LeftMessage>("POST", `/messages/${id}/take`),
   messageDone: (id: number) => api<LeftMessage>("POST", `/messages/${id}/done`),

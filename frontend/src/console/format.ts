@@ -5,6 +5,7 @@ import type { Conversation, Entry } from "../shared/protocol";
 export type AuthorKind = "agent" | "visitor" | "system";
 
 export function authorKind(entry: Entry): AuthorKind {
+  if (entry.kind === "note") return "agent"; // only staff write (and see) notes
   if (entry.kind !== "message") return "system";
   if (entry.author === "visitor") return "visitor";
   if (entry.author && entry.author.startsWith("user:")) return "agent";

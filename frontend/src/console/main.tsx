@@ -2,5 +2,6 @@ import { render } from "preact";
 
 import { App } from "./App";
 import "./console.css";
+import "./transfer.css";
 
 render(<App />, document.getElementById("app")!);

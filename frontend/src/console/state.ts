@@ -2,7 +2,14 @@
 // Everything here is plain data so it can be tested without a DOM or a socket.
 
 import type { ClientEvent, PendingMessage, Status } from "../shared/client";
-import type { Conversation, Entry, Offer, Presence } from "../shared/protocol";
+import type {
+  Conversation,
+  Entry,
+  Invitation,
+  Offer,
+  Presence,
+  TransferInfo,
+} from "../shared/protocol";
 
 export interface ChatState {
   conversation: Conversation;
@@ -24,6 +31,22 @@ export interface OfferState {
   /** Local time (ms) the offer expires: expires_at corrected by the server's clock offset
    * (from `welcome.server_time`), so a reload mid-offer shows the time really left. */
   deadline?: number;
+}
+
+export interface InvitationState {
+  invitation: Invitation;
+  /** Local time (ms) it first arrived. */
+  receivedAt: number;
+  /** Local time (ms) it expires (expires_at corrected by the server's clock offset). */
+  deadline?: number;
+}
+
+/** A transfer this agent asked for, per conversation. `requesting`: asked over REST, no answer
+ * yet; then what the server's `transfer` messages say. */
+export interface OutgoingTransfer {
+  status: "requesting" | "pending" | "accepted" | "failed" | "cancelled";
+  /** Whom it goes to ("Bob", "queue billing"), as chosen here or named by the server. */
+  toName: string | null;
 }
 
 export interface PresenceState {
@@ -50,6 +73,10 @@ export interface ConsoleState {
   offers: Record<string, OfferState>;
   /** Offer ids re-announced since the last welcome; on `synced` the others are dropped. */
   snapshotOffers: string[] | null;
+  /** Pending invitations sent to this user, or by them. */
+  invitations: Record<string, InvitationState>;
+  /** Like `snapshotOffers`, for invitations. */
+  snapshotInvitations: string[] | null;
   presence: Record<number, PresenceState>;
   pending: PendingMessage[];
   maxMessageChars: number;
@@ -57,6 +84,11 @@ export interface ConsoleState {
   clockSkewMs?: number;
   /** The chats view is shown and the browser tab visible: the selected chat is being read. */
   watching: boolean;
+  /** Transfers this agent asked for, by conversation id. */
+  transfers: Record<string, OutgoingTransfer>;
+  /** Chats handed on to this agent: who sent them and their note, by conversation id (from
+   * the transfer offer, kept after accepting it). */
+  handoffs: Record<string, TransferInfo>;
 }
 
 export type Action =
@@ -66,7 +98,13 @@ export type Action =
   | { type: "dismiss_failed"; conversationId: string; clientId: string }
   | { type: "clear_typing"; conversationId: string }
   /** Whether the agent is looking at the chats (chats view shown, browser tab visible). */
-  | { type: "watching"; watching: boolean };
+  | { type: "watching"; watching: boolean }
+  /** The agent asked for a transfer (sent just before the REST call). */
+  | { type: "transfer_requested"; conversationId: string; toName: string }
+  /** The server refused the transfer request (the REST call failed). */
+  | { type: "transfer_refused"; conversationId: string }
+  /** The agent dismissed a failed or cancelled transfer's notice. */
+  | { type: "dismiss_transfer"; conversationId: string };
 
 export function initialState(userId: number, pending: PendingMessage[] = []): ConsoleState {
   return {
@@ -80,10 +118,14 @@ export function initialState(userId: number, pending: PendingMessage[] = []): Co
     closed: [],
     offers: {},
     snapshotOffers: null,
+    invitations: {},
+    snapshotInvitations: null,
     presence: {},
     pending,
     maxMessageChars: 4000,
     watching: true,
+    transfers: {},
+    handoffs: {},
   };
 }
 
@@ -119,6 +161,11 @@ function applyEntry(conversation: Conversation, entry: Entry): Conversation {
             present: true,
           },
         ];
+  }
+  if (entry.kind === "left" && entry.author) {
+    next.participants = next.participants.map((p) =>
+      p.key === entry.author ? { ...p, present: false } : p,
+    );
   }
   if (entry.kind === "ended") {
     next.status = "ended";
@@ -203,6 +250,26 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
         failed: chat.failed.filter((f) => f.clientId !== action.clientId),
       });
     }
+    case "transfer_requested":
+      return {
+        ...state,
+        transfers: {
+          ...state.transfers,
+          [action.conversationId]: { status: "requesting", toName: action.toName },
+        },
+      };
+    case "transfer_refused":
+    case "dismiss_transfer": {
+      const current = state.transfers[action.conversationId];
+      const drop =
+        action.type === "transfer_refused"
+          ? current?.status === "requesting"
+          : current?.status === "failed" || current?.status === "cancelled";
+      if (!drop) return state;
+      const transfers = { ...state.transfers };
+      delete transfers[action.conversationId];
+      return { ...state, transfers };
+    }
     case "clear_typing": {
       const chat = state.chats[action.conversationId];
       if (!chat || !chat.typing) return state;
@@ -218,7 +285,7 @@ function onEntry(state: ConsoleState, id: string, entry: Entry): ConsoleState {
   const entries = insertEntry(chat.entries, entry);
   if (entries === chat.entries) return state;
   const fresh = entry.seq > chat.baseline;
-  const fromOther = entry.kind === "message" && entry.author !== state.me;
+  const fromOther = (entry.kind === "message" || entry.kind === "note") && entry.author !== state.me;
   // Unread unless the agent is looking at this very chat right now.
   const seen = state.selected === id && state.watching;
   const unread = fresh && fromOther && !seen ? chat.unread + 1 : chat.unread;
@@ -243,6 +310,7 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
         ...state,
         maxMessageChars: message.max_message_chars || state.maxMessageChars,
         snapshotOffers: [],
+        snapshotInvitations: [],
         clockSkewMs: Number.isFinite(serverNow) ? serverNow - Date.now() : state.clockSkewMs,
       };
     }
@@ -252,7 +320,46 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
         const keep = new Set(state.snapshotOffers);
         offers = Object.fromEntries(Object.entries(offers).filter(([id]) => keep.has(id)));
       }
-      return { ...state, everSynced: true, snapshotOffers: null, offers };
+      let invitations = state.invitations;
+      if (state.snapshotInvitations) {
+        const keep = new Set(state.snapshotInvitations);
+        invitations = Object.fromEntries(Object.entries(invitations).filter(([id]) => keep.has(id)));
+      }
+      return {
+        ...state,
+        everSynced: true,
+        snapshotOffers: null,
+        offers,
+        snapshotInvitations: null,
+        invitations,
+      };
+    }
+    case "invitation": {
+      const invitation = message.invitation;
+      const id = invitation.invitation_id;
+      const snapshotInvitations = state.snapshotInvitations ? [...state.snapshotInvitations, id] : null;
+      if (state.invitations[id]) return { ...state, snapshotInvitations };
+      return {
+        ...state,
+        snapshotInvitations,
+        invitations: {
+          ...state.invitations,
+          [id]: {
+            invitation,
+            receivedAt: Date.now(),
+            deadline:
+              state.clockSkewMs === undefined
+                ? undefined
+                : Date.parse(invitation.expires_at) - state.clockSkewMs,
+          },
+        },
+      };
+    }
+    case "invitation_ended": {
+      if (!state.invitations[message.invitation_id]) return state;
+      const invitations = { ...state.invitations };
+      delete invitations[message.invitation_id];
+      return { ...state, invitations };
     }
     case "conversation": {
       const conv = message.conversation;
@@ -301,6 +408,9 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
       return {
         ...state,
         snapshotOffers,
+        handoffs: offer.transfer
+          ? { ...state.handoffs, [offer.conversation_id]: offer.transfer }
+          : state.handoffs,
         offers: {
           ...state.offers,
           [offer.offer_id]: {
@@ -315,10 +425,28 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
       };
     }
     case "offer_ended": {
-      if (!state.offers[message.offer_id]) return state;
+      const ended = state.offers[message.offer_id];
+      if (!ended) return state;
       const offers = { ...state.offers };
       delete offers[message.offer_id];
-      return { ...state, offers };
+      let handoffs = state.handoffs;
+      const cid = ended.offer.conversation_id;
+      if (message.reason !== "accepted" && ended.offer.transfer && handoffs[cid]) {
+        handoffs = { ...handoffs };
+        delete handoffs[cid];
+      }
+      return { ...state, offers, handoffs };
+    }
+    case "transfer": {
+      const id = message.conversation_id;
+      const known = state.transfers[id];
+      return {
+        ...state,
+        transfers: {
+          ...state.transfers,
+          [id]: { status: message.status, toName: message.to_name || known?.toName || null },
+        },
+      };
     }
   }
   return state;
@@ -335,6 +463,37 @@ export function secondsLeft(offer: OfferState, now: number): number {
   return Math.max(0, Math.ceil((deadline - now) / 1000));
 }
 
+/** Whole seconds left on an invitation (like `secondsLeft` for offers). */
+export function invitationSecondsLeft(item: InvitationState, now: number): number {
+  const inv = item.invitation;
+  const duration = Date.parse(inv.expires_at) - Date.parse(inv.created_at);
+  const deadline =
+    item.deadline !== undefined && Number.isFinite(item.deadline)
+      ? item.deadline
+      : item.receivedAt + (Number.isFinite(duration) ? duration : 0);
+  return Math.max(0, Math.ceil((deadline - now) / 1000));
+}
+
+/** Invitations sent to this user, oldest first. */
+export function invitationsToMe(state: ConsoleState): InvitationState[] {
+  return Object.values(state.invitations)
+    .filter((i) => i.invitation.to_user_id === state.userId)
+    .sort((a, b) => a.receivedAt - b.receivedAt);
+}
+
+/** Invitations this user sent into a chat that are still open. */
+export function invitationsFrom(state: ConsoleState, conversationId: string): Invitation[] {
+  return Object.values(state.invitations)
+    .map((i) => i.invitation)
+    .filter((i) => i.from_user_id === state.userId && i.conversation_id === conversationId);
+}
+
+/** This user's role in a chat while present in it: "agent", "helper" (invited), or null. */
+export function myRole(chat: ChatState, me: string): string | null {
+  const p = chat.conversation.participants.find((x) => x.key === me && x.present);
+  return p ? p.role : null;
+}
+
 /** Offers oldest first. */
 export function offerList(state: ConsoleState): OfferState[] {
   return Object.values(state.offers).sort((a, b) => a.receivedAt - b.receivedAt);
@@ -345,4 +504,29 @@ export function pendingFor(state: ConsoleState, id: string): PendingMessage[] {
   const chat = state.chats[id];
   const stored = new Set(chat ? chat.entries.map((e) => e.client_id).filter(Boolean) : []);
   return state.pending.filter((p) => p.conversationId === id && !stored.has(p.clientId));
+}
+
+/** Whom this agent handed the chat on to, once a transfer went through: from the server's
+ * `transfer` message, or (after a reload) from the log: their `left` entry with reason
+ * "transferred", and the last agent who joined before it. Null while the chat is theirs. */
+export function transferredTo(state: ConsoleState, id: string): string | null {
+  const chat = state.chats[id];
+  const outgoing = state.transfers[id];
+  if (outgoing?.status === "accepted") return outgoing.toName || "another agent";
+  if (!chat) return null;
+  const me = chat.conversation.participants.find((p) => p.key === state.me);
+  if (me?.present) return null;
+  for (let i = chat.entries.length - 1; i >= 0; i--) {
+    const e = chat.entries[i];
+    if (e.kind === "left" && e.author === state.me && e.body.reason === "transferred") {
+      for (let j = i - 1; j >= 0; j--) {
+        const joined = chat.entries[j];
+        if (joined.kind === "joined" && joined.author !== state.me && joined.body.role !== "helper") {
+          return String(joined.body.name || "another agent");
+        }
+      }
+      return "another agent";
+    }
+  }
+  return null;
 }

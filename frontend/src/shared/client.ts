@@ -33,6 +33,8 @@ export interface PendingMessage {
   clientId: string;
   conversationId: string;
   text: string;
+  /** A private note (staff only): sent with `"private": true`. */
+  private?: boolean;
 }
 
 export type Status = "connecting" | "online" | "offline" | "stopped";
@@ -133,8 +135,9 @@ export class ParleyClient {
   }
 
   /** Queue a message; it is sent now if online, else as soon as the connection is back. */
-  send(conversationId: string, text: string): PendingMessage {
-    const message = { clientId: (this.options.newId ?? randomId)(), conversationId, text };
+  send(conversationId: string, text: string, options: { private?: boolean } = {}): PendingMessage {
+    const message: PendingMessage = { clientId: (this.options.newId ?? randomId)(), conversationId, text };
+    if (options.private) message.private = true;
     this.outbox = this.persist((stored) => [...stored, message]);
     this.emit({ type: "outbox", pending: this.pending });
     if (this.status === "online") this.transmit(message);
@@ -315,6 +318,7 @@ export class ParleyClient {
       conversation_id: message.conversationId,
       client_id: message.clientId,
       text: message.text,
+      ...(message.private ? { private: true } : {}),
     });
   }
 

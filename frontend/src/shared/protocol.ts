@@ -10,7 +10,9 @@ export interface Participant {
 
 export interface Entry {
   seq: number;
-  kind: "message" | "queued" | "joined" | "left" | "ended";
+  /** `note`: a private note, only staff see it. `hidden`: what a visitor gets in a note's place
+   * (same seq, empty body, no author): skip it, but keep its seq for the cursor. */
+  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden";
   author: string | null;
   body: { text?: string; name?: string; role?: string; reason?: string; [key: string]: unknown };
   client_id: string | null;
@@ -49,7 +51,22 @@ export interface Offer {
   queue_name?: string;
   /** Offered to several agents at once: the first to accept gets it. */
   broadcast?: boolean;
+  /** Handed on by another agent (a transfer): who, and their note. Null for ordinary offers. */
+  transfer?: TransferInfo | null;
 }
+
+/** Who handed a chat on, and their note for the receiver (`offer.transfer`). */
+export interface TransferInfo {
+  from_user_id: number;
+  from_name: string;
+  note: string;
+}
+
+/** Where a chat can be transferred to. */
+export type TransferKind = "agent" | "queue" | "workgroup";
+
+/** What the agent records when ending a chat. */
+export type Outcome = "resolved" | "escalated" | "follow_up";
 
 /** A request waiting in a manual-pick queue (`GET /api/v1/waiting`). */
 export interface Waiting {
@@ -60,6 +77,21 @@ export interface Waiting {
   position: number;
   priority: number;
   waiting_secs: number;
+  metadata: ChatMetadata;
+}
+
+/** An invitation into a chat, for the invitee and the inviter. */
+export interface Invitation {
+  invitation_id: string;
+  conversation_id: string;
+  workgroup_id: number | null;
+  from_user_id: number;
+  from_name: string;
+  to_user_id: number;
+  to_name: string;
+  note: string;
+  created_at: string;
+  expires_at: string;
   metadata: ChatMetadata;
 }
 
@@ -130,6 +162,20 @@ export type ServerMessage =
   | { type: "offer_ended"; offer_id: string; reason: string }
   | { type: "waiting_changed"; workgroup_id: number }
   | { type: "left_message"; message: LeftMessage }
+  | { type: "invitation"; invitation: Invitation }
+  | {
+      type: "invitation_ended";
+      invitation_id: string;
+      conversation_id: string;
+      reason: "accepted" | "declined" | "timed_out" | "cancelled";
+    }
+  | {
+      /** For the agent who asked for a transfer (see `TransferInfo`). */
+      type: "transfer";
+      conversation_id: string;
+      status: "pending" | "accepted" | "failed" | "cancelled";
+      to_name?: string | null;
+    }
   | { type: "reconnect"; reason: string };
 
 export type HelloAuth = { visitor_token: string } | { token: string } | Record<string, never>;

@@ -81,6 +81,9 @@ export function insertEntry(entries: Entry[], entry: Entry): Entry[] {
 }
 
 function applyEntry(state: ChatState, entry: Entry): ChatState {
+  // A placeholder for a private note between staff (and, defensively, a note itself): never
+  // shown. The protocol client has already moved its cursor past the seq.
+  if (entry.kind === "hidden" || entry.kind === "note") return state;
   const entries = insertEntry(state.entries, entry);
   let { conversation, typing, ended, position } = state;
   if (entry.kind === "joined" && conversation) {
@@ -95,6 +98,14 @@ function applyEntry(state: ChatState, entry: Entry): ChatState {
       ],
     };
     position = null;
+  } else if (entry.kind === "left" && conversation) {
+    // An agent handed the chat on (a transfer), or a helper is done.
+    const key = entry.author;
+    conversation = {
+      ...conversation,
+      participants: conversation.participants.map((p) => (p.key === key ? { ...p, present: false } : p)),
+    };
+    if (typing && typing.participant === key) typing = null;
   } else if (entry.kind === "ended") {
     ended = asReason(entry.body.reason);
     position = null;
@@ -187,7 +198,13 @@ export function visiblePending(state: ChatState): PendingMessage[] {
 export function agentName(conversation: Conversation | null, entries: Entry[]): string | null {
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
-    if (e.kind === "joined" && e.author !== "visitor" && typeof e.body.name === "string" && e.body.name) {
+    if (
+      e.kind === "joined" &&
+      e.author !== "visitor" &&
+      e.body.role !== "helper" && // an invited helper is visiting; the chat stays the agent's
+      typeof e.body.name === "string" &&
+      e.body.name
+    ) {
       return e.body.name;
     }
   }
@@ -233,10 +250,17 @@ export function nameOf(key: string | null, conversation: Conversation | null, en
 /** The words shown for a system entry, or null for entries not shown (queued). */
 export function systemText(entry: Entry, conversation: Conversation | null, entries: Entry[]): string | null {
   switch (entry.kind) {
-    case "joined":
-      return `${typeof entry.body.name === "string" && entry.body.name ? entry.body.name : nameOf(entry.author, conversation, entries)} joined`;
+    case "joined": {
+      const name =
+        typeof entry.body.name === "string" && entry.body.name ? entry.body.name : nameOf(entry.author, conversation, entries);
+      // A second agent taking over (a transfer), not a helper dropping in.
+      const takeover =
+        entry.body.role !== "helper" &&
+        entries.some((e) => e.seq < entry.seq && e.kind === "joined" && e.author !== entry.author && e.body.role !== "helper");
+      return takeover ? `Now chatting with ${name}` : `${name} joined`;
+    }
     case "left":
-      return `${nameOf(entry.author, conversation, entries)} left`;
+      return `${typeof entry.body.name === "string" && entry.body.name ? entry.body.name : nameOf(entry.author, conversation, entries)} left the chat`;
     case "ended":
       return "Chat ended";
     default:

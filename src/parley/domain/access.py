@@ -152,3 +152,15 @@ def require_helper(principal: Principal, conv: Conversation) -> Staff:
     if me is None or me.role is not Role.HELPER:
         raise Forbidden("only an invited helper can leave this chat")
     return staff
+
+
+def same_customer(conv: Conversation, other: Conversation) -> bool:
+    """Both customer chats give the same (non-empty) email: whoever may read one may read the
+    other as that customer's history."""
+    mine, theirs = conv.metadata.get("email"), other.metadata.get("email")
+    return (
+        isinstance(mine, str)
+        and isinstance(theirs, str)
+        and bool(mine.strip())
+        and mine.strip().casefold() == theirs.strip().casefold()
+    )

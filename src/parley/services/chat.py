@@ -371,6 +371,21 @@ class ChatService:
             )
         return [ConversationOut.of(c) for c in others]
 
+    async def customer_transcript(
+        self, staff: Staff, conversation_id: str, other_id: str
+    ) -> tuple[ConversationOut, list[EntryOut]]:
+        """One of the customer's earlier conversations, for whoever may read this one (the
+        agent who took a transfer reads what a colleague discussed with the same customer)."""
+        async with self._db.read() as store:
+            conv = await self._conversation(store, staff, conversation_id)
+            other = await store.conversation(other_id)
+            if other is None or not access.same_customer(conv, other):
+                raise NotFound("no such earlier conversation of this customer")
+            entries = await store.entries_after(other.id, 0)
+        return ConversationOut.of(other), [
+            EntryOut.of(access.visible_entry(staff, e)) for e in entries
+        ]
+
     # The hub's view of the record (parley.realtime.hub.SyncSource) -----------------------------
 
     async def conversation_out(self, conversation_id: str) -> ConversationOut | None:

@@ -19,7 +19,7 @@ from parley.services.queues import QueueSettings, RuleSettings
 from parley.services.routing import TransferTarget
 from parley.storage.store import QueueRow, RuleRow
 from parley.web import security
-from parley.web.api import ERRORS, AcceptedOut
+from parley.web.api import ERRORS, AcceptedOut, TranscriptOut
 
 Skills = dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1, le=10)]]
 
@@ -201,6 +201,13 @@ def router(parley: Parley) -> APIRouter:
     @api.get("/conversations/{conversation_id}/customer", tags=["agents"])
     async def customer_history(conversation_id: str, staff: AnyStaff) -> list[ConversationOut]:
         return await parley.chat.customer_history(staff, conversation_id)
+
+    @api.get("/conversations/{conversation_id}/customer/{other_id}", tags=["agents"])
+    async def customer_transcript(
+        conversation_id: str, other_id: str, staff: AnyStaff
+    ) -> TranscriptOut:
+        conv, entries = await parley.chat.customer_transcript(staff, conversation_id, other_id)
+        return TranscriptOut(conversation=conv, entries=entries)
 
     @api.get("/waiting", tags=["agents"])
     async def waiting(staff: AnyStaff) -> list[WaitingOut]:
