@@ -168,13 +168,7 @@ def post_message(
     max_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
 ) -> tuple[Conversation, Entry]:
     """Append a message. The visitor may write while queued: the agent reads it on accept."""
-    validate_text(text, max_chars)
-    validate_client_id(client_id)
-    if conv.status is Status.ENDED:
-        raise Conflict("this conversation has ended")
-    participant = conv.participant(author)
-    if participant is None or not participant.present:
-        raise Forbidden("only a participant can write here")
+    _writer(conv, author, text, client_id, max_chars)
     return _append(conv, EntryKind.MESSAGE, author, {"text": text}, now, client_id)
 
 
@@ -187,6 +181,15 @@ def post_note(
     max_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
 ) -> tuple[Conversation, Entry]:
     """Append a private note, which only staff see: for present staff participants."""
+    if _writer(conv, author, text, client_id, max_chars).role is Role.VISITOR:
+        raise Forbidden("private notes are for staff")
+    return _append(conv, EntryKind.NOTE, author, {"text": text}, now, client_id)
+
+
+def _writer(
+    conv: Conversation, author: str, text: str, client_id: str, max_chars: int
+) -> Participant:
+    """Check a message or note before it is appended; returns its author."""
     validate_text(text, max_chars)
     validate_client_id(client_id)
     if conv.status is Status.ENDED:
@@ -194,9 +197,7 @@ def post_note(
     participant = conv.participant(author)
     if participant is None or not participant.present:
         raise Forbidden("only a participant can write here")
-    if participant.role is Role.VISITOR:
-        raise Forbidden("private notes are for staff")
-    return _append(conv, EntryKind.NOTE, author, {"text": text}, now, client_id)
+    return participant
 
 
 def hidden(entry: Entry) -> Entry:
