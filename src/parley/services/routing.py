@@ -307,13 +307,15 @@ class RoutingService:
                 router = await store.load_router(wg)
                 me = router.agents.get(staff.user_id)
                 positions = router.positions()
-                for request in router.requests:
-                    spec = router.queues.get(request.queue_id)
-                    if spec is None or spec.strategy is not routing.Strategy.MANUAL:
-                        continue
-                    if me is not None and not router.may_claim(me, request):
-                        continue
-                    conv = await store.conversation(request.request_id)
+                mine = [
+                    (request, spec)
+                    for request in router.requests
+                    if (spec := router.queues.get(request.queue_id)) is not None
+                    and spec.strategy is routing.Strategy.MANUAL
+                    and (me is None or router.may_claim(me, request))
+                ]
+                metadata = await store.metadata_of([r.request_id for r, _ in mine])
+                for request, spec in mine:
                     out.append(
                         WaitingOut(
                             conversation_id=request.request_id,
@@ -323,7 +325,7 @@ class RoutingService:
                             position=positions[request.request_id][1],
                             priority=request.priority,
                             waiting_secs=int((now - request.created_at).total_seconds()),
-                            metadata={} if conv is None else conv.metadata,
+                            metadata=metadata.get(request.request_id, {}),
                         )
                     )
         return out

@@ -565,6 +565,17 @@ class Store:
             for r in rows
         ]
 
+    async def metadata_of(self, conversation_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The pre-chat metadata of several conversations, in one query."""
+        if not conversation_ids:
+            return {}
+        rows = await self._all(
+            sa.select(conversations.c.id, conversations.c.metadata).where(
+                conversations.c.id.in_(list(conversation_ids))
+            )
+        )
+        return {r.id: dict(r.metadata) for r in rows}
+
     async def set_last_seq(self, conversation_id: str, last_seq: int) -> None:
         await self.conn.execute(
             sa.update(conversations)
