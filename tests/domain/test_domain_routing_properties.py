@@ -8,6 +8,13 @@ events said (live offers, declines, positions, queues, moves, outcomes, chats, m
 checks every event against it as it arrives, and checks the model against the state after every
 step. ``check_dispatch`` re-derives from scratch, independently of ``routing``, whom each
 request may be offered to, and checks the strategies' choices.
+
+Transfers: the model knows which agent has which chat. An agent hands one of theirs on, to a
+named colleague (free or not) or to a queue, by re-queueing the chat's own request with its
+``offers_made`` and ``arrival`` (as ``RoutingService.transfer`` does); transfers also arrive from
+another workgroup. Every other rule (decline, timeouts, accept, claim, cancel, overflow, the
+chat's end) acts on them too. An accepted transfer moves the chat from the sender to the receiver;
+a failed or cancelled one leaves it with the sender.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from parley.domain.routing import (
     Router,
     RoutingEvent,
     Strategy,
+    Transfer,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,6 +64,9 @@ AGENT_IDS = (1, 2, 3, 4)
 SKILLS = ("billing", "de", "tech")
 DELETED_QUEUE = 99
 ENDINGS = {"accepted", "cancelled", "expired"}
+TRANSFER_ENDINGS = {"accepted", "transfer_failed", "transfer_cancelled"}
+#: The sender of a transfer from another workgroup: not a member of this one.
+OUTSIDER = 9
 OFFER_END_REASONS = {"declined", "timed_out", "accepted", "withdrawn"}
 
 
@@ -132,6 +143,17 @@ class RoutingMachine(RuleBasedStateMachine):
         self.missed: dict[int, int] = {}
         self.available: dict[int, bool] = {}
         self.stats: dict[str, int] = {}
+        # Transfers: each enqueue of a request id (the chat's first request, then its
+        # transfers) and what it was; the open chats accepted here and who has them; chats
+        # from elsewhere; every offer id ever made (this workgroup or, for transfers in, another).
+        self.kinds: dict[str, list[Transfer | None]] = {}
+        self.arrival: dict[str, int] = {}
+        self.owner: dict[str, int] = {}
+        self.closed: set[str] = set()
+        self.foreign: dict[int, int] = {}
+        self.offer_ids: set[str] = set()
+        self.queued_transfer: Transfer | None = None
+        self.handovers: list[int] = []
 
     @property
     def policy(self) -> Policy:
@@ -146,6 +168,7 @@ class RoutingMachine(RuleBasedStateMachine):
             policy, {s.queue_id: s for s in queues}, agents={a.agent_id: a for a in agents}
         )
         self.chats = dict.fromkeys(AGENT_IDS, 0)
+        self.foreign = dict.fromkeys(AGENT_IDS, 0)
         self.missed = dict.fromkeys(AGENT_IDS, 0)
         self.available = {a.agent_id: a.available for a in agents}
 
@@ -155,7 +178,16 @@ class RoutingMachine(RuleBasedStateMachine):
         self.stats[what] = self.stats.get(what, 0) + 1
 
     def _waiting(self, request_id: str) -> bool:
-        return request_id in self.created and not self.outcomes.get(request_id)
+        return len(self.outcomes.get(request_id, [])) < len(self.kinds.get(request_id, []))
+
+    def _transfer(self, request_id: str) -> Transfer | None:
+        """What the request's current (or last) stay in the queue is: a transfer, or not."""
+        kinds = self.kinds.get(request_id)
+        return kinds[-1] if kinds else None
+
+    def _named(self, request_id: str) -> int | None:
+        transfer = self._transfer(request_id)
+        return None if transfer is None else transfer.to_agent
 
     def _live_of(self, request_id: str) -> list[Offer]:
         return [o for o in self.live.values() if o.request_id == request_id]
@@ -165,10 +197,17 @@ class RoutingMachine(RuleBasedStateMachine):
         for event in events:
             match event:
                 case RequestQueued(request_id=request_id, queue_id=queue_id):
-                    assert request_id not in self.created
+                    transfer, self.queued_transfer = self.queued_transfer, None
+                    assert not self._waiting(request_id)
+                    if request_id in self.kinds:
+                        assert transfer is not None, "only a transfer queues a chat again"
+                    if transfer is not None and transfer.from_agent in AGENT_IDS:
+                        assert self.owner.get(request_id) == transfer.from_agent
+                    self.kinds.setdefault(request_id, []).append(transfer)
                     self.created[request_id] = self.now
                     self.queue_of[request_id] = queue_id
                     self.moves[request_id] = 0
+                    self.declined.pop(request_id, None)  # a transfer starts afresh
                 case PositionChanged(request_id=request_id, queue_id=queue_id, position=pos):
                     assert self._waiting(request_id)
                     assert queue_id == self.queue_of[request_id]
@@ -189,13 +228,37 @@ class RoutingMachine(RuleBasedStateMachine):
                 case RequestAccepted(request_id=request_id, agent_id=agent_id, queue_id=queue_id):
                     assert queue_id == self.queue_of[request_id]
                     assert event.waited == self.now - self.created[request_id]
+                    transfer = self._transfer(request_id)
                     self._end_request(request_id, "accepted")
                     self.chats[agent_id] += 1
                     self.missed[agent_id] = 0
+                    if transfer is not None:
+                        assert agent_id != transfer.from_agent, "the sender took their transfer"
+                        assert transfer.to_agent in (None, agent_id), "not the named agent"
+                        if transfer.from_agent in AGENT_IDS:
+                            # The receiver joins, the sender leaves (``_assigned``).
+                            assert self.owner[request_id] == transfer.from_agent
+                            self.chats[transfer.from_agent] -= 1
+                            self.handovers.append(transfer.from_agent)
+                        named = "named" if transfer.to_agent is not None else "queue"
+                        self._count(f"{named} transfer accepted")
+                    self.owner[request_id] = agent_id
                 case RequestEnded(request_id=request_id, reason=reason):
-                    assert reason in {"cancelled", "expired"}
+                    transfer = self._transfer(request_id)
+                    if transfer is None:
+                        assert reason in {"cancelled", "expired"}, reason
+                    else:
+                        assert reason in {"transfer_failed", "transfer_cancelled"}, reason
+                    past_wait = self.now >= self.created[request_id] + self.policy.wait_timeout
                     if reason == "expired":
-                        assert self.now >= self.created[request_id] + self.policy.wait_timeout
+                        assert past_wait
+                    if reason == "transfer_failed":
+                        # The wait is over, or the named agent just declined or let it time out.
+                        named = self._named(request_id)
+                        declined = self.declined.get(request_id, {})
+                        refused = named is not None and declined.get(named) == self.now
+                        assert past_wait or refused, "transfer failed early"
+                        self._count("named transfer failed" if refused else "transfer failed")
                     self._end_request(request_id, reason)
                 case RequestMoved(request_id=request_id, from_queue=source, to_queue=target):
                     assert self._waiting(request_id)
@@ -229,9 +292,18 @@ class RoutingMachine(RuleBasedStateMachine):
                 "second live offer for a request outside broadcast"
             )
             assert all(o.offered_at == self.now for o in others)
+        transfer = self._transfer(request_id)
+        if transfer is not None:
+            assert offer.agent_id != transfer.from_agent, "the sender offered their own transfer"
+            if transfer.to_agent is not None:
+                assert offer.agent_id == transfer.to_agent, "a named transfer offered to another"
+                assert not offer.broadcast and not others
+            self._count("transfer offer")
         made = self.offers_made.get(request_id, 0) + 1
         self.offers_made[request_id] = made
         assert offer.offer_id == f"{request_id}.{made}"
+        assert offer.offer_id not in self.offer_ids, "offer id reused"
+        self.offer_ids.add(offer.offer_id)
         assert offer.offered_at == self.now
         timeout = self.policy.offer_timeout
         if offer.preferred:
@@ -250,12 +322,22 @@ class RoutingMachine(RuleBasedStateMachine):
 
     # Independent eligibility ------------------------------------------------------------------
 
+    def _qualified(self, agent: Agent, spec: QueueSpec) -> bool:
+        return all(agent.skills.get(s, 0) >= level for s, level in spec.skills.items())
+
     def _could_take(self, agent: Agent, request: Request) -> bool:
-        """Available, under capacity, qualified and not cooling down (offers held aside)."""
+        """Available, under capacity, qualified and not cooling down (offers held aside); for
+        a transfer, not the sender, and for a named one only the named agent (skills aside)."""
         spec = self.router.queues.get(request.queue_id)
         if spec is None or not agent.available or agent.active_chats >= agent.max_chats:
             return False
-        if any(agent.skills.get(s, 0) < level for s, level in spec.skills.items()):
+        transfer = self._transfer(request.request_id)
+        if transfer is not None and agent.agent_id == transfer.from_agent:
+            return False
+        named = self._named(request.request_id)
+        if named is not None and agent.agent_id != named:
+            return False
+        if named is None and not self._qualified(agent, spec):
             return False
         declined = self.declined.get(request.request_id, {}).get(agent.agent_id)
         return declined is None or self.now >= declined + self.policy.decline_cooldown
@@ -273,8 +355,20 @@ class RoutingMachine(RuleBasedStateMachine):
         ]
 
     def _offered_automatically(self, request: Request) -> bool:
+        """Offered by ``dispatch``: outside manual queues, and a named transfer everywhere."""
         spec = self.router.queues.get(request.queue_id)
-        return spec is not None and spec.strategy is not Strategy.MANUAL
+        if spec is None:
+            return False
+        return spec.strategy is not Strategy.MANUAL or self._named(request.request_id) is not None
+
+    def _may_claim(self, agent: Agent, request: Request) -> bool:
+        """Skills, or for a transfer: never the sender, and only the named agent if any."""
+        transfer = self._transfer(request.request_id)
+        if transfer is not None and agent.agent_id == transfer.from_agent:
+            return False
+        if transfer is not None and transfer.to_agent is not None:
+            return agent.agent_id == transfer.to_agent
+        return self._qualified(agent, self.router.queues[request.queue_id])
 
     # Plumbing ---------------------------------------------------------------------------------
 
@@ -285,7 +379,7 @@ class RoutingMachine(RuleBasedStateMachine):
         for event in events:
             assert not isinstance(event, OfferMade | RequestAccepted | RequestQueued)
             if isinstance(event, RequestEnded):
-                assert event.reason == "expired"
+                assert event.reason in {"expired", "transfer_failed"}
             if isinstance(event, OfferEnded):
                 assert event.reason in {"timed_out", "withdrawn"}
         self._apply(events)
@@ -341,6 +435,7 @@ class RoutingMachine(RuleBasedStateMachine):
             assert new, f"{request.request_id} left without an offer though {able} could take it"
             spec = before.queues[request.queue_id]
             chosen = [o.agent_id for o in new]
+            named = self._named(request.request_id)
             window = request.created_at + self.policy.preferred_timeout
             preferred = (
                 request.preferred_agent is not None
@@ -354,7 +449,10 @@ class RoutingMachine(RuleBasedStateMachine):
                 self._count("preferred offer")
             else:
                 assert not any(o.preferred for o in new)
-                if spec.strategy is Strategy.BEST:
+                if named is not None:
+                    assert chosen == [named], "a named transfer is one offer to them"
+                    self._count("named transfer offer")
+                elif spec.strategy is Strategy.BEST:
                     best = min(able, key=lambda a: (a.active_chats, a.idle_since, a.agent_id))
                     assert chosen == [best.agent_id]
                 elif spec.strategy is Strategy.ROUND_ROBIN:
@@ -364,9 +462,10 @@ class RoutingMachine(RuleBasedStateMachine):
                 else:
                     assert spec.strategy is Strategy.BROADCAST
                     assert chosen == [a.agent_id for a in able]
-            # A preferred offer is exclusive, even in a broadcast queue.
+            # A preferred offer, or a named transfer's, is exclusive, even in a broadcast queue.
             assert all(
-                o.broadcast is (spec.strategy is Strategy.BROADCAST and not o.preferred)
+                o.broadcast
+                is (spec.strategy is Strategy.BROADCAST and not o.preferred and named is None)
                 for o in new
             )
             # Service order: nobody offered this one could have taken an earlier one.
@@ -385,42 +484,159 @@ class RoutingMachine(RuleBasedStateMachine):
     def _agent(self, agent_id: int) -> Agent:
         return self.router.agents[agent_id]
 
+    def _hand_over(self) -> None:
+        """What ``_assigned`` does for an accepted transfer: the sender leaves the chat."""
+        for agent_id in self.handovers:
+            agent = self._agent(agent_id)
+            assert agent.active_chats > 0
+            left = replace(agent, active_chats=agent.active_chats - 1, idle_since=self.now)
+            self._put_agent(left)
+        self.handovers = []
+
     # Commands ---------------------------------------------------------------------------------
 
     @rule(
         queue_index=st.integers(0, 2),
         priority=st.sampled_from([0, 0, 0, 1, 2]),
         preferred=st.sampled_from([None, None, *AGENT_IDS]),
+        transferred_in=st.sampled_from([False, False, False, True]),
+        offers_made=st.integers(0, 3),
     )
-    def new_request(self, queue_index: int, priority: int, preferred: int | None) -> None:
+    def new_request(
+        self,
+        queue_index: int,
+        priority: int,
+        preferred: int | None,
+        transferred_in: bool,
+        offers_made: int,
+    ) -> None:
         queue_ids = sorted(self.router.queues)
         spec = self.router.queues[queue_ids[queue_index % len(queue_ids)]]
         self.counter += 1
+        request_id = f"r{self.counter}"
         request = Request(
-            f"r{self.counter}",
+            request_id,
             self.now,
             spec.queue_id,
             arrival=self.counter,
             priority=priority,
             preferred_agent=preferred,
         )
+        if transferred_in:
+            # A chat transferred from another workgroup (to ``preferred``, as the named agent,
+            # or to the queue), with the offers made there.
+            request = replace(
+                request,
+                entered_at=self.now,
+                offers_made=offers_made,
+                preferred_agent=None,
+                transfer=Transfer(OUTSIDER, preferred),
+            )
+            self.offers_made[request_id] = offers_made
+            self.offer_ids |= {f"{request_id}.{n}" for n in range(1, offers_made + 1)}
+        self._enqueue(request)
+        self._settle()
+
+    def _enqueue(self, request: Request) -> bool:
+        """Enqueue a new request or a transfer, or see it refused when its queue is full."""
+        spec = self.router.queues[request.queue_id]
         length = sum(1 for q, _ in self.positions.values() if q == spec.queue_id)
         if spec.max_length is not None and length >= spec.max_length:
+            before = self.router
             with pytest.raises(Unavailable) as refused:
                 routing.enqueue(self.router, request, self.now)
             assert refused.value.reason == "queue_full"
+            assert self.router == before
             self._count("queue full")
-        else:
-            self.router, events = routing.enqueue(self.router, request, self.now)
-            assert events[0] == RequestQueued(request.request_id, spec.queue_id)
-            self._apply(events)
+            return False
+        self.router, events = routing.enqueue(self.router, request, self.now)
+        assert events[0] == RequestQueued(request.request_id, spec.queue_id)
+        self.queued_transfer = request.transfer
+        self._apply(events)
+        assert self.queued_transfer is None
+        self.arrival.setdefault(request.request_id, request.arrival)
+        return True
+
+    def _pick_offer(self, index: int, prefer: str) -> Offer:
+        """A live offer; if there is any, preferably one of a transfer, or one to an agent
+        with room for another chat (so that there are chats to hand on)."""
+        offers = self.router.offers()
+        if prefer == "transfer":
+            offers = [o for o in offers if self._transfer(o.request_id)] or offers
+        elif prefer == "room":
+            room = [o for o in offers if self._agent(o.agent_id).has_capacity()]
+            offers = room or offers
+        return offers[index % len(offers)]
+
+    def _transferable(self) -> list[str]:
+        """The open chats accepted here, with no transfer under way."""
+        return sorted(r for r in self.owner if not self._waiting(r))
+
+    def _waiting_transfers(self) -> list[str]:
+        return [r.request_id for r in self.router.requests if self._transfer(r.request_id)]
+
+    @precondition(lambda self: bool(self._transferable()))
+    @rule(
+        index=st.integers(0, 100),
+        kind=st.sampled_from(["queue", "sender's queue", "agent", "free agent"]),
+        queue_index=st.integers(0, 2),
+        to_index=st.integers(0, 2),
+    )
+    def transfer(self, index: int, kind: str, queue_index: int, to_index: int) -> None:
+        """The agent who has a chat hands it on: the chat's own request, queued again."""
+        chats = self._transferable()
+        request_id = chats[index % len(chats)]
+        sender = self.owner[request_id]
+        to_agent: int | None = None
+        if kind != "queue":
+            colleagues = [a for a in AGENT_IDS if a != sender]  # never themselves (the service)
+            if kind == "free agent":
+                # Mostly a colleague who can take it now; if nobody can, anyone.
+                free = {a.agent_id for a in self._free(self.router)}
+                colleagues = [a for a in colleagues if a in free] or colleagues
+            to_agent = colleagues[to_index % len(colleagues)]
+        queue_ids = sorted(self.router.queues)
+        if kind == "sender's queue":  # one the sender could take: they must not be offered it
+            own = [
+                q for q in queue_ids if self._qualified(self._agent(sender), self.router.queues[q])
+            ]
+            queue_ids = own or queue_ids
+        request = Request(
+            request_id,
+            self.now,
+            queue_ids[queue_index % len(queue_ids)],
+            arrival=self.arrival[request_id],
+            entered_at=self.now,
+            offers_made=self.offers_made.get(request_id, 0),
+            transfer=Transfer(sender, to_agent, "over to you"),
+        )
+        if self._enqueue(request):
+            self._count("named transfer" if to_agent is not None else "queue transfer")
+        self._settle()
+
+    @precondition(lambda self: bool(self._waiting_transfers()))
+    @rule(index=st.integers(0, 100))
+    def cancel_transfer(self, index: int) -> None:
+        """The sender calls it off: the chat stays theirs."""
+        ids = self._waiting_transfers()
+        request_id = ids[index % len(ids)]
+        waiting = self.router.find(request_id)
+        assert waiting is not None
+        owner = self.owner.get(request_id)
+        self.router, events = routing.cancel(self.router, request_id, self.now)
+        withdrawn = [OfferEnded(o, "withdrawn") for o in waiting.offers]
+        assert events[: len(withdrawn) + 1] == [
+            *withdrawn,
+            RequestEnded(request_id, "transfer_cancelled"),
+        ]
+        self._apply(events)
+        assert self.owner.get(request_id) == owner
         self._settle()
 
     @precondition(lambda self: bool(self.router.offers()))
-    @rule(index=st.integers(0, 100))
-    def accept(self, index: int) -> None:
-        offers = self.router.offers()
-        offer = offers[index % len(offers)]
+    @rule(index=st.integers(0, 100), prefer=st.sampled_from(["any", "transfer", "room"]))
+    def accept(self, index: int, prefer: str) -> None:
+        offer = self._pick_offer(index, prefer)
         agent = self._agent(offer.agent_id)
         if agent.active_chats >= agent.max_chats:
             with pytest.raises(OverCapacity):
@@ -440,6 +656,7 @@ class RoutingMachine(RuleBasedStateMachine):
             ]
             self._apply(events)
             assert self._agent(offer.agent_id).idle_since == self.now
+            self._hand_over()
         self._settle()
 
     @precondition(lambda self: bool(self.router.offers()))
@@ -449,6 +666,7 @@ class RoutingMachine(RuleBasedStateMachine):
         offer = offers[index % len(offers)]
         agent = self._agent(offer.agent_id)
         self.chats[agent.agent_id] += agent.max_chats - agent.active_chats
+        self.foreign[agent.agent_id] += agent.max_chats - agent.active_chats
         full = replace(agent, active_chats=agent.max_chats, idle_since=self.now)
         self._put_agent(full)
         before = self.router
@@ -459,13 +677,19 @@ class RoutingMachine(RuleBasedStateMachine):
         self._settle()
 
     @precondition(lambda self: bool(self.router.offers()))
-    @rule(index=st.integers(0, 100))
-    def decline(self, index: int) -> None:
-        offers = self.router.offers()
-        offer = offers[index % len(offers)]
+    @rule(index=st.integers(0, 100), prefer=st.sampled_from(["any", "transfer"]))
+    def decline(self, index: int, prefer: str) -> None:
+        offer = self._pick_offer(index, prefer)
         siblings = [o for o in self._live_of(offer.request_id) if o != offer]
         self.router, events = routing.decline(self.router, offer.offer_id, offer.agent_id, self.now)
-        assert events == [OfferEnded(offer, "declined")]
+        if self._named(offer.request_id) is not None:
+            # Nobody else may take it: the transfer fails at once, the chat stays put.
+            assert events[:2] == [
+                OfferEnded(offer, "declined"),
+                RequestEnded(offer.request_id, "transfer_failed"),
+            ]
+        else:
+            assert events == [OfferEnded(offer, "declined")]
         self._apply(events)
         assert self._live_of(offer.request_id) == siblings  # a broadcast's others stay live
         self._settle()
@@ -504,8 +728,13 @@ class RoutingMachine(RuleBasedStateMachine):
             routing.decline(self.router, offer.offer_id, offer.agent_id, self.now)
 
     @precondition(lambda self: bool(self.created))
-    @rule(index=st.integers(0, 100), agent_id=st.sampled_from(AGENT_IDS), manual=st.booleans())
-    def claim(self, index: int, agent_id: int, manual: bool) -> None:
+    @rule(
+        index=st.integers(0, 100),
+        agent_id=st.sampled_from(AGENT_IDS),
+        manual=st.booleans(),
+        who=st.sampled_from(["anyone", "anyone", "sender", "named"]),
+    )
+    def claim(self, index: int, agent_id: int, manual: bool, who: str) -> None:
         ids = sorted(self.created)
         if manual:  # mostly try requests that can be claimed
             claimable = [
@@ -516,29 +745,43 @@ class RoutingMachine(RuleBasedStateMachine):
             ids = claimable or ids
         request_id = ids[index % len(ids)]
         request = self.router.find(request_id)
+        transfer = self._transfer(request_id) if request is not None else None
+        if transfer is not None:  # often the sender, or the named agent, tries
+            if who == "sender" and transfer.from_agent in AGENT_IDS:
+                agent_id = transfer.from_agent
+            elif who == "named" and transfer.to_agent is not None:
+                agent_id = transfer.to_agent
         agent = self._agent(agent_id)
         expected: type[Exception] | None = None
         if request is None:
             expected = OfferGone
         elif (
-            (spec := self.router.queues[request.queue_id]).strategy is not Strategy.MANUAL
-            or not agent.qualifies(spec)
+            self.router.queues[request.queue_id].strategy is not Strategy.MANUAL
+            or not self._may_claim(agent, request)
             or not agent.available
         ):
             expected = Forbidden
         elif agent.active_chats >= agent.max_chats:
             expected = OverCapacity
         if expected is not None:
+            before = self.router
             with pytest.raises(expected):
                 routing.claim(self.router, request_id, agent_id, self.now)
+            assert self.router == before
+            if transfer is not None and expected is Forbidden:
+                self._count("transfer claim refused")
             return
         assert request is not None
         self.router, events = routing.claim(self.router, request_id, agent_id, self.now)
-        assert events[0] == RequestAccepted(
-            request_id, agent_id, self.now - request.created_at, request.queue_id
-        )
-        self._count("claimed")
+        # A named transfer in a manual queue may be claimed while its offer is live.
+        withdrawn = [OfferEnded(o, "withdrawn") for o in request.offers]
+        assert events[: len(withdrawn) + 1] == [
+            *withdrawn,
+            RequestAccepted(request_id, agent_id, self.now - request.created_at, request.queue_id),
+        ]
+        self._count("claimed" if transfer is None else "transfer claimed")
         self._apply(events)
+        self._hand_over()
         self._settle()
 
     @precondition(lambda self: bool(self.created))
@@ -552,10 +795,8 @@ class RoutingMachine(RuleBasedStateMachine):
             assert events == []
         else:
             withdrawn = [OfferEnded(o, "withdrawn") for o in waiting.offers]
-            assert events[: len(withdrawn) + 1] == [
-                *withdrawn,
-                RequestEnded(request_id, "cancelled"),
-            ]
+            reason = "cancelled" if self._transfer(request_id) is None else "transfer_cancelled"
+            assert events[: len(withdrawn) + 1] == [*withdrawn, RequestEnded(request_id, reason)]
         self._apply(events)
         self._settle()
 
@@ -610,10 +851,26 @@ class RoutingMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(a.active_chats > 0 for a in self.router.agents.values()))
     @rule(index=st.integers(0, 100))
     def end_chat(self, index: int) -> None:
-        busy = sorted(a.agent_id for a in self.router.agents.values() if a.active_chats > 0)
-        agent = self._agent(busy[index % len(busy)])
+        """A chat ends: one accepted here (calling off its transfer, if one is under way, as
+        ``ChatService.end`` does) or one from elsewhere."""
+        chats: list[tuple[int, str | None]] = [
+            *sorted((agent_id, r) for r, agent_id in self.owner.items()),
+            *((a, None) for a in AGENT_IDS for _ in range(self.foreign[a])),
+        ]
+        agent_id, request_id = chats[index % len(chats)]
+        if request_id is None:
+            self.foreign[agent_id] -= 1
+        else:
+            if self._waiting(request_id):
+                self.router, events = routing.cancel(self.router, request_id, self.now)
+                assert RequestEnded(request_id, "transfer_cancelled") in events
+                self._apply(events)
+                self._count("transfer ended with the chat")
+            del self.owner[request_id]
+            self.closed.add(request_id)
+        agent = self._agent(agent_id)
         self._put_agent(replace(agent, active_chats=agent.active_chats - 1, idle_since=self.now))
-        self.chats[agent.agent_id] -= 1
+        self.chats[agent_id] -= 1
         self._settle()
 
     @rule(agent_id=st.sampled_from(AGENT_IDS))
@@ -623,6 +880,7 @@ class RoutingMachine(RuleBasedStateMachine):
             return
         self._put_agent(replace(agent, active_chats=agent.active_chats + 1, idle_since=self.now))
         self.chats[agent_id] += 1
+        self.foreign[agent_id] += 1
         self._settle()
 
     # Invariants -------------------------------------------------------------------------------
@@ -653,16 +911,64 @@ class RoutingMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_request_waits_or_ended_exactly_once(self) -> None:
+        """Each stay in the queue (a chat's first request, then each transfer) ends once:
+        a plain one accepted, cancelled or expired; a transfer accepted, failed or cancelled."""
         waiting = [r.request_id for r in self.router.requests]
         assert len(set(waiting)) == len(waiting)
-        assert set(waiting) <= set(self.created)
-        for request_id in self.created:
+        assert set(waiting) <= set(self.created) == set(self.kinds)
+        for request_id, kinds in self.kinds.items():
             outcomes = self.outcomes.get(request_id, [])
-            if request_id in waiting:
-                assert outcomes == []
-            else:
-                assert len(outcomes) == 1, (request_id, outcomes)
-                assert outcomes[0] in ENDINGS
+            assert len(outcomes) == len(kinds) - (request_id in waiting), (request_id, outcomes)
+            for kind, outcome in zip(kinds, outcomes, strict=False):
+                assert outcome in (ENDINGS if kind is None else TRANSFER_ENDINGS), outcome
+            # A request is queued again only as a transfer of a chat open here: one accepted,
+            # or kept by its sender here after a failed or cancelled transfer.
+            for before, previous, kind in zip(kinds, outcomes, kinds[1:], strict=False):
+                assert kind is not None and kind.from_agent in AGENT_IDS
+                kept = before is not None and before.from_agent in AGENT_IDS
+                assert previous == "accepted" or (kept and previous in TRANSFER_ENDINGS)
+
+    @invariant()
+    def every_chat_is_somewhere(self) -> None:
+        """Nothing lost: an accepted chat is its receiver's until it ends; a failed or
+        cancelled transfer leaves it with the sender; the chat counts add up."""
+        for request_id, kinds in self.kinds.items():
+            outcomes = self.outcomes.get(request_id, [])
+            if request_id in self.closed:
+                assert not self._waiting(request_id)
+                assert request_id not in self.owner
+            elif self._waiting(request_id):
+                transfer = kinds[-1]
+                if transfer is not None and transfer.from_agent in AGENT_IDS:
+                    assert self.owner[request_id] == transfer.from_agent
+                else:
+                    assert request_id not in self.owner
+            elif outcomes[-1] == "accepted":
+                assert request_id in self.owner
+            elif kinds[-1] is not None and kinds[-1].from_agent in AGENT_IDS:
+                assert self.owner[request_id] == kinds[-1].from_agent
+            else:  # expired, cancelled, or back to the other workgroup
+                assert request_id not in self.owner
+        for agent_id in AGENT_IDS:
+            owned = sum(1 for a in self.owner.values() if a == agent_id)
+            assert self.chats[agent_id] == self.foreign[agent_id] + owned >= owned
+
+    @invariant()
+    def transfers_match_the_model(self) -> None:
+        for request in self.router.requests:
+            transfer = self._transfer(request.request_id)
+            assert request.transfer == transfer
+            assert request.arrival == self.arrival[request.request_id]
+            if transfer is None:
+                continue
+            for offer in request.offers:
+                assert offer.agent_id != transfer.from_agent
+                assert transfer.to_agent in (None, offer.agent_id)
+            if transfer.to_agent is not None:
+                # A decline or timeout by the named agent ends it at once.
+                assert not self.declined.get(request.request_id), "named transfer lingers"
+        made = {o.offer_id for o in self.ended_offers} | set(self.live)
+        assert made <= self.offer_ids
 
     @invariant()
     def queues_positions_and_moves_match_the_events(self) -> None:
