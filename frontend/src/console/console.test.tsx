@@ -3,7 +3,7 @@ import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { Conversation, Entry } from "../shared/protocol";
-import { FakeSocket } from "../shared/testing";
+import { aConversation, FakeSocket } from "../shared/testing";
 import { setFetcher } from "./api";
 import { App } from "./App";
 import { Chats, type ChatActions } from "./Chats";
@@ -14,15 +14,8 @@ const EVIL = "<img src=x onerror=alert(1)>";
 const CID = "c".repeat(32);
 
 function conversation(over: Partial<Conversation> = {}): Conversation {
-  return {
+  return aConversation({
     id: CID,
-    kind: "customer_chat",
-    status: "active",
-    workgroup_id: 1,
-    last_seq: 2,
-    created_at: "2026-03-02T10:15:00Z",
-    ended_at: null,
-    end_reason: null,
     metadata: {
       name: EVIL,
       email: "zoe@example.com",
@@ -35,7 +28,7 @@ function conversation(over: Partial<Conversation> = {}): Conversation {
       { key: "user:1", role: "agent", name: "Alice", present: true },
     ],
     ...over,
-  };
+  });
 }
 
 function msg(seq: number, text: string, author = "visitor", over: Partial<Entry> = {}): Entry {

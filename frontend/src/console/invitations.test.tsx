@@ -14,26 +14,12 @@ import {
   reduce,
   type ConsoleState,
 } from "./state";
+import { aConversation } from "../shared/testing";
 
 const CID = "c".repeat(32);
 
 function conversation(over: Partial<Conversation> = {}): Conversation {
-  return {
-    id: CID,
-    kind: "customer_chat",
-    status: "active",
-    workgroup_id: 1,
-    last_seq: 2,
-    created_at: "2026-03-02T10:15:00Z",
-    ended_at: null,
-    end_reason: null,
-    metadata: { name: "Zoe", question: "Where is my refund?" },
-    participants: [
-      { key: "visitor", role: "visitor", name: "Zoe", present: true },
-      { key: "user:1", role: "agent", name: "Alice", present: true },
-    ],
-    ...over,
-  };
+  return aConversation({ id: CID, metadata: { name: "Zoe", question: "Where is my refund?" }, ...over });
 }
 
 function invitation(over: Partial<Invitation> = {}): Invitation {

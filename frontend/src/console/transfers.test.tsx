@@ -12,27 +12,13 @@ import { Chats, type ChatActions } from "./Chats";
 import { Offers } from "./Offers";
 import { initialState, reduce, transferredTo, type Action, type ConsoleState } from "./state";
 import { agentOptions } from "./TransferDialog";
+import { aConversation } from "../shared/testing";
 
 const CID = "e".repeat(32);
 const EVIL = "<img src=x onerror=alert(1)>";
 
 function conversation(over: Partial<Conversation> = {}): Conversation {
-  return {
-    id: CID,
-    kind: "customer_chat",
-    status: "active",
-    workgroup_id: 1,
-    last_seq: 2,
-    created_at: "2026-03-02T10:15:00Z",
-    ended_at: null,
-    end_reason: null,
-    metadata: { name: "Zoe", email: "zoe@example.com", question: "Refund?" },
-    participants: [
-      { key: "visitor", role: "visitor", name: "Zoe", present: true },
-      { key: "user:1", role: "agent", name: "Alice", present: true },
-    ],
-    ...over,
-  };
+  return aConversation({ id: CID, metadata: { name: "Zoe", email: "zoe@example.com", question: "Refund?" }, ...over });
 }
 
 function entry(seq: number, over: Partial<Entry> = {}): Entry {

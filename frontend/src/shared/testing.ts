@@ -1,7 +1,8 @@
 // Test doubles shared by the front ends' tests (imported only by *.test.ts files, so never
-// bundled): a WebSocket the test drives by hand, and storage in memory.
+// bundled): a WebSocket the test drives by hand, storage in memory, a conversation.
 
 import type { KeyValueStore, SocketLike } from "./client";
+import type { Conversation } from "./protocol";
 
 export class FakeSocket implements SocketLike {
   /** Every socket made since the test reset this list, oldest first. */
@@ -62,4 +63,24 @@ export class MemoryStore implements KeyValueStore {
   removeItem(key: string): void {
     this.data.delete(key);
   }
+}
+
+/** A customer chat as the server sends it, for tests: Zoe with Alice; override what matters. */
+export function aConversation(over: Partial<Conversation> = {}): Conversation {
+  return {
+    id: "c".repeat(32),
+    kind: "customer_chat",
+    status: "active",
+    workgroup_id: 1,
+    last_seq: 2,
+    created_at: "2026-03-02T10:15:00Z",
+    ended_at: null,
+    end_reason: null,
+    metadata: { name: "Zoe" },
+    participants: [
+      { key: "visitor", role: "visitor", name: "Zoe", present: true },
+      { key: "user:1", role: "agent", name: "Alice", present: true },
+    ],
+    ...over,
+  };
 }
