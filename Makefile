@@ -35,10 +35,11 @@ test: lint typecheck  ## The whole suite, as CI runs it.
 schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket protocol.
 	$(BIN)/parley schema --output docs/protocol.schema.json
 
-bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision time.
+bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision time, worst rule patterns.
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/routing_decision.py
+	$(BIN)/python bench/rules_worst.py
 
 clean:
 	rm -rf $(VENV) parley-data parley-demo-data .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/parley/web/static

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parley.domain import rules
-from parley.domain.errors import InvalidInput
+from parley.domain.errors import BadPattern, InvalidInput
 from parley.domain.rules import All, AnyOf, Decision, Op, Rule, route
 
 META: dict[str, Any] = {
@@ -233,7 +233,8 @@ def test_parse_refuses_malformed_input_and_names_the_path(data: Any, message: st
     with pytest.raises(InvalidInput) as refused:
         rules.parse(data)
     assert refused.value.message.startswith(message), refused.value.message
-    assert refused.value.code == "invalid_input"
+    pattern = "not a valid" in message
+    assert refused.value.code == ("bad_pattern" if pattern else "invalid_input")
 
 
 def test_parse_accepts_values_at_their_limits() -> None:
@@ -272,6 +273,88 @@ def test_a_condition_has_at_most_max_tests() -> None:
         rules.parse({"all": [{"any": [YES] * half}, {"any": [YES] * half}]})
     with pytest.raises(InvalidInput, match="at most 50 tests"):
         rules.parse({"any": [YES] * (rules.MAX_TESTS + 1)})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        (r"(a)\1", r"backreferences (\1) are not supported"),
+        (r"(?P<x>a)(?P=x)", "backreferences (?P=name) are not supported"),
+        ("foo(?=bar)", "lookahead (?=...) is not supported"),
+        ("foo(?!bar)", "negative lookahead (?!...) is not supported"),
+        ("(?<=x)y", "lookbehind (?<=...) is not supported"),
+        ("(?<!x)y", "negative lookbehind (?<!...) is not supported"),
+        ("(?>a+)b", "atomic groups (?>...) are not supported"),
+        ("a++b", "possessive quantifiers (++, *+, ?+) are not supported"),
+        ("(?#note)a", "comments (?#...) are not supported"),
+        (r"end\Z", r"\Z is not supported (\z is the end of the text)"),
+        ("a{1001}", "repetition counts are at most 1000 (nested ones multiplied)"),
+        (
+            "(.{1,5}){1,20}z",
+            "it is too complex (904 instructions, at most 500): use fewer or smaller counted"
+            " repetitions ({n,m}) and Unicode classes (\\p{...})",
+        ),
+    ],
+)
+def test_patterns_re2_cannot_run_are_refused_saying_why(pattern: str, reason: str) -> None:
+    with pytest.raises(BadPattern) as refused:
+        rules.parse({"any": [YES, check("page", "matches", pattern)]})
+    assert refused.value.reason == f"RE2 cannot run this pattern: {reason}"
+    assert refused.value.where == "condition.any[1].value"
+    assert refused.value.message == f"condition.any[1].value: {refused.value.reason}"
+    assert refused.value.code == "bad_pattern"
+    assert rules.unrunnable_reason(pattern) == refused.value.reason
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (".*.*.*=", "a" * 1024),
+        (r"^(\w+\s?)+$", ("word " * 205)[:1023] + "!"),
+        ("(a+)+$", "a" * 1023 + "!"),
+        ("(x+x+)+y", "x" * 1024),
+        (r"\bde\b", "xy " * 340 + "de"),
+        (r"\p{Greek}+\d", "\u03b1" * 1024),
+        (r"\z", ""),
+    ],
+)
+def test_patterns_that_backtrack_in_python_run_on_re2(pattern: str, text: str) -> None:
+    """On these 1 KB fields Python's ``re`` takes from seconds to forever; RE2 is linear."""
+    assert rules.unrunnable_reason(pattern) is None
+    condition = rules.parse(check("question", "matches", pattern))
+    assert condition.holds({"question": text}) is (pattern in {r"\bde\b", r"\z"})
+
+
+def test_a_stored_unrunnable_pattern_never_matches_and_says_why() -> None:
+    data = {"any": [NO, check("page", "matches", "^(?=x)")]}
+    with pytest.raises(BadPattern):
+        rules.parse(data)
+    condition = rules.parse_stored(data)
+    assert not condition.holds({"page": "x", "extra": {"product": "billing"}})
+    assert rules.problems(condition) == [
+        "condition.any[1].value: RE2 cannot run this pattern: lookahead (?=...) is not supported"
+    ]
+    assert rules.dump(condition) == data
+    # The rest of a stored rule still works; a healthy one has no problems.
+    mixed = rules.parse_stored({"any": [YES, check("page", "matches", "(?<!a)b")]})
+    assert mixed.holds(META)
+    assert rules.problems(rules.parse_stored(YES)) == []
+    # Anything else wrong with a stored condition still raises.
+    with pytest.raises(InvalidInput):
+        rules.parse_stored({"all": []})
+
+
+def test_rules_look_at_most_at_the_first_max_field_chars_of_a_field() -> None:
+    limit = rules.MAX_FIELD_CHARS
+    long = "a" * limit + "TAIL"
+    metadata = {"question": long, "extra": {"order": long}}
+    assert rules.field_value(metadata, "question") == "a" * limit
+    assert rules.field_value(metadata, "order") == "a" * limit
+    assert rules.field_value(metadata, "extra.order") == "a" * limit
+    for field in ("question", "order"):
+        assert not holds(check(field, "contains", "tail"), metadata)
+        assert not holds(check(field, "matches", "tail$"), metadata)
+        assert holds(check(field, "matches", "^a+$"), metadata)
 
 
 def test_a_bad_pattern_is_refused_at_parse_time_not_at_routing_time() -> None:

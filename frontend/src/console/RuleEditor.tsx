@@ -13,6 +13,7 @@ import {
   newTest,
   OPS,
   parsePairs,
+  ruleOfError,
   rulesToJson,
   STANDARD_FIELDS,
   toggleRaw,
@@ -33,9 +34,23 @@ interface Props {
   fields: string[];
 }
 
+/** The server's refusal of one rule, shown next to that rule. */
+interface RuleError {
+  index: number;
+  message: string;
+}
+
+/** A refusal as the rule editor shows it: the message, and the rule it is about. */
+function refusal(err: unknown): { message: string; rule: RuleError | null } {
+  const text = humanRuleError(message(err));
+  const index = ruleOfError(err);
+  return { message: text, rule: index === null ? null : { index, message: text } };
+}
+
 export function RuleEditor({ slug, queues, fields }: Props) {
   const [drafts, setDrafts] = useState<RuleDraft[] | null>(null);
   const [error, setError] = useState("");
+  const [ruleError, setRuleError] = useState<RuleError | null>(null);
   const [notice, setNotice] = useState("");
   const [busy, setBusy] = useState(false);
   const defaultQueue = queues.find((q) => q.is_default)?.name ?? queues[0]?.name ?? "default";
@@ -44,6 +59,7 @@ export function RuleEditor({ slug, queues, fields }: Props) {
     let live = true;
     setDrafts(null);
     setError("");
+    setRuleError(null);
     setNotice("");
     RoutingApi.rules(slug).then(
       (rules) => live && setDrafts(rules.map(draftFromRule)),
@@ -69,6 +85,7 @@ export function RuleEditor({ slug, queues, fields }: Props) {
   const save = async (e: Event) => {
     e.preventDefault();
     setError("");
+    setRuleError(null);
     setNotice("");
     let rules;
     try {
@@ -83,7 +100,9 @@ export function RuleEditor({ slug, queues, fields }: Props) {
       setDrafts(saved.map(draftFromRule));
       setNotice(`Rules saved (${saved.length}).`);
     } catch (err) {
-      setError(humanRuleError(message(err)));
+      const refused = refusal(err);
+      setError(refused.message);
+      setRuleError(refused.rule);
     } finally {
       setBusy(false);
     }
@@ -114,6 +133,7 @@ export function RuleEditor({ slug, queues, fields }: Props) {
               draft={d}
               queues={queues}
               datalist={datalist}
+              serverError={ruleError?.index === i ? ruleError.message : ""}
               onChange={(next) => setAt(i, next)}
               onMove={(by) => setDrafts(move(drafts, i, by))}
               onRemove={() => setDrafts(drafts.filter((_, n) => n !== i))}
@@ -140,7 +160,7 @@ export function RuleEditor({ slug, queues, fields }: Props) {
           </button>
         </div>
       </form>
-      <RuleTester slug={slug} drafts={drafts} fields={fields} />
+      <RuleTester slug={slug} drafts={drafts} fields={fields} onRuleError={setRuleError} />
     </>
   );
 }
@@ -151,6 +171,7 @@ function RuleCard({
   draft,
   queues,
   datalist,
+  serverError,
   onChange,
   onMove,
   onRemove,
@@ -160,6 +181,8 @@ function RuleCard({
   draft: RuleDraft;
   queues: Queue[];
   datalist: string;
+  /** The server's refusal of this rule (when saving or testing), if any. */
+  serverError: string;
   onChange: (d: RuleDraft) => void;
   onMove: (by: -1 | 1) => void;
   onRemove: () => void;
@@ -229,6 +252,16 @@ function RuleCard({
           </button>
         </div>
       </div>
+      {draft.problem && (
+        <p class="error" data-testid="rule-problem">
+          This saved rule never matches: {draft.problem}. Fix its pattern and save.
+        </p>
+      )}
+      {serverError && (
+        <p class="error" role="alert" data-testid="rule-error">
+          {serverError}
+        </p>
+      )}
       {draft.raw ? (
         <div class="field field-wide">
           <label for={`${id}-json`}>Condition (JSON) of rule #{n}</label>
@@ -422,7 +455,20 @@ export function describeResult(r: RuleTestResult): string {
   return `→ queue ${r.queue}, priority ${r.priority}, ${rule}`;
 }
 
-function RuleTester({ slug, drafts, fields }: { slug: string; drafts: RuleDraft[]; fields: string[] }) {
+/** A rule looks at no more than this many characters of a field (MAX_FIELD_CHARS). */
+const MAX_SAMPLE_CHARS = 1024;
+
+function RuleTester({
+  slug,
+  drafts,
+  fields,
+  onRuleError,
+}: {
+  slug: string;
+  drafts: RuleDraft[];
+  fields: string[];
+  onRuleError: (e: RuleError | null) => void;
+}) {
   const [sample, setSample] = useState({ name: "", email: "", question: "", page: "" });
   const [extra, setExtra] = useState(() => fields.map((f) => `${f}=`).join("\n"));
   const [result, setResult] = useState<RuleTestResult | null>(null);
@@ -432,6 +478,7 @@ function RuleTester({ slug, drafts, fields }: { slug: string; drafts: RuleDraft[
   const run = async (e: Event) => {
     e.preventDefault();
     setError("");
+    onRuleError(null);
     setResult(null);
     let rules;
     try {
@@ -445,7 +492,9 @@ function RuleTester({ slug, drafts, fields }: { slug: string; drafts: RuleDraft[
       const metadata = { ...sample, extra: parsePairs(extra) };
       setResult(await RoutingApi.testRules(slug, metadata, rules));
     } catch (err) {
-      setError(humanRuleError(message(err)));
+      const refused = refusal(err);
+      setError(refused.message);
+      onRuleError(refused.rule);
     } finally {
       setBusy(false);
     }
@@ -456,6 +505,7 @@ function RuleTester({ slug, drafts, fields }: { slug: string; drafts: RuleDraft[
       <label for={`tester-${key}`}>{label}</label>
       <input
         id={`tester-${key}`}
+        maxLength={MAX_SAMPLE_CHARS}
         value={sample[key]}
         onInput={(e) => setSample({ ...sample, [key]: (e.target as HTMLInputElement).value })}
       />

@@ -83,6 +83,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The error's `details`, as the server sent them (e.g. `{rule, where, reason}`). */
+    readonly details: unknown = null,
   ) {
     super(message);
   }
@@ -140,7 +142,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
           })
           .join("; ");
     }
-    throw new ApiError(response.status, error?.code ?? "http_error", message);
+    throw new ApiError(response.status, error?.code ?? "http_error", message, details ?? null);
   }
   return data as T;
 }

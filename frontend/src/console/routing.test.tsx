@@ -119,6 +119,55 @@ describe("the rule editor", () => {
   });
 });
 
+describe("the rule editor and patterns RE2 cannot run", () => {
+  const lookahead = "RE2 cannot run this pattern: lookahead (?=...) is not supported";
+  const saved = [
+    { name: "fine", condition: { field: "page", op: "contains", value: "/de/" }, queue: "default", priority: 0, problem: null },
+    {
+      name: "old",
+      condition: { field: "page", op: "matches", value: "(?<=/)vip" },
+      queue: "default",
+      priority: 0,
+      problem: "condition.value: RE2 cannot run this pattern: lookbehind (?<=...) is not supported",
+    },
+  ];
+  const refusal = {
+    error: {
+      code: "bad_pattern",
+      message: `rule 1 ('old'): condition.value: ${lookahead}`,
+      details: { rule: 1, where: "condition.value", reason: lookahead },
+    },
+  };
+
+  it("flags a saved rule that never matches, and shows a refusal next to its rule", async () => {
+    respond = (method, url) => {
+      if (method === "GET" && url.endsWith("/rules")) return [200, saved];
+      return [422, refusal];
+    };
+    act(() => render(<RuleEditor slug="sales" queues={QUEUES} fields={[]} />, root));
+    await flush();
+    const cards = [...root.querySelectorAll('[data-testid="rule"]')];
+    expect(cards).toHaveLength(2);
+    expect(cards[0].querySelector('[data-testid="rule-problem"]')).toBeNull();
+    expect(cards[1].querySelector('[data-testid="rule-problem"]')!.textContent).toContain(
+      "lookbehind (?<=...) is not supported",
+    );
+
+    for (const button of ["Save rules", "Test rules"]) {
+      click(button);
+      await flush();
+      const again = [...root.querySelectorAll('[data-testid="rule"]')];
+      expect(again[0].querySelector('[data-testid="rule-error"]')).toBeNull();
+      expect(again[1].querySelector('[data-testid="rule-error"]')!.textContent).toBe(
+        `rule #2 ('old'): condition.value: ${lookahead}`,
+      );
+    }
+    // The saved rules are sent back without the server's remark.
+    const put = calls.find((c) => c.method === "PUT")!;
+    expect((put.body as { rules: Record<string, unknown>[] }).rules[1]).not.toHaveProperty("problem");
+  });
+});
+
 function Harness({ onClaimed }: { onClaimed: (id: string) => void }) {
   const [version, setVersion] = useState(0);
   const list = useWaiting(version);

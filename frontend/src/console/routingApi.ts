@@ -37,6 +37,12 @@ export interface RuleJson {
   priority: number;
 }
 
+/** A saved rule as the server lists it. */
+export interface SavedRule extends RuleJson {
+  /** Why this saved rule never matches (a pattern RE2 cannot run); null when it is fine. */
+  problem?: string | null;
+}
+
 export interface RuleTestResult {
   queue: string;
   priority: number;
@@ -59,9 +65,9 @@ export const RoutingApi = {
     api<Queue>("PUT", `${wg(slug)}/queues/${encodeURIComponent(name)}`, body),
   deleteQueue: (slug: string, name: string) =>
     api<void>("DELETE", `${wg(slug)}/queues/${encodeURIComponent(name)}`),
-  rules: (slug: string) => api<RuleJson[]>("GET", `${wg(slug)}/rules`),
+  rules: (slug: string) => api<SavedRule[]>("GET", `${wg(slug)}/rules`),
   setRules: (slug: string, rules: RuleJson[]) =>
-    api<RuleJson[]>("PUT", `${wg(slug)}/rules`, { rules }),
+    api<SavedRule[]>("PUT", `${wg(slug)}/rules`, { rules }),
   testRules: (slug: string, metadata: ChatMetadata, rules?: RuleJson[]) =>
     api<RuleTestResult>("POST", `${wg(slug)}/rules/test`, { metadata, rules }),
   agentRouting: (username: string) =>

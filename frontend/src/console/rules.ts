@@ -1,7 +1,8 @@
 // The rule editor's model: routing rules as the console edits them, and their conversion to and
 // from the JSON form the server stores (src/parley/domain/rules.py). Pure, so it is tested alone.
 
-import type { ConditionJson, RuleJson } from "./routingApi";
+import { ApiError } from "./api";
+import type { ConditionJson, RuleJson, SavedRule } from "./routingApi";
 
 export type Op = "equals" | "contains" | "one_of" | "matches";
 
@@ -41,6 +42,8 @@ export interface RuleDraft {
   condition: GroupNode;
   /** The condition's JSON text while ``raw``. */
   json: string;
+  /** Why the saved rule never matches (the server says so), if it does not. */
+  problem?: string;
 }
 
 export function newTest(field = "question"): TestNode {
@@ -112,7 +115,7 @@ export function rootToJson(root: GroupNode): ConditionJson {
   return toJson(root);
 }
 
-export function draftFromRule(rule: RuleJson): RuleDraft {
+export function draftFromRule(rule: SavedRule): RuleDraft {
   const root = rootFromJson(rule.condition);
   const json = JSON.stringify(rule.condition, null, 2);
   return {
@@ -122,6 +125,7 @@ export function draftFromRule(rule: RuleJson): RuleDraft {
     raw: root === null,
     condition: root ?? { kind: "all", items: [newTest()] },
     json,
+    ...(rule.problem ? { problem: rule.problem } : {}),
   };
 }
 
@@ -190,6 +194,16 @@ export function move<T>(list: T[], index: number, by: -1 | 1): T[] {
 /** The server names rules from 0 ("rule 2: ..."); the console numbers them from 1. */
 export function humanRuleError(message: string): string {
   return message.replace(/\brule (\d+)\b/g, (_, n: string) => `rule #${Number(n) + 1}`);
+}
+
+/** Which rule (0-based) a refusal from the server is about, if any: the error's
+ * `details.rule` (a pattern RE2 cannot run), else the "rule N: ..." its message starts with. */
+export function ruleOfError(err: unknown): number | null {
+  if (!(err instanceof ApiError)) return null;
+  const details = err.details as { rule?: unknown } | null;
+  if (details && typeof details === "object" && typeof details.rule === "number") return details.rule;
+  const m = /^rule (\d+)\b/.exec(err.message);
+  return m ? Number(m[1]) : null;
 }
 
 /** Parse "key=value" lines (the tester's extra fields). */

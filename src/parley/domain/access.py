@@ -164,3 +164,12 @@ def same_customer(conv: Conversation, other: Conversation) -> bool:
         and bool(mine.strip())
         and mine.strip().casefold() == theirs.strip().casefold()
     )
+
+
+# Routing rules ----------------------------------------------------------------------------------
+
+
+def require_rule_editor(principal: Principal) -> Staff:
+    """Editing a workgroup's routing rules, and trying rules in the rule tester (which runs
+    patterns as the router does), is for admins."""
+    return require_role(principal, StaffRole.ADMIN)

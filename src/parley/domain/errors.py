@@ -37,6 +37,20 @@ class TooLong(InvalidInput):
     code = "too_long"
 
 
+class BadPattern(InvalidInput):
+    """A routing rule's ``matches`` pattern that RE2 cannot run (a backreference, lookaround,
+    ...) or that does not parse. ``where`` is its place in the condition
+    (``condition.all[1].value``), ``reason`` why; ``rule`` the rule's index, once known."""
+
+    code = "bad_pattern"
+
+    def __init__(self, message: str, *, where: str, reason: str, rule: int | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+        self.reason = reason
+        self.rule = rule
+
+
 class Conflict(DomainError):
     """The request contradicts the current state (ended chat, stale offer, ...)."""
 

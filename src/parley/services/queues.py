@@ -6,6 +6,7 @@ dispatcher, so that a new skill or a relaxed queue takes effect at once.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from parley.clock import Clock
 from parley.domain import routing, rules
-from parley.domain.access import Principal, StaffRole, require_role
-from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.domain.access import Principal, StaffRole, require_role, require_rule_editor
+from parley.domain.errors import BadPattern, Conflict, InvalidInput, NotFound
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick
 from parley.storage.db import Database
 from parley.storage.store import QueueRow, RuleRow, Store, WorkgroupRow
+
+log = logging.getLogger(__name__)
 
 MAX_QUEUES = 50
 MAX_RULES = 200
@@ -55,6 +58,33 @@ class RuleTest:
     priority: int
     #: Index of the rule that matched, None when the default queue took it.
     rule: int | None
+
+
+#: Stored rules already logged as holding a pattern RE2 cannot run: (rule id, condition).
+_reported: set[tuple[int, str]] = set()
+
+
+async def saved_rules(store: Store, workgroup_id: int) -> list[rules.Rule]:
+    """A workgroup's rules as the router runs them. A rule saved before patterns were checked
+    against RE2 may hold one RE2 cannot run: that test never matches (``rules.parse_stored``),
+    and the rule is logged once per process, instead of failing every chat it sees."""
+    out: list[rules.Rule] = []
+    for row in await store.rules(workgroup_id):
+        rule = row.rule()
+        found = rules.problems(rule.condition)
+        key = (row.id, repr(row.condition))
+        if found and key not in _reported:
+            _reported.add(key)
+            log.warning(
+                "routing rule %s (%r) of workgroup %s never matches: %s; edit it in the rule "
+                "editor",
+                row.position,
+                row.name,
+                workgroup_id,
+                "; ".join(found),
+            )
+        out.append(rule)
+    return out
 
 
 def check_skills(skills: Mapping[str, int]) -> dict[str, int]:
@@ -154,7 +184,7 @@ class QueueService:
         self, actor: Principal, slug: str, new: Sequence[RuleSettings]
     ) -> list[tuple[RuleRow, str]]:
         """Replace the rules, in order; every condition is checked before anything is saved."""
-        require_role(actor, StaffRole.ADMIN)
+        require_rule_editor(actor)
         if len(new) > MAX_RULES:
             raise InvalidInput(f"a workgroup has at most {MAX_RULES} rules")
         async with self._db.write() as store:
@@ -163,7 +193,7 @@ class QueueService:
             rows = [
                 (
                     r.name,
-                    _checked_condition(r.condition, i),
+                    _checked_condition(r.condition, i, r.name),
                     _named(existing, r.queue, f"rule {i}: ").id,
                     _checked_priority(r.priority, i),
                 )
@@ -181,18 +211,19 @@ class QueueService:
         metadata: Mapping[str, Any],
         candidate: Sequence[RuleSettings] | None,
     ) -> RuleTest:
-        """Which queue a request with ``metadata`` would go to: under the saved rules, or under
-        ``candidate`` rules before they are saved (the console's rule tester)."""
-        require_role(actor, StaffRole.AGENT)
+        """Which queue a request with ``metadata`` would go to: under the saved rules (as the
+        router runs them), or under ``candidate`` rules before they are saved (the console's
+        rule tester). For admins, as editing rules is: it runs their patterns."""
+        require_rule_editor(actor)
         async with self._db.read() as store:
             wg = await _workgroup(store, slug)
             existing = await store.queues(wg.id)
             if candidate is None:
-                tried = [r.rule() for r in await store.rules(wg.id)]
+                tried = await saved_rules(store, wg.id)
             else:
                 tried = [
                     rules.Rule(
-                        rules.parse(_checked_condition(r.condition, i)),
+                        rules.parse(_checked_condition(r.condition, i, r.name)),
                         _named(existing, r.queue, f"rule {i}: ").id,
                         _checked_priority(r.priority, i),
                         r.name,
@@ -283,11 +314,16 @@ def _queue_values(
     }
 
 
-def _checked_condition(condition: dict[str, Any], index: int) -> dict[str, Any]:
+def _checked_condition(condition: dict[str, Any], index: int, name: str = "") -> dict[str, Any]:
+    label = f"rule {index}" + (f" ({name.strip()!r})" if name.strip() else "")
     try:
         return rules.dump(rules.parse(condition))
+    except BadPattern as exc:
+        raise BadPattern(
+            f"{label}: {exc.message}", where=exc.where, reason=exc.reason, rule=index
+        ) from None
     except InvalidInput as exc:
-        raise InvalidInput(f"rule {index}: {exc.message}") from None
+        raise InvalidInput(f"{label}: {exc.message}") from None
 
 
 def _checked_priority(priority: int, index: int) -> int:

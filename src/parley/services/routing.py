@@ -42,6 +42,7 @@ from parley.realtime.notifications import (
     ToUser,
 )
 from parley.services.presence import announce
+from parley.services.queues import saved_rules
 from parley.storage.db import Database
 from parley.storage.store import RoutingEventRow, Store, WorkgroupRow
 
@@ -278,7 +279,7 @@ class RoutingService:
                     raise NotFound(f"no workgroup {target.name!r}")
                 theirs = await store.queues(dest.id)
                 decision = rules.route(
-                    [r.rule() for r in await store.rules(dest.id)],
+                    await saved_rules(store, dest.id),
                     metadata,
                     next(q.id for q in theirs if q.is_default),
                 )
@@ -347,7 +348,7 @@ class RoutingService:
         default = next((q.id for q in await store.queues(wg.id) if q.is_default), None)
         if default is None:
             raise NotFound("this workgroup has no default queue")
-        decision = rules.route([r.rule() for r in await store.rules(wg.id)], metadata, default)
+        decision = rules.route(await saved_rules(store, wg.id), metadata, default)
         email = metadata.get("email")
         preferred = await store.last_agent_of(wg.id, email if isinstance(email, str) else "")
         request = routing.Request(

@@ -178,7 +178,10 @@ class RuleRow:
     priority: int
 
     def rule(self) -> rules.Rule:
-        return rules.Rule(rules.parse(self.condition), self.queue_id, self.priority, self.name)
+        """As the router runs it: a pattern RE2 cannot run never matches (``parse_stored``)."""
+        return rules.Rule(
+            rules.parse_stored(self.condition), self.queue_id, self.priority, self.name
+        )
 
 
 @dataclass(frozen=True, slots=True)

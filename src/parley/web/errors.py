@@ -47,7 +47,11 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(_: Request, exc: errors.DomainError) -> JSONResponse:
-        details = {"reason": exc.reason} if isinstance(exc, errors.Unavailable) else None
+        details: dict[str, Any] | None = None
+        if isinstance(exc, errors.Unavailable):
+            details = {"reason": exc.reason}
+        elif isinstance(exc, errors.BadPattern):
+            details = {"rule": exc.rule, "where": exc.where, "reason": exc.reason}
         return error_response(status_of(exc), exc.code, exc.message, details)
 
     @app.exception_handler(StarletteHTTPException)

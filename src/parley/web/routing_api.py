@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.bootstrap import Parley
+from parley.domain import rules as rule_policy
 from parley.domain.access import Staff
 from parley.domain.routing import OverflowAction, Strategy
 from parley.protocol import CleanInput, ConversationOut, WaitingOut
@@ -19,7 +20,7 @@ from parley.services.queues import QueueSettings, RuleSettings
 from parley.services.routing import TransferTarget
 from parley.storage.store import QueueRow, RuleRow
 from parley.web import security
-from parley.web.api import ERRORS, AcceptedOut, TranscriptOut
+from parley.web.api import ERRORS, MAX_EXTRA_FIELDS, AcceptedOut, TranscriptOut
 
 Skills = dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1, le=10)]]
 
@@ -96,12 +97,48 @@ class RuleIO(_In):
         return cls(name=rule.name, condition=rule.condition, queue=queue, priority=rule.priority)
 
 
+class RuleOut(RuleIO):
+    problem: str | None = Field(
+        default=None,
+        description="Why this saved rule never matches (a pattern RE2 cannot run, saved before"
+        " Parley checked patterns); null when it is fine. Saving it again is refused until"
+        " the pattern is fixed.",
+    )
+
+    @classmethod
+    def of(cls, rule: RuleRow, queue: str) -> "RuleOut":
+        found = rule_policy.problems(rule.rule().condition)
+        return cls(
+            name=rule.name,
+            condition=rule.condition,
+            queue=queue,
+            priority=rule.priority,
+            problem="; ".join(found) or None,
+        )
+
+
 class RulesIn(_In):
     rules: list[RuleIO] = Field(max_length=200)
 
 
+SampleText = Annotated[str, Field(max_length=rule_policy.MAX_FIELD_CHARS)]
+
+
+class RuleSampleIn(_In):
+    """Sample chat metadata for the rule tester, as the pre-chat form gives it. A rule looks at
+    no more than the first 1,024 characters of a field, so no field here is longer."""
+
+    name: SampleText = ""
+    email: SampleText = ""
+    question: SampleText = ""
+    page: SampleText = ""
+    extra: dict[Annotated[str, Field(max_length=64)], SampleText] = Field(
+        default_factory=dict, max_length=MAX_EXTRA_FIELDS
+    )
+
+
 class RuleTestIn(_In):
-    metadata: dict[str, Any] = Field(
+    metadata: RuleSampleIn = Field(
         description="Sample chat metadata: name, email, question, page, extra: {field: value}."
     )
     rules: list[RuleIO] | None = Field(
@@ -161,18 +198,20 @@ def router(parley: Parley) -> APIRouter:
         await queues.delete_queue(admin, slug, name)
 
     @api.get("/admin/workgroups/{slug}/rules", tags=["routing"])
-    async def list_rules(slug: str, staff: AnyStaff) -> list[RuleIO]:
-        return [RuleIO.of(r, q) for r, q in await queues.rules(staff, slug)]
+    async def list_rules(slug: str, staff: AnyStaff) -> list[RuleOut]:
+        return [RuleOut.of(r, q) for r, q in await queues.rules(staff, slug)]
 
     @api.put("/admin/workgroups/{slug}/rules", tags=["routing"])
-    async def set_rules(slug: str, body: RulesIn, admin: Admin) -> list[RuleIO]:
+    async def set_rules(slug: str, body: RulesIn, admin: Admin) -> list[RuleOut]:
         saved = await queues.set_rules(admin, slug, [r.settings() for r in body.rules])
-        return [RuleIO.of(r, q) for r, q in saved]
+        return [RuleOut.of(r, q) for r, q in saved]
 
     @api.post("/admin/workgroups/{slug}/rules/test", tags=["routing"])
-    async def test_rules(slug: str, body: RuleTestIn, staff: AnyStaff) -> RuleTestOut:
+    async def test_rules(slug: str, body: RuleTestIn, admin: Admin) -> RuleTestOut:
+        """Admins only, as editing rules is; runs on RE2 like the router."""
         candidate = None if body.rules is None else [r.settings() for r in body.rules]
-        result = await queues.test_rules(staff, slug, body.metadata, candidate)
+        metadata = body.metadata.model_dump()
+        result = await queues.test_rules(admin, slug, metadata, candidate)
         return RuleTestOut(queue=result.queue, priority=result.priority, rule=result.rule)
 
     @api.get("/admin/users/{username}/routing", tags=["routing"])
