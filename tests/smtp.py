@@ -21,6 +21,17 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    #: The message exactly as the server received it.
+    raw: bytes = b""
+
+    def header_names(self) -> list[str]:
+        """The names of the raw header lines, in order (continuation lines are not headers)."""
+        head = self.raw.split(b"\r\n\r\n", 1)[0]
+        return [
+            line.split(b":", 1)[0].decode("ascii", "replace")
+            for line in head.split(b"\r\n")
+            if line and line[:1] not in (b" ", b"\t")
+        ]
 
 
 @dataclass
@@ -33,7 +44,9 @@ class SmtpSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        self.received.put_nowait(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.received.put_nowait(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), message, bytes(envelope.content))
+        )
         return "250 Message accepted for delivery"
 
     async def next(self) -> Received:

@@ -1,16 +1,30 @@
 """Outgoing mail, as an adapter: ``SmtpMailer`` sends through an SMTP server with aiosmtplib;
 ``compose_left_message`` writes the mail for a left message.
 
-The mail is plain text: what the visitor wrote is never interpreted. Header values that come
-from the visitor (name, address) are reduced to one line of printable text before they reach a
-header, and ``EmailMessage`` refuses any line break left in one, so a visitor cannot add headers
-or recipients. Reply-To is the visitor, so an agent's "Reply" goes straight to them.
+The mail is plain text: what the visitor wrote is never interpreted. A visitor must not be able
+to add a header or a recipient, nor forge a line of the mail's own text:
+
+- The form refuses control characters and line breaks in the name, the address and the page,
+  as typed and once RFC 2047 encoded words are decoded (``parley.domain.text``): a name
+  ``=?utf-8?q?Eve=0D=0ABcc:_x@evil.example?=`` is printable, but a header decodes it to a line
+  break and a ``Bcc:`` header.
+- Here, whatever is stored (rows from before that check too), every visitor value is decoded
+  the way a header will decode it and reduced to one line of printable text (``one_line``)
+  before it reaches a header (built as ``email.headerregistry`` objects: ``Address`` for From,
+  To and Reply-To) or a one-line field of the body (``Name:``, ``Email:``, ``Page:``).
+- The visitor's message comes last, after a separator line, so nothing in it can pass for one
+  of those fields or for Parley's own text.
+- Before it is sent, the mail is written out and read back (``_verified``): the same headers,
+  each once, none holding a control character, or it is not sent (``MailError``).
+
+Reply-To is the visitor, so an agent's "Reply" goes straight to them.
 """
 
 from __future__ import annotations
 
 import logging
-from email.errors import HeaderParseError
+from email import message_from_bytes, policy
+from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -19,11 +33,14 @@ from typing import Protocol
 import aiosmtplib
 
 from parley.domain.messages import LeftMessage
+from parley.domain.text import has_control, one_line
 from parley.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_SUBJECT_NAME_CHARS = 60
+#: The line between the mail's own text and the visitor's message, which runs to the end.
+MESSAGE_SEPARATOR = "----- The visitor's message, as written, to the end of this mail -----"
 
 
 class MailError(Exception):
@@ -97,40 +114,59 @@ def mailer_for(settings: Settings) -> Mailer:
     )
 
 
-def one_line(text: str, limit: int) -> str:
-    """Printable text on one line, for a header: control characters become spaces."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(cleaned.split())[:limit]
-
-
 def compose_left_message(
     msg: LeftMessage, *, workgroup_name: str, to: str, sender: str
 ) -> EmailMessage:
+    """The mail to the workgroup for a left message; ``MailError`` when it cannot be written
+    safely (an address the headers cannot carry, or a header that does not read back)."""
     name = one_line(msg.name, 128) or "a visitor"
-    mail = EmailMessage()
-    mail["From"] = Address("Parley", addr_spec=sender)
-    mail["To"] = to
+    email = one_line(msg.email, 254)
+    page = one_line(msg.page, 2048)
+    workgroup = one_line(workgroup_name, 128)
+    mail = EmailMessage(policy=policy.SMTP)
     try:
-        mail["Reply-To"] = Address(display_name=name, addr_spec=one_line(msg.email, 254))
+        mail["From"] = Address("Parley", addr_spec=sender)
+        mail["To"] = Address(addr_spec=one_line(to, 254))
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise MailError(f"the sender or the workgroup's address is not usable: {exc}") from exc
+    try:
+        mail["Reply-To"] = Address(display_name=name, addr_spec=email)
     except (ValueError, IndexError, HeaderParseError):
         # Not an address the mail headers can carry: it still appears in the body.
         log.warning("left message %s: the visitor's address cannot be a Reply-To", msg.id)
     subject_name = name if len(name) <= MAX_SUBJECT_NAME_CHARS else name[:59] + "…"
-    mail["Subject"] = f"[{one_line(workgroup_name, 128)}] Message from {subject_name}"
+    mail["Subject"] = f"[{workgroup}] Message from {subject_name}"
     mail["Date"] = format_datetime(msg.created_at)
     # The domain given: make_msgid would otherwise look up this host's name on every mail.
     domain = sender.rpartition("@")[2] or "parley.invalid"
     mail["Message-ID"] = make_msgid(f"left-message-{msg.id}", domain=domain)
+    # Parley's own text first, each field on one line; the visitor's message last.
     lines = [
-        f"{name} left a message for {workgroup_name} when nobody could chat.",
+        f"{name} left a message for {workgroup} when nobody could chat.",
+        "Reply to this mail to answer the visitor directly.",
         "",
-        f"Name:  {msg.name}",
-        f"Email: {msg.email}",
+        f"Name:  {name}",
+        f"Email: {email}",
     ]
-    if msg.page:
-        lines.append(f"Page:  {msg.page}")
+    if page:
+        lines.append(f"Page:  {page}")
     if msg.conversation_id:
         lines.append(f"After the chat {msg.conversation_id}")
-    lines += ["", msg.message, "", "--", "Reply to this mail to answer the visitor directly."]
+    lines += ["", MESSAGE_SEPARATOR, msg.message]
     mail.set_content("\n".join(lines))
+    return _verified(mail)
+
+
+def _verified(mail: EmailMessage) -> EmailMessage:
+    """``mail``, once written out and read back it has the same headers, each once, and none
+    of them holds a control character (a line break that would start a header of its own)."""
+    try:
+        read = message_from_bytes(mail.as_bytes(), policy=policy.default)
+    except (ValueError, MessageError) as exc:
+        raise MailError(f"the mail cannot be written: {exc}") from exc
+    written = [k.lower() for k in mail]
+    if [k.lower() for k in read] != written or len(set(written)) != len(written):
+        raise MailError("the mail's headers do not read back as written; not sent")
+    if any(has_control(str(read[k])) for k in read):
+        raise MailError("a header of the mail holds a control character; not sent")
     return mail

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from parley.domain.errors import Conflict, InvalidInput, TooLong
+from parley.domain.text import multi_line_problem, one_line_problem
 
 MAX_NAME_CHARS = 128
 MAX_EMAIL_CHARS = 254
@@ -80,9 +81,15 @@ def validate_form(form: MessageForm) -> MessageForm:
         raise TooLong(f"a message is limited to {MAX_MESSAGE_CHARS} characters")
     if len(form.page) > MAX_PAGE_CHARS:
         raise TooLong(f"a page address is limited to {MAX_PAGE_CHARS} characters")
-    for text in (name, email):
-        if any(ch in text for ch in "\r\n\x00"):
-            raise InvalidInput("a name or an email address is one line")
+    # Name and email reach the mail's headers, and with the page they are one-line fields of
+    # its body: one line of printable text, also once RFC 2047 encoded words are decoded.
+    for field, value in (("name", name), ("email", email), ("page", form.page)):
+        problem = one_line_problem(value)
+        if problem is not None:
+            raise InvalidInput(f"{field}: {problem}")
+    problem = multi_line_problem(message)
+    if problem is not None:
+        raise InvalidInput(f"message: {problem}")
     return MessageForm(name, email, message, form.page)
 
 

@@ -247,10 +247,10 @@ class InboxService:
         if wg is None or not to or not self._mailer.enabled:
             error = "the workgroup has no email address any more"
         else:
-            mail = compose_left_message(
-                row.message, workgroup_name=wg.name, to=to, sender=self._sender
-            )
             try:
+                mail = compose_left_message(
+                    row.message, workgroup_name=wg.name, to=to, sender=self._sender
+                )
                 await self._mailer.send(mail)
             except MailError as exc:
                 error = str(exc)

@@ -23,7 +23,10 @@ from parley.protocol import (
     ConversationOut,
     EntryOut,
     LeftMessageOut,
+    MultiLine,
     OfferOut,
+    OneLine,
+    OneLineEmail,
     Outcome,
 )
 from parley.services.admin import WorkgroupSettings
@@ -241,12 +244,13 @@ MAX_MESSAGE_ID = 2**31 - 1
 
 
 class LeftMessageIn(_In):
-    """The leave-a-message form."""
+    """The leave-a-message form. Name, email and page are one line each (no control
+    characters, also not RFC 2047 encoded ones): they reach the mail's headers and fields."""
 
-    name: Annotated[str, Field(min_length=1, max_length=128)]
-    email: EmailStr = Field(max_length=254)
-    message: Annotated[str, Field(min_length=1, max_length=4000)]
-    page: Annotated[str, Field(max_length=2048)] = ""
+    name: Annotated[OneLine, Field(min_length=1, max_length=128)]
+    email: OneLineEmail
+    message: Annotated[MultiLine, Field(min_length=1, max_length=4000)]
+    page: Annotated[OneLine, Field(max_length=2048)] = ""
 
 
 class LeftMessageReceipt(BaseModel):
@@ -306,15 +310,15 @@ class WorkgroupHoursIO(_In):
 
 
 class ChatIn(_In):
-    """The pre-chat form."""
+    """The pre-chat form. Name, email, page and the extra answers are one line each."""
 
-    name: Annotated[str, Field(min_length=1, max_length=128)]
-    email: EmailStr | None = None
-    question: Annotated[str, Field(max_length=4000)] = ""
-    page: Annotated[str, Field(max_length=2048)] = ""
-    extra: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]] = (
-        Field(default_factory=dict)
-    )
+    name: Annotated[OneLine, Field(min_length=1, max_length=128)]
+    email: OneLineEmail | None = None
+    question: Annotated[MultiLine, Field(max_length=4000)] = ""
+    page: Annotated[OneLine, Field(max_length=2048)] = ""
+    extra: dict[
+        Annotated[str, Field(max_length=64)], Annotated[OneLine, Field(max_length=1024)]
+    ] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
