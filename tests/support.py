@@ -25,6 +25,7 @@ from parley.services.admin import WorkgroupSettings
 from parley.services.inbox import HoursSettings
 from parley.settings import Settings
 from parley.web.app import create_app
+from parley.web.server import config as server_config
 
 PG_URL = os.environ.get("PARLEY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -104,13 +105,14 @@ async def run_node(
     ``demo`` and ``on_started`` are passed to ``create_app``."""
     parley = build(settings, clock=clock)
     app = create_app(parley, demo=demo, on_started=on_started)
-    config = uvicorn.Config(
+    # The configuration of `parley serve` (header limits, no proxy headers at the server).
+    config = server_config(
         app,
+        settings,
         host="127.0.0.1",
         port=0,
         log_level="warning",
         lifespan="on",
-        ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=None,
     )
     config.load()

@@ -22,6 +22,7 @@ from parley.services.auth import AuthService
 from parley.services.chat import ChatService
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
+from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
@@ -57,6 +58,11 @@ class Parley:
     inbox: InboxService
     mail_loop: MailLoop
     invitations: InvitationService
+    #: Limits (docs/security.md): the shared limiter, its rules, logins, sockets per address.
+    limiter: Limiter
+    rules: Rules
+    login: LoginGuard
+    ws_connections: ConnectionCap
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -84,6 +90,7 @@ class Parley:
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
         await self.bus.close()
+        await self.limiter.close()
         await self.db.dispose()
 
 
@@ -97,6 +104,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         else LocalBus()
     )
     auth = AuthService(db, bus, clock, session_days=settings.session_days)
+    # Memory on one node; Redis (redis-py) when configured, so a limit holds across nodes.
+    limiter = Limiter.for_settings(settings)
+    rules = Rules.of(settings)
     routing = RoutingService(db, bus, clock)
     chat = ChatService(
         db,
@@ -131,6 +141,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         sender=settings.smtp_from,
         # A claimed email attempt is the claimant's for this long (then anyone retries it).
         lease=timedelta(seconds=settings.smtp_timeout_secs + MAIL_LEASE_MARGIN_SECS),
+        limiter=limiter,
+        email_rule=rules.message_email,
     )
     # The sweep finds retries that fell due and messages left through another node.
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
@@ -158,4 +170,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         inbox=inbox,
         mail_loop=mail_loop,
         invitations=invitations,
+        limiter=limiter,
+        rules=rules,
+        login=LoginGuard(auth, limiter, db, rules),
+        ws_connections=ConnectionCap(settings.ws_connections_per_ip),
     )

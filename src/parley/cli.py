@@ -147,23 +147,15 @@ def run_server(
     on_started: Callable[[Parley], Awaitable[None]] | None = None,
 ) -> None:
     from parley.web.app import create_app
+    from parley.web.server import config as server_config
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     parley = build(settings)
     app = create_app(parley, demo=demo, on_started=on_started)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        ws_max_size=settings.max_frame_bytes,
-        ws_ping_interval=settings.heartbeat_secs,
-        ws_ping_timeout=settings.heartbeat_secs,
-        timeout_graceful_shutdown=10,
-        proxy_headers=True,
-    )
+    # Header deadline and size, keep-alive, and no proxy headers at the server: see web.server.
+    config = server_config(app, settings, log_level=log_level)
     _Server(config, parley).run()
 
 

@@ -440,6 +440,8 @@ class Error(_Message):
     message: str
     #: The conversation concerned, when the error is about one (e.g. a refused cursor).
     conversation_id: str | None = None
+    #: With ``rate_limited``: send the refused message again after this many seconds.
+    retry_after: int | None = None
 
 
 class QueueStatus(_Message):

@@ -74,6 +74,72 @@ class Settings(BaseSettings):
         15, gt=0, le=300, description="Longest wait for the SMTP server, per attempt."
     )
 
+    # Limits (docs/security.md, "Limits"). A rate is "N per T", e.g. "30 per 10 minutes".
+    trusted_proxies: str = Field(
+        "",
+        description="Reverse proxies (IP addresses or CIDR networks, separated by spaces or "
+        "commas) whose X-Forwarded-For and X-Forwarded-Proto are believed (default: none).",
+    )
+    login_ip_limit: str = Field(
+        "30 per minute", description="Login attempts per client IP address."
+    )
+    login_failure_limit: str = Field(
+        "10 per 15 minutes",
+        description="Failed logins per account (existing or not) before it is locked.",
+    )
+    login_lockout_secs: int = Field(
+        900, ge=1, le=86_400, description="How long an account stays locked after that."
+    )
+    chat_ip_limit: str = Field(
+        "30 per 10 minutes", description="Chats opened per client IP address."
+    )
+    chat_workgroup_limit: str = Field(
+        "60 per minute", description="Chats opened per workgroup, from everyone."
+    )
+    message_ip_limit: str = Field(
+        "10 per 10 minutes", description="Messages left per client IP address."
+    )
+    message_workgroup_limit: str = Field(
+        "60 per 10 minutes", description="Messages left per workgroup, from everyone."
+    )
+    message_email_limit: str = Field(
+        "1 per 5 minutes",
+        description="Emails about left messages per sender address and workgroup; the others "
+        "stay in the inbox, not emailed.",
+    )
+    send_limit: str = Field(
+        "30 per 15 seconds",
+        description="Messages a visitor or staff member sends in one conversation over REST.",
+    )
+    ws_message_limit: str = Field(
+        "30 per 15 seconds",
+        description="WebSocket messages (all but typing) per connection: a burst of N, then N "
+        "per T; over it, an error rate_limited with retry_after.",
+    )
+    ws_typing_limit: str = Field(
+        "10 per 10 seconds",
+        description="WebSocket typing messages per connection; the excess is dropped silently.",
+    )
+    ws_connections_per_ip: int = Field(
+        100, ge=1, description="Open WebSockets per client IP address on one node."
+    )
+    hello_timeout_secs: float = Field(
+        10, gt=0, le=300, description="A WebSocket that has not said hello by then is closed."
+    )
+    max_body_bytes: int = Field(
+        65_536, ge=1024, description="Largest request body; a bigger one gets 413 unread."
+    )
+    header_timeout_secs: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="A connection whose request line and headers are not complete by then is "
+        "closed.",
+    )
+    max_header_bytes: int = Field(
+        16_384, ge=1024, description="Largest request line and headers; bigger gets 431."
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -82,5 +148,51 @@ class Settings(BaseSettings):
             return [v for v in value.replace(",", " ").split() if v]
         return value
 
+    @field_validator(
+        "login_ip_limit",
+        "login_failure_limit",
+        "chat_ip_limit",
+        "chat_workgroup_limit",
+        "message_ip_limit",
+        "message_workgroup_limit",
+        "message_email_limit",
+        "send_limit",
+        "ws_message_limit",
+        "ws_typing_limit",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            item = parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like '30 per 10 minutes'") from None
+        if item.amount < 1:
+            raise ValueError(f"{value!r}: a rate allows at least 1")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        import ipaddress
+
+        for entry in value.replace(",", " ").split():
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (names and '*' are not allowed)"
+                ) from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return value_list(self.trusted_proxies)
+
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir)
+
+
+def value_list(value: str) -> list[str]:
+    """Items separated by spaces or commas."""
+    return [v for v in value.replace(",", " ").split() if v]

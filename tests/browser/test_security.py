@@ -53,3 +53,29 @@ async def test_markup_from_users_is_shown_as_text(
     for part in (chat_log(alice), chat_log(widget), details, offer(alice)):
         await expect(part.locator("[onerror]")).to_have_count(0)
     assert not pages.dialogs, pages.dialogs
+
+
+async def test_an_admin_unlocks_an_account_locked_by_failed_logins(
+    demo: Demo, pages: Pages
+) -> None:
+    async with demo.node.http() as http:
+        for _ in range(demo.parley.rules.login_failures.amount):
+            r = await http.post(
+                "/api/v1/auth/login", json={"username": "alice", "password": "not the password"}
+            )
+            assert r.status_code == 401, r.text
+    alice = await pages.new("alice")
+    await alice.goto("/console/")
+    await alice.get_by_label("Username", exact=True).fill("alice")
+    await alice.get_by_label("Password", exact=True).fill("demo")
+    await alice.get_by_role("button", name="Log in", exact=True).click()
+    await expect(alice.get_by_role("alert")).to_contain_text("too many failed logins")
+
+    admin = await pages.new("admin")
+    await login_agent(admin, "admin", presence=None)
+    await admin.get_by_role("button", name="Admin", exact=True).click()
+    await admin.get_by_role("button", name="Unlock login of alice", exact=True).click()
+    await expect(admin.get_by_role("status")).to_have_text(
+        "alice is unlocked and can log in again."
+    )
+    await login_agent(alice, "alice", presence=None)

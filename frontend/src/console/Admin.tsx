@@ -490,6 +490,22 @@ function StaffAdmin({
     }
   };
 
+  const unlock = async (username: string) => {
+    setError("");
+    setNotice("");
+    setBusy(true);
+    try {
+      const { was_locked } = await Api.unlockUser(username);
+      setNotice(
+        was_locked ? `${username} is unlocked and can log in again.` : `${username} was not locked out.`,
+      );
+    } catch (err) {
+      setError(message(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const submit = async (e: Event) => {
     e.preventDefault();
     const ok = await run(
@@ -633,6 +649,15 @@ function StaffAdmin({
                         Reset password
                       </button>
                     )}
+                    <button
+                      type="button"
+                      disabled={busy}
+                      aria-label={`Unlock login of ${u.username}`}
+                      title="After too many failed logins an account is locked for a while; this lifts it"
+                      onClick={() => void unlock(u.username)}
+                    >
+                      Unlock login
+                    </button>
                     <button
                       type="button"
                       aria-label={`Skills of ${u.username}`}

@@ -172,6 +172,9 @@ export const Api = {
     username: string,
     body: Partial<{ role: Role; active: boolean; password: string; display_name: string }>,
   ) => api<AdminUser>("PATCH", `/admin/users/${encodeURIComponent(username)}`, body),
+  /** Lift a login lockout (too many failed logins); says whether there was one. */
+  unlockUser: (username: string) =>
+    api<{ was_locked: boolean }>("POST", `/admin/users/${encodeURIComponent(username)}/unlock`),
   conversations: (q: string, everyone: boolean) => {
     const params = new URLSearchParams();
     if (q.trim()) params.set("q", q.trim());

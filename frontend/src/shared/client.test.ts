@@ -125,6 +125,36 @@ describe("ParleyClient", () => {
     expect(events.some((e) => e.type === "failed" && e.code === "too_long")).toBe(true);
   });
 
+  it("waits retry_after after a rate_limited send, then sends the refused ones again in order", () => {
+    const { client, sockets, events, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    const socket = sockets[0];
+    const sends = () => socket.sent.filter((m) => m.type === "send").map((m) => m.client_id);
+    client.send(CID, "one");
+    client.send(CID, "two");
+    client.send(CID, "three");
+    expect(sends()).toEqual(["id1", "id2", "id3"]);
+    socket.push({ type: "ack", ref: "id1", conversation_id: CID, entry: { ...entry(2, "one"), client_id: "id1" } });
+    // The server refuses "two" and, so that order holds, everything after it until the wait ends.
+    for (const ref of ["id2", "id3"]) {
+      socket.push({ type: "error", ref, code: "rate_limited", message: "slow down", retry_after: 2 });
+    }
+    client.send(CID, "four"); // held: it would overtake the refused ones
+    vi.advanceTimersByTime(1999);
+    expect(sends()).toEqual(["id1", "id2", "id3"]);
+    vi.advanceTimersByTime(1);
+    expect(sends()).toEqual(["id1", "id2", "id3", "id2", "id3", "id4"]);
+    expect(client.pending.map((m) => m.text)).toEqual(["two", "three", "four"]);
+    expect(events.some((e) => e.type === "failed")).toBe(false);
+    // Refused once more: held again for as long, then sent again.
+    socket.push({ type: "ack", ref: "id2", conversation_id: CID, entry: { ...entry(3, "two"), client_id: "id2" } });
+    socket.push({ type: "error", ref: "id3", code: "rate_limited", message: "slow down", retry_after: 1 });
+    socket.push({ type: "error", ref: "id4", code: "rate_limited", message: "slow down", retry_after: 1 });
+    vi.advanceTimersByTime(1000);
+    expect(sends().slice(6)).toEqual(["id3", "id4"]);
+  });
+
   it("stops for good when the server refuses the credentials", () => {
     const { client, sockets, events } = setup();
     client.connect();

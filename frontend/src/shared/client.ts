@@ -10,6 +10,8 @@
 //   one tab never overwrites another's unsent messages, and any tab may send any of them.
 // - reconnection with backoff, an application heartbeat, and a stop (no retry) when the server
 //   refuses the credentials (close code 1008).
+// - the server's rate limit: a send refused with `rate_limited` holds every send for its
+//   `retry_after` seconds; then the whole outbox goes again, in order (docs/protocol.md).
 
 import type { Entry, HelloAuth, ServerMessage } from "./protocol";
 
@@ -95,6 +97,9 @@ export class ParleyClient {
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Set while the server asked us to wait (rate_limited): nothing is sent until it fires. */
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  private holdUntil = 0;
   private lastHeard = 0;
   private lastPing = 0;
   private heartbeatMs = 20_000;
@@ -140,7 +145,7 @@ export class ParleyClient {
     if (options.private) message.private = true;
     this.outbox = this.persist((stored) => [...stored, message]);
     this.emit({ type: "outbox", pending: this.pending });
-    if (this.status === "online") this.transmit(message);
+    if (this.status === "online" && !this.holdTimer) this.transmit(message);
     return message;
   }
 
@@ -253,7 +258,10 @@ export class ParleyClient {
           this.emit({ type: "reset", conversationId: message.conversation_id });
         }
         const failed = this.outbox.find((m) => m.clientId === message.ref);
-        if (failed && FINAL_SEND_ERRORS.has(message.code)) {
+        if (failed && message.code === "rate_limited") {
+          // Not a failure: wait as told, then send it and everything after it again, in order.
+          this.hold(message.retry_after ?? 1);
+        } else if (failed && FINAL_SEND_ERRORS.has(message.code)) {
           this.settle(failed.clientId);
           this.emit({ type: "failed", message: failed, code: message.code, error: message.message });
         } else if (failed) {
@@ -304,11 +312,33 @@ export class ParleyClient {
       message.clientId,
       setTimeout(() => {
         this.retryTimers.delete(message.clientId);
-        if (this.status === "online" && this.outbox.some((m) => m.clientId === message.clientId)) {
+        if (
+          this.status === "online" &&
+          !this.holdTimer && // else the end of the hold sends it, in its place
+          this.outbox.some((m) => m.clientId === message.clientId)
+        ) {
           this.transmit(message);
         }
       }, SEND_RETRY_MS),
     );
+  }
+
+  /**
+   * The server refused a send for `seconds` (rate_limited). Later sends were refused too or
+   * are held here; at the end, the outbox is sent again from its first message, so that
+   * nothing is stored out of order (a message the server already has is acknowledged again).
+   */
+  private hold(seconds: number): void {
+    const until = Date.now() + Math.max(1, seconds) * 1000;
+    if (this.holdTimer) {
+      if (until <= this.holdUntil) return;
+      clearTimeout(this.holdTimer);
+    }
+    this.holdUntil = until;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      if (this.status === "online") for (const pending of this.outbox) this.transmit(pending);
+    }, until - Date.now());
   }
 
   private transmit(message: PendingMessage): void {
@@ -376,6 +406,9 @@ export class ParleyClient {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
+    // A new connection has a new allowance: its `synced` sends the whole outbox anyway.
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     this.reconnectTimer = null;
     this.heartbeatTimer = null;
     this.handshakeTimer = null;

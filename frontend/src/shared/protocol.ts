@@ -147,6 +147,8 @@ export type ServerMessage =
       code: string;
       message: string;
       conversation_id?: string | null;
+      /** With `rate_limited`: send the refused message again after this many seconds. */
+      retry_after?: number | null;
     }
   | {
       type: "queue";

@@ -91,3 +91,16 @@ class Unavailable(Conflict):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind: try again in ``retry_after`` seconds (at least 1).
+
+    Nothing was done; the same request may simply be sent again after that wait.
+    """
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -28,6 +28,7 @@ from parley.mail import Mailer, MailError, compose_left_message
 from parley.protocol import InboxMessage, LeftMessageOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, ToUser
+from parley.services.limits import Limiter, Rule
 from parley.services.runtime import wait_first
 from parley.storage.db import Database
 from parley.storage.store import HoursRow, LeftMessageRow, Store, WorkgroupRow
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 MAX_LIST = 200
 #: Attempts per run of the mail loop, so that one run cannot hold the loop for long.
 MAX_SENDS_PER_RUN = 50
+#: The mail status of a message not emailed because its sender's previous one was, recently.
+EMAIL_SKIPPED = (
+    "not emailed: another message from this address was emailed to this workgroup a few minutes ago"
+)
 
 
 def message_out(row: LeftMessageRow) -> LeftMessageOut:
@@ -81,6 +86,8 @@ class InboxService:
         *,
         sender: str,
         lease: timedelta,
+        limiter: Limiter | None = None,
+        email_rule: Rule | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -88,6 +95,10 @@ class InboxService:
         self._mailer = mailer
         self._sender = sender
         self._lease = lease
+        #: At most ``email_rule`` emails per workgroup and sender address; the others are stored
+        #: and shown in the inbox like any message, with ``EMAIL_SKIPPED`` as their mail status.
+        self._limiter = limiter
+        self._email_rule = email_rule
         #: Set when a message waits to be emailed; the ``MailLoop`` wakes on it.
         self.mail_waiting = asyncio.Event()
 
@@ -110,6 +121,8 @@ class InboxService:
                 conversation_id = conv.id
             settings = await store.workgroup_hours(wg.id)
             emailed = self._mailer.enabled and settings is not None and bool(settings.email)
+            skipped = emailed and not await self._email_allowed(wg.id, form.email)
+            emailed = emailed and not skipped
             draft = LeftMessage(
                 id=0,
                 workgroup_id=wg.id,
@@ -120,6 +133,7 @@ class InboxService:
                 page=form.page,
                 created_at=now,
                 next_email_at=now if emailed else None,
+                last_email_error=EMAIL_SKIPPED if skipped else None,
             )
             message_id = await store.insert_left_message(draft)
             row = await store.left_message(message_id)
@@ -129,6 +143,11 @@ class InboxService:
             self.mail_waiting.set()
         assert row is not None
         return message_out(row)
+
+    async def _email_allowed(self, workgroup_id: int, sender: str) -> bool:
+        if self._limiter is None or self._email_rule is None:
+            return True
+        return await self._limiter.allow(self._email_rule, str(workgroup_id), sender.lower())
 
     # Staff ------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from parley.services.admin import WorkgroupSettings
 from parley.services.chat import ChatForm
 from parley.services.inbox import HoursSettings
 from parley.storage.store import UserRow, WorkgroupRow
-from parley.web import security
+from parley.web import limits, security
 from parley.web.errors import ErrorResponse
 
 MAX_EXTRA_FIELDS = 20
@@ -379,8 +379,19 @@ class Health(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422)
 }
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorResponse,
+        "description": "Over a limit: `rate_limited`, with `details.retry_after` and a "
+        "`Retry-After` header (seconds).",
+    }
+}
+
+
+class UnlockOut(BaseModel):
+    was_locked: bool = Field(description="The account was locked (it is not any more).")
 
 
 def router(parley: Parley) -> APIRouter:
@@ -393,9 +404,13 @@ def router(parley: Parley) -> APIRouter:
 
     # Auth -------------------------------------------------------------------------------------
 
-    @api.post("/auth/login", tags=["auth"])
-    async def login(body: LoginIn, response: Response) -> SessionOut:
-        done = await parley.auth.login(body.username, body.password)
+    @api.post("/auth/login", tags=["auth"], responses=RATE_LIMITED)
+    async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
+        """Limited per client address and per account (docs/security.md, "Limits"): 429 with
+        Retry-After, the same whether or not the account exists or the password is right."""
+        done = await parley.login.login(
+            body.username, body.password, limits.client_ip(request.scope)
+        )
         response.set_cookie(
             security.SESSION_COOKIE,
             done.token,
@@ -450,6 +465,11 @@ def router(parley: Parley) -> APIRouter:
         )
         return UserOut.of(user)
 
+    @api.post("/admin/users/{username}/unlock", tags=["admin"])
+    async def unlock_user(username: str, admin: Admin) -> UnlockOut:
+        """Lift a login lockout (after too many failed logins) and forget the failures."""
+        return UnlockOut(was_locked=await parley.login.unlock(admin, username))
+
     @api.get("/admin/workgroups", tags=["admin"])
     async def list_workgroups(staff: AnyStaff) -> list[WorkgroupOut]:
         return [WorkgroupOut.of(wg, m) for wg, m in await parley.admin.list_workgroups(staff)]
@@ -487,12 +507,27 @@ def router(parley: Parley) -> APIRouter:
             next_open=s.availability.next_open,
         )
 
-    @api.post("/workgroups/{slug}/chats", status_code=201, tags=["visitors"])
-    async def open_chat(slug: str, body: ChatIn) -> ChatOut:
+    # Checked once the request is valid: a refused bad request costs nobody any quota.
+    chat_limits = limits.visitor_limits(
+        parley.limiter, parley.rules.chat_ip, parley.rules.chat_workgroup, "chats"
+    )
+    message_limits = limits.visitor_limits(
+        parley.limiter, parley.rules.message_ip, parley.rules.message_workgroup, "messages"
+    )
+    send_limits = limits.send_limit(parley.limiter, parley.rules.send)
+
+    @api.post(
+        "/workgroups/{slug}/chats",
+        status_code=201,
+        tags=["visitors"],
+        responses=RATE_LIMITED,
+    )
+    async def open_chat(slug: str, body: ChatIn, request: Request) -> ChatOut:
         if len(body.question) > parley.chat.max_message_chars:
             raise InvalidInput(
                 f"the question is limited to {parley.chat.max_message_chars} characters"
             )
+        await chat_limits(request, slug)
         form = ChatForm(body.name, str(body.email or ""), body.question, body.page, body.extra)
         opened = await parley.chat.open_chat(slug, form)
         return ChatOut(
@@ -501,16 +536,23 @@ def router(parley: Parley) -> APIRouter:
             position=opened.position,
         )
 
-    @api.post("/workgroups/{slug}/messages", status_code=201, tags=["visitors"])
+    @api.post(
+        "/workgroups/{slug}/messages",
+        status_code=201,
+        tags=["visitors"],
+        responses=RATE_LIMITED,
+    )
     async def leave_message(
         slug: str,
         body: LeftMessageIn,
+        request: Request,
         x_visitor_token: Annotated[
             str | None,
             Header(max_length=1024, description="The token of the chat this message follows."),
         ] = None,
     ) -> LeftMessageReceipt:
         visitor = None if x_visitor_token is None else parley.auth.visitor(x_visitor_token)
+        await message_limits(request, slug)
         form = MessageForm(body.name, str(body.email), body.message, body.page)
         left = await parley.inbox.leave_message(slug, form, visitor)
         return LeftMessageReceipt(id=left.id, created_at=left.created_at)
@@ -593,8 +635,15 @@ def router(parley: Parley) -> APIRouter:
     ) -> list[EntryOut]:
         return await parley.chat.entries(who, conversation_id, after, limit)
 
-    @api.post("/conversations/{conversation_id}/messages", tags=["conversations"])
-    async def send(conversation_id: str, body: MessageIn, who: AnyPrincipal) -> EntryOut:
+    @api.post(
+        "/conversations/{conversation_id}/messages",
+        tags=["conversations"],
+        responses=RATE_LIMITED,
+    )
+    async def send(
+        conversation_id: str, body: MessageIn, who: AnyPrincipal, request: Request
+    ) -> EntryOut:
+        await send_limits(request, conversation_id)
         return await parley.chat.send(who, conversation_id, body.client_id, body.text)
 
     @api.post("/conversations/{conversation_id}/end", status_code=204, tags=["conversations"])

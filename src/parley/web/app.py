@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from parley import __version__
 from parley.bootstrap import Parley
 from parley.protocol import Reconnect
-from parley.web import api, collab_api, errors, pages, routing_api
+from parley.web import api, collab_api, errors, limits, pages, routing_api
 from parley.web.ws import Session
 
 DRAIN_TIMEOUT_SECS = 5.0
@@ -50,6 +50,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    limits.install(app, parley.settings)  # body size, and whom X-Forwarded-For is believed from
     app.include_router(api.router(parley))
     app.include_router(routing_api.router(parley))
     app.include_router(collab_api.router(parley))

@@ -19,6 +19,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.Conflict: 409,
     errors.InvalidInput: 422,
     errors.CursorOutOfRange: 400,
+    errors.RateLimited: 429,
 }
 
 
@@ -39,9 +40,15 @@ def status_of(exc: errors.DomainError) -> int:
     return 400
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details))
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -52,11 +59,28 @@ def install(app: FastAPI) -> None:
             details = {"reason": exc.reason}
         elif isinstance(exc, errors.BadPattern):
             details = {"rule": exc.rule, "where": exc.where, "reason": exc.reason}
+        elif isinstance(exc, errors.RateLimited):
+            return error_response(
+                429,
+                exc.code,
+                exc.message,
+                {"retry_after": exc.retry_after},
+                {"Retry-After": str(exc.retry_after)},
+            )
         return error_response(status_of(exc), exc.code, exc.message, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 413:  # web.limits.BodyTooLarge: the body was not read to its end
+            max_bytes = getattr(exc, "max_bytes", None)
+            return error_response(
+                413,
+                "body_too_large",
+                str(exc.detail),
+                None if max_bytes is None else {"max_bytes": max_bytes},
+                {"Connection": "close"},
+            )
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -6,7 +6,8 @@ with an ``error`` message and the socket stays open. Protocol violations close i
 - 1003 a binary frame; 1007 invalid UTF-8 and 1009 a frame over the size limit (both closed
   by the WebSocket layer itself); 1008 no ``hello`` first, or authentication failed;
 - 1012 the server is shutting down (after a ``reconnect`` message); 1013 the client could not
-  keep up with its messages. Either way the client reconnects and resumes with its cursors.
+  keep up with its messages, or its address has too many sockets open. Either way the client
+  reconnects (with backoff) and resumes with its cursors.
 """
 
 from __future__ import annotations
@@ -50,13 +51,16 @@ from parley.protocol import Send as SendMessage
 from parley.realtime.hub import ClientConnection
 from parley.services.auth import hash_token
 from parley.services.chat import Resume
+from parley.services.limits import ConnectionLimits
+from parley.web.limits import client_ip
 from parley.web.security import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
-HELLO_TIMEOUT_SECS = 30
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
+#: Too many sockets from one address (``ws_connections_per_ip``): try again later.
+CLOSE_TRY_LATER = 1013
 
 
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
@@ -76,11 +80,24 @@ class Session:
         self.ws = websocket
         self.conn: ClientConnection | None = None
         self._token_hash: str | None = None
+        self._limits = ConnectionLimits(parley.rules, parley.clock.now())
 
     async def run(self) -> None:
         if not origin_allowed(self.ws, self.parley.settings.allowed_origins):
             await self.ws.close(CLOSE_POLICY, "origin not allowed")
             return
+        address = client_ip(self.ws.scope)
+        if not self.parley.ws_connections.acquire(address):
+            log.info("limit ws_connections_per_ip reached")
+            await self.ws.accept()
+            await self.ws.close(CLOSE_TRY_LATER, "too many connections from your address")
+            return
+        try:
+            await self._run()
+        finally:
+            self.parley.ws_connections.release(address)
+
+    async def _run(self) -> None:
         await self.ws.accept()
         try:
             hello = await self._hello()
@@ -119,7 +136,7 @@ class Session:
 
     async def _hello(self) -> Hello:
         try:
-            raw = await asyncio.wait_for(self.ws.receive(), HELLO_TIMEOUT_SECS)
+            raw = await asyncio.wait_for(self.ws.receive(), self.parley.settings.hello_timeout_secs)
         except TimeoutError:
             raise _Close(CLOSE_POLICY, "protocol_error", "no hello received") from None
         if raw["type"] == "websocket.disconnect":
@@ -215,6 +232,8 @@ class Session:
             conn.send(_validation_error(exc, text))
             return
         ref = getattr(message, "ref", None)
+        if self._over_limit(conn, message, ref):
+            return
         try:
             reply = await self._dispatch(conn.principal, message)
         except DomainError as exc:
@@ -226,6 +245,27 @@ class Session:
             return
         if reply is not None:
             conn.send(reply)
+
+    def _over_limit(self, conn: ClientConnection, message: Any, ref: str | None) -> bool:
+        """Typing over its limit is dropped (coalesced: a later one says the same); any other
+        message over its limit gets ``rate_limited`` with ``retry_after``, and so does every
+        later one until then, so that the client sends them again in order."""
+        now = self.parley.clock.now()
+        if isinstance(message, Typing):
+            return not self._limits.typing(now)
+        wait = self._limits.message(now)
+        if wait:
+            self.parley.limiter.refusals["ws_message"] += 1
+            log.info("limit ws_message reached")
+            conn.send(
+                Error(
+                    ref=ref,
+                    code="rate_limited",
+                    message=f"too many messages; send this one again in {wait} s",
+                    retry_after=wait,
+                )
+            )
+        return wait > 0
 
     async def _dispatch(self, who: Principal, message: Any) -> Ack | Ok | Pong | Error | None:
         parley = self.parley

@@ -1,0 +1,150 @@
+"""Limits at the edge of the web layer: who the client is, how big a body may be, and the route
+limits of the public entry points (see ``docs/security.md``, "Limits").
+
+- ``client_ip``: the one answer to "which address is this request from", for HTTP and WebSocket
+  alike. It is the socket's peer, unless that peer is a trusted proxy (``trusted_proxies``): then
+  ``install`` has uvicorn's ``ProxyHeadersMiddleware`` replace it (and the scheme) with what the
+  proxy put in ``X-Forwarded-For`` (the right-most address that is not itself a trusted proxy)
+  and ``X-Forwarded-Proto``. By default no proxy is trusted and the headers are ignored.
+- ``BodySizeLimit``: a request whose ``Content-Length`` is over ``max_body_bytes`` gets 413 before
+  a byte of its body is read; a body without a length (chunked) is counted as it streams in and
+  refused with 413 as soon as it is over. The application never holds more than the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from parley.services.limits import Limiter, Rule
+from parley.settings import Settings
+from parley.web.errors import error_response
+
+BODY_TOO_LARGE = "body_too_large"
+
+
+def client_ip(scope: Scope) -> str:
+    """The client's address: the socket's peer, or what a trusted proxy said it was."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    proxies = settings.trusted_proxy_list()
+    if proxies:
+        # Added last: the outermost middleware, so everything inside sees the client's address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once a streamed body is over the limit. An ``HTTPException``, so
+    that FastAPI passes it on (instead of turning it into a 400) to the error handlers, which
+    answer 413 ``body_too_large``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def too_large_response(max_bytes: int) -> Any:
+    return error_response(
+        413,
+        BODY_TOO_LARGE,
+        f"the request body is larger than {max_bytes} bytes",
+        {"max_bytes": max_bytes},
+        {"Connection": "close"},
+    )
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.max_bytes:
+            # Refused on the header alone: nothing of the body is read.
+            await too_large_response(self.max_bytes)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:
+            # Raised where no error handler answers it (another middleware reading the body).
+            if started:
+                raise
+            await too_large_response(self.max_bytes)(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+# Route limits ---------------------------------------------------------------------------------
+
+
+def visitor_limits(
+    limiter: Limiter, per_ip: Rule, per_workgroup: Rule, what: str
+) -> Callable[[Request, str], Awaitable[None]]:
+    """The check of ``/workgroups/{slug}/...``, called once the request is valid: one hit per
+    client address, then one per workgroup (only when the address was within its limit)."""
+
+    async def check(request: Request, slug: str) -> None:
+        await limiter.hit(
+            per_ip,
+            client_ip(request.scope),
+            message=f"too many {what} from your address; try again later",
+        )
+        await limiter.hit(
+            per_workgroup, slug, message=f"too many {what} for this workgroup; try again later"
+        )
+
+    return check
+
+
+def send_limit(limiter: Limiter, rule: Rule) -> Callable[[Request, str], Awaitable[None]]:
+    """The check of ``/conversations/{conversation_id}/messages``, called once the request is
+    valid and authenticated: per conversation and client address."""
+
+    async def check(request: Request, conversation_id: str) -> None:
+        await limiter.hit(
+            rule,
+            conversation_id,
+            client_ip(request.scope),
+            message="too many messages; wait a moment and send again",
+        )
+
+    return check

@@ -1,0 +1,171 @@
+"""The uvicorn configuration of a node, and the one limit uvicorn lacks: a deadline for headers.
+
+What uvicorn offers, and what Parley sets (see ``docs/security.md``, "Limits"):
+
+- ``timeout_keep_alive``: an idle keep-alive connection *between* requests is closed after that
+  many seconds (5). It is armed only after a response: a connection that never completes a
+  request is not covered by it.
+- ``h11_max_incomplete_event_size``: the h11 parser refuses a request line plus headers over
+  that size (400). The httptools parser, which uvicorn prefers when it is installed, has no such
+  limit (a 3 MB header is accepted).
+- ``limit_concurrency``: answers 503 once that many connections and tasks are open in total. It
+  counts WebSockets too and is not per client, so Parley leaves it unset and caps WebSockets per
+  client address instead (``ws_connections_per_ip``).
+- No timeout for reading a request's headers: a client can open a connection and send one byte
+  of headers every few seconds for ever (slowloris).
+
+So ``http_protocol`` returns uvicorn's own HTTP protocol (httptools, or h11 when httptools is
+not installed) with two additions: a connection whose request line and headers are not complete
+within ``header_timeout_secs`` of its first byte (or of its opening) is closed, and request line
+plus headers over ``max_header_bytes`` get 431 and the connection is closed. Not covered: a slow
+*body* (the body size is capped by ``web.limits.BodySizeLimit``, not its pace), slow reading of
+responses, and WebSocket handshakes that stall after their headers (the hello timeout covers
+the socket once it is open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import uvicorn
+
+from parley.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEEP_ALIVE_SECS = 5
+GRACEFUL_SHUTDOWN_SECS = 10
+_431 = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: 31\r\n\r\n"
+    b"request headers are too large\r\n"
+)
+
+
+class _HeaderLimits:
+    """Mixed into a uvicorn HTTP protocol: a deadline and a size cap for request headers."""
+
+    header_timeout: float = 10.0
+    max_header_bytes: int = 16_384
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _header_timer: asyncio.TimerHandle | None = None
+    _header_bytes: int = 0
+
+    def _headers_pending(self) -> None:
+        if self._header_timer is None:
+            self._header_bytes = 0
+            self._header_timer = self.loop.call_later(self.header_timeout, self._header_deadline)
+
+    def _headers_done(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_deadline(self) -> None:
+        self._header_timer = None
+        log.info("limit header_timeout reached: closing a connection with incomplete headers")
+        self.transport.close()
+
+    def _count_header_bytes(self, size: int) -> bool:
+        """Count bytes received while headers are pending; False (after answering 431 and
+        closing) when they are over the cap."""
+        if self._header_timer is None:
+            return True
+        self._header_bytes += size
+        if self._header_bytes <= self.max_header_bytes:
+            return True
+        self._headers_done()
+        log.info("limit max_header_bytes reached: 431")
+        if not self.transport.is_closing():
+            self.transport.write(_431)
+            self.transport.close()
+        return False
+
+
+def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    """uvicorn's preferred HTTP protocol with the header limits of ``settings``."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
+        return h11_protocol(settings)
+    return httptools_protocol(settings)
+
+
+def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Protocol(_HeaderLimits, HttpToolsProtocol):
+        header_timeout = settings.header_timeout_secs
+        max_header_bytes = settings.max_header_bytes
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._headers_pending()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._headers_done()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            self._count_header_bytes(len(data))
+
+        def on_message_begin(self) -> None:
+            self._headers_pending()
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._headers_done()
+            super().on_headers_complete()
+
+    return Protocol
+
+
+def h11_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class Protocol(_HeaderLimits, H11Protocol):
+        # h11 itself refuses headers over h11_max_incomplete_event_size (see ``config``).
+        header_timeout = settings.header_timeout_secs
+        max_header_bytes = settings.max_header_bytes
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._headers_pending()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._headers_done()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.conn.their_state is h11.IDLE:
+                self._headers_pending()  # the first bytes of a (next) request
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:
+                self._headers_done()
+
+    return Protocol
+
+
+def config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration of ``parley serve`` (tests pass overrides: port 0, no pings)."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "ws_max_size": settings.max_frame_bytes,
+        "ws_ping_interval": settings.heartbeat_secs,
+        "ws_ping_timeout": settings.heartbeat_secs,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECS,
+        "timeout_keep_alive": KEEP_ALIVE_SECS,
+        "http": http_protocol(settings),
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # The application decides whom to believe (``trusted_proxies``, see web.limits): the
+        # server must not rewrite the client's address from headers on its own.
+        "proxy_headers": False,
+    }
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
