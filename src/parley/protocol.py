@@ -227,7 +227,7 @@ class InvitationOut(_Message):
 class LeftMessageOut(_Message):
     """A message a visitor left for a workgroup (see ``parley.domain.messages``)."""
 
-    id: int
+    id: str = Field(description="The message's public id: 32 random hex digits.")
     workgroup: str
     conversation_id: str | None
     name: str

@@ -133,8 +133,12 @@ async def test_take_and_done_with_permissions(mail_world: World, smtp: SmtpSink)
     async with world.staff_http("carol") as carol:
         r = await carol.get("/api/v1/workgroups/sales/messages")
         assert (r.status_code, error_of(r)["code"]) == (403, "forbidden")
-        r = await carol.post(f"/api/v1/messages/{message_id}/take")
-        assert (r.status_code, error_of(r)["code"]) == (403, "forbidden")
+        # Another workgroup's message reads exactly like one that does not exist.
+        nowhere = await carol.post(f"/api/v1/messages/{'0' * 32}/take")
+        assert (nowhere.status_code, error_of(nowhere)["code"]) == (404, "not_found")
+        for action in ("take", "done"):
+            r = await carol.post(f"/api/v1/messages/{message_id}/{action}")
+            assert (r.status_code, r.json()) == (nowhere.status_code, nowhere.json())
         mine = (await carol.get("/api/v1/messages")).json()
         assert [m["id"] for m in mine] == [other]
 
@@ -153,9 +157,10 @@ async def test_take_and_done_with_permissions(mail_world: World, smtp: SmtpSink)
         assert r.json()["status"] == "done"
         r = await alice.post(f"/api/v1/messages/{message_id}/done")  # again: no-op
         assert r.status_code == 200 and r.json()["status"] == "done"
-        r = await alice.post("/api/v1/messages/999999/take")
-        assert r.status_code == 404, r.text
-        r = await alice.post("/api/v1/messages/99999999999999999999/take")
+        for unknown in ("999999", "1", "2", "0" * 32, "x" * 64):
+            r = await alice.post(f"/api/v1/messages/{unknown}/take")
+            assert r.status_code == 404, r.text
+        r = await alice.post(f"/api/v1/messages/{'x' * 65}/take")
         assert r.status_code == 422, r.text
 
     # A supervisor sees every workgroup and may finish what an agent took.
@@ -293,3 +298,30 @@ async def test_smtp_down_keeps_the_message_and_sends_it_on_retry(
                 )
                 assert sent["message"]["email_attempts"] == 2
                 assert sent["message"]["last_email_error"] is None
+
+
+async def test_messages_have_public_ids_that_cannot_be_counted(
+    mail_world: World, smtp: SmtpSink
+) -> None:
+    """The receipt, the listing, the live notification and the routes use a random public id:
+    the sequential key of the table appears nowhere."""
+    world = mail_world
+    async with world.agent("alice", available=False) as alice:
+        receipts = [(await leave(world, message=f"number {n}")).json() for n in range(3)]
+        ids = [r["id"] for r in receipts]
+        noted: set[str] = set()
+        while noted != set(ids):  # each is noted when left, and again when emailed
+            note = (await alice.expect_type("left_message"))["message"]
+            assert note["id"] in ids
+            noted.add(note["id"])
+    assert len(set(ids)) == 3
+    assert all(isinstance(i, str) and len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    async with world.staff_http("alice") as http:
+        listed = (await http.get("/api/v1/workgroups/sales/messages")).json()
+        assert [m["id"] for m in listed] == ids[::-1]  # newest first
+        r = await http.post(f"/api/v1/messages/{ids[1]}/take")
+        assert (r.status_code, r.json()["id"]) == (200, ids[1])
+        for internal in ("1", "2", "3"):
+            assert (await http.post(f"/api/v1/messages/{internal}/done")).status_code == 404
+    for _ in range(3):
+        await smtp.next()

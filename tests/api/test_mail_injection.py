@@ -153,6 +153,7 @@ async def test_a_stored_message_from_before_the_check_is_mailed_safely(
         await store.insert_left_message(
             LeftMessage(
                 id=0,
+                public_id="0" * 32,
                 workgroup_id=wg.id,
                 conversation_id=None,
                 name=EVE,

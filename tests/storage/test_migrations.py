@@ -104,3 +104,40 @@ async def _database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
             yield db
         finally:
             await db.dispose()
+
+
+async def test_left_message_ids_migration_gives_existing_messages_public_ids(
+    backend: str, tmp_path: Path
+) -> None:
+    """0009 gives every stored left message its own random public id, unique."""
+    async with _database(backend, tmp_path) as db:
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(parley_write=True)
+            async with conn.begin():
+                await conn.run_sync(lambda c: _to(c, "0006"))
+                now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO workgroups (id, slug, name, button_text, offer_timeout_secs,"
+                        " wait_timeout_secs, max_chats, created_at) VALUES"
+                        " (1, 'sales', 'Sales', '', 30, 300, 3, :t)"
+                    ),
+                    {"t": now},
+                )
+                for message_id in (1, 2, 3):
+                    await conn.execute(
+                        sa.text(
+                            "INSERT INTO left_messages (id, workgroup_id, name, email, message,"
+                            " page, created_at, status, email_attempts) VALUES"
+                            " (:id, 1, 'Zoe', 'zoe@example.com', 'hi', '', :t, 'new', 0)"
+                        ),
+                        {"id": message_id, "t": now},
+                    )
+        await db.migrate()
+        async with db.read() as store:
+            rows = [await store.left_message(i) for i in (1, 2, 3)]
+            public = [r.message.public_id for r in rows if r is not None]
+            assert len(set(public)) == 3
+            assert all(len(p) == 32 and int(p, 16) >= 0 for p in public)
+            found = await store.left_message_by_public_id(public[1])
+            assert found is not None and found.message.id == 2

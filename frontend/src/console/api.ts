@@ -197,8 +197,10 @@ export const Api = {
   customerHistory: (id: string) =>
     api<Conversation[]>("GET", `/conversations/${encodeURIComponent(id)}/customer`),
   leftMessages: () => api<LeftMessage[]>("GET", "/messages"),
-  takeMessage: (id: number) => api<LeftMessage>("POST", `/messages/${id}/take`),
-  messageDone: (id: number) => api<LeftMessage>("POST", `/messages/${id}/done`),
+  takeMessage: (id: string) =>
+    api<LeftMessage>("POST", `/messages/${encodeURIComponent(id)}/take`),
+  messageDone: (id: string) =>
+    api<LeftMessage>("POST", `/messages/${encodeURIComponent(id)}/done`),
   hours: (slug: string) => api<WorkgroupHours>("GET", `/workgroups/${encodeURIComponent(slug)}/hours`),
   setHours: (slug: string, body: WorkgroupHours) =>
     api<WorkgroupHours>("PUT", `/workgroups/${encodeURIComponent(slug)}/hours`, body),

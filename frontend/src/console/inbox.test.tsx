@@ -13,16 +13,19 @@ import { formatWeekly, parseWeekly, replyHref, upsertMessage, visibleMessages } 
 
 const XSS = "<img src=x onerror=alert(1)>";
 
-function left(id: number, over: Partial<LeftMessage> = {}): LeftMessage {
+/** Public ids are random: their order says nothing about the messages' order. */
+const PUBLIC_IDS = ["", "c41f0e9d2b7a4c6e8f1d3b5a7c9e0f12", "0a9b8c7d6e5f40312f1e2d3c4b5a6978", "f00dfeedbeef4cafe8badd00d5eed123"];
+
+function left(n: number, over: Partial<LeftMessage> = {}): LeftMessage {
   return {
-    id,
+    id: PUBLIC_IDS[n],
     workgroup: "sales",
     conversation_id: null,
     name: "Dana",
     email: "dana@example.com",
     message: "Please call me",
     page: "",
-    created_at: "2026-03-02T10:15:00Z",
+    created_at: `2026-03-02T10:1${n}:00Z`,
     status: "new",
     taken_by: null,
     taken_by_name: null,
@@ -38,14 +41,20 @@ function left(id: number, over: Partial<LeftMessage> = {}): LeftMessage {
 describe("helpers", () => {
   it("keeps messages newest first, each once", () => {
     const list = upsertMessage(upsertMessage([left(1)], left(3)), left(2));
-    expect(list.map((m) => m.id)).toEqual([3, 2, 1]);
+    expect(list.map((m) => m.id)).toEqual([PUBLIC_IDS[3], PUBLIC_IDS[2], PUBLIC_IDS[1]]);
     const taken = upsertMessage(list, left(2, { status: "taken" }));
     expect(taken.map((m) => [m.id, m.status])).toEqual([
-      [3, "new"],
-      [2, "taken"],
-      [1, "new"],
+      [PUBLIC_IDS[3], "new"],
+      [PUBLIC_IDS[2], "taken"],
+      [PUBLIC_IDS[1], "new"],
     ]);
-    expect(visibleMessages(taken, "taken").map((m) => m.id)).toEqual([2]);
+    expect(visibleMessages(taken, "taken").map((m) => m.id)).toEqual([PUBLIC_IDS[2]]);
+    // Two left in the same instant: the one already listed keeps its place below the newer.
+    const same = upsertMessage([left(1)], left(2, { created_at: left(1).created_at }));
+    expect(upsertMessage(same, left(1, { status: "done" })).map((m) => m.id)).toEqual([
+      PUBLIC_IDS[2],
+      PUBLIC_IDS[1],
+    ]);
     expect(visibleMessages(taken, "all")).toHaveLength(3);
   });
 
@@ -128,7 +137,7 @@ describe("Inbox", () => {
 
     act(() => button("Take")!.click());
     await flush();
-    expect(calls).toContain("POST /api/v1/messages/1/take");
+    expect(calls).toContain(`POST /api/v1/messages/${PUBLIC_IDS[1]}/take`);
     expect(items()).toHaveLength(0); // filter: new
     const select = root.querySelector<HTMLSelectElement>("#inbox-filter")!;
     act(() => {
@@ -141,7 +150,7 @@ describe("Inbox", () => {
     expect([...bobs.querySelectorAll("button")].map((b) => b.textContent)).toEqual([]);
     act(() => [...mine.querySelectorAll("button")].find((b) => b.textContent === "Mark done")!.click());
     await flush();
-    expect(calls).toContain("POST /api/v1/messages/1/done");
+    expect(calls).toContain(`POST /api/v1/messages/${PUBLIC_IDS[1]}/done`);
     expect(items()).toHaveLength(1);
   });
 });

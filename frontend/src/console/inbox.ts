@@ -6,10 +6,14 @@ import type { LeftMessage } from "../shared/protocol";
 
 export type InboxFilter = "new" | "taken" | "done" | "all";
 
-/** Newest first, each message once (a notification replaces the copy it updates). */
+/** Newest first, each message once (a notification replaces the copy it updates). Ids are
+ * random, so the order is the messages' times; the sort is stable, so of two left in the same
+ * instant the one the list already held keeps its place. */
 export function upsertMessage(list: LeftMessage[], message: LeftMessage): LeftMessage[] {
-  const others = list.filter((m) => m.id !== message.id);
-  return [message, ...others].sort((a, b) => b.id - a.id);
+  const at = (m: LeftMessage) => Date.parse(m.created_at);
+  const index = list.findIndex((m) => m.id === message.id);
+  const next = index >= 0 ? list.map((m, i) => (i === index ? message : m)) : [message, ...list];
+  return next.sort((a, b) => at(b) - at(a));
 }
 
 export function visibleMessages(list: LeftMessage[], filter: InboxFilter): LeftMessage[] {

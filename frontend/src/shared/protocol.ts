@@ -97,7 +97,8 @@ export interface Invitation {
 
 /** A message a visitor left when nobody could chat (the console's inbox). */
 export interface LeftMessage {
-  id: number;
+  /** The message's public id: 32 random hex digits (not a counter). */
+  id: string;
   workgroup: string;
   conversation_id: string | null;
   name: string;

@@ -22,7 +22,7 @@ from parley.domain.conversation import (
     hidden,
     staff_key,
 )
-from parley.domain.errors import Forbidden
+from parley.domain.errors import Forbidden, NotFound
 
 
 class StaffRole(StrEnum):
@@ -166,10 +166,23 @@ def same_customer(conv: Conversation, other: Conversation) -> bool:
     )
 
 
-# Routing rules ----------------------------------------------------------------------------------
+# Routing rules and the inbox ----------------------------------------------------------------
 
 
 def require_rule_editor(principal: Principal) -> Staff:
     """Editing a workgroup's routing rules, and trying rules in the rule tester (which runs
     patterns as the router does), is for admins."""
     return require_role(principal, StaffRole.ADMIN)
+
+
+def require_message_of(
+    principal: Principal, workgroup_id: int | None, member_of: Collection[int]
+) -> Staff:
+    """A left message, by its public id: only for those who work in its workgroup
+    (``can_work_in``). ``workgroup_id`` None: no such message. A message of another workgroup
+    reads exactly like one that does not exist (the same ``NotFound``), so its id tells
+    nothing."""
+    if workgroup_id is None or not can_work_in(principal, workgroup_id, member_of):
+        raise NotFound("no such message")
+    assert isinstance(principal, Staff)
+    return principal

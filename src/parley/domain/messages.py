@@ -60,6 +60,9 @@ class LeftMessage:
     email_attempts: int = 0
     last_email_error: str | None = None
     next_email_at: datetime | None = None
+    #: The id the API and the console use: random, so it cannot be guessed (``id`` is the
+    #: store's internal key).
+    public_id: str = ""
 
 
 def looks_like_email(text: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -45,10 +46,15 @@ EMAIL_SKIPPED = (
 )
 
 
+def new_public_id() -> str:
+    """A left message's public id: 128 random bits, 32 hex digits."""
+    return secrets.token_hex(16)
+
+
 def message_out(row: LeftMessageRow) -> LeftMessageOut:
     m = row.message
     return LeftMessageOut(
-        id=m.id,
+        id=m.public_id,
         workgroup=row.workgroup_slug,
         conversation_id=m.conversation_id,
         name=m.name,
@@ -125,6 +131,7 @@ class InboxService:
             emailed = emailed and not skipped
             draft = LeftMessage(
                 id=0,
+                public_id=new_public_id(),
                 workgroup_id=wg.id,
                 conversation_id=conversation_id,
                 name=form.name,
@@ -169,31 +176,35 @@ class InboxService:
             rows = await store.left_messages(ids, status, limit=min(limit, MAX_LIST))
         return [message_out(r) for r in rows]
 
-    async def take(self, staff: Staff, message_id: int) -> LeftMessageOut:
+    async def take(self, staff: Staff, public_id: str) -> LeftMessageOut:
         now = self._clock.now()
         async with self._db.write() as store:
-            msg = await self._message(store, staff, message_id)
+            msg = await self._message(store, staff, public_id)
             out, notes = await self._save(store, msg, policy.take(msg, staff.user_id, now))
         await self._bus.publish(notes)
         return out
 
-    async def done(self, staff: Staff, message_id: int) -> LeftMessageOut:
+    async def done(self, staff: Staff, public_id: str) -> LeftMessageOut:
         now = self._clock.now()
         override = access.can_override(staff)
         async with self._db.write() as store:
-            msg = await self._message(store, staff, message_id)
+            msg = await self._message(store, staff, public_id)
             finished = policy.done(msg, staff.user_id, now, may_override=override)
             out, notes = await self._save(store, msg, finished)
         await self._bus.publish(notes)
         return out
 
-    async def _message(self, store: Store, staff: Staff, message_id: int) -> LeftMessage:
-        row = await store.left_message(message_id, lock=True)
-        if row is None:
-            raise NotFound("no such message")
+    async def _message(self, store: Store, staff: Staff, public_id: str) -> LeftMessage:
+        """The message by its public id, locked; another workgroup's message reads exactly like
+        one that does not exist (``access.require_message_of``)."""
+        row = await store.left_message_by_public_id(public_id)
         member_of = await store.workgroups_of(staff.user_id)
-        access.require_work_in(staff, row.message.workgroup_id, member_of)
-        return row.message
+        workgroup_id = None if row is None else row.message.workgroup_id
+        access.require_message_of(staff, workgroup_id, member_of)
+        assert row is not None
+        locked = await store.left_message(row.message.id, lock=True)
+        assert locked is not None
+        return locked.message
 
     async def _save(
         self, store: Store, before: LeftMessage, after: LeftMessage

@@ -1343,6 +1343,7 @@ class Store:
         result = await self.conn.execute(
             sa.insert(left_messages)
             .values(
+                public_id=msg.public_id,
                 workgroup_id=msg.workgroup_id,
                 conversation_id=msg.conversation_id,
                 name=msg.name,
@@ -1375,6 +1376,14 @@ class Store:
             )
         row = await self._one(self._left_messages_query().where(left_messages.c.id == message_id))
         return None if row is None else _left_message_row(row)
+
+    async def left_message_by_public_id(
+        self, public_id: str, *, lock: bool = False
+    ) -> LeftMessageRow | None:
+        found = await self._one(
+            sa.select(left_messages.c.id).where(left_messages.c.public_id == public_id)
+        )
+        return None if found is None else await self.left_message(int(found.id), lock=lock)
 
     async def left_messages(
         self,
@@ -1550,6 +1559,7 @@ def _left_message_values(msg: LeftMessage) -> dict[str, Any]:
 def _left_message_row(row: sa.Row[Any]) -> LeftMessageRow:
     msg = LeftMessage(
         id=row.id,
+        public_id=row.public_id,
         workgroup_id=row.workgroup_id,
         conversation_id=row.conversation_id,
         name=row.name,

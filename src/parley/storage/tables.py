@@ -347,6 +347,9 @@ left_messages = sa.Table(
     "left_messages",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    # What the API and the console call the message by: 128 random bits in hex, so that ids
+    # cannot be guessed or counted (the integer key stays internal).
+    sa.Column("public_id", sa.String(32), nullable=False),
     sa.Column(
         "workgroup_id",
         sa.Integer,
@@ -377,6 +380,7 @@ left_messages = sa.Table(
     sa.Column("next_email_at", UTCDateTime, nullable=True),
     sa.Index("ix_left_messages_workgroup_id_status", "workgroup_id", "status"),
     sa.Index("ix_left_messages_next_email_at", "next_email_at"),
+    sa.Index("uq_left_messages_public_id", "public_id", unique=True),
 )
 
 

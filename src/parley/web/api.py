@@ -240,7 +240,6 @@ class WorkgroupStatusOut(BaseModel):
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 assert get_args(Weekday) == WEEKDAYS
-MAX_MESSAGE_ID = 2**31 - 1
 
 
 class LeftMessageIn(_In):
@@ -254,7 +253,7 @@ class LeftMessageIn(_In):
 
 
 class LeftMessageReceipt(BaseModel):
-    id: int
+    id: str = Field(description="The message's public id: 32 random hex digits.")
     created_at: datetime
 
 
@@ -572,7 +571,9 @@ def router(parley: Parley) -> APIRouter:
     ) -> list[LeftMessageOut]:
         return await parley.inbox.list_messages(staff, slug, status)
 
-    MessageId = Annotated[int, Path(ge=1, le=MAX_MESSAGE_ID)]
+    MessageId = Annotated[
+        str, Path(max_length=64, description="The message's public id (`id` in its listing).")
+    ]
 
     @api.post("/messages/{message_id}/take", tags=["inbox"])
     async def take_message(message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
