@@ -50,6 +50,11 @@ async def main(chats: int, messages: int, agents: int) -> None:
             data_dir=Path(tmp),
             database_url=os.environ.get("PARLEY_BENCH_DATABASE_URL"),
             redis_url=os.environ.get("PARLEY_BENCH_REDIS_URL"),
+            # One client address opens every chat and sends as fast as acks come back: the
+            # limits on abuse (docs/security.md) would measure themselves instead.
+            chat_ip_limit="100000 per minute",
+            chat_workgroup_limit="100000 per minute",
+            ws_message_limit="100000 per second",
         )
         parley = build(settings)
         config = uvicorn.Config(

@@ -77,8 +77,8 @@ class Settings(BaseSettings):
     # Limits (docs/security.md, "Limits"). A rate is "N per T", e.g. "30 per 10 minutes".
     trusted_proxies: str = Field(
         "",
-        description="Reverse proxies (IP addresses or CIDR networks, separated by spaces or "
-        "commas) whose X-Forwarded-For and X-Forwarded-Proto are believed (default: none).",
+        description="Proxies (IPs or CIDR networks, space or comma separated) whose "
+        "X-Forwarded-For/-Proto are believed; default none.",
     )
     login_ip_limit: str = Field(
         "30 per minute", description="Login attempts per client IP address."
@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         description="Messages a visitor or staff member sends in one conversation over REST.",
     )
     ws_message_limit: str = Field(
-        "30 per 15 seconds",
+        "60 per 30 seconds",
         description="WebSocket messages (all but typing) per connection: a burst of N, then N "
         "per T; over it, an error rate_limited with retry_after.",
     )

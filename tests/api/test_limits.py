@@ -548,3 +548,45 @@ def _queue_always() -> Any:
     from parley.services.inbox import HoursSettings
 
     return HoursSettings(None, queue_without_agents=True)
+
+
+async def test_the_h11_parser_gets_the_same_header_deadline(tmp_path: Path) -> None:
+    """Where httptools is not installed, uvicorn (and Parley) fall back to h11."""
+    import uvicorn
+
+    from parley.web.server import h11_protocol
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    settings = settings_for(tmp_path, header_timeout_secs=0.3)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="off",
+        log_level="warning",
+        http=h11_protocol(settings),
+    )
+    config.load()
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup()
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            await writer.drain()
+            assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), RECV)).startswith(
+                b"HTTP/1.1 204 "
+            )
+            writer.write(b"GET / HTTP/1.1\r\nHost: te")  # the next request, never finished
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), RECV) == b""  # closed by the deadline
+        finally:
+            writer.close()
+    finally:
+        await server.shutdown()

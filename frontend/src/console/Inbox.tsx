@@ -107,7 +107,13 @@ export function Inbox({
               {m.page && <p class="muted inbox-page">From {m.page}</p>}
               <p class="muted" data-testid="left-message-state">
                 {m.status === "new" ? "New" : m.status === "taken" ? `Taken by ${m.taken_by_name ?? "someone"}` : `Done (${m.taken_by_name ?? "answered"})`}
-                {m.emailed_at ? " · emailed" : m.last_email_error ? ` · email not sent yet: ${m.last_email_error}` : ""}
+                {m.emailed_at
+                  ? " · emailed"
+                  : m.last_email_error?.startsWith("not emailed") // the server's email limit: final
+                    ? ` · ${m.last_email_error}`
+                    : m.last_email_error
+                      ? ` · email not sent yet: ${m.last_email_error}`
+                      : ""}
               </p>
               <div class="row-actions">
                 {m.status === "new" && (
