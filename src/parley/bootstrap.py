@@ -20,6 +20,7 @@ from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.identity import IdentityService
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
 from parley.services.presence import PresenceService
@@ -57,6 +58,7 @@ class Parley:
     inbox: InboxService
     mail_loop: MailLoop
     invitations: InvitationService
+    identity: IdentityService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -64,6 +66,7 @@ class Parley:
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
         await self.auth.start()
+        await self.identity.start()
         await self.bus.start()
         for name, job in (
             ("leadership", self.leadership.run()),
@@ -98,12 +101,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     auth = AuthService(db, bus, clock, session_days=settings.session_days)
     routing = RoutingService(db, bus, clock)
+    identity = IdentityService(db, clock)
     chat = ChatService(
         db,
         bus,
         clock,
         routing,
         auth.visitor_token,
+        identity,
         max_message_chars=settings.max_message_chars,
     )
     presence = PresenceService(
@@ -158,4 +163,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         inbox=inbox,
         mail_loop=mail_loop,
         invitations=invitations,
+        identity=identity,
     )

@@ -77,3 +77,16 @@ class Unavailable(Conflict):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class InvalidIdentity(Unauthenticated):
+    """An identity token that does not verify: bad signature, unknown ``kid``, expired,
+    another algorithm, malformed. Never taken for an anonymous chat."""
+
+    code = "invalid_identity"
+
+
+class IdentityRequired(Unauthenticated):
+    """The workgroup accepts only verified customers, and no identity token came."""
+
+    code = "identity_required"
