@@ -20,6 +20,7 @@ from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.identity import IdentityService
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
 from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
@@ -63,6 +64,7 @@ class Parley:
     rules: Rules
     login: LoginGuard
     ws_connections: ConnectionCap
+    identity: IdentityService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -70,6 +72,7 @@ class Parley:
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
         await self.auth.start()
+        await self.identity.start()
         await self.bus.start()
         for name, job in (
             ("leadership", self.leadership.run()),
@@ -108,12 +111,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     limiter = Limiter.for_settings(settings)
     rules = Rules.of(settings)
     routing = RoutingService(db, bus, clock)
+    identity = IdentityService(db, clock)
     chat = ChatService(
         db,
         bus,
         clock,
         routing,
         auth.visitor_token,
+        identity,
         max_message_chars=settings.max_message_chars,
     )
     presence = PresenceService(
@@ -174,4 +179,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         rules=rules,
         login=LoginGuard(auth, limiter, db, rules),
         ws_connections=ConnectionCap(settings.ws_connections_per_ip),
+        identity=identity,
     )

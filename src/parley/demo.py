@@ -40,6 +40,15 @@ async def seed(parley: Parley) -> None:
     for slug in ("sales", "support"):
         await parley.admin.set_members(None, slug, ["alice", "bob"])
     await _routing(parley)
+    await _identity(parley)
+
+
+async def _identity(parley: Parley) -> None:
+    """Sales gets a key for identity tokens: the demo site's "signed in" page
+    (/demo/account.html) has the demo's stand-in backend sign its customer with it."""
+    admin = Staff(0, "demo", "Demo", StaffRole.ADMIN)
+    if not await parley.identity.list_keys(admin, "sales"):
+        await parley.identity.create_key(None, "sales")
 
 
 async def _routing(parley: Parley) -> None:
@@ -73,6 +82,7 @@ def announce(settings: Settings) -> None:
                 "",
                 "Parley demo is running.",
                 f"  The company website, with the chat button:  {base}/demo/",
+                f"  ... signed in as a verified customer:       {base}/demo/account.html",
                 f"  The agents' console:                        {base}/console/",
                 "  Log in as alice or bob (agents), sam (supervisor) or admin; password: demo",
                 "  Ask about an invoice or a refund: the billing queue sends it to Bob.",

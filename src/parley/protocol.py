@@ -142,6 +142,14 @@ class EntryOut(_Message):
         )
 
 
+class CustomerOut(_Message):
+    """A verified customer: what the company's backend signed (``docs/security.md``)."""
+
+    sub: str = Field(description="The customer's id in the company's system.")
+    email: str
+    name: str
+
+
 class ConversationOut(_Message):
     id: str
     kind: str
@@ -151,8 +159,15 @@ class ConversationOut(_Message):
     created_at: datetime
     ended_at: datetime | None
     end_reason: str | None
+    #: The pre-chat form as the visitor typed it: never an identity.
     metadata: dict[str, Any]
     participants: list[ParticipantOut]
+    verified: bool = Field(
+        False, description="The customer's identity was verified (a signed identity token)."
+    )
+    customer: CustomerOut | None = Field(
+        None, description="The verified identity; null for an anonymous visitor."
+    )
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationOut:
@@ -170,6 +185,12 @@ class ConversationOut(_Message):
                 ParticipantOut(key=p.key, role=p.role.value, name=p.display_name, present=p.present)
                 for p in conv.participants
             ],
+            verified=conv.customer is not None,
+            customer=None
+            if conv.customer is None
+            else CustomerOut(
+                sub=conv.customer.sub, email=conv.customer.email, name=conv.customer.name
+            ),
         )
 
 
@@ -186,6 +207,8 @@ class OfferOut(_Message):
     broadcast: bool = False
     #: Handed on by another agent (a transfer): who, and their note for you.
     transfer: TransferOut | None = None
+    #: The customer's identity was verified (``metadata`` is still only what they typed).
+    verified: bool = False
 
 
 class TransferOut(_Message):

@@ -333,6 +333,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "transfer_targets": ["agent", "queue", "workgroup"],
             "max_transfers": 3,
             "invitations": True,
+            "identity": "optional",
         }
         r = await http.post("/api/v1/admin/workgroups", json={"slug": "support", "name": "Again"})
         assert r.status_code == 409, r.text
@@ -376,6 +377,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             ("wait_timeout_secs", 86_401),
             ("max_chats", 101),
             ("name", "   "),
+            ("identity", "sometimes"),
         ]:
             r = await http.put("/api/v1/admin/workgroups/support", json={**settings, field: bad})
             assert r.status_code == 422, (field, bad, r.text)
@@ -396,6 +398,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "transfer_targets": ["agent", "queue", "workgroup"],
             "max_transfers": 3,
             "invitations": True,
+            "identity": "optional",
         }
         listed = {w["slug"]: w for w in (await http.get("/api/v1/admin/workgroups")).json()}
         assert listed["support"] == r.json()
@@ -412,6 +415,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "accepting": False,
             "reason": "no_agents",
             "next_open": None,
+            "identity": "optional",
         }
 
 

@@ -296,18 +296,20 @@ async def test_ws_visitor_token_is_for_its_own_conversation_only(world: World) -
     b_before = await rest_entries(world, b_id, b["visitor_token"])
 
     async with world.visitor(a["visitor_token"]) as ann:
+        # Another chat answers exactly like one that does not exist: a token learns nothing.
         error = await ann.request(send_message(b_id, "x1", "I am Ben, honest"))
-        assert (error["type"], error["code"]) == ("error", "forbidden")
+        assert (error["type"], error["code"]) == ("error", "not_found")
+        missing = await ann.request(send_message("f" * 32, "x2", "anyone?"))
+        assert {k: v for k, v in missing.items() if k != "ref"} == {
+            k: v for k, v in error.items() if k != "ref"
+        }
         await still_open(ann)
         error = await ann.request({"type": "end", "conversation_id": b_id})
-        assert (error["type"], error["code"]) == ("error", "forbidden")
+        assert (error["type"], error["code"]) == ("error", "not_found")
         await still_open(ann)
-        # An unknown conversation answers the same: a token learns nothing about others.
-        error = await ann.request(send_message("f" * 32, "x2", "anyone?"))
-        assert (error["type"], error["code"]) == ("error", "forbidden")
         await ann.send({"type": "typing", "conversation_id": b_id, "active": True})
         error = await ann.expect_type("error")
-        assert error["code"] == "forbidden"
+        assert error["code"] == "not_found"
         await still_open(ann)
         # Its own conversation still works.
         ack = await ann.request(send_message(a_id, "x1", "hello from Ann"))
@@ -316,16 +318,20 @@ async def test_ws_visitor_token_is_for_its_own_conversation_only(world: World) -
 
     assert await rest_entries(world, b_id, b["visitor_token"]) == b_before
     async with world.node.http(headers={"X-Visitor-Token": a["visitor_token"]}) as http:
-        r = await http.get(f"/api/v1/conversations/{b_id}")
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
-        r = await http.post(
-            f"/api/v1/conversations/{b_id}/messages", json={"client_id": "x3", "text": "hi"}
-        )
-        assert r.status_code == 403, r.text
-        assert r.json()["error"]["code"] == "forbidden"
-        r = await http.post(f"/api/v1/conversations/{b_id}/end")
-        assert r.status_code == 403, r.text
+        for method, path, body in [
+            ("GET", "", None),
+            ("GET", "/entries", None),
+            ("POST", "/messages", {"client_id": "x3", "text": "hi"}),
+            ("POST", "/end", None),
+            ("POST", "/leave", None),
+        ]:
+            theirs = await http.request(method, f"/api/v1/conversations/{b_id}{path}", json=body)
+            nowhere = await http.request(
+                method, f"/api/v1/conversations/{'f' * 32}{path}", json=body
+            )
+            assert theirs.status_code == 404, (path, theirs.text)
+            assert (theirs.status_code, theirs.json()) == (nowhere.status_code, nowhere.json())
+            assert theirs.json()["error"]["code"] == "not_found"
     assert await rest_entries(world, b_id, b["visitor_token"]) == b_before
     async with world.node.http(headers={"X-Visitor-Token": b["visitor_token"]}) as http:
         r = await http.get(f"/api/v1/conversations/{b_id}")
@@ -382,7 +388,7 @@ async def test_ws_cursor_beyond_the_log_is_refused_and_the_log_sent_from_the_sta
 
     # A cursor within range resumes after it; one for another conversation is refused.
     async with world.visitor(token, cursors={cid: 2, other["conversation"]["id"]: 0}) as zoe:
-        assert errors_in(zoe.received) == ["forbidden"]
+        assert errors_in(zoe.received) == ["not_found"]
         assert [e["seq"] for e in zoe.entries(cid)] == [3]
         assert not zoe.entries(other["conversation"]["id"])
     # At the end of the log: nothing to send again, no error.
@@ -664,23 +670,46 @@ async def test_nul_characters_get_a_typed_answer(world: World) -> None:
 
 
 async def test_rest_staff_access_is_checked(world: World) -> None:
+    await world.add_workgroup("support")
     await world.add_staff("alice", workgroups=["sales"])
+    await world.add_staff("carl", workgroups=["support"])
     await world.add_staff("sam", StaffRole.SUPERVISOR)
     chat = await world.open_chat()
     cid = chat["conversation"]["id"]
     async with world.staff_http("alice") as http:
-        # Not a participant: no reading, no writing.
+        # A member of its workgroup reads it, but writes only where she takes part.
         r = await http.get(f"/api/v1/conversations/{cid}")
-        assert r.status_code == 403, r.text
+        assert r.status_code == 200, r.text
         r = await http.post(
             f"/api/v1/conversations/{cid}/messages", json={"client_id": "a1", "text": "hi"}
         )
         assert r.status_code == 403, r.text
         r = await http.get("/api/v1/conversations", params={"all": "true"})
         assert r.status_code == 403, r.text
-        r = await http.get("/api/v1/conversations/" + "f" * 32)
-        assert r.status_code == 404, r.text
-        assert r.json()["error"]["code"] == "not_found"
+    async with world.staff_http("carl") as http:
+        # Another workgroup's chat reads exactly like one that does not exist.
+        for method, path, body in [
+            ("GET", "", None),
+            ("GET", "/entries", None),
+            ("POST", "/messages", {"client_id": "c1", "text": "hi"}),
+            ("POST", "/notes", {"client_id": "c2", "text": "hi"}),
+            ("POST", "/end", None),
+            ("POST", "/leave", None),
+            ("POST", "/transfer", {"kind": "queue", "name": "default"}),
+            ("POST", "/transfer/cancel", None),
+            ("POST", "/invitations", {"user_id": world.user_ids["alice"]}),
+            ("GET", "/customer", None),
+            ("GET", "/customer/" + "e" * 32, None),
+        ]:
+            theirs = await http.request(method, f"/api/v1/conversations/{cid}{path}", json=body)
+            nowhere = await http.request(
+                method, f"/api/v1/conversations/{'f' * 32}{path}", json=body
+            )
+            assert theirs.status_code == 404, (path, theirs.text)
+            assert (theirs.status_code, theirs.json()) == (nowhere.status_code, nowhere.json())
+            assert theirs.json() == {
+                "error": {"code": "not_found", "message": "no such conversation"}
+            }
     async with world.staff_http("sam") as http:
         # A supervisor reads everything but writes only where they take part.
         r = await http.get(f"/api/v1/conversations/{cid}")

@@ -25,6 +25,7 @@ async def test_visitor_and_agent_chat(world: World) -> None:
             "accepting": True,
             "reason": None,
             "next_open": None,
+            "identity": "optional",
         }
         chat = await world.open_chat(name="Zoe", email="zoe@example.com", question="Price?")
         cid = chat["conversation"]["id"]

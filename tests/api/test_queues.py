@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
+from tests.identity import new_key, sign
 from tests.support import World
 
 from parley.domain.access import StaffRole
@@ -247,22 +249,67 @@ async def test_agent_who_lets_offers_time_out_is_set_away(world: World) -> None:
 async def test_returning_customer_is_offered_to_their_last_agent_first(world: World) -> None:
     await world.add_staff("alice", workgroups=["sales"])
     await world.add_staff("bob", workgroups=["sales"])
+    key = await new_key(world)
     async with world.agent("alice") as alice, world.agent("bob") as bob:
-        first = await world.open_chat(email="zoe@example.com")
+        first = await world.open_chat(identity=sign(world, key, "zoe-7"))
         offer = (await alice.expect_type("offer"))["offer"]  # idle longest
         await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
         await alice.request({"type": "end", "conversation_id": first["conversation"]["id"]})
         world.clock.advance(5)
-        # Bob is now idle longest, but Zoe comes back: Alice first, for 10 s.
+        # Bob is now idle longest, but Zoe (the same verified customer) comes back: Alice
+        # first, for 10 s.
         await bob.request({"type": "set_presence", "presence": "away"})
         await bob.request({"type": "set_presence", "presence": "available"})
-        again = await world.open_chat(email="ZOE@example.com")
+        again = await world.open_chat(identity=sign(world, key, "zoe-7"))
         preferred = (await alice.expect_type("offer"))["offer"]
         assert preferred["conversation_id"] == again["conversation"]["id"]
+        assert offer_secs(preferred) == 10
         world.clock.advance(10)
         await alice.expect_type("offer_ended", reason="timed_out")
         fallback = (await bob.expect_type("offer"))["offer"]
         assert fallback["conversation_id"] == again["conversation"]["id"]
+
+
+async def test_returning_browser_is_offered_to_its_last_agent_first(world: World) -> None:
+    """An anonymous visitor is recognised by the signed visitor id its browser keeps."""
+    await world.add_staff("alice", workgroups=["sales"])
+    await world.add_staff("bob", workgroups=["sales"])
+    async with world.agent("alice") as alice, world.agent("bob") as bob:
+        first = await world.open_chat()
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        await alice.request({"type": "end", "conversation_id": first["conversation"]["id"]})
+        world.clock.advance(5)
+        await bob.request({"type": "set_presence", "presence": "away"})
+        await bob.request({"type": "set_presence", "presence": "available"})
+        again = await world.open_chat(visitor_id=first["visitor_id"])
+        preferred = (await alice.expect_type("offer"))["offer"]
+        assert preferred["conversation_id"] == again["conversation"]["id"]
+        assert offer_secs(preferred) == 10  # the preferred agent's head start
+
+
+async def test_a_typed_email_does_not_pick_the_agent(world: World) -> None:
+    """Regression: a visitor typing a returning customer's email was routed to that customer's
+    last agent, as that customer."""
+    await world.add_staff("alice", workgroups=["sales"])
+    async with world.agent("alice") as alice:
+        first = await world.open_chat(email="zoe@example.com")
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        await alice.request({"type": "end", "conversation_id": first["conversation"]["id"]})
+        world.clock.advance(5)
+        # Someone else types Zoe's email: an ordinary offer (30 s), no returning customer's
+        # head start (10 s).
+        again = await world.open_chat(email="ZOE@example.com")
+        offer = (await alice.expect_type("offer"))["offer"]
+        assert offer["conversation_id"] == again["conversation"]["id"]
+        assert offer_secs(offer) == 30
+
+
+def offer_secs(offer: dict[str, Any]) -> float:
+    return (
+        datetime.fromisoformat(offer["expires_at"]) - datetime.fromisoformat(offer["offered_at"])
+    ).total_seconds()
 
 
 async def test_per_agent_capacity_overrides_the_workgroup(world: World) -> None:

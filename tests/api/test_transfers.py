@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from tests.identity import new_key, sign
 from tests.support import World, WsClient
 
 from parley.storage.tables import conversations
@@ -40,10 +41,11 @@ async def events(world: World, cid: str) -> list[str]:
 async def test_transfer_to_an_agent_with_a_note(world: World) -> None:
     await world.add_staff("alice", workgroups=["sales"])
     await world.add_staff("bob", workgroups=["sales"])
+    key = await new_key(world)
     async with world.agent("alice") as alice:
-        earlier = await chatting(world, alice, email="zoe@example.com")
+        earlier = await chatting(world, alice, identity=sign(world, key, "zoe"))
         await alice.request({"type": "end", "conversation_id": earlier["conversation"]["id"]})
-        chat = await chatting(world, alice, email="zoe@example.com", question="Refund?")
+        chat = await chatting(world, alice, identity=sign(world, key, "zoe"), question="Refund?")
         cid = chat["conversation"]["id"]
         async with world.visitor(chat["visitor_token"]) as zoe:
             await zoe.request(
@@ -98,15 +100,17 @@ async def test_transfer_to_an_agent_with_a_note(world: World) -> None:
                 async with world.staff_http("bob") as http:
                     history = (await http.get(f"/api/v1/conversations/{cid}/customer")).json()
                 assert [c["id"] for c in history] == [earlier["conversation"]["id"]]
-                # Bob never took part in it, yet reads it as this customer's history...
+                # Bob never took part in it, but it is his workgroup's: he reads it as this
+                # (verified) customer's history...
                 eid = earlier["conversation"]["id"]
                 async with world.staff_http("bob") as http:
-                    assert (await http.get(f"/api/v1/conversations/{eid}")).status_code == 403
+                    assert (await http.get(f"/api/v1/conversations/{eid}")).status_code == 200
                     r = await http.get(f"/api/v1/conversations/{cid}/customer/{eid}")
                     assert r.status_code == 200, r.text
                     assert r.json()["conversation"]["id"] == eid
+                    assert r.json()["conversation"]["customer"]["sub"] == "zoe"
                     # ...but nothing else through that door.
-                    other = await world.open_chat(email="someone@example.com")
+                    other = await world.open_chat(email="zoe@example.com")
                     oid = other["conversation"]["id"]
                     r = await http.get(f"/api/v1/conversations/{cid}/customer/{oid}")
                     assert r.status_code == 404

@@ -13,8 +13,11 @@ from parley.domain.access import (
     StaffRole,
     Visitor,
     can_read,
+    can_read_earlier,
+    needs_membership,
     require_participant,
     require_read,
+    require_read_earlier,
     require_role,
 )
 from parley.domain.conversation import (
@@ -34,11 +37,13 @@ from parley.domain.conversation import (
     post_message,
     staff_key,
 )
-from parley.domain.errors import Conflict, Forbidden, InvalidInput, TooLong
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLong
+from parley.domain.identity import Customer
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 AGENT_ID = 11
 AGENT_KEY = staff_key(AGENT_ID)
+WG = 5
 
 
 def at(seconds: float) -> datetime:
@@ -324,11 +329,14 @@ def test_visitor_reads_only_its_own_conversation() -> None:
     assert can_read(visitor, mine)
     assert not can_read(visitor, other)
     require_read(visitor, mine)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as theirs:
         require_read(visitor, other)
+    with pytest.raises(NotFound) as missing:
+        require_read(visitor, None)
+    assert str(theirs.value) == str(missing.value) == "no such conversation"
 
 
-def test_agent_reads_only_where_participant() -> None:
+def test_agent_reads_where_participant_or_member_of_the_workgroup() -> None:
     mine = active("c1")
     queued_chat = queued("c2")
     someone_elses, _ = join(queued("c3"), agent(12, at(1)), at(1))
@@ -337,8 +345,65 @@ def test_agent_reads_only_where_participant() -> None:
     assert can_read(me, mine)
     assert not can_read(me, queued_chat)
     assert not can_read(me, someone_elses)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         require_read(me, someone_elses)
+    # A member of the chat's workgroup reads it; of another workgroup, not.
+    assert needs_membership(me, someone_elses) and not needs_membership(me, mine)
+    assert can_read(me, someone_elses, member_of={WG})
+    assert not can_read(me, someone_elses, member_of={WG + 1})
+    require_read(me, someone_elses, {WG})
+    # Reading is not writing: a reader who is no participant gets a real 403.
+    with pytest.raises(Forbidden):
+        require_participant(me, someone_elses, {WG})
+    with pytest.raises(NotFound):
+        require_participant(me, someone_elses, {WG + 1})
+
+
+def test_earlier_conversations_link_only_by_verified_identity_or_browser() -> None:
+    zoe = Customer("zoe-1", "zoe@example.com", "Zoe")
+    me = staff(StaffRole.AGENT)
+
+    def chat(
+        cid: str,
+        workgroup: int = WG,
+        customer: Customer | None = None,
+        visitor_id: str | None = None,
+    ) -> Conversation:
+        conv, _ = open_customer_chat(
+            cid,
+            workgroup,
+            "Zoe",
+            {"email": "zoe@example.com"},
+            at(0),
+            customer=customer,
+            visitor_id=visitor_id,
+        )
+        return join(conv, agent(AGENT_ID, at(1)), at(1))[0]
+
+    now = chat("c0", customer=zoe, visitor_id="b1")
+    assert can_read_earlier(me, now, chat("c1", customer=zoe), {WG})
+    # A different browser or workgroup does not matter for a verified customer...
+    assert can_read_earlier(me, now, chat("c2", WG + 1, customer=zoe, visitor_id="b2"), {WG})
+    # ...but the reader must be allowed to read it anyway.
+    other_wg, _ = open_customer_chat("c3", WG + 1, "Zoe", {}, at(0), customer=zoe)
+    assert not can_read_earlier(me, now, other_wg, {WG})
+    assert can_read_earlier(me, now, other_wg, {WG, WG + 1})
+    assert can_read_earlier(staff(StaffRole.SUPERVISOR, 1), now, other_wg, ())
+    # The same typed email, another customer or an anonymous chat of the same browser: no.
+    assert not can_read_earlier(me, now, chat("c4"), {WG})
+    assert not can_read_earlier(me, now, chat("c5", customer=Customer("eve")), {WG})
+    assert not can_read_earlier(me, now, chat("c6", visitor_id="b1"), {WG})
+    # Anonymous chats link by the same browser only, never with a verified one.
+    anon = chat("c7", visitor_id="b1")
+    assert can_read_earlier(me, anon, chat("c8", visitor_id="b1"), {WG})
+    assert not can_read_earlier(me, anon, chat("c9", visitor_id="b9"), {WG})
+    assert not can_read_earlier(me, anon, now, {WG})
+    assert not can_read_earlier(me, chat("c10"), chat("c11"), {WG})  # no link at all
+    assert not can_read_earlier(me, now, now, {WG})
+    with pytest.raises(NotFound, match="no such conversation"):
+        require_read_earlier(me, now, None, {WG})
+    with pytest.raises(NotFound, match="no such conversation"):
+        require_read_earlier(me, now, chat("c4"), {WG})
 
 
 def test_agent_still_reads_chat_after_it_ended() -> None:
@@ -365,9 +430,9 @@ def test_require_participant() -> None:
     conv = active()
     require_participant(Visitor("c1"), conv)
     require_participant(staff(StaffRole.AGENT), conv)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         require_participant(Visitor("c2"), conv)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         require_participant(staff(StaffRole.AGENT, user_id=12), conv)
     ended, _ = end(conv, None, "ended", at(5))
     with pytest.raises(Forbidden):

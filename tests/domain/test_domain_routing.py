@@ -540,7 +540,7 @@ def test_claim_takes_a_manual_request() -> None:
         ("a", 2, Forbidden),  # lacks the skill
         ("a", 3, Forbidden),  # not available
         ("a", 4, OverCapacity),  # full
-        ("a", 99, NotFound),  # not a member
+        ("a", 99, OfferGone),  # not a member: as if it were gone
         ("gone", 1, OfferGone),  # not waiting (any more)
     ],
 )

@@ -2,10 +2,11 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
 import type { TransferKind } from "../shared/protocol";
-import { Api, type AdminUser, type Role, type Workgroup } from "./api";
+import { Api, type AdminUser, type IdentityMode, type Role, type Workgroup } from "./api";
 import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
 import { HoursAdmin } from "./HoursAdmin";
+import { IdentityKeys } from "./IdentityKeys";
 import { AgentRoutingEditor } from "./Skills";
 
 const ROLES: Role[] = ["agent", "supervisor", "admin"];
@@ -44,6 +45,7 @@ export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
         }}
       />
       <HoursAdmin workgroups={workgroups} />
+      <IdentityKeys workgroups={workgroups} />
       <StaffAdmin
         users={users}
         error={usersError}
@@ -76,6 +78,8 @@ interface WgFields {
   max_transfers: string;
   /** "true" or "false". */
   invitations: string;
+  /** "optional" or "required". */
+  identity: string;
 }
 
 const TRANSFER_TARGETS: { kind: TransferKind; label: string }[] = [
@@ -103,6 +107,7 @@ const EMPTY_WG: WgFields = {
   transfer_targets: "agent,queue,workgroup",
   max_transfers: "3",
   invitations: "true",
+  identity: "optional",
 };
 
 function wgBody(f: WgFields) {
@@ -120,6 +125,7 @@ function wgBody(f: WgFields) {
     transfer_targets: targetsOf(f),
     max_transfers: Number(f.max_transfers),
     invitations: f.invitations === "true",
+    identity: (f.identity === "required" ? "required" : "optional") as IdentityMode,
   };
 }
 
@@ -226,6 +232,22 @@ function WorkgroupFields({
           Agents may invite others into a chat
         </label>
       </fieldset>
+      <div class="field field-wide">
+        <label for={`${idPrefix}-identity`}>Customer identity</label>
+        <select
+          id={`${idPrefix}-identity`}
+          value={fields.identity}
+          aria-describedby={`${idPrefix}-identity-help`}
+          onChange={(e) => set({ ...fields, identity: (e.target as HTMLSelectElement).value })}
+        >
+          <option value="optional">Optional: anonymous visitors may chat</option>
+          <option value="required">Required: only customers your site signed in</option>
+        </select>
+        <small id={`${idPrefix}-identity-help`} class="muted">
+          Verified customers come with a token your backend signs (keys below). History links only
+          by verified identity or the same browser, never by a typed email.
+        </small>
+      </div>
       <div class="field field-wide">
         <label for={`${idPrefix}-form_fields`}>Extra form fields</label>
         <textarea
@@ -384,6 +406,7 @@ function EditWorkgroup({
     transfer_targets: (wg.transfer_targets ?? TRANSFER_TARGETS.map((t) => t.kind)).join(","),
     max_transfers: String(wg.max_transfers ?? EMPTY_WG.max_transfers),
     invitations: String(wg.invitations ?? true),
+    identity: wg.identity ?? "optional",
   });
   const [members, setMembers] = useState<string[]>(wg.members);
   const [error, setError] = useState("");

@@ -41,11 +41,15 @@ export function CustomerDetails({ conversation, workgroupName, title = "Customer
   return (
     <aside class="details" data-testid="customer-details" aria-label="Customer details">
       <h3>{title}</h3>
+      <Identity conversation={conversation} />
       <dl>
         <dt>Name</dt>
         <dd>{customerName(conversation)}</dd>
         <dt>Email</dt>
-        <dd>{m.email ? m.email : <span class="muted">Not given</span>}</dd>
+        <dd>
+          {m.email ? m.email : <span class="muted">Not given</span>}
+          {m.email && <span class="muted"> (as typed)</span>}
+        </dd>
         <dt>Question</dt>
         <dd class="prewrap">{m.question ? m.question : <span class="muted">None</span>}</dd>
         <dt>Page</dt>
@@ -92,5 +96,42 @@ export function CustomerDetails({ conversation, workgroupName, title = "Customer
       </dl>
       {children}
     </aside>
+  );
+}
+
+/** Whether the customer is who the company's site says (a signed identity), or just a visitor:
+ * what they typed into the form is never an identity. */
+export function Identity({ conversation }: { conversation: Conversation }) {
+  const c = conversation.customer;
+  if (!conversation.verified || !c) {
+    return (
+      <p class="identity" data-testid="identity" data-verified="false">
+        <span class="identity-badge identity-anonymous">Not verified</span>{" "}
+        <span class="muted">Anonymous visitor: name and email are as they typed them.</span>
+      </p>
+    );
+  }
+  return (
+    <div class="identity" data-testid="identity" data-verified="true">
+      <span class="identity-badge identity-verified">Verified</span>
+      <dl>
+        <dt>Customer ID</dt>
+        <dd class="break" data-testid="identity-sub">
+          {c.sub}
+        </dd>
+        {c.name && (
+          <>
+            <dt>Verified name</dt>
+            <dd>{c.name}</dd>
+          </>
+        )}
+        {c.email && (
+          <>
+            <dt>Verified email</dt>
+            <dd class="break">{c.email}</dd>
+          </>
+        )}
+      </dl>
+    </div>
   );
 }

@@ -1,5 +1,6 @@
-// The customer's earlier conversations (same email), in the details panel of an open chat:
-// each opens its transcript, the way Past chats does.
+// The customer's earlier conversations (the same verified customer, else the same browser; never
+// a typed email), in the details panel of an open chat: each opens its transcript, the way Past
+// chats does. The server lists only those this agent may read anyway.
 
 import { useEffect, useState } from "preact/hooks";
 
@@ -17,10 +18,8 @@ export function EarlierConversations({ conversation, me }: { conversation: Conve
   const [open, setOpen] = useState<Transcript | null>(null);
   const [openError, setOpenError] = useState("");
   const mounted = useMounted();
-  const hasEmail = Boolean(conversation.metadata?.email);
 
   useEffect(() => {
-    if (!hasEmail) return;
     let live = true;
     setError("");
     Api.customerHistory(id)
@@ -29,7 +28,7 @@ export function EarlierConversations({ conversation, me }: { conversation: Conve
     return () => {
       live = false;
     };
-  }, [id, hasEmail]);
+  }, [id]);
 
   const show = async (other: string) => {
     setOpenError("");
@@ -45,10 +44,13 @@ export function EarlierConversations({ conversation, me }: { conversation: Conve
   return (
     <section class="earlier" data-testid="earlier-conversations" aria-labelledby={headingId}>
       <h4 id={headingId}>Earlier conversations</h4>
-      {!hasEmail && <p class="muted">No email given, so no history.</p>}
-      {hasEmail && list === null && !error && <p class="muted">Loading…</p>}
+      {list === null && !error && <p class="muted">Loading…</p>}
       {error && <p class="muted">Could not load them: {error}</p>}
-      {list !== null && list.length === 0 && <p class="muted">None.</p>}
+      {list !== null && list.length === 0 && (
+        <p class="muted">
+          {conversation.verified ? "None." : "None from this browser (the visitor is not verified)."}
+        </p>
+      )}
       {list !== null && list.length > 0 && (
         <ul class="earlier-list">
           {list.map((c) => (
@@ -57,6 +59,7 @@ export function EarlierConversations({ conversation, me }: { conversation: Conve
                 <span class="past-date">{formatDateTime(c.created_at)}</span>{" "}
                 <span class="past-question">{c.metadata?.question || "(no question)"}</span>{" "}
                 <span class={`status status-${c.status}`}>{STATUS_LABEL[c.status] ?? c.status}</span>
+                {c.verified && <span class="tag">verified</span>}
               </button>
             </li>
           ))}

@@ -72,6 +72,9 @@ function OfferCard({
             {workgroup ? ` · ${workgroup}` : ""}
           </span>
           <span class="offer-name">{name}</span>
+          <span class={`tag${offer.offer.verified ? " tag-verified" : ""}`} data-testid="offer-identity">
+            {offer.offer.verified ? "verified" : "not verified"}
+          </span>
         </h2>
         <div class={`countdown${left <= 5 ? " urgent" : ""}`} aria-live="off">
           <span data-testid="offer-countdown">{left}</span>

@@ -57,6 +57,21 @@ export interface Workgroup {
   max_transfers?: number;
   /** Agents may invite others into a chat. */
   invitations?: boolean;
+  /** Verified customer identity: optional (anonymous chats welcome) or required. */
+  identity?: IdentityMode;
+}
+
+export type IdentityMode = "optional" | "required";
+
+/** A key the company signs identity tokens with; its secret is shown only when created. */
+export interface IdentityKey {
+  kid: string;
+  created_at: string;
+}
+
+export interface NewIdentityKey extends IdentityKey {
+  secret: string;
+  algorithm: string;
 }
 
 /** An extra field of a workgroup's pre-chat form. */
@@ -193,9 +208,18 @@ export const Api = {
     api<void>("POST", `/conversations/${encodeURIComponent(id)}/transfer`, body),
   cancelTransfer: (id: string) =>
     api<void>("POST", `/conversations/${encodeURIComponent(id)}/transfer/cancel`),
-  /** The customer's earlier conversations (same email), newest first. */
+  /** The customer's earlier conversations (same verified identity, else the same browser). */
   customerHistory: (id: string) =>
     api<Conversation[]>("GET", `/conversations/${encodeURIComponent(id)}/customer`),
+  identityKeys: (slug: string) =>
+    api<IdentityKey[]>("GET", `/admin/workgroups/${encodeURIComponent(slug)}/identity-keys`),
+  createIdentityKey: (slug: string) =>
+    api<NewIdentityKey>("POST", `/admin/workgroups/${encodeURIComponent(slug)}/identity-keys`),
+  deleteIdentityKey: (slug: string, kid: string) =>
+    api<void>(
+      "DELETE",
+      `/admin/workgroups/${encodeURIComponent(slug)}/identity-keys/${encodeURIComponent(kid)}`,
+    ),
   leftMessages: () => api<LeftMessage[]>("GET", "/messages"),
   takeMessage: (id: string) =>
     api<LeftMessage>("POST", `/messages/${encodeURIComponent(id)}/take`),

@@ -36,8 +36,21 @@ export interface Conversation {
   created_at: string;
   ended_at: string | null;
   end_reason: string | null;
+  /** The pre-chat form as the visitor typed it: never an identity. */
   metadata: ChatMetadata;
   participants: Participant[];
+  /** The customer's identity was verified (a token the company's backend signed). */
+  verified?: boolean;
+  /** What the company's backend signed; null for an anonymous visitor. */
+  customer?: VerifiedCustomer | null;
+}
+
+/** A verified customer (`conversation.customer`). */
+export interface VerifiedCustomer {
+  /** The customer's id in the company's system. */
+  sub: string;
+  email: string;
+  name: string;
 }
 
 export interface Offer {
@@ -53,6 +66,8 @@ export interface Offer {
   broadcast?: boolean;
   /** Handed on by another agent (a transfer): who, and their note. Null for ordinary offers. */
   transfer?: TransferInfo | null;
+  /** The customer's identity was verified; `metadata` is only what they typed. */
+  verified?: boolean;
 }
 
 /** Who handed a chat on, and their note for the receiver (`offer.transfer`). */

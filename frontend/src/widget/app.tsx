@@ -14,6 +14,7 @@ import {
   authorKind,
   chatKey,
   formatTime,
+  identityClaims,
   initialState,
   loadChat,
   outboxKey,
@@ -23,6 +24,7 @@ import {
   systemText,
   transcriptText,
   visiblePending,
+  VISITOR_ID_KEY,
 } from "./state";
 
 export interface FormField {
@@ -42,6 +44,8 @@ export interface WorkgroupStatus {
   accepting?: boolean;
   reason?: "closed" | "no_agents" | null;
   next_open?: string | null;
+  /** `required`: only customers the company's site signed in may chat. */
+  identity?: "optional" | "required";
 }
 
 /** Leave a message instead of chatting, because of ``reason``; with what the visitor typed. */
@@ -55,6 +59,8 @@ export interface AppProps {
   storage: KeyValueStore;
   /** Inside the launcher's iframe (offers a minimise button), not opened on its own. */
   embedded: boolean;
+  /** The signed-in customer's identity token from the host page, if any. */
+  identity?: string | null;
 }
 
 const api = (path: string) => `/api/v1${path}`;
@@ -70,7 +76,7 @@ export function focusMain(): void {
   target?.focus();
 }
 
-export function App({ slug, page, storage, embedded }: AppProps) {
+export function App({ slug, page, storage, embedded, identity = null }: AppProps) {
   const [stored, setStored] = useState<StoredChat | null>(() => loadChat(storage, slug));
   const [status, setStatus] = useState<WorkgroupStatus | null | "error">(null);
   const [fresh, setFresh] = useState(false); // a chat this page just opened (position known)
@@ -157,6 +163,13 @@ export function App({ slug, page, storage, embedded }: AppProps) {
         prefill={leave ?? undefined}
       />
     );
+  } else if (status !== "error" && status.identity === "required" && !identity) {
+    body = (
+      <div class="pw-card" data-testid="identity-required" role="status">
+        <p class="pw-lead">Please sign in to chat with us.</p>
+        <p class="pw-note">This chat is for signed-in customers: sign in on this site, then open it again.</p>
+      </div>
+    );
   } else if (status === "error" || !status.open) {
     body = (
       <div class="pw-card" data-testid="unavailable" role="status">
@@ -167,8 +180,11 @@ export function App({ slug, page, storage, embedded }: AppProps) {
   } else {
     body = (
       <PreChat
+        key={identity ?? ""}
         slug={slug}
         page={page}
+        identity={identity}
+        storage={storage}
         fields={status.form_fields ?? []}
         onStarted={started}
         onUnavailable={setLeave}
@@ -225,15 +241,25 @@ interface ApiError {
   };
 }
 
+/** Why opening a chat was refused over the customer's identity, in words for the visitor. */
+const IDENTITY_ERRORS: Record<string, string> = {
+  identity_required: "Please sign in on this site to chat with us.",
+  invalid_identity: "We could not confirm that you are signed in (it may have expired). Please reload the page and try again.",
+};
+
 function PreChat({
   slug,
   page,
+  identity,
+  storage,
   fields,
   onStarted,
   onUnavailable,
 }: {
   slug: string;
   page: string;
+  identity: string | null;
+  storage: KeyValueStore;
   fields: FormField[];
   onStarted: (chat: StoredChat, position: number | null) => void;
   onUnavailable: (leave: LeaveState) => void;
@@ -241,6 +267,7 @@ function PreChat({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const nameRef = useRef<HTMLInputElement>(null);
+  const known = useMemo(() => identityClaims(identity), [identity]);
 
   useEffect(() => nameRef.current?.focus(), []);
 
@@ -262,22 +289,39 @@ function PreChat({
     }
     setBusy(true);
     setError(null);
+    const visitorId = storage.getItem(VISITOR_ID_KEY);
     try {
       const response = await fetch(api(`/workgroups/${encodeURIComponent(slug)}/chats`), {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ name, question, page: page.slice(0, 2048), extra, ...(email ? { email } : {}) }),
+        body: JSON.stringify({
+          name,
+          question,
+          page: page.slice(0, 2048),
+          extra,
+          ...(email ? { email } : {}),
+          ...(identity ? { identity } : {}),
+          ...(visitorId ? { visitor_id: visitorId } : {}),
+        }),
       });
       const data = (await response.json().catch(() => ({}))) as ApiError & {
         conversation?: Conversation;
         visitor_token?: string;
         position?: number | null;
+        visitor_id?: string;
       };
+      if (data.visitor_id) storage.setItem(VISITOR_ID_KEY, data.visitor_id);
       const details = data.error?.details;
       if (response.status === 409 && data.error?.code === "unavailable") {
         // Closed, nobody there or the queue full since the status was read: leave a message.
         const reason = (details && !Array.isArray(details) && details.reason) || "no_agents";
         onUnavailable({ reason, name, email });
+        return;
+      }
+      const code = data.error?.code ?? "";
+      if (response.status === 401 && IDENTITY_ERRORS[code]) {
+        setError(IDENTITY_ERRORS[code]);
+        setBusy(false);
         return;
       }
       if (!response.ok || !data.conversation || !data.visitor_token) {
@@ -302,12 +346,32 @@ function PreChat({
   return (
     <form class="pw-form" onSubmit={submit}>
       <p class="pw-lead">Hi! Tell us a little about yourself and we'll connect you.</p>
+      {identity && (
+        <p class="pw-note" data-testid="signed-in">
+          You are signed in{known.name ? ` as ${known.name}` : ""}.
+        </p>
+      )}
       <label for="pw-name">Name</label>
-      <input id="pw-name" name="name" ref={nameRef} required maxLength={128} autocomplete="name" />
+      <input
+        id="pw-name"
+        name="name"
+        ref={nameRef}
+        required
+        maxLength={128}
+        autocomplete="name"
+        defaultValue={known.name?.slice(0, 128)}
+      />
       <label for="pw-email">
         Email <span class="pw-optional">(optional)</span>
       </label>
-      <input id="pw-email" name="email" type="email" maxLength={254} autocomplete="email" />
+      <input
+        id="pw-email"
+        name="email"
+        type="email"
+        maxLength={254}
+        autocomplete="email"
+        defaultValue={known.email?.slice(0, 254)}
+      />
       {fields.map((field) => (
         <Fragment key={field.name}>
           <label for={`pw-extra-${field.name}`}>

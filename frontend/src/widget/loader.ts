@@ -3,6 +3,11 @@
 // every 30 s) and opens the chat app in an iframe from the Parley server. Its styles are injected
 // under its own ids with !important, so the host page's CSS cannot restyle it, and it touches no
 // element of the host page.
+//
+// A signed-in customer: the page puts the identity token its backend signed in data-identity,
+// or calls window.Parley.identify(token) later (null: signed out). The token reaches the chat app
+// in the iframe's URL fragment (never sent to a server, so never in a log) and by postMessage to
+// Parley's origin only; never in a query string.
 
 const doc = document;
 const script = doc.currentScript as HTMLScriptElement | null;
@@ -10,6 +15,7 @@ const script = doc.currentScript as HTMLScriptElement | null;
 if (script && !doc.getElementById("parley-launcher")) {
   const slug = script.getAttribute("data-workgroup") || "";
   const origin = new URL(script.src, location.href).origin;
+  let identity = script.getAttribute("data-identity") || "";
   const font = 'font:600 15px/1.2 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif';
   const style = doc.createElement("style");
   style.textContent = (
@@ -42,10 +48,13 @@ if (script && !doc.getElementById("parley-launcher")) {
       frame = doc.createElement("iframe");
       frame.id = "parley-frame";
       frame.title = label;
-      frame.onload = () => (loaded = true);
+      frame.onload = () => {
+        loaded = true;
+        tell();
+      };
       // The page the visitor is on, for the agent: never its query or fragment, which may hold
       // tokens (sign-in links, password resets).
-      frame.src = `${origin}/widget/?workgroup=${encodeURIComponent(slug)}&page=${encodeURIComponent(location.origin + location.pathname)}`;
+      frame.src = `${origin}/widget/?workgroup=${encodeURIComponent(slug)}&page=${encodeURIComponent(location.origin + location.pathname)}${identity ? `#identity=${encodeURIComponent(identity)}` : ""}`;
       panel.appendChild(frame);
       doc.body.appendChild(panel);
     }
@@ -59,6 +68,17 @@ if (script && !doc.getElementById("parley-launcher")) {
     } else if (panel.contains(doc.activeElement) || doc.activeElement === doc.body) {
       button.focus();
     }
+  };
+
+  // The chat app in the iframe, and only it (Parley's origin), hears of the identity.
+  const tell = () => {
+    if (loaded) frame?.contentWindow?.postMessage({ type: "parley:identity", token: identity || null }, origin);
+  };
+  (window as unknown as { Parley: { identify(token: string | null): void } }).Parley = {
+    identify(token) {
+      identity = token || "";
+      tell();
+    },
   };
 
   const draw = (status: { button_text: string; open: boolean }) => {

@@ -25,10 +25,32 @@ function storage(): KeyValueStore {
 const params = new URLSearchParams(location.search);
 const embedded = window.parent !== window;
 
+// The signed-in customer's identity token, from the launcher: in the URL fragment when the
+// iframe opens (taken out of the address at once), then by postMessage from the host page.
+let identity: string | null = new URLSearchParams(location.hash.slice(1)).get("identity");
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+const store = storage();
+const root = document.getElementById("app")!;
+const draw = () =>
+  render(
+    <App
+      slug={params.get("workgroup") ?? ""}
+      page={params.get("page") || document.referrer}
+      storage={store}
+      embedded={embedded}
+      identity={identity}
+    />,
+    root,
+  );
+
 // The launcher opened (or re-opened) the panel: move the keyboard into the chat.
 addEventListener("message", (event) => {
-  if (event.source === window.parent && (event.data as { type?: string } | null)?.type === "parley:open") {
-    focusMain();
+  const data = event.data as { type?: string; token?: unknown } | null;
+  if (event.source !== window.parent || !data) return;
+  if (data.type === "parley:open") focusMain();
+  if (data.type === "parley:identity") {
+    identity = typeof data.token === "string" && data.token ? data.token : null;
+    draw();
   }
 });
 // Escape closes the panel (the launcher hides it and gives the focus back to its button).
@@ -36,12 +58,4 @@ addEventListener("keydown", (event) => {
   if (event.key === "Escape" && embedded) requestClose();
 });
 
-render(
-  <App
-    slug={params.get("workgroup") ?? ""}
-    page={params.get("page") || document.referrer}
-    storage={storage()}
-    embedded={embedded}
-  />,
-  document.getElementById("app")!,
-);
+draw();

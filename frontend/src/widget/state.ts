@@ -313,6 +313,24 @@ export interface StoredChat {
 }
 
 export const chatKey = (slug: string) => `parley:chat:${slug}`;
+/** This browser's anonymous visitor id, signed by the server: sent with the next chat. */
+export const VISITOR_ID_KEY = "parley:visitor-id";
+
+/** What an identity token says about the customer, to prefill the form (the server verifies the
+ * token; this only reads it). Empty when it cannot be read. */
+export function identityClaims(token: string | null | undefined): { name?: string; email?: string } {
+  try {
+    const part = (token ?? "").split(".")[1] ?? "";
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0)))) as Record<string, unknown>;
+    return {
+      name: typeof claims.name === "string" ? claims.name : undefined,
+      email: typeof claims.email === "string" ? claims.email : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
 export const outboxKey = (conversationId: string) => `parley:outbox:${conversationId}`;
 
 export function loadChat(storage: Pick<Storage, "getItem">, slug: string): StoredChat | null {

@@ -17,6 +17,7 @@ from parley.domain.conversation import (
     Entry,
     EntryKind,
     Kind,
+    Participant,
     Role,
     Status,
     hidden,
@@ -67,26 +68,88 @@ def require_role(principal: Principal, role: StaffRole) -> Staff:
     return principal
 
 
-def can_read(principal: Principal, conv: Conversation) -> bool:
+#: What anyone gets for a conversation they may not read, and for one that does not exist: the
+#: same status, code and message, so that "not yours" reads exactly like "does not exist".
+NO_SUCH_CONVERSATION = "no such conversation"
+
+
+def can_read(principal: Principal, conv: Conversation, member_of: Collection[int] = ()) -> bool:
+    """Who reads a conversation (its transcript, entries, private notes included for staff):
+    a visitor its own chat; supervisors and admins every one; an agent those they took part
+    in, and those of the workgroups they are a member of (``member_of``)."""
     if isinstance(principal, Visitor):
         return principal.conversation_id == conv.id
     if _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]:
         return True
-    return conv.participant(principal.key) is not None
+    if conv.participant(principal.key) is not None:
+        return True
+    return conv.workgroup_id is not None and conv.workgroup_id in member_of
 
 
-def require_read(principal: Principal, conv: Conversation) -> None:
-    if not can_read(principal, conv):
-        # Same wording whether it exists or not: a token for another chat learns nothing.
-        raise Forbidden("you have no access to this conversation")
+def needs_membership(principal: Principal, conv: Conversation) -> bool:
+    """Whether ``can_read`` depends on the principal's workgroups here (so that the services
+    load them only then)."""
+    return (
+        isinstance(principal, Staff)
+        and conv.workgroup_id is not None
+        and not can_read(principal, conv)
+    )
 
 
-def require_participant(principal: Principal, conv: Conversation) -> None:
-    """Writing (messages, typing, ending) is for present participants only."""
-    require_read(principal, conv)
+def require_read(
+    principal: Principal, conv: Conversation | None, member_of: Collection[int] = ()
+) -> Conversation:
+    """The conversation, if ``principal`` may read it. A missing conversation (None) and one
+    that is not theirs raise the very same ``NotFound``."""
+    if conv is None or not can_read(principal, conv, member_of):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return conv
+
+
+def require_participant(
+    principal: Principal, conv: Conversation, member_of: Collection[int] = ()
+) -> None:
+    """Writing (messages, typing, ending) is for present participants only. Whoever may not
+    even read the conversation gets ``NotFound``, like for a missing one; a reader who is not
+    a participant (a supervisor, a colleague of the workgroup) gets ``Forbidden``."""
+    require_read(principal, conv, member_of)
+    _present(principal, conv)
+
+
+def _present(principal: Principal, conv: Conversation) -> Participant:
     participant = conv.participant(principal.key)
     if participant is None or not participant.present:
         raise Forbidden("only a participant can do this")
+    return participant
+
+
+def can_read_earlier(
+    principal: Principal, conv: Conversation, other: Conversation, member_of: Collection[int]
+) -> bool:
+    """``other`` is shown beside ``conv`` as the customer's earlier conversation when the
+    principal reads ``conv``, both are one customer's through a trustworthy link (the verified
+    ``sub``, else the same browser's signed visitor id; never a typed email: see
+    ``domain.identity``), and the principal may read ``other`` anyway (``can_read``)."""
+    return (
+        other.id != conv.id
+        and conv.link is not None
+        and conv.link == other.link
+        and can_read(principal, conv, member_of)
+        and can_read(principal, other, member_of)
+    )
+
+
+def require_read_earlier(
+    principal: Principal,
+    conv: Conversation,
+    other: Conversation | None,
+    member_of: Collection[int],
+) -> Conversation:
+    """``other`` as an earlier conversation of ``conv``'s customer, else the same ``NotFound``
+    as for a missing conversation."""
+    if other is None or not can_read_earlier(principal, conv, other, member_of):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return other
 
 
 def can_work_in(principal: Principal, workgroup_id: int, member_of: Collection[int]) -> bool:
@@ -124,11 +187,11 @@ def visible_entry(principal: Principal, entry: Entry) -> Entry:
 
 def require_inviter(principal: Principal, conv: Conversation, allowed: bool) -> Staff:
     """Inviting someone in is for the chat's own agent (present, not an invited helper), while
-    the customer chat is active, in a workgroup whose policy (``allowed``) lets agents invite."""
+    the customer chat is active, in a workgroup whose policy (``allowed``) lets agents invite.
+    ``conv`` was loaded through the read gate (``require_read``)."""
     staff = require_role(principal, StaffRole.AGENT)
-    require_participant(staff, conv)
-    me = conv.participant(staff.key)
-    if me is None or me.role is not Role.AGENT:
+    me = _present(staff, conv)
+    if me.role is not Role.AGENT:
         raise Forbidden("only the chat's agent can invite someone in")
     if conv.kind is not Kind.CUSTOMER_CHAT or conv.status is not Status.ACTIVE:
         raise Forbidden("invitations are for active customer chats")
@@ -145,25 +208,12 @@ def can_be_invited(role: StaffRole, active: bool, member: bool) -> bool:
 
 def require_helper(principal: Principal, conv: Conversation) -> Staff:
     """Leaving a chat that goes on is for invited helpers; the chat's agent ends or transfers
-    it instead."""
+    it instead. ``conv`` was loaded through the read gate (``require_read``)."""
     staff = require_role(principal, StaffRole.AGENT)
-    require_participant(staff, conv)
-    me = conv.participant(staff.key)
-    if me is None or me.role is not Role.HELPER:
+    me = _present(staff, conv)
+    if me.role is not Role.HELPER:
         raise Forbidden("only an invited helper can leave this chat")
     return staff
-
-
-def same_customer(conv: Conversation, other: Conversation) -> bool:
-    """Both customer chats give the same (non-empty) email: whoever may read one may read the
-    other as that customer's history."""
-    mine, theirs = conv.metadata.get("email"), other.metadata.get("email")
-    return (
-        isinstance(mine, str)
-        and isinstance(theirs, str)
-        and bool(mine.strip())
-        and mine.strip().casefold() == theirs.strip().casefold()
-    )
 
 
 # Routing rules and the inbox ----------------------------------------------------------------

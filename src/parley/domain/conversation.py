@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from parley.domain.errors import Conflict, Forbidden, InvalidInput, TooLong
+from parley.domain.identity import Customer, Link, customer_link
 
 DEFAULT_MAX_MESSAGE_CHARS = 4000
 MAX_CLIENT_ID_CHARS = 64
@@ -97,6 +98,16 @@ class Conversation:
     ended_at: datetime | None = None
     end_reason: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: The verified customer (a signed identity token), if any; ``metadata`` holds only what
+    #: the visitor typed.
+    customer: Customer | None = None
+    #: The anonymous visitor id (the same browser) the chat was opened with, if any.
+    visitor_id: str | None = None
+
+    @property
+    def link(self) -> Link | None:
+        """What ties this chat to the same customer's others (``domain.identity``)."""
+        return customer_link(self.customer, self.visitor_id)
 
     def participant(self, key: str) -> Participant | None:
         for p in self.participants:
@@ -130,6 +141,9 @@ def open_customer_chat(
     visitor_name: str,
     metadata: dict[str, Any],
     now: datetime,
+    *,
+    customer: Customer | None = None,
+    visitor_id: str | None = None,
 ) -> tuple[Conversation, list[Entry]]:
     visitor = Participant(VISITOR_KEY, Role.VISITOR, visitor_name, now)
     conv = Conversation(
@@ -140,6 +154,8 @@ def open_customer_chat(
         workgroup_id=workgroup_id,
         participants=(visitor,),
         metadata=metadata,
+        customer=customer,
+        visitor_id=visitor_id,
     )
     conv, entry = _append(conv, EntryKind.QUEUED, None, {"workgroup_id": workgroup_id}, now)
     return conv, [entry]

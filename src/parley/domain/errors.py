@@ -104,3 +104,16 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class InvalidIdentity(Unauthenticated):
+    """An identity token that does not verify: bad signature, unknown ``kid``, expired,
+    another algorithm, malformed. Never taken for an anonymous chat."""
+
+    code = "invalid_identity"
+
+
+class IdentityRequired(Unauthenticated):
+    """The workgroup accepts only verified customers, and no identity token came."""
+
+    code = "identity_required"

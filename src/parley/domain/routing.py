@@ -409,14 +409,13 @@ def claim(
 ) -> tuple[Router, list[RoutingEvent]]:
     """An agent takes a waiting request of a manual-pick queue."""
     request = router.find(request_id)
-    if request is None:
+    agent = router.agents.get(agent_id)
+    if request is None or agent is None:
+        # Not a member of its workgroup: the same answer as for a request that is gone.
         raise OfferGone("this request is no longer waiting")
     spec = router.queues.get(request.queue_id)
     if spec is None or spec.strategy is not Strategy.MANUAL:
         raise Forbidden("requests of this queue are offered, not picked")
-    agent = router.agents.get(agent_id)
-    if agent is None:
-        raise NotFound("agent is not a member of this workgroup")
     if not router.may_claim(agent, request):
         raise Forbidden("this chat is not yours to take (skills, or a transfer to someone else)")
     if not agent.available:

@@ -13,6 +13,7 @@ from parley.domain import routing
 from parley.domain.access import Principal, StaffRole, require_role
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.forms import FormField, validate_fields
+from parley.domain.identity import Mode as IdentityMode
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, Revoke
 from parley.services.auth import hash_password
@@ -47,8 +48,11 @@ class WorkgroupSettings:
     transfer_targets: frozenset[str] = TRANSFER_TARGETS
     max_transfers: int = 3
     invitations: bool = True
+    #: Verified customer identity: optional (anonymous chats accepted) or required.
+    identity: IdentityMode = IdentityMode.OPTIONAL
 
     def routing_values(self) -> dict[str, object]:
+        """The columns beyond the basic ones (routing, transfers, invitations, identity)."""
         return {
             "decline_cooldown_secs": self.decline_cooldown_secs,
             "preferred_agent_secs": self.preferred_agent_secs,
@@ -56,6 +60,7 @@ class WorkgroupSettings:
             "transfer_targets": sorted(self.transfer_targets),
             "max_transfers": self.max_transfers,
             "invitations": self.invitations,
+            "identity": IdentityMode(self.identity).value,
         }
 
     def validate(self) -> WorkgroupSettings:
@@ -80,6 +85,8 @@ class WorkgroupSettings:
             raise InvalidInput("transfer targets are agent, queue and workgroup")
         if not 0 <= self.max_transfers <= 20:
             raise InvalidInput("transfers per chat must be 0 to 20")
+        if self.identity not in set(IdentityMode):
+            raise InvalidInput("identity is optional or required")
         return self
 
 

@@ -13,6 +13,7 @@ from parley.clock import Clock
 from parley.domain import access
 from parley.domain import conversation as conv_policy
 from parley.domain import hours as hours_policy
+from parley.domain import identity as identity_policy
 from parley.domain.access import Principal, Staff, StaffRole, Visitor
 from parley.domain.conversation import Conversation, Status
 from parley.domain.errors import (
@@ -26,15 +27,21 @@ from parley.domain.errors import (
 )
 from parley.domain.forms import FormField, check_answers
 from parley.domain.hours import Availability, Reason
+from parley.domain.identity import Mode as IdentityMode
 from parley.protocol import ConversationOut, EntryOut, Outcome, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
+from parley.services.conversations import readable, require_participant
+from parley.services.identity import IdentityService
 from parley.services.routing import RoutingService
 from parley.storage.db import Database
 from parley.storage.store import Store, WorkgroupRow
 
 #: Earlier conversations of a customer shown beside a chat.
 HISTORY_LIMIT = 20
+#: How many of the customer's other conversations are looked at for those (the reader may
+#: read only some of them).
+HISTORY_SCAN = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,8 @@ class OpenedChat:
     conversation: ConversationOut
     visitor_token: str
     position: int | None
+    #: The browser's anonymous visitor id, signed: the widget keeps it for its next chat.
+    visitor_id: str = ""
 
 
 ALWAYS = Availability(True)
@@ -76,6 +85,8 @@ class WorkgroupStatus:
     form_fields: tuple[FormField, ...]
     #: Whether a new chat is taken now (else the widget offers to leave a message), and why not.
     availability: Availability = ALWAYS
+    #: Whether a chat needs a verified identity token.
+    identity: IdentityMode = IdentityMode.OPTIONAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +117,12 @@ class ChatService:
         clock: Clock,
         routing: RoutingService,
         issue_visitor_token: Callable[[str], str],
+        identity: IdentityService,
         *,
         max_message_chars: int,
     ) -> None:
         self._issue_visitor_token = issue_visitor_token
+        self._identity = identity
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -130,26 +143,54 @@ class ChatService:
             available > 0,
             wg.form_fields,
             now_available,
+            wg.identity,
         )
 
-    async def open_chat(self, slug: str, form: ChatForm) -> OpenedChat:
+    async def open_chat(
+        self,
+        slug: str,
+        form: ChatForm,
+        *,
+        identity_token: str | None = None,
+        visitor_id: str | None = None,
+    ) -> OpenedChat:
+        """Open a chat request. ``identity_token``: the company's signed identity of the
+        customer (verified, else ``InvalidIdentity``; required by some workgroups);
+        ``visitor_id``: the signed anonymous id the browser got with its last chat (one this
+        server did not sign is ignored, and a new one issued)."""
         now = self._clock.now()
         conversation_id = secrets.token_hex(16)
+        browser = self._identity.visitor_id_of(visitor_id) or self._identity.new_visitor_id()
         async with self._db.write() as store:
             wg = await _workgroup(store, slug)
             # The workgroup first (queue lengths are checked under its lock), before the
             # conversation's row refers to it.
             await store.workgroup(wg.id, lock=True)
+            customer = None
+            if identity_token is not None:
+                customer = await self._identity.verify(store, wg, identity_token, now)
+            identity_policy.require_identity(wg.identity, customer)
             check_answers(wg.form_fields, form.extra)
             await _require_accepting(store, wg, now)
             conv, entries = conv_policy.open_customer_chat(
-                conversation_id, wg.id, form.name, form.metadata(), now
+                conversation_id,
+                wg.id,
+                form.name,
+                form.metadata(),
+                now,
+                customer=customer,
+                visitor_id=browser,
             )
             await store.insert_conversation(conv)
             await store.insert_entries(conv.id, entries)
-            position, notes = await self._routing.enqueue_in(store, wg, conv.id, conv.metadata, now)
+            position, notes = await self._routing.enqueue_in(store, wg, conv, now)
         await self._bus.publish(notes)
-        return OpenedChat(ConversationOut.of(conv), self._issue_visitor_token(conv.id), position)
+        return OpenedChat(
+            ConversationOut.of(conv),
+            self._issue_visitor_token(conv.id),
+            position,
+            self._identity.sign_visitor_id(browser),
+        )
 
     # Participants -----------------------------------------------------------------------------
 
@@ -175,7 +216,7 @@ class ChatService:
                     return EntryOut.of(existing)
                 if conv.status is Status.ENDED:
                     raise Conflict("this conversation has ended")
-                access.require_participant(principal, conv)
+                await require_participant(store, principal, conv)
                 post = conv_policy.post_note if private else conv_policy.post_message
                 conv, entry = post(
                     conv, principal.key, text, client_id, now, self.max_message_chars
@@ -196,9 +237,9 @@ class ChatService:
     async def typing(self, principal: Principal, conversation_id: str, active: bool) -> None:
         async with self._db.read() as store:
             conv = await self._conversation(store, principal, conversation_id)
-        if conv.status is Status.ENDED:
-            return
-        access.require_participant(principal, conv)
+            if conv.status is Status.ENDED:
+                return
+            await require_participant(store, principal, conv)
         me = conv.participant(principal.key)
         assert me is not None
         message = TypingOut(
@@ -254,7 +295,7 @@ class ChatService:
             after = await store.request_state(conv.id)
             if after is not None and after.status == "waiting" and wg is None:
                 raise _Relock
-            access.require_participant(principal, conv)
+            await require_participant(store, principal, conv)
             if wg is not None:
                 notes += await self._routing.cancel_in(store, wg, conv.id)
             if conv.status is not Status.QUEUED:
@@ -312,7 +353,7 @@ class ChatService:
             convs = await store.conversations_of(
                 None if everyone else staff.user_id, search=search, limit=limit, before=before
             )
-        return [ConversationOut.of(c) for c in convs]
+        return [ConversationOut.of(c) for c in convs if access.can_read(staff, c)]
 
     async def resume(self, principal: Principal, cursors: dict[str, int]) -> Resume:
         """What a connecting client follows: the visitor its chat; staff their open chats and
@@ -325,25 +366,21 @@ class ChatService:
                 if conv is None:
                     raise Unauthenticated("this visitor token names no conversation")
                 convs = [conv]
-                for unknown in cursors.keys() - {conv.id}:
-                    errors.append(
-                        RefusedCursor(unknown, Forbidden(f"no access to conversation {unknown}"))
-                    )
+                mine: frozenset[int] = frozenset()
             else:
                 convs = await store.conversations_of(
                     principal.user_id, active_only=True, limit=1000
                 )
-                known = {c.id for c in convs}
-                for other_id in cursors.keys() - known:
-                    other = await store.conversation(other_id)
-                    if other is None or not access.can_read(principal, other):
-                        errors.append(
-                            RefusedCursor(
-                                other_id, Forbidden(f"no access to conversation {other_id}")
-                            )
-                        )
-                    else:
-                        convs.append(other)
+                mine = frozenset(await store.workgroups_of(principal.user_id))
+            known = {c.id for c in convs}
+            for other_id in cursors.keys() - known:
+                # Missing or not theirs: the same refusal (access.require_read).
+                try:
+                    convs.append(
+                        access.require_read(principal, await store.conversation(other_id), mine)
+                    )
+                except DomainError as exc:
+                    errors.append(RefusedCursor(other_id, exc))
         for conv in convs:
             cursor = cursors.get(conv.id, 0)
             if cursor > conv.last_seq:
@@ -361,26 +398,27 @@ class ChatService:
         return Resume(subs, errors)
 
     async def customer_history(self, staff: Staff, conversation_id: str) -> list[ConversationOut]:
-        """The customer's earlier conversations (by the pre-chat email), newest first, for
-        whoever may read this one: a receiver sees them before typing a word."""
+        """The customer's earlier conversations, newest first: linked by the verified identity,
+        else by the same browser (never by a typed email), and only those the reader may read
+        anyway (``access.can_read_earlier``). A receiver sees them before typing a word."""
         async with self._db.read() as store:
             conv = await self._conversation(store, staff, conversation_id)
-            email = conv.metadata.get("email")
-            others = await store.conversations_by_email(
-                email if isinstance(email, str) else "", conv.id, HISTORY_LIMIT
-            )
-        return [ConversationOut.of(c) for c in others]
+            mine = frozenset(await store.workgroups_of(staff.user_id))
+            others = await store.conversations_linked(conv.link, conv.id, HISTORY_SCAN)
+        shown = [o for o in others if access.can_read_earlier(staff, conv, o, mine)]
+        return [ConversationOut.of(c) for c in shown[:HISTORY_LIMIT]]
 
     async def customer_transcript(
         self, staff: Staff, conversation_id: str, other_id: str
     ) -> tuple[ConversationOut, list[EntryOut]]:
-        """One of the customer's earlier conversations, for whoever may read this one (the
-        agent who took a transfer reads what a colleague discussed with the same customer)."""
+        """One of the customer's earlier conversations (``customer_history``). Anything else
+        answers exactly like a conversation that does not exist."""
         async with self._db.read() as store:
             conv = await self._conversation(store, staff, conversation_id)
-            other = await store.conversation(other_id)
-            if other is None or not access.same_customer(conv, other):
-                raise NotFound("no such earlier conversation of this customer")
+            mine = frozenset(await store.workgroups_of(staff.user_id))
+            other = access.require_read_earlier(
+                staff, conv, await store.conversation(other_id), mine
+            )
             entries = await store.entries_after(other.id, 0)
         return ConversationOut.of(other), [
             EntryOut.of(access.visible_entry(staff, e)) for e in entries
@@ -400,13 +438,7 @@ class ChatService:
     async def _conversation(
         self, store: Store, principal: Principal, conversation_id: str, *, lock: bool = False
     ) -> Conversation:
-        conv = await store.conversation(conversation_id, lock=lock)
-        if conv is None:
-            if isinstance(principal, Visitor):
-                raise Forbidden("you have no access to this conversation")
-            raise NotFound("no such conversation")
-        access.require_read(principal, conv)
-        return conv
+        return await readable(store, principal, conversation_id, lock=lock)
 
 
 async def _availability(

@@ -38,6 +38,7 @@ from parley.protocol import (
 )
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Follow, Notification, ToUser
+from parley.services.conversations import readable
 from parley.storage.db import Database
 from parley.storage.store import RoutingEventRow, Store
 
@@ -279,11 +280,7 @@ async def _record(
 async def _conversation(
     store: Store, principal: Principal, conversation_id: str, *, lock: bool = False
 ) -> Conversation:
-    conv = await store.conversation(conversation_id, lock=lock)
-    if conv is None:
-        raise NotFound("no such conversation")
-    access.require_read(principal, conv)
-    return conv
+    return await readable(store, principal, conversation_id, lock=lock)
 
 
 async def _out(store: Store, invitation: Invitation, conv: Conversation) -> InvitationOut:

@@ -41,6 +41,7 @@ from parley.realtime.notifications import (
     ToConversation,
     ToUser,
 )
+from parley.services.conversations import readable, require_participant
 from parley.services.presence import announce
 from parley.services.queues import saved_rules
 from parley.storage.db import Database
@@ -173,10 +174,8 @@ class RoutingService:
             raise InvalidInput(f"a transfer note is limited to {MAX_NOTE_CHARS} characters")
         now = self._clock.now()
         async with self._db.write() as store:
-            conv = await store.conversation(conversation_id)
-            if conv is None:
-                raise NotFound("no such conversation")
-            _require_agent_in(staff, conv)
+            conv = await readable(store, staff, conversation_id)
+            await _require_agent_in(store, staff, conv)
             source = None if conv.workgroup_id is None else await store.workgroup(conv.workgroup_id)
             if source is None:
                 raise Conflict("this conversation has no workgroup")
@@ -189,9 +188,8 @@ class RoutingService:
             )
             # Lock order: workgroup, then conversation; check again under the locks.
             await store.workgroup(dest.id, lock=True)
-            conv = await store.conversation(conversation_id, lock=True)
-            assert conv is not None
-            _require_agent_in(staff, conv)
+            conv = await readable(store, staff, conversation_id, lock=True)
+            await _require_agent_in(store, staff, conv)
             state = await store.request_state(conv.id)
             if state is None or state.status != "accepted":
                 raise Conflict("a transfer of this chat is already under way")
@@ -235,6 +233,7 @@ class RoutingService:
     async def cancel_transfer(self, staff: Staff, conversation_id: str) -> None:
         """The sender calls a transfer off before anyone accepted it."""
         async with self._db.write() as store:
+            await readable(store, staff, conversation_id)  # not theirs: as if it did not exist
             state = await store.request_state(conversation_id)
             if state is None or state.status != "waiting" or state.transfer_from is None:
                 raise Conflict("no transfer of this chat is under way")
@@ -335,22 +334,22 @@ class RoutingService:
         self,
         store: Store,
         wg: WorkgroupRow,
-        conversation_id: str,
-        metadata: Mapping[str, Any],
+        conv: Conversation,
         now: datetime,
     ) -> tuple[int, list[Notification]]:
         """Queue a new chat request inside the caller's transaction: the workgroup's rules pick
-        its queue and priority, a returning customer's last agent is preferred. Refuses with
+        its queue and priority, a returning customer's last agent is preferred (the same
+        verified identity, else the same browser: never a typed email). Refuses with
         ``Unavailable`` when the queue is full. Returns the request's position, and what to
         publish after the commit."""
+        conversation_id, metadata = conv.id, conv.metadata
         await store.workgroup(wg.id, lock=True)  # queue lengths are checked under this lock
         before = await store.load_router(wg)
         default = next((q.id for q in await store.queues(wg.id) if q.is_default), None)
         if default is None:
             raise NotFound("this workgroup has no default queue")
         decision = rules.route(await saved_rules(store, wg.id), metadata, default)
-        email = metadata.get("email")
-        preferred = await store.last_agent_of(wg.id, email if isinstance(email, str) else "")
+        preferred = await store.last_agent_of(wg.id, conv.link)
         request = routing.Request(
             request_id=conversation_id,
             created_at=now,
@@ -610,6 +609,7 @@ async def _offer_out(
         queue_name=queue_name,
         broadcast=offer.broadcast,
         transfer=transfer,
+        verified=conv is not None and conv.customer is not None,
     )
 
 
@@ -647,9 +647,9 @@ def _transfer_status(
     return ToUser(user_id=user_id, message=message.model_dump(mode="json"))
 
 
-def _require_agent_in(staff: Staff, conv: Conversation) -> None:
+async def _require_agent_in(store: Store, staff: Staff, conv: Conversation) -> None:
     """Only an agent taking part in an active chat hands it on."""
-    access.require_participant(staff, conv)
+    await require_participant(store, staff, conv)
     me = conv.participant(staff.key)
     if me is None or me.role is not Role.AGENT:
         raise Forbidden("only the chat's agent can transfer it")

@@ -29,6 +29,8 @@ from parley.domain.conversation import (
 )
 from parley.domain.forms import FormField
 from parley.domain.hours import BusinessHours, parse_hours, weekly_plain
+from parley.domain.identity import Customer, Link
+from parley.domain.identity import Mode as IdentityMode
 from parley.domain.invitations import Invitation
 from parley.domain.invitations import Status as InvitationStatus
 from parley.domain.messages import LeftMessage
@@ -41,6 +43,7 @@ from parley.storage.tables import (
     connections,
     conversations,
     entries,
+    identity_keys,
     invitations,
     left_messages,
     offers,
@@ -95,6 +98,7 @@ class WorkgroupRow:
     transfer_targets: frozenset[str] = frozenset({"agent", "queue", "workgroup"})
     max_transfers: int = 3
     invitations: bool = True
+    identity: IdentityMode = IdentityMode.OPTIONAL
 
     def transfer_policy(self) -> routing.TransferPolicy:
         return routing.TransferPolicy(self.transfer_targets, self.max_transfers, self.invitations)
@@ -107,6 +111,14 @@ class WorkgroupRow:
             preferred_timeout=timedelta(seconds=self.preferred_agent_secs),
             max_missed=self.max_missed_offers,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKeyRow:
+    """A key a workgroup's company signs identity tokens with (the secret is not in here)."""
+
+    kid: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +218,14 @@ def _lookupable(key: str) -> bool:
     return "\x00" not in key and key.isprintable()
 
 
+def _linked(link: Link) -> list[sa.ColumnElement[bool]]:
+    """Conversations of the customer ``link`` names: the same verified ``sub``; or, for an
+    anonymous customer, the same browser's visitor id among anonymous chats only."""
+    if link.kind == "sub":
+        return [conversations.c.customer_sub == link.value]
+    return [conversations.c.visitor_id == link.value, conversations.c.customer_sub.is_(None)]
+
+
 def _user(row: sa.Row[Any]) -> UserRow:
     return UserRow(
         row.id,
@@ -235,6 +255,7 @@ def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
         frozenset(row.transfer_targets),
         row.max_transfers,
         bool(row.invitations),
+        IdentityMode(row.identity),
     )
 
 
@@ -490,6 +511,10 @@ class Store:
                 created_at=conv.created_at,
                 ended_at=conv.ended_at,
                 end_reason=conv.end_reason,
+                customer_sub=None if conv.customer is None else conv.customer.sub,
+                customer_email=None if conv.customer is None else conv.customer.email,
+                customer_name=None if conv.customer is None else conv.customer.name,
+                visitor_id=conv.visitor_id,
             )
         )
         await self._save_participants(conv)
@@ -564,6 +589,10 @@ class Store:
                 ended_at=r.ended_at,
                 end_reason=r.end_reason,
                 metadata=r.metadata,
+                customer=None
+                if r.customer_sub is None
+                else Customer(r.customer_sub, r.customer_email or "", r.customer_name or ""),
+                visitor_id=r.visitor_id,
             )
             for r in rows
         ]
@@ -956,9 +985,10 @@ class Store:
         )
         return [(r.ended_at - (r.entered_at or r.created_at), int(r.entry_position)) for r in rows]
 
-    async def last_agent_of(self, workgroup_id: int, email: str) -> int | None:
-        """The agent who last answered this customer (by email) in this workgroup."""
-        if not email or not _lookupable(email):
+    async def last_agent_of(self, workgroup_id: int, link: Link | None) -> int | None:
+        """The agent who last answered this customer in this workgroup: by verified identity,
+        else by the same browser (``domain.identity``); never by a typed email."""
+        if link is None:
             return None
         row = await self._one(
             sa.select(chat_requests.c.agent_id)
@@ -966,7 +996,7 @@ class Store:
             .where(
                 chat_requests.c.workgroup_id == workgroup_id,
                 chat_requests.c.status == "accepted",
-                sa.func.lower(conversations.c.metadata["email"].as_string()) == email.lower(),
+                *_linked(link),
             )
             .order_by(chat_requests.c.ended_at.desc().nulls_last())
             .limit(1)
@@ -1151,22 +1181,59 @@ class Store:
             .values(outcome=outcome)
         )
 
-    async def conversations_by_email(
-        self, email: str, exclude: str, limit: int
+    async def conversations_linked(
+        self, link: Link | None, exclude: str, limit: int
     ) -> list[Conversation]:
-        """A customer's other conversations (by the pre-chat email), newest first."""
-        if not email or not _lookupable(email):
+        """The same customer's other conversations (``domain.identity.customer_link``), newest
+        first, in every workgroup: the caller keeps those its reader may read."""
+        if link is None:
             return []
         rows = await self._all(
             sa.select(conversations)
-            .where(
-                sa.func.lower(conversations.c.metadata["email"].as_string()) == email.lower(),
-                conversations.c.id != exclude,
-            )
-            .order_by(conversations.c.created_at.desc())
+            .where(*_linked(link), conversations.c.id != exclude)
+            .order_by(conversations.c.created_at.desc(), conversations.c.id)
             .limit(limit)
         )
         return await self._conversations_from(rows)
+
+    # Identity keys ----------------------------------------------------------------------------
+
+    async def list_identity_keys(self, workgroup_id: int) -> list[IdentityKeyRow]:
+        rows = await self._all(
+            sa.select(identity_keys.c.kid, identity_keys.c.created_at)
+            .where(identity_keys.c.workgroup_id == workgroup_id)
+            .order_by(identity_keys.c.created_at, identity_keys.c.id)
+        )
+        return [IdentityKeyRow(r.kid, r.created_at) for r in rows]
+
+    async def identity_secret(self, workgroup_id: int, kid: str) -> str | None:
+        if not _lookupable(kid):
+            return None
+        row = await self._one(
+            sa.select(identity_keys.c.secret).where(
+                identity_keys.c.workgroup_id == workgroup_id, identity_keys.c.kid == kid
+            )
+        )
+        return None if row is None else str(row.secret)
+
+    async def insert_identity_key(
+        self, workgroup_id: int, kid: str, secret: str, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            sa.insert(identity_keys).values(
+                workgroup_id=workgroup_id, kid=kid, secret=secret, created_at=now
+            )
+        )
+
+    async def delete_identity_key(self, workgroup_id: int, kid: str) -> bool:
+        if not _lookupable(kid):
+            return False
+        result = await self.conn.execute(
+            sa.delete(identity_keys).where(
+                identity_keys.c.workgroup_id == workgroup_id, identity_keys.c.kid == kid
+            )
+        )
+        return bool(result.rowcount)
 
     async def offer_workgroup(self, offer_id: str) -> int | None:
         if not _lookupable(offer_id):

@@ -99,6 +99,26 @@ workgroups = sa.Table(
     ),
     sa.Column("max_transfers", sa.Integer, nullable=False, server_default="3"),
     sa.Column("invitations", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Verified customer identity: optional (anonymous chats accepted) or required.
+    sa.Column("identity", sa.String(16), nullable=False, server_default="optional"),
+)
+
+# The keys a workgroup's company signs customer identity tokens with (HS256), by ``kid``:
+# several at once, for rotation. The secret is shown once, when the key is created.
+identity_keys = sa.Table(
+    "identity_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kid", sa.String(64), nullable=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("workgroup_id", "kid"),
 )
 
 # A workgroup's queues; routing rules pick one per request, the default catches the rest.
@@ -177,7 +197,17 @@ conversations = sa.Table(
     sa.Column("end_reason", sa.String(32), nullable=True),
     # What the last agent recorded when ending it: resolved, escalated, follow_up.
     sa.Column("outcome", sa.String(16), nullable=True),
+    # Who the customer is, as verified (a signed identity token): NULL for anonymous chats.
+    # The pre-chat form's email and name stay in ``metadata``, as typed, and link nothing.
+    sa.Column("customer_sub", sa.String(255), nullable=True),
+    sa.Column("customer_email", sa.String(254), nullable=True),
+    sa.Column("customer_name", sa.String(128), nullable=True),
+    # The anonymous visitor id (the same browser) the chat was opened with.
+    sa.Column("visitor_id", sa.String(64), nullable=True),
     sa.Index("ix_conversations_status", "status"),
+    # A customer's history: by verified identity, else by the same browser.
+    sa.Index("ix_conversations_customer_sub_created_at", "customer_sub", "created_at"),
+    sa.Index("ix_conversations_visitor_id_created_at", "visitor_id", "created_at"),
 )
 
 participants = sa.Table(

@@ -15,6 +15,7 @@ from parley.domain.access import Principal, Staff, StaffRole
 from parley.domain.errors import InvalidInput
 from parley.domain.forms import FormField
 from parley.domain.hours import WEEKDAYS, holidays_plain, parse_hours, weekly_plain
+from parley.domain.identity import Mode as IdentityMode
 from parley.domain.messages import MessageForm
 from parley.domain.messages import Status as MessageStatus
 from parley.domain.presence import Presence
@@ -155,6 +156,11 @@ class WorkgroupIn(_In):
         3, description="Transfers per chat at most."
     )
     invitations: bool = Field(True, description="Agents may invite others into a chat.")
+    identity: IdentityMode = Field(
+        IdentityMode.OPTIONAL,
+        description="optional: anonymous chats are accepted (linked to history only by the "
+        "same browser); required: a chat needs a valid signed identity token.",
+    )
 
     def settings(self) -> WorkgroupSettings:
         return WorkgroupSettings(
@@ -170,6 +176,7 @@ class WorkgroupIn(_In):
             frozenset(self.transfer_targets),
             self.max_transfers,
             self.invitations,
+            self.identity,
         )
 
 
@@ -193,6 +200,7 @@ class WorkgroupOut(BaseModel):
     transfer_targets: list[str]
     max_transfers: int
     invitations: bool
+    identity: IdentityMode
 
     @classmethod
     def of(cls, wg: WorkgroupRow, members: list[str]) -> "WorkgroupOut":
@@ -212,6 +220,7 @@ class WorkgroupOut(BaseModel):
             transfer_targets=sorted(wg.transfer_targets),
             max_transfers=wg.max_transfers,
             invitations=wg.invitations,
+            identity=wg.identity,
         )
 
 
@@ -234,6 +243,9 @@ class WorkgroupStatusOut(BaseModel):
         None, description="Why not: outside business hours (or closed by hand), or nobody there."
     )
     next_open: datetime | None = Field(None, description="When closed: when it opens, if known.")
+    identity: IdentityMode = Field(
+        IdentityMode.OPTIONAL, description="required: a chat needs a signed identity token."
+    )
 
 
 # Leave a message ------------------------------------------------------------------------------
@@ -318,6 +330,16 @@ class ChatIn(_In):
     extra: dict[
         Annotated[str, Field(max_length=64)], Annotated[OneLine, Field(max_length=1024)]
     ] = Field(default_factory=dict)
+    identity: Annotated[str | None, Field(max_length=16_384)] = Field(
+        None,
+        description="The customer's identity token, a JWT the company's backend signed "
+        "(HS256, `kid` header): verified, else `invalid_identity`. See docs/security.md.",
+    )
+    visitor_id: Annotated[str | None, Field(max_length=1024)] = Field(
+        None,
+        description="The `visitor_id` of this browser's last chat. One this server did not "
+        "sign is ignored (a new one is issued).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -340,6 +362,10 @@ class ChatOut(BaseModel):
         description="Resumes this conversation (X-Visitor-Token, or hello.visitor_token)."
     )
     position: int | None
+    visitor_id: str = Field(
+        description="This browser's anonymous visitor id, signed: send it with the next chat "
+        "(it links the same browser's chats for the agents)."
+    )
 
 
 class PresenceIn(_In):
@@ -504,6 +530,7 @@ def router(parley: Parley) -> APIRouter:
             accepting=s.availability.accepting,
             reason=None if s.availability.reason is None else s.availability.reason.value,
             next_open=s.availability.next_open,
+            identity=s.identity,
         )
 
     # Checked once the request is valid: a refused bad request costs nobody any quota.
@@ -528,11 +555,14 @@ def router(parley: Parley) -> APIRouter:
             )
         await chat_limits(request, slug)
         form = ChatForm(body.name, str(body.email or ""), body.question, body.page, body.extra)
-        opened = await parley.chat.open_chat(slug, form)
+        opened = await parley.chat.open_chat(
+            slug, form, identity_token=body.identity, visitor_id=body.visitor_id
+        )
         return ChatOut(
             conversation=opened.conversation,
             visitor_token=opened.visitor_token,
             position=opened.position,
+            visitor_id=opened.visitor_id,
         )
 
     @api.post(

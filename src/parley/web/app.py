@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from parley import __version__
 from parley.bootstrap import Parley
 from parley.protocol import Reconnect
-from parley.web import api, collab_api, errors, limits, pages, routing_api
+from parley.web import api, collab_api, errors, identity_api, limits, pages, routing_api
 from parley.web.ws import Session
 
 DRAIN_TIMEOUT_SECS = 5.0
@@ -54,6 +54,7 @@ def create_app(
     app.include_router(api.router(parley))
     app.include_router(routing_api.router(parley))
     app.include_router(collab_api.router(parley))
+    app.include_router(identity_api.router(parley, demo=demo))
     pages.install(app, demo=demo)
 
     @app.get("/healthz", tags=["operations"])

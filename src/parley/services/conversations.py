@@ -1,0 +1,35 @@
+"""The one gate every service passes to load a conversation for a principal.
+
+``readable`` answers a conversation the principal may not read exactly like one that does not
+exist (``access.require_read``: the same ``NotFound``). ``member_of`` loads the principal's
+workgroups only when the answer depends on them (an agent who did not take part).
+"""
+
+from __future__ import annotations
+
+from parley.domain import access
+from parley.domain.access import Principal, Staff
+from parley.domain.conversation import Conversation
+from parley.storage.store import Store
+
+
+async def member_of(store: Store, principal: Principal, conv: Conversation) -> frozenset[int]:
+    """The workgroups ``access.can_read`` needs for ``conv``: none unless they matter."""
+    if access.needs_membership(principal, conv):
+        assert isinstance(principal, Staff)
+        return frozenset(await store.workgroups_of(principal.user_id))
+    return frozenset()
+
+
+async def readable(
+    store: Store, principal: Principal, conversation_id: str, *, lock: bool = False
+) -> Conversation:
+    conv = await store.conversation(conversation_id, lock=lock)
+    if conv is None:
+        return access.require_read(principal, None)  # raises, as for one not theirs
+    return access.require_read(principal, conv, await member_of(store, principal, conv))
+
+
+async def require_participant(store: Store, principal: Principal, conv: Conversation) -> None:
+    """``access.require_participant`` with the principal's workgroups when they matter."""
+    access.require_participant(principal, conv, await member_of(store, principal, conv))
