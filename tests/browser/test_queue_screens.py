@@ -246,6 +246,13 @@ async def test_the_rule_tester_shows_where_sample_metadata_goes(demo: Demo, page
     await admin.get_by_role("button", name="Save rules", exact=True).click()
     await expect(admin.get_by_test_id("rules-error")).to_contain_text("rule #1")
     await expect(admin.get_by_test_id("rules-error")).to_contain_text("pattern")
+    # One RE2 cannot run: refused, in the tester too, the reason shown next to the rule.
+    await rule.get_by_label("Value of rule #1 condition 1").fill("billing(?=$)")
+    await admin.get_by_role("button", name="Test rules", exact=True).click()
+    await expect(rule.get_by_test_id("rule-error")).to_contain_text(
+        "rule #1 ('German billing'): condition.all[0].value: RE2 cannot run this pattern:"
+        " lookahead (?=...) is not supported"
+    )
 
     await rule.get_by_label("Value of rule #1 condition 1").fill("^billing$")
     await admin.get_by_role("button", name="Save rules", exact=True).click()
@@ -262,6 +269,7 @@ async def test_the_rule_tester_shows_where_sample_metadata_goes(demo: Demo, page
                     {"field": "language", "op": "one_of", "value": ["de", "at"]},
                 ]
             },
+            "problem": None,
         }
     ]
     await admin.get_by_label("Sample extra fields").fill("product=billing\nlanguage=de")
