@@ -90,7 +90,10 @@ class Parley:
 def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     clock = clock or SystemClock()
     node_id = settings.node_id or secrets.token_hex(4)
-    db = Database(settings.resolved_database_url())
+    db = Database(
+        settings.resolved_database_url(),
+        data_dir=settings.data_dir if settings.database_url is None else None,
+    )
     bus: Bus = (
         RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
         if settings.redis_url
