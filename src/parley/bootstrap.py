@@ -99,7 +99,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         if settings.redis_url
         else LocalBus()
     )
-    auth = AuthService(db, bus, clock, session_days=settings.session_days)
+    auth = AuthService(
+        db,
+        bus,
+        clock,
+        session_days=settings.session_days,
+        api_token_max_days=settings.api_token_max_days,
+        visitor_token_lifetime=timedelta(hours=settings.visitor_token_hours),
+    )
     routing = RoutingService(db, bus, clock)
     chat = ChatService(
         db,

@@ -164,3 +164,11 @@ def same_customer(conv: Conversation, other: Conversation) -> bool:
         and bool(mine.strip())
         and mine.strip().casefold() == theirs.strip().casefold()
     )
+
+
+def can_manage_token(principal: Principal, owner_id: int) -> bool:
+    """API tokens are listed and revoked by their owner and by admins. Whoever may not manage
+    a token is told it does not exist (``NotFound``), never that it is someone else's."""
+    return isinstance(principal, Staff) and (
+        principal.user_id == owner_id or _RANK[principal.role] >= _RANK[StaffRole.ADMIN]
+    )
