@@ -100,13 +100,23 @@ class Parley:
 def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     clock = clock or SystemClock()
     node_id = settings.node_id or secrets.token_hex(4)
-    db = Database(settings.resolved_database_url())
+    db = Database(
+        settings.resolved_database_url(),
+        data_dir=settings.data_dir if settings.database_url is None else None,
+    )
     bus: Bus = (
         RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
         if settings.redis_url
         else LocalBus()
     )
-    auth = AuthService(db, bus, clock, session_days=settings.session_days)
+    auth = AuthService(
+        db,
+        bus,
+        clock,
+        session_days=settings.session_days,
+        api_token_max_days=settings.api_token_max_days,
+        visitor_token_lifetime=timedelta(hours=settings.visitor_token_hours),
+    )
     # Memory on one node; Redis (redis-py) when configured, so a limit holds across nodes.
     limiter = Limiter.for_settings(settings)
     rules = Rules.of(settings)

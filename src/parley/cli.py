@@ -286,3 +286,7 @@ def create_workgroup(slug: str, name: str, members: tuple[str, ...], **options: 
 
     run_offline(options, create)
     click.echo(f"created workgroup {slug!r}")
+
+
+if __name__ == "__main__":  # python -m parley.cli
+    main()

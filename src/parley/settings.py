@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from parley.origins import origin_of
 from parley.storage.db import sqlite_url
 
 
@@ -139,6 +140,25 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(
         16_384, ge=1024, description="Largest request line and headers; bigger gets 431."
     )
+    public_url: str | None = Field(
+        None,
+        description="The URL browsers use to reach Parley, e.g. https://chat.example.com (default: "
+        "taken from each request's Host header and scheme). Its origin is the server's own "
+        "origin for cookie-authenticated WebSockets; https turns on Secure cookies and HSTS.",
+    )
+    api_docs: bool = Field(
+        False,
+        description="Serve the interactive API reference at /docs and /redoc (their pages load "
+        "scripts from a public CDN). /openapi.json is always served.",
+    )
+    api_token_max_days: int = Field(
+        365, ge=1, le=3650, description="Longest lifetime of an API token, in days."
+    )
+    visitor_token_hours: float = Field(
+        24,
+        gt=0,
+        description="How long after its chat ended a visitor token still reads the transcript.",
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -188,6 +208,25 @@ class Settings(BaseSettings):
 
     def trusted_proxy_list(self) -> list[str]:
         return value_list(self.trusted_proxies)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        # Compared with a browser's Origin header and written into the widget page's CSP, so
+        # each must be exactly an origin: scheme://host[:port], nothing more.
+        return [origin_of(v, what="allowed origin", path_allowed=False) for v in value]
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        origin_of(value, what="public URL", path_allowed=True)
+        return value.strip().rstrip("/")
+
+    def public_origin(self) -> str | None:
+        """The origin of ``public_url`` (``https://chat.example.com``), if it is set."""
+        return None if self.public_url is None else origin_of(self.public_url)
 
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir)

@@ -17,10 +17,11 @@ import { InvitationCards } from "./Invitations";
 import { Offers } from "./Offers";
 import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
+import { Tokens } from "./Tokens";
 import { useWaiting, Waiting } from "./Waiting";
 import { initialState, invitationsToMe, isReconnecting, offerList, reduce } from "./state";
 
-type View = "chats" | "past" | "admin" | "waiting" | "routing" | "inbox";
+type View = "chats" | "past" | "admin" | "waiting" | "routing" | "inbox" | "tokens";
 
 const PRESENCE_OPTIONS: { value: Presence; label: string }[] = [
   { value: "available", label: "Available" },
@@ -258,6 +259,7 @@ export function Console({
           {nav("waiting", "Waiting")}
           {isAdmin && nav("routing", "Routing")}
           {isAdmin && nav("admin", "Admin")}
+          {nav("tokens", "API tokens")}
         </nav>
         <div class="topbar-right">
           <span
@@ -344,6 +346,7 @@ export function Console({
             workgroupName={(slug) => workgroups.find((w) => w.slug === slug)?.name ?? slug}
           />
         )}
+        {view === "tokens" && <Tokens />}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}

@@ -93,6 +93,20 @@ export interface Transcript {
 
 export type { ChatMetadata };
 
+/** An API token as listed (`GET /api/v1/auth/tokens`): never the token itself. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** A token just created: the only time `token` is seen. */
+export interface NewApiToken extends ApiToken {
+  token: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -228,4 +242,8 @@ export const Api = {
   hours: (slug: string) => api<WorkgroupHours>("GET", `/workgroups/${encodeURIComponent(slug)}/hours`),
   setHours: (slug: string, body: WorkgroupHours) =>
     api<WorkgroupHours>("PUT", `/workgroups/${encodeURIComponent(slug)}/hours`, body),
+  tokens: () => api<ApiToken[]>("GET", "/auth/tokens"),
+  createToken: (name: string, expiresInDays: number) =>
+    api<NewApiToken>("POST", "/auth/tokens", { name, expires_in_days: expiresInDays }),
+  revokeToken: (id: string) => api<void>("DELETE", `/auth/tokens/${encodeURIComponent(id)}`),
 };

@@ -236,3 +236,11 @@ def require_message_of(
         raise NotFound("no such message")
     assert isinstance(principal, Staff)
     return principal
+
+
+def can_manage_token(principal: Principal, owner_id: int) -> bool:
+    """API tokens are listed and revoked by their owner and by admins. Whoever may not manage
+    a token is told it does not exist (``NotFound``), never that it is someone else's."""
+    return isinstance(principal, Staff) and (
+        principal.user_id == owner_id or _RANK[principal.role] >= _RANK[StaffRole.ADMIN]
+    )

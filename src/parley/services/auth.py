@@ -1,8 +1,11 @@
 """Staff authentication (passwords, sessions, API tokens) and visitor tokens.
 
-Session and API tokens are random; only their SHA-256 is stored. Cookie sessions carry a CSRF
-token that cookie-authenticated writes must echo in ``X-CSRF-Token``. Visitor tokens are signed
-with a key kept in the database (so that every node shares it) and name exactly one conversation.
+Session and API tokens are random; only their SHA-256 is stored, with a random public id to list
+and revoke them by. API tokens have a name and always expire; the last use of every token is
+recorded, at most once a minute. Cookie sessions carry a CSRF token that cookie-authenticated
+writes must echo in ``X-CSRF-Token``. Visitor tokens are signed with a key kept in the database
+(so that every node shares it), name exactly one conversation, and expire some time after it
+ended.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from parley.clock import Clock
+from parley.domain import access
 from parley.domain.access import Staff, Visitor
-from parley.domain.errors import Unauthenticated
+from parley.domain.errors import InvalidInput, NotFound, Unauthenticated
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Revoke
 from parley.storage.db import Database
@@ -64,13 +68,54 @@ class Authenticated:
     csrf_token: str
 
 
+#: A token's last use is written at most this often (per token, across nodes).
+TOUCH_INTERVAL = timedelta(minutes=1)
+#: The lifetime of an API token created without one (capped by ``api_token_max_days``).
+DEFAULT_API_TOKEN_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """What its owner and admins see of an API token: never the token, never its hash."""
+
+    id: str
+    user_id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, row: TokenRow) -> ApiToken:
+        return cls(
+            row.public_id, row.user_id, row.label, row.created_at, row.expires_at, row.last_used_at
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiToken:
+    token: str  # shown once, at creation
+    info: ApiToken
+
+
 class AuthService:
-    def __init__(self, db: Database, bus: Bus, clock: Clock, *, session_days: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        *,
+        session_days: int,
+        api_token_max_days: int = 365,
+        visitor_token_lifetime: timedelta = timedelta(hours=24),
+    ) -> None:
         self._db = db
         self._bus = bus
         self._clock = clock
         self._session_lifetime = timedelta(days=session_days)
         self._visitor_signer: URLSafeSerializer | None = None
+        self._api_token_max_days = api_token_max_days
+        self._visitor_lifetime = visitor_token_lifetime
 
     async def start(self) -> None:
         async with self._db.write() as store:
@@ -86,17 +131,65 @@ class AuthService:
         token, csrf = await self._issue(user, "session", "", self._session_lifetime)
         return Login(token, csrf, staff_of(user))
 
-    async def create_api_token(self, staff: Staff, label: str) -> str:
+    async def create_api_token(
+        self, staff: Staff, name: str, expires_in_days: int | None = None
+    ) -> NewApiToken:
+        """A new API token of ``staff``, valid ``expires_in_days`` (default 90, at most
+        ``api_token_max_days``). API tokens always expire."""
+        days = expires_in_days
+        if days is None:
+            days = min(DEFAULT_API_TOKEN_DAYS, self._api_token_max_days)
+        if not 1 <= days <= self._api_token_max_days:
+            raise InvalidInput(f"expires_in_days must be between 1 and {self._api_token_max_days}")
         async with self._db.read() as store:
             user = await store.user(staff.user_id)
         if user is None:
             raise Unauthenticated("unknown user")
-        token, _ = await self._issue(user, "api", label, None)
-        return token
+        token, row = await self._issue_row(user, "api", name, timedelta(days=days))
+        return NewApiToken(token, ApiToken.of(row))
+
+    async def api_tokens(self, staff: Staff, username: str | None = None) -> list[ApiToken]:
+        """The API tokens of ``staff`` (or, for an admin, of the user ``username``)."""
+        async with self._db.read() as store:
+            if username is None:
+                owner_id: int | None = staff.user_id
+            else:
+                user = await store.user_by_username(username)
+                owner_id = None if user is None else user.id
+            if owner_id is None or not access.can_manage_token(staff, owner_id):
+                raise NotFound("no such user")
+            rows = await store.tokens_of(owner_id, "api")
+        return [ApiToken.of(r) for r in rows]
+
+    async def revoke_api_token(
+        self, staff: Staff, token_id: str, *, username: str | None = None
+    ) -> None:
+        """Delete the API token ``token_id`` and close the sockets opened with it. A token that
+        ``staff`` may not manage (or, with ``username``, of another user) does not exist."""
+        async with self._db.write() as store:
+            row = await store.token_by_public_id(token_id)
+            owner = None
+            if row is not None and username is not None:
+                owner = await store.user_by_username(username)
+            if (
+                row is None
+                or row.kind != "api"
+                or not access.can_manage_token(staff, row.user_id)
+                or (username is not None and (owner is None or owner.id != row.user_id))
+            ):
+                raise NotFound("no such token")
+            await store.delete_token(row.token_hash)
+        await self._bus.publish([Revoke(user_id=row.user_id, token_hash=row.token_hash)])
 
     async def _issue(
         self, user: UserRow, kind: str, label: str, lifetime: timedelta | None
     ) -> tuple[str, str]:
+        token, row = await self._issue_row(user, kind, label, lifetime)
+        return token, row.csrf_token
+
+    async def _issue_row(
+        self, user: UserRow, kind: str, label: str, lifetime: timedelta | None
+    ) -> tuple[str, TokenRow]:
         now = self._clock.now()
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
@@ -108,10 +201,12 @@ class AuthService:
             label,
             now,
             None if lifetime is None else now + lifetime,
+            secrets.token_hex(12),
+            None,
         )
         async with self._db.write() as store:
             await store.insert_token(row)
-        return token, csrf
+        return token, row
 
     async def authenticate(self, token: str) -> Authenticated:
         async with self._db.read() as store:
@@ -119,8 +214,13 @@ class AuthService:
         if found is None:
             raise Unauthenticated("not logged in")
         row, user = found
-        if not user.active or (row.expires_at is not None and row.expires_at <= self._clock.now()):
+        now = self._clock.now()
+        if not user.active or (row.expires_at is not None and row.expires_at <= now):
             raise Unauthenticated("this session has ended; log in again")
+        if row.last_used_at is None or row.last_used_at <= now - TOUCH_INTERVAL:
+            # At most one write a minute per token, not one per request.
+            async with self._db.write() as store:
+                await store.touch_token(row.token_hash, now, now - TOUCH_INTERVAL)
         return Authenticated(staff_of(user), row.kind, row.csrf_token)
 
     async def logout(self, token: str) -> None:
@@ -136,7 +236,18 @@ class AuthService:
         assert self._visitor_signer is not None, "AuthService.start() was not awaited"
         return str(self._visitor_signer.dumps({"c": conversation_id}))
 
-    def visitor(self, token: str) -> Visitor:
+    async def visitor(self, token: str) -> Visitor:
+        """The visitor a token was issued to. It names one conversation and is refused
+        (``Unauthenticated``, like a forged one) from ``visitor_token_hours`` after that
+        conversation ended: the end time is read from the database on every use."""
+        visitor = self._signed_visitor(token)
+        async with self._db.read() as store:
+            ended_at = await store.conversation_ended_at(visitor.conversation_id)
+        if ended_at is not None and self._clock.now() >= ended_at + self._visitor_lifetime:
+            raise Unauthenticated("this visitor token has expired: its chat ended")
+        return visitor
+
+    def _signed_visitor(self, token: str) -> Visitor:
         assert self._visitor_signer is not None, "AuthService.start() was not awaited"
         try:
             payload = self._visitor_signer.loads(token)

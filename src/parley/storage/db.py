@@ -10,8 +10,11 @@ services take row locks (``SELECT ... FOR UPDATE``) on the rows they change.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import stat
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from parley.storage.store import Store
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The data directory and the database hold the visitor-token key, password hashes and every
+# transcript: nobody but the account running Parley may read them.
+DATA_DIR_MODE = 0o700
+DATABASE_FILE_MODE = 0o600
+_SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 # Serialises migrations of several nodes starting at once on PostgreSQL (per schema).
 _MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/migrate'))"
 
@@ -42,9 +52,50 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'parley.db'}"
 
 
+def secure_sqlite_files(database: Path, data_dir: Path | None = None) -> None:
+    """Create the database's directory ``0700`` and the database file ``0600`` (SQLite then
+    gives its ``-wal`` and ``-shm`` files the same mode). An existing ``data_dir`` or database
+    file open to others is tightened, with a warning; any other existing directory (one named
+    by a ``sqlite://`` URL) only gets the warning, as it may hold more than Parley's files."""
+    if os.name != "posix":
+        return
+    directory = database.parent
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=DATA_DIR_MODE, exist_ok=True)
+        os.chmod(directory, DATA_DIR_MODE)  # mkdir's mode passes through the umask
+    else:
+        ours = data_dir is not None and directory.resolve() == data_dir.resolve()
+        _tighten(directory, DATA_DIR_MODE, change=ours)
+    with suppress(FileExistsError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, DATABASE_FILE_MODE))
+    for suffix in _SQLITE_SUFFIXES:
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            _tighten(path, DATABASE_FILE_MODE, change=True)
+
+
+def _tighten(path: Path, mode: int, *, change: bool) -> None:
+    current = stat.S_IMODE(path.stat().st_mode)
+    if not current & 0o077:
+        return
+    if change:
+        os.chmod(path, mode)
+        log.warning("%s was open to other users (mode %o); it is now %o", path, current, mode)
+    else:
+        log.warning(
+            "%s, which holds the database, is open to other users (mode %o); make it %o",
+            path,
+            current,
+            mode,
+        )
+
+
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, data_dir: Path | None = None) -> None:
+        """``data_dir``: Parley's own data directory, tightened at start if it is the
+        database's directory and open to others."""
         self.url = normalise_url(url)
+        self._data_dir = data_dir
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
@@ -85,12 +136,12 @@ class Database:
             await conn.execute(sa.text("SELECT 1"))
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision (creating it, and for SQLite its directory,
-        on first start)."""
+        """Bring the schema to the newest revision (creating it, and for SQLite its directory
+        and file with modes 0700 and 0600, on first start)."""
         if self.is_sqlite:
             database = self.engine.url.database
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                secure_sqlite_files(Path(database), self._data_dir)
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(parley_write=True)
             async with conn.begin():

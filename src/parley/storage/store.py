@@ -79,6 +79,8 @@ class TokenRow:
     label: str
     created_at: datetime
     expires_at: datetime | None
+    public_id: str
+    last_used_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +226,20 @@ def _linked(link: Link) -> list[sa.ColumnElement[bool]]:
     if link.kind == "sub":
         return [conversations.c.customer_sub == link.value]
     return [conversations.c.visitor_id == link.value, conversations.c.customer_sub.is_(None)]
+
+
+def _token(row: sa.Row[Any]) -> TokenRow:
+    return TokenRow(
+        row.token_hash,
+        row.user_id,
+        row.kind,
+        row.csrf_token,
+        row.label,
+        row.created_at,
+        row.expires_at,
+        row.public_id,
+        row.last_used_at,
+    )
 
 
 def _user(row: sa.Row[Any]) -> UserRow:
@@ -388,6 +404,8 @@ class Store:
                 label=token.label,
                 created_at=token.created_at,
                 expires_at=token.expires_at,
+                public_id=token.public_id,
+                last_used_at=token.last_used_at,
             )
         )
 
@@ -399,16 +417,35 @@ class Store:
         )
         if row is None:
             return None
-        token = TokenRow(
-            row.token_hash,
-            row.user_id,
-            row.kind,
-            row.csrf_token,
-            row.label,
-            row.created_at,
-            row.expires_at,
+        return _token(row), _user(row)
+
+    async def token_by_public_id(self, public_id: str) -> TokenRow | None:
+        if not _lookupable(public_id) or not public_id:
+            return None
+        row = await self._one(sa.select(auth_tokens).where(auth_tokens.c.public_id == public_id))
+        return None if row is None else _token(row)
+
+    async def tokens_of(self, user_id: int, kind: str) -> list[TokenRow]:
+        rows = await self._all(
+            sa.select(auth_tokens)
+            .where(auth_tokens.c.user_id == user_id, auth_tokens.c.kind == kind)
+            .order_by(auth_tokens.c.created_at, auth_tokens.c.label, auth_tokens.c.public_id)
         )
-        return token, _user(row)
+        return [_token(r) for r in rows]
+
+    async def touch_token(self, token_hash: str, now: datetime, stale: datetime) -> None:
+        """Record a use, unless the last one recorded (by any node) is later than ``stale``."""
+        await self.conn.execute(
+            sa.update(auth_tokens)
+            .where(
+                auth_tokens.c.token_hash == token_hash,
+                sa.or_(
+                    auth_tokens.c.last_used_at.is_(None),
+                    auth_tokens.c.last_used_at <= stale,
+                ),
+            )
+            .values(last_used_at=now)
+        )
 
     async def delete_token(self, token_hash: str) -> None:
         await self.conn.execute(
@@ -550,6 +587,15 @@ class Store:
         ]
         if rows:
             await self.conn.execute(sa.insert(participants), rows)
+
+    async def conversation_ended_at(self, conversation_id: str) -> datetime | None:
+        """When the conversation ended; ``None`` while it goes on, or if there is none."""
+        if not _lookupable(conversation_id):
+            return None
+        row = await self._one(
+            sa.select(conversations.c.ended_at).where(conversations.c.id == conversation_id)
+        )
+        return None if row is None else row.ended_at
 
     async def conversation(
         self, conversation_id: str, *, lock: bool = False

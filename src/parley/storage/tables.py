@@ -70,7 +70,12 @@ auth_tokens = sa.Table(
     sa.Column("label", sa.String(128), nullable=False, default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=True),
+    # The token's name on the wire (list, revoke): random, neither the token nor its hash.
+    sa.Column("public_id", sa.String(32), nullable=False, server_default=""),
+    # Written at most once a minute per token (AuthService.TOUCH_INTERVAL).
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
     sa.Index("ix_auth_tokens_user_id", "user_id"),
+    sa.Index("uq_auth_tokens_public_id", "public_id", unique=True),
 )
 
 workgroups = sa.Table(

@@ -31,6 +31,7 @@ from parley.protocol import (
     Outcome,
 )
 from parley.services.admin import WorkgroupSettings
+from parley.services.auth import ApiToken
 from parley.services.chat import ChatForm
 from parley.services.inbox import HoursSettings
 from parley.storage.store import UserRow, WorkgroupRow
@@ -94,11 +95,46 @@ class SessionOut(BaseModel):
 
 
 class TokenIn(_In):
-    label: Annotated[str, Field(max_length=128)] = ""
+    name: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="What the token is for, e.g. the script using it."
+    )
+    expires_in_days: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Lifetime in days (default 90, at most the server's api_token_max_days).",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a name is required")
+        return value.strip()
 
 
-class TokenOut(BaseModel):
-    token: str
+class ApiTokenOut(BaseModel):
+    """An API token as its owner and admins see it: never the token itself or its hash."""
+
+    id: str = Field(description="The token's public id, to revoke it by.")
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="When it last authenticated a request or a socket (updated once a minute)."
+    )
+
+    @classmethod
+    def of(cls, t: ApiToken) -> "ApiTokenOut":
+        return cls(
+            id=t.id,
+            name=t.name,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            last_used_at=t.last_used_at,
+        )
+
+
+class TokenOut(ApiTokenOut):
+    token: str = Field(description="The token: shown this once, never again.")
 
 
 class UserIn(_In):
@@ -442,18 +478,27 @@ def router(parley: Parley) -> APIRouter:
             max_age=settings.session_days * 86_400,
             httponly=True,
             samesite="lax",
-            secure=settings.secure_cookies,
+            secure=security.secure_cookie(settings, request),
             path="/",
         )
         return SessionOut(user=StaffOut.of(done.staff), csrf_token=done.csrf_token)
 
     @api.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
     async def logout(request: Request, response: Response) -> None:
+        bearer = security.bearer(request.headers.get("authorization"))
         cookie = request.cookies.get(security.SESSION_COOKIE)
-        if cookie is not None:
+        if bearer is not None:
+            await parley.auth.logout(bearer)  # revokes that token, whatever its kind
+        elif cookie is not None:
             await security.staff_of_request(parley.auth, request)  # CSRF-checked
             await parley.auth.logout(cookie)
-        response.delete_cookie(security.SESSION_COOKIE, path="/")
+        response.delete_cookie(
+            security.SESSION_COOKIE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=security.secure_cookie(settings, request),
+        )
 
     @api.get("/auth/me", tags=["auth"])
     async def me(request: Request) -> SessionOut:
@@ -463,7 +508,27 @@ def router(parley: Parley) -> APIRouter:
 
     @api.post("/auth/tokens", status_code=201, tags=["auth"])
     async def create_token(body: TokenIn, staff: AnyStaff) -> TokenOut:
-        return TokenOut(token=await parley.auth.create_api_token(staff, body.label))
+        new = await parley.auth.create_api_token(staff, body.name, body.expires_in_days)
+        return TokenOut(token=new.token, **ApiTokenOut.of(new.info).model_dump())
+
+    @api.get("/auth/tokens", tags=["auth"])
+    async def my_tokens(staff: AnyStaff) -> list[ApiTokenOut]:
+        return [ApiTokenOut.of(t) for t in await parley.auth.api_tokens(staff)]
+
+    TokenId = Annotated[str, Path(min_length=1, max_length=32)]
+
+    @api.delete("/auth/tokens/{token_id}", status_code=204, tags=["auth"])
+    async def revoke_token(token_id: TokenId, staff: AnyStaff) -> None:
+        """Yours; admins may revoke anyone's. Sockets opened with it close (1008)."""
+        await parley.auth.revoke_api_token(staff, token_id)
+
+    @api.get("/admin/users/{username}/tokens", tags=["admin"])
+    async def user_tokens(username: str, admin: Admin) -> list[ApiTokenOut]:
+        return [ApiTokenOut.of(t) for t in await parley.auth.api_tokens(admin, username)]
+
+    @api.delete("/admin/users/{username}/tokens/{token_id}", status_code=204, tags=["admin"])
+    async def revoke_user_token(username: str, token_id: TokenId, admin: Admin) -> None:
+        await parley.auth.revoke_api_token(admin, token_id, username=username)
 
     # Admin ------------------------------------------------------------------------------------
 
@@ -580,7 +645,7 @@ def router(parley: Parley) -> APIRouter:
             Header(max_length=1024, description="The token of the chat this message follows."),
         ] = None,
     ) -> LeftMessageReceipt:
-        visitor = None if x_visitor_token is None else parley.auth.visitor(x_visitor_token)
+        visitor = None if x_visitor_token is None else await parley.auth.visitor(x_visitor_token)
         await message_limits(request, slug)
         form = MessageForm(body.name, str(body.email), body.message, body.page)
         left = await parley.inbox.leave_message(slug, form, visitor)

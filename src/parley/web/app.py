@@ -9,14 +9,29 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from parley import __version__
 from parley.bootstrap import Parley
 from parley.protocol import Reconnect
+from parley.settings import Settings
 from parley.web import api, collab_api, errors, identity_api, limits, pages, routing_api
+from parley.web.headers import SecurityHeaders
+from parley.web.strict_json import StrictJsonBodies
 from parley.web.ws import Session
 
 DRAIN_TIMEOUT_SECS = 5.0
+
+
+class _App(FastAPI):
+    """FastAPI with ``SecurityHeaders`` outside everything else, Starlette's own error handling
+    included, so that no response (a 500 neither) leaves without the security headers."""
+
+    settings: Settings | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.settings is None else SecurityHeaders(stack, self.settings)
 
 
 def create_app(
@@ -43,12 +58,17 @@ def create_app(
                 await drain(parley)
                 await parley.stop()
 
-    app = FastAPI(
+    app = _App(
         title="Parley",
         version=__version__,
         summary="Live chat between a business and its customers.",
         lifespan=lifespan,
+        # Their pages load scripts from a CDN: off unless asked for (docs/operations.md).
+        docs_url="/docs" if parley.settings.api_docs else None,
+        redoc_url="/redoc" if parley.settings.api_docs else None,
     )
+    app.settings = parley.settings
+    app.add_middleware(StrictJsonBodies)
     errors.install(app)
     limits.install(app, parley.settings)  # body size, and whom X-Forwarded-For is believed from
     app.include_router(api.router(parley))

@@ -90,5 +90,8 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if any(d["type"] == "json_invalid" for d in details):
-            return error_response(400, "bad_json", "the request body is not valid JSON", details)
+            reasons = [str(e.get("ctx", {}).get("error", "")) for e in exc.errors()]
+            why = next((r for r in reasons if r), "")
+            message = "the request body is not valid JSON" + (f": {why}" if why else "")
+            return error_response(400, "bad_json", message, details)
         return error_response(422, "invalid_input", "the request is not valid", details)

@@ -1,8 +1,8 @@
 """The web front ends: the widget's launcher script and iframe app, the console, the demo site.
 
 Vite builds them into ``static/`` (see ``frontend/`` and ``hatch_build.py``). User-written text
-is rendered by Preact as text, never as HTML; the Content-Security-Policy below is a second line
-of defence: no inline scripts, no scripts from elsewhere.
+is rendered by Preact as text, never as HTML; the Content-Security-Policy (``parley.web.headers``)
+is a second line of defence: no inline scripts, no scripts from elsewhere.
 """
 
 from __future__ import annotations
@@ -16,21 +16,9 @@ from fastapi.staticfiles import StaticFiles
 STATIC = Path(__file__).parent / "static"
 DEMO = Path(__file__).parent / "demo"
 
-_CSP = (
-    "default-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; "
-    "img-src 'self' data:; style-src 'self' 'unsafe-inline'; media-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}"
-)
-# The widget's iframe is embedded by the customer's site, anywhere; the console by nobody.
-WIDGET_HEADERS = {
-    "Content-Security-Policy": _CSP.format(ancestors="*"),
-    "Cache-Control": "no-cache",
-}
-CONSOLE_HEADERS = {
-    "Content-Security-Policy": _CSP.format(ancestors="'none'"),
-    "Cache-Control": "no-cache",
-    "X-Frame-Options": "DENY",
-}
+# The Content-Security-Policy and framing headers of every page are set in one place,
+# ``parley.web.headers``: the console may be framed by nobody, the widget by the allowed sites.
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
 
 
 def _page(path: Path, headers: dict[str, str], media_type: str | None = None) -> Response:
@@ -55,12 +43,12 @@ def install(app: FastAPI, *, demo: bool) -> None:
 
     @app.get("/widget/", include_in_schema=False)
     async def widget() -> Response:
-        return _page(STATIC / "widget" / "index.html", WIDGET_HEADERS)
+        return _page(STATIC / "widget" / "index.html", PAGE_HEADERS)
 
     @app.get("/console/", include_in_schema=False)
     @app.get("/console/{rest:path}", include_in_schema=False)
     async def console(rest: str = "") -> Response:
-        return _page(STATIC / "console" / "index.html", CONSOLE_HEADERS)
+        return _page(STATIC / "console" / "index.html", PAGE_HEADERS)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

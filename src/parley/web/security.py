@@ -15,11 +15,19 @@ from fastapi import Request
 from parley.domain.access import Principal, Staff, StaffRole, require_role
 from parley.domain.errors import Forbidden, Unauthenticated
 from parley.services.auth import Authenticated, AuthService, csrf_matches
+from parley.settings import Settings
+from parley.web.headers import is_https
 
 SESSION_COOKIE = "parley_session"
 CSRF_HEADER = "X-CSRF-Token"
 VISITOR_HEADER = "X-Visitor-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def secure_cookie(settings: Settings, request: Request) -> bool:
+    """Mark the session cookie ``Secure``: when browsers reach Parley over https (the public
+    URL, else this request), or when the ``secure_cookies`` setting forces it."""
+    return settings.secure_cookies or is_https(settings, request.url.scheme)
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -55,7 +63,7 @@ def dependencies(
     async def principal(request: Request) -> Principal:
         visitor_token = request.headers.get(VISITOR_HEADER)
         if visitor_token is not None:
-            return auth.visitor(visitor_token)
+            return await auth.visitor(visitor_token)
         return (await staff_of_request(auth, request)).staff
 
     async def staff(request: Request) -> Staff:

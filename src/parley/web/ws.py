@@ -52,6 +52,8 @@ from parley.realtime.hub import ClientConnection
 from parley.services.auth import hash_token
 from parley.services.chat import Resume
 from parley.services.limits import ConnectionLimits
+from parley.settings import Settings
+from parley.web import strict_json
 from parley.web.limits import client_ip
 from parley.web.security import SESSION_COOKIE
 
@@ -63,13 +65,31 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_LATER = 1013
 
 
-def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+def own_origin(websocket: WebSocket, settings: Settings) -> str:
+    """The server's own origin: that of ``public_url`` when it is set (behind a proxy), else
+    the scheme and ``Host`` header of this request."""
+    public = settings.public_origin()
+    if public is not None:
+        return public
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    return f"{scheme}://{websocket.headers.get('host', '')}"
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """Whether the upgrade may proceed: no ``Origin`` (not a browser), the server's own, or an
+    allowed site's. Which credentials each origin may use is decided at ``hello``."""
     origin = websocket.headers.get("origin")
     if origin is None:
-        return True  # not a browser: no ambient cookie to abuse
-    scheme = "https" if websocket.url.scheme == "wss" else "http"
-    own = f"{scheme}://{websocket.headers.get('host', '')}"
-    return origin == own or origin in allowed
+        return True
+    return origin == own_origin(websocket, settings) or origin in settings.allowed_origins
+
+
+def cookie_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """A session cookie is ambient: the browser sends it whichever page opened the socket. So a
+    cookie authenticates only a socket opened by Parley's own pages (an ``Origin`` equal to the
+    server's own); a missing ``Origin`` is refused too. Visitor tokens and bearer tokens are
+    sent on purpose, and are accepted from every allowed origin."""
+    return websocket.headers.get("origin") == own_origin(websocket, settings)
 
 
 class Session:
@@ -83,7 +103,7 @@ class Session:
         self._limits = ConnectionLimits(parley.rules, parley.clock.now())
 
     async def run(self) -> None:
-        if not origin_allowed(self.ws, self.parley.settings.allowed_origins):
+        if not origin_allowed(self.ws, self.parley.settings):
             await self.ws.close(CLOSE_POLICY, "origin not allowed")
             return
         address = client_ip(self.ws.scope)
@@ -145,6 +165,12 @@ class Session:
         if text is None:
             raise _Close(CLOSE_UNSUPPORTED, "protocol_error", "only text frames are accepted")
         try:
+            strict_json.check(text)
+        except strict_json.BadJson as exc:
+            raise _Close(
+                CLOSE_POLICY, "protocol_error", f"the first message must be hello ({exc})"
+            ) from None
+        try:
             message = client_message.validate_json(text)
         except ValidationError:
             raise _Close(
@@ -158,8 +184,17 @@ class Session:
         auth = self.parley.auth
         try:
             if hello.visitor_token is not None:
-                return auth.visitor(hello.visitor_token)
-            token = hello.token or self.ws.cookies.get(SESSION_COOKIE)
+                return await auth.visitor(hello.visitor_token)
+            token = hello.token
+            if token is None:
+                token = self.ws.cookies.get(SESSION_COOKIE)
+                if token is not None and not cookie_allowed(self.ws, self.parley.settings):
+                    raise _Close(
+                        CLOSE_POLICY,
+                        "forbidden",
+                        "the session cookie is accepted only from this server's own pages; "
+                        "send a token in hello",
+                    )
             if token is None:
                 raise Unauthenticated("send a visitor_token or a token, or log in first")
             staff = (await auth.authenticate(token)).staff
@@ -226,6 +261,13 @@ class Session:
             await self._handle(conn, text)
 
     async def _handle(self, conn: ClientConnection, text: str) -> None:
+        try:
+            # Depth and duplicate keys first: neither may reach a parser that recurses or that
+            # lets the last of two "type" keys win.
+            strict_json.check(text)
+        except strict_json.BadJson as exc:
+            conn.send(Error(code="bad_json", message=f"the message is refused: {exc}"))
+            return
         try:
             message = client_message.validate_json(text)
         except ValidationError as exc:

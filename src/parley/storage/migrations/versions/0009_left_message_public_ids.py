@@ -5,7 +5,7 @@ anyone could count or guess. Each gets a public id, 128 random bits in hex, with
 index; existing rows are given one here. The integer key stays, internal.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
