@@ -177,10 +177,16 @@ async def test_hsts_with_an_https_public_url(tmp_path: Path) -> None:
                 assert r.headers["strict-transport-security"] == "max-age=31536000", path
 
 
-async def test_hsts_over_https_behind_a_proxy(node: World) -> None:
-    async with node.node.http(headers={"X-Forwarded-Proto": "https"}) as http:
-        r = await http.get("/healthz")
-    assert r.headers["strict-transport-security"] == "max-age=31536000"
+async def test_hsts_over_https_behind_a_proxy(tmp_path: Path) -> None:
+    """X-Forwarded-Proto counts only from a trusted proxy (the test client is 127.0.0.1)."""
+    async for trusting in make_world("sqlite", tmp_path / "a", trusted_proxies="127.0.0.1"):
+        async with trusting.node.http(headers={"X-Forwarded-Proto": "https"}) as http:
+            r = await http.get("/healthz")
+        assert r.headers["strict-transport-security"] == "max-age=31536000"
+    async for default in make_world("sqlite", tmp_path / "b"):
+        async with default.node.http(headers={"X-Forwarded-Proto": "https"}) as http:
+            r = await http.get("/healthz")
+        assert "strict-transport-security" not in r.headers
 
 
 async def test_an_unexpected_server_error_gets_the_headers_too(tmp_path: Path) -> None:

@@ -294,14 +294,27 @@ async def test_session_cookie_is_secure_with_an_https_public_url(tmp_path: Path)
             assert "secure" in cookie_attributes(r)
 
 
-async def test_session_cookie_is_secure_over_https_behind_a_proxy(world: World) -> None:
+async def test_session_cookie_is_secure_over_https_behind_a_proxy(
+    backend: str, tmp_path: Path
+) -> None:
+    """X-Forwarded-Proto counts only from a trusted proxy (the test client is 127.0.0.1)."""
+    async for world in make_world(backend, tmp_path, trusted_proxies="127.0.0.1"):
+        await world.parley.admin.create_user(None, "alice", PASSWORD, StaffRole.AGENT, "", [])
+        async with world.node.http() as http:
+            login = {"username": "alice", "password": PASSWORD}
+            r = await http.post("/api/v1/auth/login", json=login)
+            assert "secure" not in cookie_attributes(r)  # plain http, no public URL
+            r = await http.post(
+                "/api/v1/auth/login", json=login, headers={"X-Forwarded-Proto": "https"}
+            )
+            assert "secure" in cookie_attributes(r)
+
+
+async def test_forwarded_proto_from_an_untrusted_peer_is_ignored(world: World) -> None:
     await world.parley.admin.create_user(None, "alice", PASSWORD, StaffRole.AGENT, "", [])
     async with world.node.http() as http:
         login = {"username": "alice", "password": PASSWORD}
-        r = await http.post("/api/v1/auth/login", json=login)
-        assert "secure" not in cookie_attributes(r)  # plain http, no public URL
-        # uvicorn believes X-Forwarded-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS).
         r = await http.post(
             "/api/v1/auth/login", json=login, headers={"X-Forwarded-Proto": "https"}
         )
-        assert "secure" in cookie_attributes(r)
+        assert "secure" not in cookie_attributes(r)

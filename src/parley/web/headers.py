@@ -104,12 +104,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        https = is_https(self.settings, scope.get("scheme", "http"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.http.response.start"):
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
+                # Read the scheme now, not on the way in: a trusted proxy's X-Forwarded-Proto
+                # is applied to this same scope by a middleware inside this one.
+                https = is_https(self.settings, scope.get("scheme", "http"))
                 wanted = headers_for(
                     self.settings,
                     path,
