@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test processes: most tests wait on sockets and fsync, so three share two cores well.
+PYTEST_WORKERS ?= 3
 
 .PHONY: demo serve test lint typecheck schema bench clean assets
 
@@ -30,7 +32,7 @@ assets: $(STAMP)  ## Rebuild the web front ends into the package (the install do
 
 test: lint typecheck  ## The whole suite, as CI runs it.
 	cd frontend && npm run build && npm test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket protocol.
 	$(BIN)/parley schema --output docs/protocol.schema.json
