@@ -463,6 +463,35 @@ async def test_slow_or_huge_request_headers_are_cut_off(backend: str, tmp_path: 
             assert answer.startswith(b"HTTP/1.1 431 ")
         finally:
             writer.close()
+        # Complete requests with headers over the cap, sent in one write (the parser sees
+        # them whole before the bytes are counted): 431 too, one big header or many small ones.
+        for request in (
+            b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-A: " + b"a" * 100_000 + b"\r\n\r\n",
+            b"GET /healthz HTTP/1.1\r\nHost: test\r\n" + b"X-B: bbbbbbbbbbbb\r\n" * 1500 + b"\r\n",
+            b"GET /healthz?" + b"q" * 20_000 + b" HTTP/1.1\r\nHost: test\r\n\r\n",
+        ):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                writer.write(request)
+                await writer.drain()
+                answer = await asyncio.wait_for(reader.read(), RECV)
+                assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
+                assert b"400" not in answer.split(b"\r\n", 1)[1]  # only the one answer
+            finally:
+                writer.close()
+        # Headers just under the cap, in one write, are served.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(
+                b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\nX-C: "
+                + b"c" * 12_000
+                + b"\r\n\r\n"
+            )
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), RECV)
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:80]
+        finally:
+            writer.close()
         # A connection that keeps making complete requests is served on and on.
         async with world.node.http() as http:
             for _ in range(3):

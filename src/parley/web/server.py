@@ -53,10 +53,12 @@ class _HeaderLimits:
     transport: asyncio.Transport
     _header_timer: asyncio.TimerHandle | None = None
     _header_bytes: int = 0
+    _parsed_header_bytes: int = 0
 
     def _headers_pending(self) -> None:
         if self._header_timer is None:
             self._header_bytes = 0
+            self._parsed_header_bytes = 0
             self._header_timer = self.loop.call_later(self.header_timeout, self._header_deadline)
 
     def _headers_done(self) -> None:
@@ -69,20 +71,38 @@ class _HeaderLimits:
         log.info("limit header_timeout reached: closing a connection with incomplete headers")
         self.transport.close()
 
+    def _count_parsed_header_bytes(self, size: int) -> bool:
+        """Count the request line and header bytes the parser hands over. Headers that arrive
+        whole in one read are complete before ``_count_header_bytes`` sees them, so this count
+        is what catches them; False (after answering 431 and closing) when over the cap."""
+        if self._header_timer is None:
+            return True
+        self._parsed_header_bytes += size
+        if self._parsed_header_bytes <= self.max_header_bytes:
+            return True
+        return self._refuse_headers()
+
     def _count_header_bytes(self, size: int) -> bool:
-        """Count bytes received while headers are pending; False (after answering 431 and
-        closing) when they are over the cap."""
+        """Count bytes received while headers are pending (a slow or endless header the parser
+        is still buffering); False (after answering 431 and closing) when over the cap."""
         if self._header_timer is None:
             return True
         self._header_bytes += size
         if self._header_bytes <= self.max_header_bytes:
             return True
+        return self._refuse_headers()
+
+    def _refuse_headers(self) -> bool:
         self._headers_done()
         log.info("limit max_header_bytes reached: 431")
         if not self.transport.is_closing():
             self.transport.write(_431)
             self.transport.close()
         return False
+
+
+class HeadersTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a request whose headers are over the cap."""
 
 
 def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
@@ -116,6 +136,20 @@ def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
         def on_message_begin(self) -> None:
             self._headers_pending()
             super().on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            if not self._count_parsed_header_bytes(len(url)):
+                raise HeadersTooLarge  # stops the parser; the 431 is already sent
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if not self._count_parsed_header_bytes(len(name) + len(value) + 4):
+                raise HeadersTooLarge
+            super().on_header(name, value)
+
+        def send_400_response(self, msg: str) -> None:
+            if not self.transport.is_closing():  # not after our own 431
+                super().send_400_response(msg)
 
         def on_headers_complete(self) -> None:
             self._headers_done()
