@@ -272,6 +272,18 @@ async def test_visitor_token_lifetime_is_a_setting(backend: str, tmp_path: Path)
         assert (await visitor_get(world, token, f"/api/v1/conversations/{cid}")).status_code == 200
         world.clock.advance(1)
         assert (await visitor_get(world, token, f"/api/v1/conversations/{cid}")).status_code == 401
+        # A message left with the expired token is kept (not linked); a forged token is refused.
+        form = {"name": "Zoe", "email": "zoe@example.com", "message": "still there?"}
+        async with world.node.http(headers={"X-Visitor-Token": token}) as http:
+            r = await http.post("/api/v1/workgroups/sales/messages", json=form)
+            assert r.status_code == 201, r.text
+        async with world.node.http(headers={"X-Visitor-Token": token + "x"}) as http:
+            r = await http.post("/api/v1/workgroups/sales/messages", json=form)
+            assert r.status_code == 401
+        await world.add_staff("sam", StaffRole.SUPERVISOR)
+        async with world.staff_http("sam") as http:
+            listed = (await http.get("/api/v1/workgroups/sales/messages")).json()
+        assert [(m["message"], m["conversation_id"]) for m in listed] == [("still there?", None)]
 
 
 # The session cookie ---------------------------------------------------------------------------

@@ -241,11 +241,20 @@ class AuthService:
         (``Unauthenticated``, like a forged one) from ``visitor_token_hours`` after that
         conversation ended: the end time is read from the database on every use."""
         visitor = self._signed_visitor(token)
-        async with self._db.read() as store:
-            ended_at = await store.conversation_ended_at(visitor.conversation_id)
-        if ended_at is not None and self._clock.now() >= ended_at + self._visitor_lifetime:
+        if await self._expired(visitor):
             raise Unauthenticated("this visitor token has expired: its chat ended")
         return visitor
+
+    async def follow_up_visitor(self, token: str) -> Visitor | None:
+        """For a message left after a chat: the visitor, or None when the token has expired (the
+        message is then kept, only not linked to the chat). A forged token is refused."""
+        visitor = self._signed_visitor(token)
+        return None if await self._expired(visitor) else visitor
+
+    async def _expired(self, visitor: Visitor) -> bool:
+        async with self._db.read() as store:
+            ended_at = await store.conversation_ended_at(visitor.conversation_id)
+        return ended_at is not None and self._clock.now() >= ended_at + self._visitor_lifetime
 
     def _signed_visitor(self, token: str) -> Visitor:
         assert self._visitor_signer is not None, "AuthService.start() was not awaited"

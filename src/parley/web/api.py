@@ -645,7 +645,11 @@ def router(parley: Parley) -> APIRouter:
             Header(max_length=1024, description="The token of the chat this message follows."),
         ] = None,
     ) -> LeftMessageReceipt:
-        visitor = None if x_visitor_token is None else await parley.auth.visitor(x_visitor_token)
+        visitor = (
+            None
+            if x_visitor_token is None
+            else await parley.auth.follow_up_visitor(x_visitor_token)
+        )
         await message_limits(request, slug)
         form = MessageForm(body.name, str(body.email), body.message, body.page)
         left = await parley.inbox.leave_message(slug, form, visitor)
