@@ -477,8 +477,22 @@ async def test_slow_or_huge_request_headers_are_cut_off(backend: str, tmp_path: 
                 answer = await asyncio.wait_for(reader.read(), RECV)
                 assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
                 assert b"400" not in answer.split(b"\r\n", 1)[1]  # only the one answer
+                # Written by the protocol, not the app, and still with the security headers.
+                assert b"x-content-type-options: nosniff" in answer.lower()
+                assert b"frame-ancestors 'none'" in answer
             finally:
                 writer.close()
+        # A request the parser cannot read gets uvicorn's 400, with the security headers.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: x\r\n\r\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), RECV)
+            assert answer.startswith(b"HTTP/1.1 400 "), answer[:80]
+            assert b"x-content-type-options: nosniff" in answer.lower()
+            assert b"frame-ancestors 'none'" in answer
+        finally:
+            writer.close()
         # Headers just under the cap, in one write, are served.
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:

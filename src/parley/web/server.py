@@ -32,16 +32,27 @@ from typing import Any
 import uvicorn
 
 from parley.settings import Settings
+from parley.web.headers import headers_for
 
 log = logging.getLogger(__name__)
 
 KEEP_ALIVE_SECS = 5
 GRACEFUL_SHUTDOWN_SECS = 10
-_431 = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: 31\r\n\r\n"
-    b"request headers are too large\r\n"
-)
+
+
+def plain_response(settings: Settings, status: int, reason: str, text: str) -> bytes:
+    """A whole HTTP/1.1 response written by the protocol itself (before or instead of the app),
+    with the security headers every response carries (``web.headers``), and a closing
+    connection."""
+    body = text.encode("utf-8")
+    headers = {
+        "content-type": "text/plain; charset=utf-8",
+        "connection": "close",
+        "content-length": str(len(body)),
+        **headers_for(settings, "", "text/plain", https=False, status=status),
+    }
+    lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 class _HeaderLimits:
@@ -49,6 +60,7 @@ class _HeaderLimits:
 
     header_timeout: float = 10.0
     max_header_bytes: int = 16_384
+    settings: Settings
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     _header_timer: asyncio.TimerHandle | None = None
@@ -96,9 +108,22 @@ class _HeaderLimits:
         self._headers_done()
         log.info("limit max_header_bytes reached: 431")
         if not self.transport.is_closing():
-            self.transport.write(_431)
+            self.transport.write(
+                plain_response(
+                    self.settings,
+                    431,
+                    "Request Header Fields Too Large",
+                    "request headers are too large\r\n",
+                )
+            )
             self.transport.close()
         return False
+
+    def _send_400(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse, with the security headers."""
+        if not self.transport.is_closing():  # not after our own 431
+            self.transport.write(plain_response(self.settings, 400, "Bad Request", msg))
+            self.transport.close()
 
 
 class HeadersTooLarge(Exception):
@@ -117,9 +142,12 @@ def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
 def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    settings_ = settings
+
     class Protocol(_HeaderLimits, HttpToolsProtocol):
-        header_timeout = settings.header_timeout_secs
-        max_header_bytes = settings.max_header_bytes
+        header_timeout = settings_.header_timeout_secs
+        max_header_bytes = settings_.max_header_bytes
+        settings = settings_
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -148,8 +176,7 @@ def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
             super().on_header(name, value)
 
         def send_400_response(self, msg: str) -> None:
-            if not self.transport.is_closing():  # not after our own 431
-                super().send_400_response(msg)
+            self._send_400(msg)
 
         def on_headers_complete(self) -> None:
             self._headers_done()
@@ -162,10 +189,13 @@ def h11_protocol(settings: Settings) -> type[asyncio.Protocol]:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
+    settings_ = settings
+
     class Protocol(_HeaderLimits, H11Protocol):
         # h11 itself refuses headers over h11_max_incomplete_event_size (see ``config``).
-        header_timeout = settings.header_timeout_secs
-        max_header_bytes = settings.max_header_bytes
+        header_timeout = settings_.header_timeout_secs
+        max_header_bytes = settings_.max_header_bytes
+        settings = settings_
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -181,6 +211,9 @@ def h11_protocol(settings: Settings) -> type[asyncio.Protocol]:
             super().data_received(data)
             if self.conn.their_state is not h11.IDLE:
                 self._headers_done()
+
+        def send_400_response(self, msg: str) -> None:
+            self._send_400(msg)
 
     return Protocol
 
