@@ -26,7 +26,7 @@ from parley.domain import access
 from parley.domain.access import Principal
 from parley.domain.conversation import Conversation, Entry, EntryKind
 from parley.domain.presence import Presence
-from parley.domain.text import multi_line_problem, one_line_problem
+from parley.domain.text import email_problem, multi_line_problem, one_line_problem
 
 Ref = Annotated[str, Field(max_length=64, description="Echoed in the reply, to match it up.")]
 ConversationId = Annotated[str, Field(min_length=1, max_length=32)]
@@ -77,6 +77,13 @@ def _one_line(value: str) -> str:
     return value
 
 
+def _email(value: str) -> str:
+    problem = email_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _multi_line(value: str) -> str:
     problem = multi_line_problem(value)
     if problem is not None:
@@ -88,7 +95,7 @@ def _multi_line(value: str) -> str:
 #: characters or line breaks, as typed or once RFC 2047 encoded words are decoded.
 OneLine = Annotated[str, AfterValidator(_one_line)]
 #: An email address a visitor gives, checked the same way (it reaches a mail's Reply-To).
-OneLineEmail = Annotated[EmailStr, AfterValidator(_one_line), Field(max_length=254)]
+OneLineEmail = Annotated[EmailStr, AfterValidator(_email), Field(max_length=254)]
 #: Multi-line text a visitor writes (a question, a message): tabs and line breaks, no other
 #: control characters.
 MultiLine = Annotated[str, AfterValidator(_multi_line)]

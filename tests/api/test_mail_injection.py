@@ -206,3 +206,16 @@ async def test_the_pre_chat_form_refuses_control_characters_too(
             json={"name": "Zoe", "question": "line one\nline two\tand a tab"},
         )
         assert r.status_code == 201, r.text
+
+
+async def test_an_email_address_with_an_encoded_word_is_refused(
+    mail_world: World, smtp: SmtpSink
+) -> None:
+    """The attack review's ``=?utf-8?q?eve=40evil.example?=@example.com`` showed in the mail as
+    eve@evil.example@example.com."""
+    bad = "=?utf-8?q?eve=40evil.example?=@example.com"
+    for route, form in (("messages", FORM), ("chats", {"name": "Zoe"})):
+        r = await post(mail_world, route, {**form, "email": bad})
+        assert r.status_code == 422, r.text
+        assert [d["loc"] for d in r.json()["error"]["details"]] == [["body", "email"]]
+    assert smtp.received.empty()

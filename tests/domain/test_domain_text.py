@@ -84,3 +84,16 @@ def test_the_message_form_names_the_field_it_refuses(form: MessageForm, field: s
     with pytest.raises(InvalidInput) as refused:
         validate_form(form)
     assert refused.value.message.startswith(f"{field}: may not contain")
+
+
+@pytest.mark.parametrize(
+    "value", ["=?utf-8?q?eve=40evil.example?=@example.com", "=?utf-8?q?x?=@example.com"]
+)
+def test_an_email_address_holds_no_encoded_word(value: str) -> None:
+    """A mail reader would show another address than the one typed."""
+    assert text.one_line_problem(value) is None  # printable, one line...
+    assert text.email_problem(value) == "may not contain an encoded word (RFC 2047)"
+
+
+def test_a_plain_email_address_is_fine() -> None:
+    assert text.email_problem("zoe+chat@example.com") is None

@@ -87,3 +87,13 @@ def one_line(text: str, limit: int) -> str:
     text = decode_words(text)
     cleaned = "".join(" " if _is_control(ch, multiline=False) else ch for ch in text)
     return " ".join(cleaned.split())[:limit]
+
+
+def email_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a visitor's email address in a mail: as ``one_line_problem``, and
+    no RFC 2047 encoded word at all (a mail reader would show ``=?utf-8?q?eve=40evil?=@x`` as
+    another address than the one typed); None when it is fine."""
+    problem = one_line_problem(text)
+    if problem is None and decode_words(text) != text:
+        return "may not contain an encoded word (RFC 2047)"
+    return problem
