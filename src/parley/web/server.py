@@ -119,7 +119,17 @@ class _HeaderLimits:
             self.transport.close()
         return False
 
-    def _send_400(self, msg: str) -> None:
+    # Both uvicorn protocols: the deadline starts with the connection and ends with it.
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._headers_pending()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_done()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request it cannot parse, with the security headers."""
         if not self.transport.is_closing():  # not after our own 431
             self.transport.write(plain_response(self.settings, 400, "Bad Request", msg))
@@ -149,14 +159,6 @@ def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
         max_header_bytes = settings_.max_header_bytes
         settings = settings_
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._headers_pending()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._headers_done()
-            super().connection_lost(exc)
-
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
             self._count_header_bytes(len(data))
@@ -174,9 +176,6 @@ def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
             if not self._count_parsed_header_bytes(len(name) + len(value) + 4):
                 raise HeadersTooLarge
             super().on_header(name, value)
-
-        def send_400_response(self, msg: str) -> None:
-            self._send_400(msg)
 
         def on_headers_complete(self) -> None:
             self._headers_done()
@@ -197,23 +196,12 @@ def h11_protocol(settings: Settings) -> type[asyncio.Protocol]:
         max_header_bytes = settings_.max_header_bytes
         settings = settings_
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._headers_pending()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._headers_done()
-            super().connection_lost(exc)
-
         def data_received(self, data: bytes) -> None:
             if self.conn.their_state is h11.IDLE:
                 self._headers_pending()  # the first bytes of a (next) request
             super().data_received(data)
             if self.conn.their_state is not h11.IDLE:
                 self._headers_done()
-
-        def send_400_response(self, msg: str) -> None:
-            self._send_400(msg)
 
     return Protocol
 
