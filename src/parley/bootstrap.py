@@ -31,6 +31,7 @@ from parley.services.runtime import Dispatcher, Leadership, Maintenance
 from parley.services.snapshot import Snapshots
 from parley.settings import Settings
 from parley.storage.db import Database
+from parley.storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Parley:
     node_id: str
     clock: Clock
     db: Database
+    #: One of each store; services got theirs in their constructors.
+    stores: Stores
     bus: Bus
     hub: Hub
     auth: AuthService
@@ -104,6 +107,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         settings.resolved_database_url(),
         data_dir=settings.data_dir if settings.database_url is None else None,
     )
+    # The stores are stateless: one of each for the node, each service handed those it uses.
+    stores = Stores.create()
     bus: Bus = (
         RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
         if settings.redis_url
@@ -116,12 +121,23 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         session_days=settings.session_days,
         api_token_max_days=settings.api_token_max_days,
         visitor_token_lifetime=timedelta(hours=settings.visitor_token_hours),
+        staff=stores.staff,
+        conversations=stores.conversations,
     )
     # Memory on one node; Redis (redis-py) when configured, so a limit holds across nodes.
     limiter = Limiter.for_settings(settings)
     rules = Rules.of(settings)
-    routing = RoutingService(db, bus, clock)
-    identity = IdentityService(db, clock)
+    routing = RoutingService(
+        db,
+        bus,
+        clock,
+        staff=stores.staff,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        requests=stores.requests,
+        agents=stores.agents,
+    )
+    identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
     chat = ChatService(
         db,
         bus,
@@ -130,6 +146,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         auth.visitor_token,
         identity,
         max_message_chars=settings.max_message_chars,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        requests=stores.requests,
+        agents=stores.agents,
     )
     presence = PresenceService(
         db,
@@ -138,9 +158,21 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         node_id=node_id,
         grace=timedelta(seconds=settings.presence_grace_secs),
         stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
+        workgroups=stores.workgroups,
+        agents=stores.agents,
     )
     maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
-    invitations = InvitationService(db, bus, clock, wake=maintenance.wake.set)
+    invitations = InvitationService(
+        db,
+        bus,
+        clock,
+        wake=maintenance.wake.set,
+        staff=stores.staff,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        requests=stores.requests,
+        invitations=stores.invitations,
+    )
     maintenance.sweeps.append(invitations.sweep)
     snapshots = Snapshots(db, presence, routing, invitations)
     hub = Hub(chat, snapshots.ephemeral)
@@ -158,6 +190,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         lease=timedelta(seconds=settings.smtp_timeout_secs + MAIL_LEASE_MARGIN_SECS),
         limiter=limiter,
         email_rule=rules.message_email,
+        staff=stores.staff,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        inbox=stores.inbox,
     )
     # The sweep finds retries that fell due and messages left through another node.
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
@@ -170,12 +206,27 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         node_id=node_id,
         clock=clock,
         db=db,
+        stores=stores,
         bus=bus,
         hub=hub,
         auth=auth,
-        admin=AdminService(db, bus, clock),
+        admin=AdminService(
+            db,
+            bus,
+            clock,
+            staff=stores.staff,
+            workgroups=stores.workgroups,
+            agents=stores.agents,
+        ),
         routing=routing,
-        queues=QueueService(db, bus, clock),
+        queues=QueueService(
+            db,
+            bus,
+            clock,
+            staff=stores.staff,
+            workgroups=stores.workgroups,
+            agents=stores.agents,
+        ),
         chat=chat,
         presence=presence,
         snapshots=snapshots,
@@ -187,7 +238,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         invitations=invitations,
         limiter=limiter,
         rules=rules,
-        login=LoginGuard(auth, limiter, db, rules),
+        login=LoginGuard(auth, limiter, db, rules, staff=stores.staff),
         ws_connections=ConnectionCap(settings.ws_connections_per_ip),
         identity=identity,
     )

@@ -38,8 +38,8 @@ async def history(world: World, who: str, cid: str) -> list[str]:
 
 
 async def chats_opened(world: World) -> int:
-    async with world.parley.db.read() as store:
-        return len(await store.conversations_of(None, limit=1000))
+    async with world.parley.db.read() as tx:
+        return len(await world.parley.stores.conversations.conversations_of(tx, None, limit=1000))
 
 
 async def refused(world: World, slug: str = "sales", **form: Any) -> dict[str, Any]:

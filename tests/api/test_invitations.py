@@ -213,10 +213,10 @@ async def test_a_helper_does_not_count_against_capacity(world: World) -> None:
             card = (await bob.expect_type("invitation"))["invitation"]
             await bob.request({"type": "accept_invitation", "invitation_id": card["invitation_id"]})
             await bob.expect_type("conversation")
-            async with world.parley.db.read() as store:
-                wg = await store.workgroup_by_slug("sales")
+            async with world.parley.db.read() as tx:
+                wg = await world.parley.stores.workgroups.workgroup_by_slug(tx, "sales")
                 assert wg is not None
-                router = await store.load_router(wg)
+                router = await world.parley.stores.requests.load_router(tx, wg)
             assert router.agents[world.user_ids["bob"]].active_chats == 0
             assert router.agents[world.user_ids["alice"]].active_chats == 1
 
@@ -295,8 +295,11 @@ async def test_cancel_and_end_of_chat(world: World) -> None:
                 )
             )
             assert ended["conversation_id"] == cid
-        async with world.parley.db.read() as store:
-            assert await store.pending_invitations(conversation_id=cid) == []
+        async with world.parley.db.read() as tx:
+            assert (
+                await world.parley.stores.invitations.pending_invitations(tx, conversation_id=cid)
+                == []
+            )
         assert [e.kind for e in await _events(world, cid)] == [
             "invited",
             "invite_cancelled",
@@ -334,10 +337,10 @@ async def test_who_may_invite_and_be_invited(world: World) -> None:
         assert r.status_code == 404
 
         # The workgroup's policy off: 403.
-        async with world.parley.db.write() as store:
-            wg = await store.workgroup_by_slug("sales")
+        async with world.parley.db.write() as tx:
+            wg = await world.parley.stores.workgroups.workgroup_by_slug(tx, "sales")
             assert wg is not None
-            await store.update_workgroup(wg.id, invitations=False)
+            await world.parley.stores.workgroups.update_workgroup(tx, wg.id, invitations=False)
         r = await rest(world, "alice", "post", url, json={"user_id": ids["bob"]})
         assert r.status_code == 403
         assert "does not allow" in r.json()["error"]["message"]
@@ -359,5 +362,5 @@ async def rest(world: World, username: str, method: str, url: str, **kwargs: Any
 
 
 async def _events(world: World, cid: str) -> list[Any]:
-    async with world.parley.db.read() as store:
-        return list(await store.events_of(cid))
+    async with world.parley.db.read() as tx:
+        return list(await world.parley.stores.requests.events_of(tx, cid))

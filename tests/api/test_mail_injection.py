@@ -147,10 +147,11 @@ async def test_a_stored_message_from_before_the_check_is_mailed_safely(
     mailed with every field on one line and no extra header or recipient."""
     world = mail_world
     now = world.clock.now()
-    async with world.parley.db.write() as store:
-        wg = await store.workgroup_by_slug("sales")
+    async with world.parley.db.write() as tx:
+        wg = await world.parley.stores.workgroups.workgroup_by_slug(tx, "sales")
         assert wg is not None
-        await store.insert_left_message(
+        await world.parley.stores.inbox.insert_left_message(
+            tx,
             LeftMessage(
                 id=0,
                 public_id="0" * 32,
@@ -162,7 +163,7 @@ async def test_a_stored_message_from_before_the_check_is_mailed_safely(
                 page="https://shop.example/\r\nName: Mallory\r\nEmail: mallory@evil.example",
                 created_at=now,
                 next_email_at=now,
-            )
+            ),
         )
     world.parley.inbox.mail_waiting.set()
     mail = await smtp.next()

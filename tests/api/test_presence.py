@@ -95,17 +95,24 @@ async def test_a_restarted_node_forgets_what_its_crashed_predecessor_left(
     crashed = build(settings, clock=clock)
     await crashed.db.migrate()
     user = await crashed.admin.create_user(None, "alice", PASSWORD, StaffRole.AGENT)
-    async with crashed.db.write() as store:
-        await store.insert_connection("ghost", user.id, "same-node", clock.now())
-        row = await store.agent(user.id)
+    async with crashed.db.write() as tx:
+        await crashed.stores.agents.insert_connection(
+            tx, "ghost", user.id, "same-node", clock.now()
+        )
+        row = await crashed.stores.agents.agent(tx, user.id)
         assert row is not None
         available = replace(row.presence, presence=Presence.AVAILABLE, disconnected_at=None)
-        await store.save_agent(available)
+        await crashed.stores.agents.save_agent(tx, available)
     await crashed.db.dispose()  # no clean stop: the process died
 
     async with run_node(settings, clock) as node:
-        async with node.parley.db.read() as store:
-            assert await store.live_connections(user.id, clock.now() - timedelta(days=1)) == 0
-            agent = await store.agent(user.id)
+        async with node.parley.db.read() as tx:
+            assert (
+                await node.parley.stores.agents.live_connections(
+                    tx, user.id, clock.now() - timedelta(days=1)
+                )
+                == 0
+            )
+            agent = await node.parley.stores.agents.agent(tx, user.id)
         assert agent is not None
         assert agent.presence.disconnected_at is not None  # her grace period runs

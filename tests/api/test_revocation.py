@@ -70,8 +70,8 @@ async def test_nodes_starting_together_agree_on_the_server_key(world: World) -> 
     name = "test-key-" + secrets.token_hex(4)
 
     async def claim(candidate: str) -> str:
-        async with world.parley.db.write() as store:
-            return await store.server_key(name, candidate)
+        async with world.parley.db.write() as tx:
+            return await world.parley.stores.staff.server_key(tx, name, candidate)
 
     keys = await asyncio.gather(*(claim(f"candidate-{i}") for i in range(6)))
     assert len(set(keys)) == 1

@@ -138,11 +138,14 @@ async def test_a_stored_rule_re2_cannot_run_never_matches_and_is_logged_once(
     """A rule saved before this check (written straight to the database here) must not break
     opening chats: it never matches, the next rule still does, and it is logged once."""
     await setup(world)
-    async with world.parley.db.write() as store:
-        wg = await store.workgroup_by_slug("sales")
+    async with world.parley.db.write() as tx:
+        wg = await world.parley.stores.workgroups.workgroup_by_slug(tx, "sales")
         assert wg is not None
-        vip = next(q for q in await store.queues(wg.id) if q.name == "vip")
-        await store.set_rules(
+        vip = next(
+            q for q in await world.parley.stores.workgroups.queues(tx, wg.id) if q.name == "vip"
+        )
+        await world.parley.stores.workgroups.set_rules(
+            tx,
             wg.id,
             [
                 ("old lookbehind", matches("page", "(?<=/)vip"), vip.id, 9),

@@ -34,8 +34,8 @@ async def transfer(world: World, who: str, cid: str, **body: Any) -> int:
 
 
 async def events(world: World, cid: str) -> list[str]:
-    async with world.parley.db.read() as store:
-        return [e.kind for e in await store.events_of(cid)]
+    async with world.parley.db.read() as tx:
+        return [e.kind for e in await world.parley.stores.requests.events_of(tx, cid)]
 
 
 async def test_transfer_to_an_agent_with_a_note(world: World) -> None:
@@ -245,8 +245,8 @@ async def test_the_outcome_is_recorded_when_ending(world: World) -> None:
         assert bad["type"] == "error"
         ok = await alice.request({"type": "end", "conversation_id": cid, "outcome": "escalated"})
         assert ok["type"] == "ok"
-    async with world.parley.db.read() as store:
-        row = await store._one(sa.select(conversations.c.outcome).where(conversations.c.id == cid))
+    async with world.parley.db.read() as tx:
+        row = await tx.one(sa.select(conversations.c.outcome).where(conversations.c.id == cid))
     assert row is not None and row.outcome == "escalated"
 
 

@@ -14,7 +14,10 @@ from alembic.migration import MigrationContext
 from tests.support import postgres_schema
 
 from parley.storage.db import Database, alembic_config
+from parley.storage.stores import Stores
 from parley.storage.tables import metadata
+
+stores = Stores.create()
 
 
 async def test_migrations_match_tables(tmp_path: Path) -> None:
@@ -71,12 +74,12 @@ async def test_queues_migration_keeps_waiting_requests(backend: str, tmp_path: P
                     {"t": now},
                 )
         await db.migrate()
-        async with db.read() as store:
-            wg = await store.workgroup(1)
+        async with db.read() as tx:
+            wg = await stores.workgroups.workgroup(tx, 1)
             assert wg is not None
-            queues = await store.queues(1)
+            queues = await stores.workgroups.queues(tx, 1)
             assert [(q.name, q.is_default) for q in queues] == [("default", True)]
-            router = await store.load_router(wg)
+            router = await stores.requests.load_router(tx, wg)
         (request,) = router.requests
         assert request.queue_id == queues[0].id
         assert request.declined == {7: request.created_at}
@@ -134,10 +137,10 @@ async def test_left_message_ids_migration_gives_existing_messages_public_ids(
                         {"id": message_id, "t": now},
                     )
         await db.migrate()
-        async with db.read() as store:
-            rows = [await store.left_message(i) for i in (1, 2, 3)]
+        async with db.read() as tx:
+            rows = [await stores.inbox.left_message(tx, i) for i in (1, 2, 3)]
             public = [r.message.public_id for r in rows if r is not None]
             assert len(set(public)) == 3
             assert all(len(p) == 32 and int(p, 16) >= 0 for p in public)
-            found = await store.left_message_by_public_id(public[1])
+            found = await stores.inbox.left_message_by_public_id(tx, public[1])
             assert found is not None and found.message.id == 2

@@ -17,8 +17,11 @@ from parley.domain.identity import Mode as IdentityMode
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, Revoke
 from parley.services.auth import hash_password
+from parley.storage.agents import AgentStore
 from parley.storage.db import Database
-from parley.storage.store import Store, UserRow, WorkgroupRow, fields_json
+from parley.storage.staff import StaffStore, UserRow
+from parley.storage.tx import Tx
+from parley.storage.workgroups import WorkgroupRow, WorkgroupStore, fields_json
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MIN_PASSWORD_CHARS = 8
@@ -91,7 +94,19 @@ class WorkgroupSettings:
 
 
 class AdminService:
-    def __init__(self, db: Database, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        *,
+        staff: StaffStore,
+        workgroups: WorkgroupStore,
+        agents: AgentStore,
+    ) -> None:
+        self._staff = staff
+        self._workgroups = workgroups
+        self._agents = agents
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -122,15 +137,17 @@ class AdminService:
         password_hash = await hash_password(password)
         now = self._clock.now()
         try:
-            async with self._db.write() as store:
-                if await store.user_by_username(username) is not None:
+            async with self._db.write() as tx:
+                if await self._staff.user_by_username(tx, username) is not None:
                     raise Conflict(f"the username {username!r} is taken")
-                user_id = await store.insert_user(username, display_name, role, password_hash, now)
-                await store.insert_agent(presence_policy.initial(user_id, now), now)
+                user_id = await self._staff.insert_user(
+                    tx, username, display_name, role, password_hash, now
+                )
+                await self._agents.insert_agent(tx, presence_policy.initial(user_id, now), now)
                 for slug in workgroups or []:
-                    wg = await self._workgroup(store, slug)
-                    await store.add_member(wg.id, user_id)
-                user = await store.user(user_id)
+                    wg = await self._workgroup(tx, slug)
+                    await self._workgroups.add_member(tx, wg.id, user_id)
+                user = await self._staff.user(tx, user_id)
         except IntegrityError:
             raise Conflict(f"the username {username!r} is taken") from None
         assert user is not None
@@ -138,8 +155,8 @@ class AdminService:
 
     async def list_users(self, actor: Principal) -> list[UserRow]:
         require_role(actor, StaffRole.ADMIN)
-        async with self._db.read() as store:
-            return await store.list_users()
+        async with self._db.read() as tx:
+            return await self._staff.list_users(tx)
 
     async def update_user(
         self,
@@ -166,17 +183,17 @@ class AdminService:
             if len(password) < MIN_PASSWORD_CHARS:
                 raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
             values["password_hash"] = await hash_password(password)
-        async with self._db.write() as store:
-            user = await store.user_by_username(username)
+        async with self._db.write() as tx:
+            user = await self._staff.user_by_username(tx, username)
             if user is None:
                 raise NotFound(f"no user {username!r}")
             if values:
-                await store.update_user(user.id, **values)
+                await self._staff.update_user(tx, user.id, **values)
             if active is False or password is not None:
                 # A deactivated account or a reset password ends every session and token.
-                await store.delete_tokens_of(user.id)
-            updated = await store.user(user.id)
-            kicks = await store.workgroups_of(user.id)
+                await self._staff.delete_tokens_of(tx, user.id)
+            updated = await self._staff.user(tx, user.id)
+            kicks = await self._workgroups.workgroups_of(tx, user.id)
         assert updated is not None
         notes: list[Notification] = [Kick(workgroup_id=w) for w in kicks]
         if active is False or password is not None or (role is not None and role != user.role):
@@ -187,17 +204,17 @@ class AdminService:
 
     # Workgroups -------------------------------------------------------------------------------
 
-    async def _user_ids(self, store: Store, usernames: list[str]) -> list[int]:
+    async def _user_ids(self, tx: Tx, usernames: list[str]) -> list[int]:
         ids = []
         for name in usernames:
-            user = await store.user_by_username(name)
+            user = await self._staff.user_by_username(tx, name)
             if user is None:
                 raise NotFound(f"no user {name!r}")
             ids.append(user.id)
         return ids
 
-    async def _workgroup(self, store: Store, slug: str) -> WorkgroupRow:
-        wg = await store.workgroup_by_slug(slug)
+    async def _workgroup(self, tx: Tx, slug: str) -> WorkgroupRow:
+        wg = await self._workgroups.workgroup_by_slug(tx, slug)
         if wg is None:
             raise NotFound(f"no workgroup {slug!r}")
         return wg
@@ -214,10 +231,11 @@ class AdminService:
         _check_name("a workgroup slug", slug)
         settings.validate()
         try:
-            async with self._db.write() as store:
-                if await store.workgroup_by_slug(slug) is not None:
+            async with self._db.write() as tx:
+                if await self._workgroups.workgroup_by_slug(tx, slug) is not None:
                     raise Conflict(f"the workgroup {slug!r} exists")
-                wg_id = await store.insert_workgroup(
+                wg_id = await self._workgroups.insert_workgroup(
+                    tx,
                     slug,
                     settings.name.strip(),
                     settings.button_text,
@@ -227,12 +245,14 @@ class AdminService:
                     self._clock.now(),
                     settings.form_fields,
                 )
-                await store.update_workgroup(wg_id, **settings.routing_values())
-                await store.insert_queue(
-                    wg_id, self._clock.now(), name="default", position=0, is_default=True
+                await self._workgroups.update_workgroup(tx, wg_id, **settings.routing_values())
+                await self._workgroups.insert_queue(
+                    tx, wg_id, self._clock.now(), name="default", position=0, is_default=True
                 )
-                await store.set_members(wg_id, await self._user_ids(store, members or []))
-                wg = await store.workgroup(wg_id)
+                await self._workgroups.set_members(
+                    tx, wg_id, await self._user_ids(tx, members or [])
+                )
+                wg = await self._workgroups.workgroup(tx, wg_id)
         except IntegrityError:
             raise Conflict(f"the workgroup {slug!r} exists") from None
         assert wg is not None
@@ -243,9 +263,10 @@ class AdminService:
     ) -> WorkgroupRow:
         require_role(actor, StaffRole.ADMIN)
         settings.validate()
-        async with self._db.write() as store:
-            wg = await self._workgroup(store, slug)
-            await store.update_workgroup(
+        async with self._db.write() as tx:
+            wg = await self._workgroup(tx, slug)
+            await self._workgroups.update_workgroup(
+                tx,
                 wg.id,
                 name=settings.name.strip(),
                 button_text=settings.button_text,
@@ -255,18 +276,18 @@ class AdminService:
                 form_fields=fields_json(settings.form_fields),
                 **settings.routing_values(),
             )
-            updated = await store.workgroup(wg.id)
+            updated = await self._workgroups.workgroup(tx, wg.id)
         assert updated is not None
         await self._bus.publish([Kick(workgroup_id=wg.id)])
         return updated
 
     async def list_workgroups(self, actor: Principal) -> list[tuple[WorkgroupRow, list[str]]]:
         require_role(actor, StaffRole.AGENT)
-        async with self._db.read() as store:
-            users = {u.id: u.username for u in await store.list_users()}
+        async with self._db.read() as tx:
+            users = {u.id: u.username for u in await self._staff.list_users(tx)}
             return [
-                (wg, [users[m] for m in await store.members(wg.id)])
-                for wg in await store.list_workgroups()
+                (wg, [users[m] for m in await self._workgroups.members(tx, wg.id)])
+                for wg in await self._workgroups.list_workgroups(tx)
             ]
 
     async def set_members(
@@ -274,8 +295,8 @@ class AdminService:
     ) -> list[str]:
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
-        async with self._db.write() as store:
-            wg = await self._workgroup(store, slug)
-            await store.set_members(wg.id, await self._user_ids(store, usernames))
+        async with self._db.write() as tx:
+            wg = await self._workgroup(tx, slug)
+            await self._workgroups.set_members(tx, wg.id, await self._user_ids(tx, usernames))
         await self._bus.publish([Kick(workgroup_id=wg.id)])
         return sorted(set(usernames))

@@ -27,8 +27,9 @@ from parley.domain.access import Staff, Visitor
 from parley.domain.errors import InvalidInput, NotFound, Unauthenticated
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Revoke
+from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
-from parley.storage.store import TokenRow, UserRow
+from parley.storage.staff import StaffStore, TokenRow, UserRow
 
 _hasher = PasswordHasher()
 # Verified against when the username does not exist, so that timing does not reveal it.
@@ -108,7 +109,11 @@ class AuthService:
         session_days: int,
         api_token_max_days: int = 365,
         visitor_token_lifetime: timedelta = timedelta(hours=24),
+        staff: StaffStore,
+        conversations: ConversationStore,
     ) -> None:
+        self._staff = staff
+        self._conversations = conversations
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -118,13 +123,13 @@ class AuthService:
         self._visitor_lifetime = visitor_token_lifetime
 
     async def start(self) -> None:
-        async with self._db.write() as store:
-            key = await store.server_key("visitor_token_key", secrets.token_urlsafe(32))
+        async with self._db.write() as tx:
+            key = await self._staff.server_key(tx, "visitor_token_key", secrets.token_urlsafe(32))
         self._visitor_signer = URLSafeSerializer(key, salt="parley.visitor")
 
     async def login(self, username: str, password: str) -> Login:
-        async with self._db.read() as store:
-            user = await store.user_by_username(username)
+        async with self._db.read() as tx:
+            user = await self._staff.user_by_username(tx, username)
         ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
         if user is None or not ok or not user.active:
             raise Unauthenticated("wrong username or password")
@@ -141,8 +146,8 @@ class AuthService:
             days = min(DEFAULT_API_TOKEN_DAYS, self._api_token_max_days)
         if not 1 <= days <= self._api_token_max_days:
             raise InvalidInput(f"expires_in_days must be between 1 and {self._api_token_max_days}")
-        async with self._db.read() as store:
-            user = await store.user(staff.user_id)
+        async with self._db.read() as tx:
+            user = await self._staff.user(tx, staff.user_id)
         if user is None:
             raise Unauthenticated("unknown user")
         token, row = await self._issue_row(user, "api", name, timedelta(days=days))
@@ -150,15 +155,15 @@ class AuthService:
 
     async def api_tokens(self, staff: Staff, username: str | None = None) -> list[ApiToken]:
         """The API tokens of ``staff`` (or, for an admin, of the user ``username``)."""
-        async with self._db.read() as store:
+        async with self._db.read() as tx:
             if username is None:
                 owner_id: int | None = staff.user_id
             else:
-                user = await store.user_by_username(username)
+                user = await self._staff.user_by_username(tx, username)
                 owner_id = None if user is None else user.id
             if owner_id is None or not access.can_manage_token(staff, owner_id):
                 raise NotFound("no such user")
-            rows = await store.tokens_of(owner_id, "api")
+            rows = await self._staff.tokens_of(tx, owner_id, "api")
         return [ApiToken.of(r) for r in rows]
 
     async def revoke_api_token(
@@ -166,11 +171,11 @@ class AuthService:
     ) -> None:
         """Delete the API token ``token_id`` and close the sockets opened with it. A token that
         ``staff`` may not manage (or, with ``username``, of another user) does not exist."""
-        async with self._db.write() as store:
-            row = await store.token_by_public_id(token_id)
+        async with self._db.write() as tx:
+            row = await self._staff.token_by_public_id(tx, token_id)
             owner = None
             if row is not None and username is not None:
-                owner = await store.user_by_username(username)
+                owner = await self._staff.user_by_username(tx, username)
             if (
                 row is None
                 or row.kind != "api"
@@ -178,7 +183,7 @@ class AuthService:
                 or (username is not None and (owner is None or owner.id != row.user_id))
             ):
                 raise NotFound("no such token")
-            await store.delete_token(row.token_hash)
+            await self._staff.delete_token(tx, row.token_hash)
         await self._bus.publish([Revoke(user_id=row.user_id, token_hash=row.token_hash)])
 
     async def _issue(
@@ -204,13 +209,13 @@ class AuthService:
             secrets.token_hex(12),
             None,
         )
-        async with self._db.write() as store:
-            await store.insert_token(row)
+        async with self._db.write() as tx:
+            await self._staff.insert_token(tx, row)
         return token, row
 
     async def authenticate(self, token: str) -> Authenticated:
-        async with self._db.read() as store:
-            found = await store.token(hash_token(token))
+        async with self._db.read() as tx:
+            found = await self._staff.token(tx, hash_token(token))
         if found is None:
             raise Unauthenticated("not logged in")
         row, user = found
@@ -219,15 +224,15 @@ class AuthService:
             raise Unauthenticated("this session has ended; log in again")
         if row.last_used_at is None or row.last_used_at <= now - TOUCH_INTERVAL:
             # At most one write a minute per token, not one per request.
-            async with self._db.write() as store:
-                await store.touch_token(row.token_hash, now, now - TOUCH_INTERVAL)
+            async with self._db.write() as tx:
+                await self._staff.touch_token(tx, row.token_hash, now, now - TOUCH_INTERVAL)
         return Authenticated(staff_of(user), row.kind, row.csrf_token)
 
     async def logout(self, token: str) -> None:
         token_hash = hash_token(token)
-        async with self._db.write() as store:
-            found = await store.token(token_hash)
-            await store.delete_token(token_hash)
+        async with self._db.write() as tx:
+            found = await self._staff.token(tx, token_hash)
+            await self._staff.delete_token(tx, token_hash)
         if found is not None:
             # Sockets opened with this session close too, on every node.
             await self._bus.publish([Revoke(user_id=found[0].user_id, token_hash=token_hash)])
@@ -252,8 +257,8 @@ class AuthService:
         return None if await self._expired(visitor) else visitor
 
     async def _expired(self, visitor: Visitor) -> bool:
-        async with self._db.read() as store:
-            ended_at = await store.conversation_ended_at(visitor.conversation_id)
+        async with self._db.read() as tx:
+            ended_at = await self._conversations.conversation_ended_at(tx, visitor.conversation_id)
         return ended_at is not None and self._clock.now() >= ended_at + self._visitor_lifetime
 
     def _signed_visitor(self, token: str) -> Visitor:

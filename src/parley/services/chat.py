@@ -34,8 +34,12 @@ from parley.realtime.notifications import Appended, Kick, Notification, ToConver
 from parley.services.conversations import readable, require_participant
 from parley.services.identity import IdentityService
 from parley.services.routing import RoutingService
+from parley.storage.agents import AgentStore
+from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
-from parley.storage.store import Store, WorkgroupRow
+from parley.storage.requests import RequestStore
+from parley.storage.tx import Tx
+from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
 
 #: Earlier conversations of a customer shown beside a chat.
 HISTORY_LIMIT = 20
@@ -120,7 +124,15 @@ class ChatService:
         identity: IdentityService,
         *,
         max_message_chars: int,
+        workgroups: WorkgroupStore,
+        conversations: ConversationStore,
+        requests: RequestStore,
+        agents: AgentStore,
     ) -> None:
+        self._workgroups = workgroups
+        self._conversations = conversations
+        self._requests = requests
+        self._agents = agents
         self._issue_visitor_token = issue_visitor_token
         self._identity = identity
         self._db = db
@@ -132,10 +144,12 @@ class ChatService:
     # Visitors ---------------------------------------------------------------------------------
 
     async def workgroup_status(self, slug: str) -> WorkgroupStatus:
-        async with self._db.read() as store:
-            wg = await _workgroup(store, slug)
-            available = await store.available_agents(wg.id)
-            now_available = await _availability(store, wg, available, self._clock.now())
+        async with self._db.read() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            available = await self._agents.available_agents(tx, wg.id)
+            now_available = await _availability(
+                tx, self._workgroups, wg, available, self._clock.now()
+            )
         return WorkgroupStatus(
             wg.slug,
             wg.name,
@@ -161,17 +175,17 @@ class ChatService:
         now = self._clock.now()
         conversation_id = secrets.token_hex(16)
         browser = self._identity.visitor_id_of(visitor_id) or self._identity.new_visitor_id()
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug)
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
             # The workgroup first (queue lengths are checked under its lock), before the
             # conversation's row refers to it.
-            await store.workgroup(wg.id, lock=True)
+            await self._workgroups.workgroup(tx, wg.id, lock=True)
             customer = None
             if identity_token is not None:
-                customer = await self._identity.verify(store, wg, identity_token, now)
+                customer = await self._identity.verify(tx, wg, identity_token, now)
             identity_policy.require_identity(wg.identity, customer)
             check_answers(wg.form_fields, form.extra)
-            await _require_accepting(store, wg, now)
+            await _require_accepting(tx, self._workgroups, self._agents, wg, now)
             conv, entries = conv_policy.open_customer_chat(
                 conversation_id,
                 wg.id,
@@ -181,9 +195,9 @@ class ChatService:
                 customer=customer,
                 visitor_id=browser,
             )
-            await store.insert_conversation(conv)
-            await store.insert_entries(conv.id, entries)
-            position, notes = await self._routing.enqueue_in(store, wg, conv, now)
+            await self._conversations.insert_conversation(tx, conv)
+            await self._conversations.insert_entries(tx, conv.id, entries)
+            position, notes = await self._routing.enqueue_in(tx, wg, conv, now)
         await self._bus.publish(notes)
         return OpenedChat(
             ConversationOut.of(conv),
@@ -209,24 +223,28 @@ class ChatService:
         conv_policy.validate_client_id(client_id)
         now = self._clock.now()
         try:
-            async with self._db.write() as store:
-                conv = await self._conversation(store, principal, conversation_id, lock=True)
-                existing = await store.entry_by_client_id(conv.id, principal.key, client_id)
+            async with self._db.write() as tx:
+                conv = await self._conversation(tx, principal, conversation_id, lock=True)
+                existing = await self._conversations.entry_by_client_id(
+                    tx, conv.id, principal.key, client_id
+                )
                 if existing is not None:
                     return EntryOut.of(existing)
                 if conv.status is Status.ENDED:
                     raise Conflict("this conversation has ended")
-                await require_participant(store, principal, conv)
+                await require_participant(tx, self._workgroups, principal, conv)
                 post = conv_policy.post_note if private else conv_policy.post_message
                 conv, entry = post(
                     conv, principal.key, text, client_id, now, self.max_message_chars
                 )
-                await store.set_last_seq(conv.id, conv.last_seq)
-                await store.insert_entries(conv.id, [entry])
+                await self._conversations.set_last_seq(tx, conv.id, conv.last_seq)
+                await self._conversations.insert_entries(tx, conv.id, [entry])
         except IntegrityError:
             # The same client id committed concurrently (on another node): answer with it.
-            async with self._db.read() as store:
-                existing = await store.entry_by_client_id(conversation_id, principal.key, client_id)
+            async with self._db.read() as tx:
+                existing = await self._conversations.entry_by_client_id(
+                    tx, conversation_id, principal.key, client_id
+                )
             if existing is None:
                 raise
             return EntryOut.of(existing)
@@ -235,11 +253,11 @@ class ChatService:
         return out
 
     async def typing(self, principal: Principal, conversation_id: str, active: bool) -> None:
-        async with self._db.read() as store:
-            conv = await self._conversation(store, principal, conversation_id)
+        async with self._db.read() as tx:
+            conv = await self._conversation(tx, principal, conversation_id)
             if conv.status is Status.ENDED:
                 return
-            await require_participant(store, principal, conv)
+            await require_participant(tx, self._workgroups, principal, conv)
         me = conv.participant(principal.key)
         assert me is not None
         message = TypingOut(
@@ -278,41 +296,44 @@ class ChatService:
         self, principal: Principal, conversation_id: str, outcome: Outcome | None, now: datetime
     ) -> list[Notification]:
         notes: list[Notification] = []
-        async with self._db.write() as store:
-            peek = await self._conversation(store, principal, conversation_id)
+        async with self._db.write() as tx:
+            peek = await self._conversation(tx, principal, conversation_id)
             # Lock order everywhere: workgroup, agent, conversation. A waiting request (the
             # queue, or a transfer under way) lives in its workgroup's queue.
             wg = None
-            state = await store.request_state(peek.id)
+            state = await self._requests.request_state(tx, peek.id)
             if state is not None and state.status == "waiting":
-                wg = await store.workgroup(state.workgroup_id, lock=True)
-            conv = await self._conversation(store, principal, conversation_id, lock=True)
+                wg = await self._workgroups.workgroup(tx, state.workgroup_id, lock=True)
+            conv = await self._conversation(tx, principal, conversation_id, lock=True)
             if conv.status is Status.ENDED:
                 # Ending twice is a no-op for anyone who took part, so that a retry never fails.
                 if conv.participant(principal.key) is None:
                     raise Forbidden("only a participant can end this conversation")
                 return []
-            after = await store.request_state(conv.id)
+            after = await self._requests.request_state(tx, conv.id)
             if after is not None and after.status == "waiting" and wg is None:
                 raise _Relock
-            await require_participant(store, principal, conv)
+            await require_participant(tx, self._workgroups, principal, conv)
             if wg is not None:
-                notes += await self._routing.cancel_in(store, wg, conv.id)
+                notes += await self._routing.cancel_in(tx, wg, conv.id)
             if conv.status is not Status.QUEUED:
                 if outcome is not None:
-                    await store.set_outcome(conv.id, outcome)
-                conv = await self._conversation(store, principal, conversation_id, lock=True)
+                    await self._conversations.set_outcome(tx, conv.id, outcome)
+                conv = await self._conversation(tx, principal, conversation_id, lock=True)
                 agents = conv.agent_ids()
                 conv, entries = conv_policy.end(conv, principal.key, "ended", now)
-                await store.save_conversation(conv)
-                await store.insert_entries(conv.id, entries)
+                await self._conversations.save_conversation(tx, conv)
+                await self._conversations.insert_entries(tx, conv.id, entries)
                 notes.append(
                     Appended(conversation_id=conv.id, entries=[EntryOut.of(e) for e in entries])
                 )
                 # The agents freed a slot: their workgroups may have someone for them.
                 for agent_id in agents:
-                    await store.set_idle_since(agent_id, now)
-                    notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(agent_id)]
+                    await self._agents.set_idle_since(tx, agent_id, now)
+                    notes += [
+                        Kick(workgroup_id=w)
+                        for w in await self._workgroups.workgroups_of(tx, agent_id)
+                    ]
         return notes
 
     # Reading ----------------------------------------------------------------------------------
@@ -320,9 +341,9 @@ class ChatService:
     async def conversation(
         self, principal: Principal, conversation_id: str
     ) -> tuple[ConversationOut, list[EntryOut]]:
-        async with self._db.read() as store:
-            conv = await self._conversation(store, principal, conversation_id)
-            entries = await store.entries_after(conv.id, 0)
+        async with self._db.read() as tx:
+            conv = await self._conversation(tx, principal, conversation_id)
+            entries = await self._conversations.entries_after(tx, conv.id, 0)
         return ConversationOut.of(conv), [
             EntryOut.of(access.visible_entry(principal, e)) for e in entries
         ]
@@ -330,11 +351,11 @@ class ChatService:
     async def entries(
         self, principal: Principal, conversation_id: str, after: int, limit: int
     ) -> list[EntryOut]:
-        async with self._db.read() as store:
-            conv = await self._conversation(store, principal, conversation_id)
+        async with self._db.read() as tx:
+            conv = await self._conversation(tx, principal, conversation_id)
             if after > conv.last_seq:
                 raise CursorOutOfRange(f"seq {after} does not exist yet (last is {conv.last_seq})")
-            found = await store.entries_after(conv.id, after, limit)
+            found = await self._conversations.entries_after(tx, conv.id, after, limit)
         return [EntryOut.of(access.visible_entry(principal, e)) for e in found]
 
     async def history(
@@ -349,9 +370,9 @@ class ChatService:
         """A staff member's conversations, newest first; supervisors may ask for everyone's."""
         if everyone:
             access.require_role(staff, StaffRole.SUPERVISOR)
-        async with self._db.read() as store:
-            convs = await store.conversations_of(
-                None if everyone else staff.user_id, search=search, limit=limit, before=before
+        async with self._db.read() as tx:
+            convs = await self._conversations.conversations_of(
+                tx, None if everyone else staff.user_id, search=search, limit=limit, before=before
             )
         return [ConversationOut.of(c) for c in convs if access.can_read(staff, c)]
 
@@ -360,24 +381,26 @@ class ChatService:
         any other they are allowed to read and sent a cursor for."""
         subs: list[Subscription] = []
         errors: list[RefusedCursor] = []
-        async with self._db.read() as store:
+        async with self._db.read() as tx:
             if isinstance(principal, Visitor):
-                conv = await store.conversation(principal.conversation_id)
+                conv = await self._conversations.conversation(tx, principal.conversation_id)
                 if conv is None:
                     raise Unauthenticated("this visitor token names no conversation")
                 convs = [conv]
                 mine: frozenset[int] = frozenset()
             else:
-                convs = await store.conversations_of(
-                    principal.user_id, active_only=True, limit=1000
+                convs = await self._conversations.conversations_of(
+                    tx, principal.user_id, active_only=True, limit=1000
                 )
-                mine = frozenset(await store.workgroups_of(principal.user_id))
+                mine = frozenset(await self._workgroups.workgroups_of(tx, principal.user_id))
             known = {c.id for c in convs}
             for other_id in cursors.keys() - known:
                 # Missing or not theirs: the same refusal (access.require_read).
                 try:
                     convs.append(
-                        access.require_read(principal, await store.conversation(other_id), mine)
+                        access.require_read(
+                            principal, await self._conversations.conversation(tx, other_id), mine
+                        )
                     )
                 except DomainError as exc:
                     errors.append(RefusedCursor(other_id, exc))
@@ -401,10 +424,12 @@ class ChatService:
         """The customer's earlier conversations, newest first: linked by the verified identity,
         else by the same browser (never by a typed email), and only those the reader may read
         anyway (``access.can_read_earlier``). A receiver sees them before typing a word."""
-        async with self._db.read() as store:
-            conv = await self._conversation(store, staff, conversation_id)
-            mine = frozenset(await store.workgroups_of(staff.user_id))
-            others = await store.conversations_linked(conv.link, conv.id, HISTORY_SCAN)
+        async with self._db.read() as tx:
+            conv = await self._conversation(tx, staff, conversation_id)
+            mine = frozenset(await self._workgroups.workgroups_of(tx, staff.user_id))
+            others = await self._conversations.conversations_linked(
+                tx, conv.link, conv.id, HISTORY_SCAN
+            )
         shown = [o for o in others if access.can_read_earlier(staff, conv, o, mine)]
         return [ConversationOut.of(c) for c in shown[:HISTORY_LIMIT]]
 
@@ -413,13 +438,13 @@ class ChatService:
     ) -> tuple[ConversationOut, list[EntryOut]]:
         """One of the customer's earlier conversations (``customer_history``). Anything else
         answers exactly like a conversation that does not exist."""
-        async with self._db.read() as store:
-            conv = await self._conversation(store, staff, conversation_id)
-            mine = frozenset(await store.workgroups_of(staff.user_id))
+        async with self._db.read() as tx:
+            conv = await self._conversation(tx, staff, conversation_id)
+            mine = frozenset(await self._workgroups.workgroups_of(tx, staff.user_id))
             other = access.require_read_earlier(
-                staff, conv, await store.conversation(other_id), mine
+                staff, conv, await self._conversations.conversation(tx, other_id), mine
             )
-            entries = await store.entries_after(other.id, 0)
+            entries = await self._conversations.entries_after(tx, other.id, 0)
         return ConversationOut.of(other), [
             EntryOut.of(access.visible_entry(staff, e)) for e in entries
         ]
@@ -427,24 +452,29 @@ class ChatService:
     # The hub's view of the record (parley.realtime.hub.SyncSource) -----------------------------
 
     async def conversation_out(self, conversation_id: str) -> ConversationOut | None:
-        async with self._db.read() as store:
-            conv = await store.conversation(conversation_id)
+        async with self._db.read() as tx:
+            conv = await self._conversations.conversation(tx, conversation_id)
         return None if conv is None else ConversationOut.of(conv)
 
     async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]:
-        async with self._db.read() as store:
-            return [EntryOut.of(e) for e in await store.entries_after(conversation_id, after)]
+        async with self._db.read() as tx:
+            return [
+                EntryOut.of(e)
+                for e in await self._conversations.entries_after(tx, conversation_id, after)
+            ]
 
     async def _conversation(
-        self, store: Store, principal: Principal, conversation_id: str, *, lock: bool = False
+        self, tx: Tx, principal: Principal, conversation_id: str, *, lock: bool = False
     ) -> Conversation:
-        return await readable(store, principal, conversation_id, lock=lock)
+        return await readable(
+            tx, self._workgroups, self._conversations, principal, conversation_id, lock=lock
+        )
 
 
 async def _availability(
-    store: Store, wg: WorkgroupRow, available: int, now: datetime
+    tx: Tx, workgroups: WorkgroupStore, wg: WorkgroupRow, available: int, now: datetime
 ) -> Availability:
-    settings = await store.workgroup_hours(wg.id)
+    settings = await workgroups.workgroup_hours(tx, wg.id)
     return hours_policy.availability(
         None if settings is None else settings.hours,
         now,
@@ -453,10 +483,12 @@ async def _availability(
     )
 
 
-async def _require_accepting(store: Store, wg: WorkgroupRow, now: datetime) -> None:
+async def _require_accepting(
+    tx: Tx, workgroups: WorkgroupStore, agents: AgentStore, wg: WorkgroupRow, now: datetime
+) -> None:
     """Closed, or nobody available (unless the workgroup lets visitors wait): ``Unavailable``,
     and the widget offers to leave a message instead."""
-    found = await _availability(store, wg, await store.available_agents(wg.id), now)
+    found = await _availability(tx, workgroups, wg, await agents.available_agents(tx, wg.id), now)
     if found.reason is not None:
         raise Unavailable(_UNAVAILABLE[found.reason], found.reason.value)
 
@@ -471,8 +503,8 @@ class _Relock(Exception):
     """The locks taken do not cover the chat's state any more: roll back and start again."""
 
 
-async def _workgroup(store: Store, slug: str) -> WorkgroupRow:
-    wg = await store.workgroup_by_slug(slug)
+async def _workgroup(tx: Tx, workgroups: WorkgroupStore, slug: str) -> WorkgroupRow:
+    wg = await workgroups.workgroup_by_slug(tx, slug)
     if wg is None:
         raise NotFound(f"no workgroup {slug!r}")
     return wg

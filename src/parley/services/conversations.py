@@ -10,26 +10,38 @@ from __future__ import annotations
 from parley.domain import access
 from parley.domain.access import Principal, Staff
 from parley.domain.conversation import Conversation
-from parley.storage.store import Store
+from parley.storage.conversations import ConversationStore
+from parley.storage.tx import Tx
+from parley.storage.workgroups import WorkgroupStore
 
 
-async def member_of(store: Store, principal: Principal, conv: Conversation) -> frozenset[int]:
+async def member_of(
+    tx: Tx, workgroups: WorkgroupStore, principal: Principal, conv: Conversation
+) -> frozenset[int]:
     """The workgroups ``access.can_read`` needs for ``conv``: none unless they matter."""
     if access.needs_membership(principal, conv):
         assert isinstance(principal, Staff)
-        return frozenset(await store.workgroups_of(principal.user_id))
+        return frozenset(await workgroups.workgroups_of(tx, principal.user_id))
     return frozenset()
 
 
 async def readable(
-    store: Store, principal: Principal, conversation_id: str, *, lock: bool = False
+    tx: Tx,
+    workgroups: WorkgroupStore,
+    conversations: ConversationStore,
+    principal: Principal,
+    conversation_id: str,
+    *,
+    lock: bool = False,
 ) -> Conversation:
-    conv = await store.conversation(conversation_id, lock=lock)
+    conv = await conversations.conversation(tx, conversation_id, lock=lock)
     if conv is None:
         return access.require_read(principal, None)  # raises, as for one not theirs
-    return access.require_read(principal, conv, await member_of(store, principal, conv))
+    return access.require_read(principal, conv, await member_of(tx, workgroups, principal, conv))
 
 
-async def require_participant(store: Store, principal: Principal, conv: Conversation) -> None:
+async def require_participant(
+    tx: Tx, workgroups: WorkgroupStore, principal: Principal, conv: Conversation
+) -> None:
     """``access.require_participant`` with the principal's workgroups when they matter."""
-    access.require_participant(principal, conv, await member_of(store, principal, conv))
+    access.require_participant(principal, conv, await member_of(tx, workgroups, principal, conv))

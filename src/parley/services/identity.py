@@ -28,7 +28,9 @@ from parley.domain.access import Principal, StaffRole, require_role
 from parley.domain.errors import Conflict, InvalidIdentity, NotFound
 from parley.domain.identity import Customer
 from parley.storage.db import Database
-from parley.storage.store import IdentityKeyRow, Store, WorkgroupRow
+from parley.storage.staff import StaffStore
+from parley.storage.tx import Tx
+from parley.storage.workgroups import IdentityKeyRow, WorkgroupRow, WorkgroupStore
 
 ALGORITHM = "HS256"
 #: A visitor id not seen again for this long is forgotten (a new one is issued).
@@ -47,14 +49,18 @@ class NewKey:
 
 
 class IdentityService:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, *, staff: StaffStore, workgroups: WorkgroupStore
+    ) -> None:
+        self._staff = staff
+        self._workgroups = workgroups
         self._db = db
         self._clock = clock
         self._visitor_signer: URLSafeSerializer | None = None
 
     async def start(self) -> None:
-        async with self._db.write() as store:
-            key = await store.server_key("visitor_id_key", secrets.token_urlsafe(32))
+        async with self._db.write() as tx:
+            key = await self._staff.server_key(tx, "visitor_id_key", secrets.token_urlsafe(32))
         self._visitor_signer = URLSafeSerializer(key, salt="parley.visitor-id")
 
     # Visitor ids ------------------------------------------------------------------------------
@@ -88,7 +94,7 @@ class IdentityService:
 
     # Identity tokens --------------------------------------------------------------------------
 
-    async def verify(self, store: Store, wg: WorkgroupRow, token: str, now: datetime) -> Customer:
+    async def verify(self, tx: Tx, wg: WorkgroupRow, token: str, now: datetime) -> Customer:
         """The customer a token names, if it verifies with one of ``wg``'s keys."""
         if not token or len(token) > policy.MAX_TOKEN_CHARS:
             raise InvalidIdentity(
@@ -103,7 +109,7 @@ class IdentityService:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid or len(kid) > policy.MAX_KID_CHARS:
             raise InvalidIdentity("the identity token's header has no 'kid' naming its key")
-        secret = await store.identity_secret(wg.id, kid)
+        secret = await self._workgroups.identity_secret(tx, wg.id, kid)
         if secret is None:
             raise InvalidIdentity(f"no identity key {kid!r} in this workgroup")
         try:
@@ -134,9 +140,9 @@ class IdentityService:
 
     async def list_keys(self, actor: Principal, slug: str) -> list[IdentityKeyRow]:
         require_role(actor, StaffRole.ADMIN)
-        async with self._db.read() as store:
-            wg = await _workgroup(store, slug)
-            return await store.list_identity_keys(wg.id)
+        async with self._db.read() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            return await self._workgroups.list_identity_keys(tx, wg.id)
 
     async def create_key(self, actor: Principal | None, slug: str) -> NewKey:
         """A new key with a server-made secret (256 bits); ``actor`` None is the operator."""
@@ -148,27 +154,27 @@ class IdentityService:
             secret=secrets.token_urlsafe(32),
             created_at=now,
         )
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug)
-            if len(await store.list_identity_keys(wg.id)) >= MAX_KEYS_PER_WORKGROUP:
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            if len(await self._workgroups.list_identity_keys(tx, wg.id)) >= MAX_KEYS_PER_WORKGROUP:
                 raise Conflict(
                     f"a workgroup has at most {MAX_KEYS_PER_WORKGROUP} identity keys: "
                     "delete one first"
                 )
-            await store.insert_identity_key(wg.id, key.kid, key.secret, now)
+            await self._workgroups.insert_identity_key(tx, wg.id, key.kid, key.secret, now)
         return key
 
     async def delete_key(self, actor: Principal, slug: str, kid: str) -> None:
         """Tokens signed with this key stop verifying at once, on every node."""
         require_role(actor, StaffRole.ADMIN)
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug)
-            if not await store.delete_identity_key(wg.id, kid):
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            if not await self._workgroups.delete_identity_key(tx, wg.id, kid):
                 raise NotFound(f"no identity key {kid!r} in this workgroup")
 
 
-async def _workgroup(store: Store, slug: str) -> WorkgroupRow:
-    wg = await store.workgroup_by_slug(slug)
+async def _workgroup(tx: Tx, workgroups: WorkgroupStore, slug: str) -> WorkgroupRow:
+    wg = await workgroups.workgroup_by_slug(tx, slug)
     if wg is None:
         raise NotFound(f"no workgroup {slug!r}")
     return wg

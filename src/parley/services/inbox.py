@@ -4,7 +4,7 @@ of them, their email to the workgroup's address, and the workgroup's business ho
 A left message is committed before anything else happens, so nothing is lost whatever the mail
 server does. Sending is the ``MailLoop``'s job: ``leave_message`` wakes it at once, and a failed
 attempt is retried with a growing delay (``parley.domain.messages.retry_delay``). Every attempt
-first claims the message (``Store.claim_email`` moves its due time ahead, a lease): with
+first claims the message (``InboxStore.claim_email`` moves its due time ahead, a lease): with
 several nodes only one sends it, and a node that dies mid-attempt leaves it to be retried when
 the lease runs out. A crash between the server's "250 OK" and the record of it can send a mail
 twice; never zero times.
@@ -31,8 +31,12 @@ from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, ToUser
 from parley.services.limits import Limiter, Rule
 from parley.services.runtime import wait_first
+from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
-from parley.storage.store import HoursRow, LeftMessageRow, Store, WorkgroupRow
+from parley.storage.inbox import InboxStore, LeftMessageRow
+from parley.storage.staff import StaffStore
+from parley.storage.tx import Tx
+from parley.storage.workgroups import HoursRow, WorkgroupRow, WorkgroupStore
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +98,15 @@ class InboxService:
         lease: timedelta,
         limiter: Limiter | None = None,
         email_rule: Rule | None = None,
+        staff: StaffStore,
+        workgroups: WorkgroupStore,
+        conversations: ConversationStore,
+        inbox: InboxStore,
     ) -> None:
+        self._staff = staff
+        self._workgroups = workgroups
+        self._conversations = conversations
+        self._inbox = inbox
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -117,15 +129,15 @@ class InboxService:
         tell the workgroup's consoles, and have it emailed."""
         form = policy.validate_form(form)
         now = self._clock.now()
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug)
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
             conversation_id = None
             if visitor is not None:
-                conv = await store.conversation(visitor.conversation_id)
+                conv = await self._conversations.conversation(tx, visitor.conversation_id)
                 if conv is None or conv.workgroup_id != wg.id:
                     raise Forbidden("this visitor token is for another workgroup's chat")
                 conversation_id = conv.id
-            settings = await store.workgroup_hours(wg.id)
+            settings = await self._workgroups.workgroup_hours(tx, wg.id)
             emailed = self._mailer.enabled and settings is not None and bool(settings.email)
             skipped = emailed and not await self._email_allowed(wg.id, form.email)
             emailed = emailed and not skipped
@@ -142,9 +154,9 @@ class InboxService:
                 next_email_at=now if emailed else None,
                 last_email_error=EMAIL_SKIPPED if skipped else None,
             )
-            message_id = await store.insert_left_message(draft)
-            row = await store.left_message(message_id)
-            notes = await self._notes(store, wg.id, row)
+            message_id = await self._inbox.insert_left_message(tx, draft)
+            row = await self._inbox.left_message(tx, message_id)
+            notes = await self._notes(tx, wg.id, row)
         await self._bus.publish(notes)
         if emailed:
             self.mail_waiting.set()
@@ -163,67 +175,67 @@ class InboxService:
     ) -> list[LeftMessageOut]:
         """Newest first: one workgroup's messages, or (``slug`` None) those of every workgroup
         the staff member works in (every workgroup for supervisors and admins)."""
-        async with self._db.read() as store:
-            member_of = await store.workgroups_of(staff.user_id)
+        async with self._db.read() as tx:
+            member_of = await self._workgroups.workgroups_of(tx, staff.user_id)
             if slug is not None:
-                wg = await _workgroup(store, slug)
+                wg = await _workgroup(tx, self._workgroups, slug)
                 access.require_work_in(staff, wg.id, member_of)
                 ids = [wg.id]
             elif access.can_override(staff):
-                ids = [wg.id for wg in await store.list_workgroups()]
+                ids = [wg.id for wg in await self._workgroups.list_workgroups(tx)]
             else:
                 ids = member_of
-            rows = await store.left_messages(ids, status, limit=min(limit, MAX_LIST))
+            rows = await self._inbox.left_messages(tx, ids, status, limit=min(limit, MAX_LIST))
         return [message_out(r) for r in rows]
 
     async def take(self, staff: Staff, public_id: str) -> LeftMessageOut:
         now = self._clock.now()
-        async with self._db.write() as store:
-            msg = await self._message(store, staff, public_id)
-            out, notes = await self._save(store, msg, policy.take(msg, staff.user_id, now))
+        async with self._db.write() as tx:
+            msg = await self._message(tx, staff, public_id)
+            out, notes = await self._save(tx, msg, policy.take(msg, staff.user_id, now))
         await self._bus.publish(notes)
         return out
 
     async def done(self, staff: Staff, public_id: str) -> LeftMessageOut:
         now = self._clock.now()
         override = access.can_override(staff)
-        async with self._db.write() as store:
-            msg = await self._message(store, staff, public_id)
+        async with self._db.write() as tx:
+            msg = await self._message(tx, staff, public_id)
             finished = policy.done(msg, staff.user_id, now, may_override=override)
-            out, notes = await self._save(store, msg, finished)
+            out, notes = await self._save(tx, msg, finished)
         await self._bus.publish(notes)
         return out
 
-    async def _message(self, store: Store, staff: Staff, public_id: str) -> LeftMessage:
+    async def _message(self, tx: Tx, staff: Staff, public_id: str) -> LeftMessage:
         """The message by its public id, locked; another workgroup's message reads exactly like
         one that does not exist (``access.require_message_of``)."""
-        row = await store.left_message_by_public_id(public_id)
-        member_of = await store.workgroups_of(staff.user_id)
+        row = await self._inbox.left_message_by_public_id(tx, public_id)
+        member_of = await self._workgroups.workgroups_of(tx, staff.user_id)
         workgroup_id = None if row is None else row.message.workgroup_id
         access.require_message_of(staff, workgroup_id, member_of)
         assert row is not None
-        locked = await store.left_message(row.message.id, lock=True)
+        locked = await self._inbox.left_message(tx, row.message.id, lock=True)
         assert locked is not None
         return locked.message
 
     async def _save(
-        self, store: Store, before: LeftMessage, after: LeftMessage
+        self, tx: Tx, before: LeftMessage, after: LeftMessage
     ) -> tuple[LeftMessageOut, list[Notification]]:
         """Inside the caller's transaction: the caller publishes the notes after its commit."""
         if after != before:
-            await store.save_left_message(after)
-        row = await store.left_message(after.id)
+            await self._inbox.save_left_message(tx, after)
+        row = await self._inbox.left_message(tx, after.id)
         assert row is not None
-        notes = await self._notes(store, after.workgroup_id, row) if after != before else []
+        notes = await self._notes(tx, after.workgroup_id, row) if after != before else []
         return message_out(row), notes
 
     # Admins: hours and the workgroup's address ------------------------------------------------
 
     async def hours(self, actor: Principal, slug: str) -> HoursSettings:
         access.require_role(actor, StaffRole.ADMIN)
-        async with self._db.read() as store:
-            wg = await _workgroup(store, slug)
-            row = await store.workgroup_hours(wg.id)
+        async with self._db.read() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            row = await self._workgroups.workgroup_hours(tx, wg.id)
         if row is None:
             return HoursSettings(None)
         return HoursSettings(row.hours, row.email, row.queue_without_agents)
@@ -238,10 +250,10 @@ class InboxService:
             raise InvalidInput("the workgroup's email address is not valid")
         hours = settings.hours or BusinessHours("UTC")
         check_timezone(hours.timezone)
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug)
-            await store.save_workgroup_hours(
-                wg.id, HoursRow(hours, settings.queue_without_agents, settings.email)
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            await self._workgroups.save_workgroup_hours(
+                tx, wg.id, HoursRow(hours, settings.queue_without_agents, settings.email)
             )
         # Opening, closing and the queueing policy matter to the workgroup's routing.
         await self._bus.publish([Kick(workgroup_id=wg.id)])
@@ -253,25 +265,25 @@ class InboxService:
         """Make every email attempt that is due; returns when the next one is."""
         for _ in range(MAX_SENDS_PER_RUN):
             now = self._clock.now()
-            async with self._db.write() as store:
-                due = await store.emails_due(now, limit=1)
-                claimed = bool(due) and await store.claim_email(
-                    due[0][0], due[0][1], now + self._lease
+            async with self._db.write() as tx:
+                due = await self._inbox.emails_due(tx, now, limit=1)
+                claimed = bool(due) and await self._inbox.claim_email(
+                    tx, due[0][0], due[0][1], now + self._lease
                 )
             if not due:
                 break
             if claimed:
                 await self._attempt(due[0][0])
-        async with self._db.read() as store:
-            return await store.next_email_due()
+        async with self._db.read() as tx:
+            return await self._inbox.next_email_due(tx)
 
     async def _attempt(self, message_id: int) -> None:
-        async with self._db.read() as store:
-            row = await store.left_message(message_id)
+        async with self._db.read() as tx:
+            row = await self._inbox.left_message(tx, message_id)
             if row is None:
                 return
-            wg = await store.workgroup(row.message.workgroup_id)
-            settings = await store.workgroup_hours(row.message.workgroup_id)
+            wg = await self._workgroups.workgroup(tx, row.message.workgroup_id)
+            settings = await self._workgroups.workgroup_hours(tx, row.message.workgroup_id)
         to = settings.email if settings is not None else ""
         error: str | None = None
         if wg is None or not to or not self._mailer.enabled:
@@ -286,8 +298,8 @@ class InboxService:
                 error = str(exc)
                 log.warning("left message %s: email failed: %s", message_id, error)
         now = self._clock.now()
-        async with self._db.write() as store:
-            current = await store.left_message(message_id, lock=True)
+        async with self._db.write() as tx:
+            current = await self._inbox.left_message(tx, message_id, lock=True)
             if current is None:
                 return
             msg = current.message
@@ -297,23 +309,23 @@ class InboxService:
                 after = replace(msg, last_email_error=error, next_email_at=None)
             else:
                 after = policy.email_failed(msg, error, now)
-            await store.save_left_message(after)
-            updated = await store.left_message(message_id)
-            notes = await self._notes(store, after.workgroup_id, updated)
+            await self._inbox.save_left_message(tx, after)
+            updated = await self._inbox.left_message(tx, message_id)
+            notes = await self._notes(tx, after.workgroup_id, updated)
         await self._bus.publish(notes)
 
     # Notifications ----------------------------------------------------------------------------
 
     async def _notes(
-        self, store: Store, workgroup_id: int, row: LeftMessageRow | None
+        self, tx: Tx, workgroup_id: int, row: LeftMessageRow | None
     ) -> list[Notification]:
         """``left_message`` for the workgroup's members and every supervisor and admin."""
         if row is None:
             return []
-        members = set(await store.members(workgroup_id))
+        members = set(await self._workgroups.members(tx, workgroup_id))
         recipients = sorted(
             u.id
-            for u in await store.list_users()
+            for u in await self._staff.list_users(tx)
             if u.active and (u.id in members or u.role is not StaffRole.AGENT)
         )
         message = InboxMessage(message=message_out(row)).model_dump(mode="json")
@@ -343,8 +355,8 @@ class MailLoop:
             await wait_first(self._inbox.mail_waiting, self._clock.sleep_until(wake_at))
 
 
-async def _workgroup(store: Store, slug: str) -> WorkgroupRow:
-    wg = await store.workgroup_by_slug(slug)
+async def _workgroup(tx: Tx, workgroups: WorkgroupStore, slug: str) -> WorkgroupRow:
+    wg = await workgroups.workgroup_by_slug(tx, slug)
     if wg is None:
         raise NotFound(f"no workgroup {slug!r}")
     return wg

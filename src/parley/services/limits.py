@@ -32,6 +32,7 @@ from parley.domain.limits import SendGate, TokenBucket, whole_seconds
 from parley.services.auth import AuthService, Login
 from parley.settings import Settings
 from parley.storage.db import Database
+from parley.storage.staff import StaffStore
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,10 @@ class LoginGuard:
     forgets the account's failures. An administrator can unlock an account.
     """
 
-    def __init__(self, auth: AuthService, limiter: Limiter, db: Database, rules: Rules) -> None:
+    def __init__(
+        self, auth: AuthService, limiter: Limiter, db: Database, rules: Rules, *, staff: StaffStore
+    ) -> None:
+        self._staff = staff
         self._auth = auth
         self._limiter = limiter
         self._db = db
@@ -252,8 +256,8 @@ class LoginGuard:
     async def unlock(self, actor: Principal, username: str) -> bool:
         """Lift a lockout and forget the failures; returns whether the account was locked."""
         require_role(actor, StaffRole.ADMIN)
-        async with self._db.read() as store:
-            user = await store.user_by_username(username)
+        async with self._db.read() as tx:
+            user = await self._staff.user_by_username(tx, username)
         if user is None:
             raise NotFound(f"no user {username!r}")
         account = account_key(username)

@@ -20,8 +20,11 @@ from parley.domain.access import Principal, StaffRole, require_role, require_rul
 from parley.domain.errors import BadPattern, Conflict, InvalidInput, NotFound
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick
+from parley.storage.agents import AgentStore
 from parley.storage.db import Database
-from parley.storage.store import QueueRow, RuleRow, Store, WorkgroupRow
+from parley.storage.staff import StaffStore
+from parley.storage.tx import Tx
+from parley.storage.workgroups import QueueRow, RuleRow, WorkgroupRow, WorkgroupStore
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +67,12 @@ class RuleTest:
 _reported: set[tuple[int, str]] = set()
 
 
-async def saved_rules(store: Store, workgroup_id: int) -> list[rules.Rule]:
+async def saved_rules(tx: Tx, workgroups: WorkgroupStore, workgroup_id: int) -> list[rules.Rule]:
     """A workgroup's rules as the router runs them. A rule saved before patterns were checked
     against RE2 may hold one RE2 cannot run: that test never matches (``rules.parse_stored``),
     and the rule is logged once per process, instead of failing every chat it sees."""
     out: list[rules.Rule] = []
-    for row in await store.rules(workgroup_id):
+    for row in await workgroups.rules(tx, workgroup_id):
         rule = row.rule()
         found = rules.problems(rule.condition)
         key = (row.id, repr(row.condition))
@@ -101,7 +104,19 @@ def check_skills(skills: Mapping[str, int]) -> dict[str, int]:
 
 
 class QueueService:
-    def __init__(self, db: Database, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        *,
+        staff: StaffStore,
+        workgroups: WorkgroupStore,
+        agents: AgentStore,
+    ) -> None:
+        self._staff = staff
+        self._workgroups = workgroups
+        self._agents = agents
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -110,28 +125,31 @@ class QueueService:
 
     async def queues(self, actor: Principal, slug: str) -> list[QueueRow]:
         require_role(actor, StaffRole.AGENT)
-        async with self._db.read() as store:
-            return await store.queues((await _workgroup(store, slug)).id)
+        async with self._db.read() as tx:
+            return await self._workgroups.queues(
+                tx, (await _workgroup(tx, self._workgroups, slug)).id
+            )
 
     async def create_queue(self, actor: Principal, slug: str, settings: QueueSettings) -> QueueRow:
         require_role(actor, StaffRole.ADMIN)
         try:
-            async with self._db.write() as store:
-                wg = await _workgroup(store, slug, lock=True)
-                existing = await store.queues(wg.id)
+            async with self._db.write() as tx:
+                wg = await _workgroup(tx, self._workgroups, slug, lock=True)
+                existing = await self._workgroups.queues(tx, wg.id)
                 if len(existing) >= MAX_QUEUES:
                     raise InvalidInput(f"a workgroup has at most {MAX_QUEUES} queues")
                 if any(q.name == settings.name for q in existing):
                     raise Conflict(f"the queue {settings.name!r} exists")
                 values = _queue_values(settings, existing, None)
-                queue_id = await store.insert_queue(
+                queue_id = await self._workgroups.insert_queue(
+                    tx,
                     wg.id,
                     self._clock.now(),
                     position=1 + max((q.position for q in existing), default=0),
                     is_default=False,
                     **values,
                 )
-                queue = await store.queue(queue_id)
+                queue = await self._workgroups.queue(tx, queue_id)
         except IntegrityError:
             raise Conflict(f"the queue {settings.name!r} exists") from None
         assert queue is not None
@@ -143,14 +161,16 @@ class QueueService:
     ) -> QueueRow:
         require_role(actor, StaffRole.ADMIN)
         try:
-            async with self._db.write() as store:
-                wg = await _workgroup(store, slug, lock=True)
-                existing = await store.queues(wg.id)
+            async with self._db.write() as tx:
+                wg = await _workgroup(tx, self._workgroups, slug, lock=True)
+                existing = await self._workgroups.queues(tx, wg.id)
                 queue = _named(existing, name)
                 if settings.name != name and any(q.name == settings.name for q in existing):
                     raise Conflict(f"the queue {settings.name!r} exists")
-                await store.update_queue(queue.id, **_queue_values(settings, existing, queue))
-                updated = await store.queue(queue.id)
+                await self._workgroups.update_queue(
+                    tx, queue.id, **_queue_values(settings, existing, queue)
+                )
+                updated = await self._workgroups.queue(tx, queue.id)
         except IntegrityError:
             raise Conflict(f"the queue {settings.name!r} exists") from None
         assert updated is not None
@@ -160,14 +180,14 @@ class QueueService:
     async def delete_queue(self, actor: Principal, slug: str, name: str) -> None:
         """Delete a queue: its waiting requests move to the default queue, its rules go."""
         require_role(actor, StaffRole.ADMIN)
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug, lock=True)
-            existing = await store.queues(wg.id)
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug, lock=True)
+            existing = await self._workgroups.queues(tx, wg.id)
             queue = _named(existing, name)
             if queue.is_default:
                 raise Conflict("the default queue cannot be deleted")
             default = next(q for q in existing if q.is_default)
-            await store.delete_queue(queue.id, move_to=default.id)
+            await self._workgroups.delete_queue(tx, queue.id, move_to=default.id)
         await self._bus.publish([Kick(workgroup_id=wg.id)])
 
     # Rules ------------------------------------------------------------------------------------
@@ -175,10 +195,10 @@ class QueueService:
     async def rules(self, actor: Principal, slug: str) -> list[tuple[RuleRow, str]]:
         """The rules in order, each with its target queue's name."""
         require_role(actor, StaffRole.AGENT)
-        async with self._db.read() as store:
-            wg = await _workgroup(store, slug)
-            names = {q.id: q.name for q in await store.queues(wg.id)}
-            return [(r, names.get(r.queue_id, "")) for r in await store.rules(wg.id)]
+        async with self._db.read() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            names = {q.id: q.name for q in await self._workgroups.queues(tx, wg.id)}
+            return [(r, names.get(r.queue_id, "")) for r in await self._workgroups.rules(tx, wg.id)]
 
     async def set_rules(
         self, actor: Principal, slug: str, new: Sequence[RuleSettings]
@@ -187,9 +207,9 @@ class QueueService:
         require_rule_editor(actor)
         if len(new) > MAX_RULES:
             raise InvalidInput(f"a workgroup has at most {MAX_RULES} rules")
-        async with self._db.write() as store:
-            wg = await _workgroup(store, slug, lock=True)
-            existing = await store.queues(wg.id)
+        async with self._db.write() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug, lock=True)
+            existing = await self._workgroups.queues(tx, wg.id)
             rows = [
                 (
                     r.name,
@@ -199,9 +219,9 @@ class QueueService:
                 )
                 for i, r in enumerate(new)
             ]
-            await store.set_rules(wg.id, rows)
+            await self._workgroups.set_rules(tx, wg.id, rows)
             names = {q.id: q.name for q in existing}
-            saved = [(r, names[r.queue_id]) for r in await store.rules(wg.id)]
+            saved = [(r, names[r.queue_id]) for r in await self._workgroups.rules(tx, wg.id)]
         return saved
 
     async def test_rules(
@@ -215,11 +235,11 @@ class QueueService:
         router runs them), or under ``candidate`` rules before they are saved (the console's
         rule tester). For admins, as editing rules is: it runs their patterns."""
         require_rule_editor(actor)
-        async with self._db.read() as store:
-            wg = await _workgroup(store, slug)
-            existing = await store.queues(wg.id)
+        async with self._db.read() as tx:
+            wg = await _workgroup(tx, self._workgroups, slug)
+            existing = await self._workgroups.queues(tx, wg.id)
             if candidate is None:
-                tried = await saved_rules(store, wg.id)
+                tried = await saved_rules(tx, self._workgroups, wg.id)
             else:
                 tried = [
                     rules.Rule(
@@ -241,11 +261,11 @@ class QueueService:
         self, actor: Principal, username: str
     ) -> tuple[dict[str, int], int | None]:
         require_role(actor, StaffRole.AGENT)
-        async with self._db.read() as store:
-            user = await store.user_by_username(username)
+        async with self._db.read() as tx:
+            user = await self._staff.user_by_username(tx, username)
             if user is None:
                 raise NotFound(f"no user {username!r}")
-            return await store.agent_routing(user.id)
+            return await self._agents.agent_routing(tx, user.id)
 
     async def set_agent_routing(
         self, actor: Principal, username: str, skills: Mapping[str, int], max_chats: int | None
@@ -255,22 +275,24 @@ class QueueService:
         checked = check_skills(skills)
         if max_chats is not None and not 1 <= max_chats <= 100:
             raise InvalidInput("max chats must be 1 to 100")
-        async with self._db.write() as store:
-            user = await store.user_by_username(username)
+        async with self._db.write() as tx:
+            user = await self._staff.user_by_username(tx, username)
             if user is None:
                 raise NotFound(f"no user {username!r}")
-            if await store.agent(user.id) is None:
+            if await self._agents.agent(tx, user.id) is None:
                 raise NotFound(f"{username!r} is not an agent")
-            await store.set_agent_routing(user.id, checked, max_chats)
-            workgroups = await store.workgroups_of(user.id)
+            await self._agents.set_agent_routing(tx, user.id, checked, max_chats)
+            workgroups = await self._workgroups.workgroups_of(tx, user.id)
         await self._bus.publish([Kick(workgroup_id=w) for w in workgroups])
         return checked, max_chats
 
 
-async def _workgroup(store: Store, slug: str, *, lock: bool = False) -> WorkgroupRow:
-    wg = await store.workgroup_by_slug(slug)
+async def _workgroup(
+    tx: Tx, workgroups: WorkgroupStore, slug: str, *, lock: bool = False
+) -> WorkgroupRow:
+    wg = await workgroups.workgroup_by_slug(tx, slug)
     if wg is not None and lock:
-        wg = await store.workgroup(wg.id, lock=True)
+        wg = await workgroups.workgroup(tx, wg.id, lock=True)
     if wg is None:
         raise NotFound(f"no workgroup {slug!r}")
     return wg

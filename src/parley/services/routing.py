@@ -44,8 +44,13 @@ from parley.realtime.notifications import (
 from parley.services.conversations import readable, require_participant
 from parley.services.presence import announce
 from parley.services.queues import saved_rules
+from parley.storage.agents import AgentStore
+from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
-from parley.storage.store import RoutingEventRow, Store, WorkgroupRow
+from parley.storage.requests import RequestStore, RoutingEventRow
+from parley.storage.staff import StaffStore
+from parley.storage.tx import Tx
+from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
 
 MAX_NOTE_CHARS = 1000
 
@@ -58,7 +63,23 @@ class TransferTarget:
 
 
 class RoutingService:
-    def __init__(self, db: Database, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        *,
+        staff: StaffStore,
+        workgroups: WorkgroupStore,
+        conversations: ConversationStore,
+        requests: RequestStore,
+        agents: AgentStore,
+    ) -> None:
+        self._staff = staff
+        self._workgroups = workgroups
+        self._conversations = conversations
+        self._requests = requests
+        self._agents = agents
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -66,47 +87,49 @@ class RoutingService:
     async def run(self, workgroup_id: int) -> datetime | None:
         """Apply due timeouts and make every offer that can be made. Returns when to run next."""
         now = self._clock.now()
-        async with self._db.write() as store:
-            wg = await store.workgroup(workgroup_id, lock=True)
+        async with self._db.write() as tx:
+            wg = await self._workgroups.workgroup(tx, workgroup_id, lock=True)
             if wg is None:
                 return None
-            before = await store.load_router(wg)
+            before = await self._requests.load_router(tx, wg)
             ticked, timeouts = routing.tick(before, now)
             after, offers = routing.dispatch(ticked, now)
-            notes = await self._persist(store, wg, before, after, [*timeouts, *offers], now)
+            notes = await self._persist(tx, wg, before, after, [*timeouts, *offers], now)
         await self._bus.publish(notes)
         return routing.next_deadline(after, now)
 
     async def accept(self, staff: Staff, offer_id: str) -> str:
         """Accept an offer: the agent joins the conversation. Returns its id."""
         now = self._clock.now()
-        async with self._db.write() as store:
-            wg = await self._offer_workgroup(store, offer_id)
-            await store.agent(staff.user_id, lock=True)  # one capacity check at a time
-            before = await store.load_router(wg)
+        async with self._db.write() as tx:
+            wg = await self._offer_workgroup(tx, offer_id)
+            await self._agents.agent(tx, staff.user_id, lock=True)  # one capacity check at a time
+            before = await self._requests.load_router(tx, wg)
             after, events = routing.accept(before, offer_id, staff.user_id, now)
-            notes = await self._assigned(store, staff, wg, before, after, events, now)
+            notes = await self._assigned(tx, staff, wg, before, after, events, now)
         await self._bus.publish(notes)
         return _accepted(events)
 
     async def claim(self, staff: Staff, conversation_id: str) -> str:
         """Take a waiting request of a manual-pick queue: the agent joins the conversation."""
         now = self._clock.now()
-        async with self._db.write() as store:
-            found = await store.request_workgroup(conversation_id)
-            wg = None if found is None else await store.workgroup(found[0], lock=True)
+        async with self._db.write() as tx:
+            found = await self._requests.request_workgroup(tx, conversation_id)
+            wg = (
+                None if found is None else await self._workgroups.workgroup(tx, found[0], lock=True)
+            )
             if wg is None:
                 raise OfferGone("this request is no longer waiting")
-            await store.agent(staff.user_id, lock=True)
-            before = await store.load_router(wg)
+            await self._agents.agent(tx, staff.user_id, lock=True)
+            before = await self._requests.load_router(tx, wg)
             after, events = routing.claim(before, conversation_id, staff.user_id, now)
-            notes = await self._assigned(store, staff, wg, before, after, events, now)
+            notes = await self._assigned(tx, staff, wg, before, after, events, now)
         await self._bus.publish(notes)
         return _accepted(events)
 
     async def _assigned(
         self,
-        store: Store,
+        tx: Tx,
         staff: Staff,
         wg: WorkgroupRow,
         before: routing.Router,
@@ -116,10 +139,10 @@ class RoutingService:
     ) -> list[Notification]:
         """Write an accept or a claim: the agent joins the conversation; after a transfer the
         sender leaves it."""
-        notes = await self._persist(store, wg, before, after, events, now)
+        notes = await self._persist(tx, wg, before, after, events, now)
         request = before.find(_accepted(events))
         assert request is not None
-        conv = await store.conversation(request.request_id, lock=True)
+        conv = await self._conversations.conversation(tx, request.request_id, lock=True)
         if conv is None:
             raise NotFound("the conversation is gone")
         me = Participant(staff.key, Role.AGENT, staff.display_name, now, staff.user_id)
@@ -132,8 +155,9 @@ class RoutingService:
                 conv, left = conv_policy.leave(conv, sender.key, "transferred", now)
                 entries.append(left)
             if conv.workgroup_id != wg.id:
-                await store.set_conversation_workgroup(conv.id, wg.id)
-            await store.record_event(
+                await self._conversations.set_conversation_workgroup(tx, conv.id, wg.id)
+            await self._requests.record_event(
+                tx,
                 RoutingEventRow(
                     conv.id,
                     "transfer_accepted",
@@ -143,20 +167,23 @@ class RoutingService:
                     from_workgroup_id=conv.workgroup_id,
                     to_workgroup_id=wg.id,
                     to_queue_id=request.queue_id,
-                )
+                ),
             )
-            await store.set_idle_since(transfer.from_agent, now)
+            await self._agents.set_idle_since(tx, transfer.from_agent, now)
             notes += [
                 _transfer_status(transfer.from_agent, conv.id, "accepted", staff.display_name),
-                *[Kick(workgroup_id=w) for w in await store.workgroups_of(transfer.from_agent)],
+                *[
+                    Kick(workgroup_id=w)
+                    for w in await self._workgroups.workgroups_of(tx, transfer.from_agent)
+                ],
             ]
         else:
             status = QueueStatus(conversation_id=conv.id, status="accepted")
             notes.append(_to_visitor(conv.id, status))
-        await store.save_conversation(conv)
-        await store.insert_entries(conv.id, entries)
-        await store.set_idle_since(staff.user_id, now)
-        await store.set_missed_offers(staff.user_id, 0)
+        await self._conversations.save_conversation(tx, conv)
+        await self._conversations.insert_entries(tx, conv.id, entries)
+        await self._agents.set_idle_since(tx, staff.user_id, now)
+        await self._agents.set_missed_offers(tx, staff.user_id, 0)
         return [
             *notes,
             Appended(conversation_id=conv.id, entries=[EntryOut.of(e) for e in entries]),
@@ -173,27 +200,37 @@ class RoutingService:
         if len(note) > MAX_NOTE_CHARS:
             raise InvalidInput(f"a transfer note is limited to {MAX_NOTE_CHARS} characters")
         now = self._clock.now()
-        async with self._db.write() as store:
-            conv = await readable(store, staff, conversation_id)
-            await _require_agent_in(store, staff, conv)
-            source = None if conv.workgroup_id is None else await store.workgroup(conv.workgroup_id)
+        async with self._db.write() as tx:
+            conv = await readable(tx, self._workgroups, self._conversations, staff, conversation_id)
+            await _require_agent_in(tx, self._workgroups, staff, conv)
+            source = (
+                None
+                if conv.workgroup_id is None
+                else await self._workgroups.workgroup(tx, conv.workgroup_id)
+            )
             if source is None:
                 raise Conflict("this conversation has no workgroup")
             # Transfers that happened; attempts nobody took do not count.
-            done = [e for e in await store.events_of(conv.id) if e.kind == "transfer_accepted"]
+            done = [
+                e
+                for e in await self._requests.events_of(tx, conv.id)
+                if e.kind == "transfer_accepted"
+            ]
             count = len(done)
             source.transfer_policy().check(target.kind, count)
             dest, queue_id, priority, to_agent = await self._transfer_target(
-                store, staff, source, conv.metadata, target
+                tx, staff, source, conv.metadata, target
             )
             # Lock order: workgroup, then conversation; check again under the locks.
-            await store.workgroup(dest.id, lock=True)
-            conv = await readable(store, staff, conversation_id, lock=True)
-            await _require_agent_in(store, staff, conv)
-            state = await store.request_state(conv.id)
+            await self._workgroups.workgroup(tx, dest.id, lock=True)
+            conv = await readable(
+                tx, self._workgroups, self._conversations, staff, conversation_id, lock=True
+            )
+            await _require_agent_in(tx, self._workgroups, staff, conv)
+            state = await self._requests.request_state(tx, conv.id)
             if state is None or state.status != "accepted":
                 raise Conflict("a transfer of this chat is already under way")
-            before = await store.load_router(dest)
+            before = await self._requests.load_router(tx, dest)
             request = routing.Request(
                 request_id=conv.id,
                 created_at=now,
@@ -207,9 +244,10 @@ class RoutingService:
                 transfer=routing.Transfer(staff.user_id, to_agent, note),
             )
             after, events = routing.enqueue(before, request, now)
-            await store.start_transfer(request, dest.id, after.positions()[conv.id][1])
-            notes = await self._persist(store, dest, before, after, events, now)
-            await store.record_event(
+            await self._requests.start_transfer(tx, request, dest.id, after.positions()[conv.id][1])
+            notes = await self._persist(tx, dest, before, after, events, now)
+            await self._requests.record_event(
+                tx,
                 RoutingEventRow(
                     conv.id,
                     "transfer_requested",
@@ -220,7 +258,7 @@ class RoutingService:
                     to_workgroup_id=dest.id,
                     to_queue_id=queue_id,
                     note=note,
-                )
+                ),
             )
         await self._bus.publish(
             [
@@ -232,37 +270,39 @@ class RoutingService:
 
     async def cancel_transfer(self, staff: Staff, conversation_id: str) -> None:
         """The sender calls a transfer off before anyone accepted it."""
-        async with self._db.write() as store:
-            await readable(store, staff, conversation_id)  # not theirs: as if it did not exist
-            state = await store.request_state(conversation_id)
+        async with self._db.write() as tx:
+            await readable(
+                tx, self._workgroups, self._conversations, staff, conversation_id
+            )  # not theirs: as if it did not exist
+            state = await self._requests.request_state(tx, conversation_id)
             if state is None or state.status != "waiting" or state.transfer_from is None:
                 raise Conflict("no transfer of this chat is under way")
             if state.transfer_from != staff.user_id:
                 access.require_role(staff, StaffRole.SUPERVISOR)
-            wg = await store.workgroup(state.workgroup_id, lock=True)
+            wg = await self._workgroups.workgroup(tx, state.workgroup_id, lock=True)
             assert wg is not None
-            notes = await self.cancel_in(store, wg, conversation_id)
+            notes = await self.cancel_in(tx, wg, conversation_id)
         await self._bus.publish(notes)
 
     async def _transfer_target(
         self,
-        store: Store,
+        tx: Tx,
         staff: Staff,
         source: WorkgroupRow,
         metadata: Mapping[str, Any],
         target: TransferTarget,
     ) -> tuple[WorkgroupRow, int, int, int | None]:
         """Where a transfer goes: (workgroup, queue, priority, named agent)."""
-        own = await store.queues(source.id)
+        own = await self._workgroups.queues(tx, source.id)
         default = next(q.id for q in own if q.is_default)
         match target.kind:
             case "agent":
-                user = await store.user_by_username(target.name)
-                if user is None or not user.active or await store.agent(user.id) is None:
+                user = await self._staff.user_by_username(tx, target.name)
+                if user is None or not user.active or await self._agents.agent(tx, user.id) is None:
                     raise NotFound(f"no agent {target.name!r}")
                 if user.id == staff.user_id:
                     raise InvalidInput("you cannot transfer a chat to yourself")
-                if source.id not in await store.workgroups_of(user.id):
+                if source.id not in await self._workgroups.workgroups_of(tx, user.id):
                     raise InvalidInput(
                         f"{target.name!r} is not in this workgroup: transfer to theirs instead"
                     )
@@ -273,12 +313,12 @@ class RoutingService:
                     raise NotFound(f"no queue {target.name!r} in this workgroup")
                 return source, queue.id, 0, None
             case "workgroup":
-                dest = await store.workgroup_by_slug(target.name)
+                dest = await self._workgroups.workgroup_by_slug(tx, target.name)
                 if dest is None:
                     raise NotFound(f"no workgroup {target.name!r}")
-                theirs = await store.queues(dest.id)
+                theirs = await self._workgroups.queues(tx, dest.id)
                 decision = rules.route(
-                    await saved_rules(store, dest.id),
+                    await saved_rules(tx, self._workgroups, dest.id),
                     metadata,
                     next(q.id for q in theirs if q.is_default),
                 )
@@ -287,24 +327,24 @@ class RoutingService:
 
     async def decline(self, staff: Staff, offer_id: str) -> None:
         now = self._clock.now()
-        async with self._db.write() as store:
-            wg = await self._offer_workgroup(store, offer_id)
-            before = await store.load_router(wg)
+        async with self._db.write() as tx:
+            wg = await self._offer_workgroup(tx, offer_id)
+            before = await self._requests.load_router(tx, wg)
             after, events = routing.decline(before, offer_id, staff.user_id, now)
-            notes = await self._persist(store, wg, before, after, events, now)
-            await store.set_missed_offers(staff.user_id, 0)
+            notes = await self._persist(tx, wg, before, after, events, now)
+            await self._agents.set_missed_offers(tx, staff.user_id, 0)
         await self._bus.publish([*notes, Kick(workgroup_id=wg.id)])
 
     async def waiting(self, staff: Staff) -> list[WaitingOut]:
         """Requests of manual-pick queues in the agent's workgroups that they could claim."""
         now = self._clock.now()
         out: list[WaitingOut] = []
-        async with self._db.read() as store:
-            for wg_id in await store.workgroups_of(staff.user_id):
-                wg = await store.workgroup(wg_id)
+        async with self._db.read() as tx:
+            for wg_id in await self._workgroups.workgroups_of(tx, staff.user_id):
+                wg = await self._workgroups.workgroup(tx, wg_id)
                 if wg is None:
                     continue
-                router = await store.load_router(wg)
+                router = await self._requests.load_router(tx, wg)
                 me = router.agents.get(staff.user_id)
                 positions = router.positions()
                 mine = [
@@ -314,7 +354,9 @@ class RoutingService:
                     and spec.strategy is routing.Strategy.MANUAL
                     and (me is None or router.may_claim(me, request))
                 ]
-                metadata = await store.metadata_of([r.request_id for r, _ in mine])
+                metadata = await self._conversations.metadata_of(
+                    tx, [r.request_id for r, _ in mine]
+                )
                 for request, spec in mine:
                     out.append(
                         WaitingOut(
@@ -332,7 +374,7 @@ class RoutingService:
 
     async def enqueue_in(
         self,
-        store: Store,
+        tx: Tx,
         wg: WorkgroupRow,
         conv: Conversation,
         now: datetime,
@@ -343,40 +385,44 @@ class RoutingService:
         ``Unavailable`` when the queue is full. Returns the request's position, and what to
         publish after the commit."""
         conversation_id, metadata = conv.id, conv.metadata
-        await store.workgroup(wg.id, lock=True)  # queue lengths are checked under this lock
-        before = await store.load_router(wg)
-        default = next((q.id for q in await store.queues(wg.id) if q.is_default), None)
+        await self._workgroups.workgroup(
+            tx, wg.id, lock=True
+        )  # queue lengths are checked under this lock
+        before = await self._requests.load_router(tx, wg)
+        default = next(
+            (q.id for q in await self._workgroups.queues(tx, wg.id) if q.is_default), None
+        )
         if default is None:
             raise NotFound("this workgroup has no default queue")
-        decision = rules.route(await saved_rules(store, wg.id), metadata, default)
-        preferred = await store.last_agent_of(wg.id, conv.link)
+        decision = rules.route(await saved_rules(tx, self._workgroups, wg.id), metadata, default)
+        preferred = await self._requests.last_agent_of(tx, wg.id, conv.link)
         request = routing.Request(
             request_id=conversation_id,
             created_at=now,
             queue_id=decision.queue_id,
-            arrival=await store.next_arrival(),
+            arrival=await self._requests.next_arrival(tx),
             priority=decision.priority,
             entered_at=now,
             preferred_agent=preferred,
         )
         after, events = routing.enqueue(before, request, now)
         position = after.positions()[conversation_id][1]
-        await store.insert_request(request, wg.id, position)
+        await self._requests.insert_request(tx, request, wg.id, position)
         # Those behind a higher-priority newcomer moved back: they hear it now.
-        notes = await self._persist(store, wg, before, after, events, now)
+        notes = await self._persist(tx, wg, before, after, events, now)
         return position, [*notes, Kick(workgroup_id=wg.id)]
 
     async def queue_status(self, conversation_id: str) -> QueueStatus | None:
         """Where a waiting request stands, with its estimated wait; None when not waiting."""
-        async with self._db.read() as store:
-            state = await store.request_state(conversation_id)
+        async with self._db.read() as tx:
+            state = await self._requests.request_state(tx, conversation_id)
             if state is None or state.transfer_from is not None:
                 return None  # a transfer is the agents' business, not the visitor's
-            found = await store.queue_position(conversation_id)
+            found = await self._requests.queue_position(tx, conversation_id)
             if found is None:
                 return None
             queue_id, position = found
-            estimate = await _Estimates(store).at(queue_id, position)
+            estimate = await _Estimates(tx, self._requests).at(queue_id, position)
         return QueueStatus(
             conversation_id=conversation_id,
             status="waiting",
@@ -384,42 +430,44 @@ class RoutingService:
             estimated_wait_secs=estimate,
         )
 
-    async def cancel_in(
-        self, store: Store, wg: WorkgroupRow, request_id: str
-    ) -> list[Notification]:
+    async def cancel_in(self, tx: Tx, wg: WorkgroupRow, request_id: str) -> list[Notification]:
         """Cancel a waiting request, inside the caller's transaction (workgroup locked)."""
         now = self._clock.now()
-        before = await store.load_router(wg)
+        before = await self._requests.load_router(tx, wg)
         after, events = routing.cancel(before, request_id, now)
         return [
-            *await self._persist(store, wg, before, after, events, now),
+            *await self._persist(tx, wg, before, after, events, now),
             Kick(workgroup_id=wg.id),
         ]
 
     async def pending_offers(self, staff: Staff) -> list[OfferOut]:
         """The offers an agent holds now (sent again as a snapshot on reconnect)."""
-        async with self._db.read() as store:
+        async with self._db.read() as tx:
             out = []
-            for p in await store.pending_offers_of(staff.user_id):
-                wg = await store.workgroup(p.workgroup_id)
-                router = None if wg is None else await store.load_router(wg)
-                out.append(await _offer_out(store, p.offer, p.workgroup_id, router))
+            for p in await self._requests.pending_offers_of(tx, staff.user_id):
+                wg = await self._workgroups.workgroup(tx, p.workgroup_id)
+                router = None if wg is None else await self._requests.load_router(tx, wg)
+                out.append(
+                    await _offer_out(
+                        tx, self._staff, self._conversations, p.offer, p.workgroup_id, router
+                    )
+                )
             return out
 
     async def workgroups_with_work(self) -> list[int]:
-        async with self._db.read() as store:
-            return await store.workgroups_with_work()
+        async with self._db.read() as tx:
+            return await self._requests.workgroups_with_work(tx)
 
-    async def _offer_workgroup(self, store: Store, offer_id: str) -> WorkgroupRow:
-        wg_id = await store.offer_workgroup(offer_id)
-        wg = None if wg_id is None else await store.workgroup(wg_id, lock=True)
+    async def _offer_workgroup(self, tx: Tx, offer_id: str) -> WorkgroupRow:
+        wg_id = await self._requests.offer_workgroup(tx, offer_id)
+        wg = None if wg_id is None else await self._workgroups.workgroup(tx, wg_id, lock=True)
         if wg is None:
             raise OfferGone("this offer is no longer open")
         return wg
 
     async def _persist(
         self,
-        store: Store,
+        tx: Tx,
         wg: WorkgroupRow,
         before: routing.Router,
         after: routing.Router,
@@ -431,11 +479,11 @@ class RoutingService:
         # Offers end before new ones start: the database allows one live offer per agent.
         for event in events:
             if isinstance(event, routing.OfferEnded):
-                await store.end_offer(event.offer.offer_id, event.reason, now)
+                await self._requests.end_offer(tx, event.offer.offer_id, event.reason, now)
                 # Other workgroups skipped this agent while the offer was live: wake them.
                 notes += [
                     Kick(workgroup_id=w)
-                    for w in await store.workgroups_of(event.offer.agent_id)
+                    for w in await self._workgroups.workgroups_of(tx, event.offer.agent_id)
                     if w != wg.id
                 ]
                 notes.append(
@@ -452,21 +500,23 @@ class RoutingService:
         for request in after.requests:
             if old.get(request.request_id) != request:
                 entry = positions[request.request_id][1] if request.request_id in moved else None
-                await store.save_request(request, entry)
+                await self._requests.save_request(tx, request, entry)
         for queue_id, agent_id in after.last_offered.items():
             if before.last_offered.get(queue_id) != agent_id:
-                await store.set_last_offered(queue_id, agent_id)
-        estimates = _Estimates(store)
+                await self._workgroups.set_last_offered(tx, queue_id, agent_id)
+        estimates = _Estimates(tx, self._requests)
         manual_changed = False
         # Agents set away first: lock order is agent before conversation.
         for event in events:
             if isinstance(event, routing.AgentSetAway):
-                notes += await self._set_away(store, event.agent_id, event.missed, now)
+                notes += await self._set_away(tx, event.agent_id, event.missed, now)
         for event in events:
             match event:
                 case routing.OfferMade(offer=offer):
-                    await store.insert_offer(offer, wg.id)
-                    out = await _offer_out(store, offer, wg.id, after)
+                    await self._requests.insert_offer(tx, offer, wg.id)
+                    out = await _offer_out(
+                        tx, self._staff, self._conversations, offer, wg.id, after
+                    )
                     notes.append(
                         ToUser(
                             user_id=offer.agent_id,
@@ -474,14 +524,14 @@ class RoutingService:
                         )
                     )
                 case routing.RequestAccepted(request_id=request_id, agent_id=agent_id):
-                    await store.end_request(request_id, "accepted", now, agent_id)
+                    await self._requests.end_request(tx, request_id, "accepted", now, agent_id)
                 case routing.RequestEnded(request_id=request_id, reason=reason):
                     ended = before.find(request_id)
                     if ended is not None and ended.transfer is not None:
-                        notes += await self._transfer_ended(store, wg, ended, reason, now)
+                        notes += await self._transfer_ended(tx, wg, ended, reason, now)
                     else:
-                        await store.end_request(request_id, reason, now)
-                        notes += await self._end_conversation(store, request_id, reason, now)
+                        await self._requests.end_request(tx, request_id, reason, now)
+                        notes += await self._end_conversation(tx, request_id, reason, now)
                 case routing.PositionChanged(
                     request_id=request_id, queue_id=queue_id, position=position
                 ):
@@ -508,19 +558,19 @@ class RoutingService:
         for agent_id, agent in after.agents.items():
             previous = before.agents.get(agent_id)
             if previous is not None and previous.missed != agent.missed:
-                await store.set_missed_offers(agent_id, agent.missed)
+                await self._agents.set_missed_offers(tx, agent_id, agent.missed)
         if manual_changed or any(
             isinstance(e, routing.RequestAccepted | routing.RequestEnded)
             and (spec := before.queues.get(_queue_of(before, e.request_id))) is not None
             and spec.strategy is routing.Strategy.MANUAL
             for e in events
         ):
-            notes += await _waiting_changed(store, wg.id)
+            notes += await _waiting_changed(tx, self._workgroups, wg.id)
         return notes
 
     async def _transfer_ended(
         self,
-        store: Store,
+        tx: Tx,
         wg: WorkgroupRow,
         request: routing.Request,
         reason: str,
@@ -529,11 +579,12 @@ class RoutingService:
         """Nobody took a transfer, or it was called off: the chat stays with the sender."""
         transfer = request.transfer
         assert transfer is not None
-        conv = await store.conversation(request.request_id)
+        conv = await self._conversations.conversation(tx, request.request_id)
         home = wg.id if conv is None or conv.workgroup_id is None else conv.workgroup_id
-        await store.end_transfer(request.request_id, home, transfer.from_agent)
+        await self._requests.end_transfer(tx, request.request_id, home, transfer.from_agent)
         kind = "transfer_failed" if reason == "transfer_failed" else "transfer_cancelled"
-        await store.record_event(
+        await self._requests.record_event(
+            tx,
             RoutingEventRow(
                 request.request_id,
                 kind,
@@ -542,7 +593,7 @@ class RoutingService:
                 from_workgroup_id=home,
                 to_workgroup_id=wg.id,
                 to_queue_id=request.queue_id,
-            )
+            ),
         )
         status: Literal["failed", "cancelled"] = (
             "failed" if reason == "transfer_failed" else "cancelled"
@@ -550,28 +601,32 @@ class RoutingService:
         return [_transfer_status(transfer.from_agent, request.request_id, status)]
 
     async def _set_away(
-        self, store: Store, agent_id: int, missed: int, now: datetime
+        self, tx: Tx, agent_id: int, missed: int, now: datetime
     ) -> list[Notification]:
         """Routing set the agent away after missed offers: save it, tell them and everyone."""
-        row = await store.agent(agent_id, lock=True)
+        row = await self._agents.agent(tx, agent_id, lock=True)
         if row is None:
             return []
         state, changes = presence_policy.set_away_for_missed_offers(row.presence, missed, now)
-        await store.save_agent(state)
-        await store.set_missed_offers(agent_id, 0)
+        await self._agents.save_agent(tx, state)
+        await self._agents.set_missed_offers(tx, agent_id, 0)
         notes = announce(changes)
-        notes += [Kick(workgroup_id=w) for w in await store.workgroups_of(agent_id) if changes]
+        notes += [
+            Kick(workgroup_id=w)
+            for w in await self._workgroups.workgroups_of(tx, agent_id)
+            if changes
+        ]
         return notes
 
     async def _end_conversation(
-        self, store: Store, conversation_id: str, reason: str, now: datetime
+        self, tx: Tx, conversation_id: str, reason: str, now: datetime
     ) -> list[Notification]:
-        conv = await store.conversation(conversation_id, lock=True)
+        conv = await self._conversations.conversation(tx, conversation_id, lock=True)
         if conv is None:
             return []
         conv, entries = conv_policy.end(conv, None, reason, now)
-        await store.save_conversation(conv)
-        await store.insert_entries(conv.id, entries)
+        await self._conversations.save_conversation(tx, conv)
+        await self._conversations.insert_entries(tx, conv.id, entries)
         status = QueueStatus(
             conversation_id=conv.id,
             status="expired" if reason == "expired" else "cancelled",
@@ -583,9 +638,14 @@ class RoutingService:
 
 
 async def _offer_out(
-    store: Store, offer: routing.Offer, workgroup_id: int, router: routing.Router | None = None
+    tx: Tx,
+    staff: StaffStore,
+    conversations: ConversationStore,
+    offer: routing.Offer,
+    workgroup_id: int,
+    router: routing.Router | None = None,
 ) -> OfferOut:
-    conv = await store.conversation(offer.request_id)
+    conv = await conversations.conversation(tx, offer.request_id)
     queue_name = ""
     transfer: TransferOut | None = None
     if router is not None:
@@ -593,7 +653,7 @@ async def _offer_out(
         spec = None if request is None else router.queues.get(request.queue_id)
         queue_name = "" if spec is None else spec.name
         if request is not None and request.transfer is not None:
-            sender = await store.user(request.transfer.from_agent)
+            sender = await staff.user(tx, request.transfer.from_agent)
             transfer = TransferOut(
                 from_user_id=request.transfer.from_agent,
                 from_name="" if sender is None else sender.display_name,
@@ -620,21 +680,26 @@ ESTIMATE_SAMPLES = 20
 class _Estimates:
     """Estimated waits for one persist: each queue's samples are read once."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, tx: Tx, requests: RequestStore) -> None:
+        self._tx = tx
+        self._requests = requests
         self._samples: dict[int, list[tuple[timedelta, int]]] = {}
 
     async def at(self, queue_id: int, position: int) -> int | None:
         if queue_id not in self._samples:
-            self._samples[queue_id] = await self._store.wait_samples(queue_id, ESTIMATE_SAMPLES)
+            self._samples[queue_id] = await self._requests.wait_samples(
+                self._tx, queue_id, ESTIMATE_SAMPLES
+            )
         estimate = routing.estimate_wait(self._samples[queue_id], position)
         return None if estimate is None else round(estimate.total_seconds())
 
 
-async def _waiting_changed(store: Store, workgroup_id: int) -> list[Notification]:
+async def _waiting_changed(
+    tx: Tx, workgroups: WorkgroupStore, workgroup_id: int
+) -> list[Notification]:
     """Tell the workgroup's members that its manual-pick list changed."""
     message = WaitingChanged(workgroup_id=workgroup_id).model_dump(mode="json")
-    return [ToUser(user_id=m, message=message) for m in await store.members(workgroup_id)]
+    return [ToUser(user_id=m, message=message) for m in await workgroups.members(tx, workgroup_id)]
 
 
 def _transfer_status(
@@ -647,9 +712,11 @@ def _transfer_status(
     return ToUser(user_id=user_id, message=message.model_dump(mode="json"))
 
 
-async def _require_agent_in(store: Store, staff: Staff, conv: Conversation) -> None:
+async def _require_agent_in(
+    tx: Tx, workgroups: WorkgroupStore, staff: Staff, conv: Conversation
+) -> None:
     """Only an agent taking part in an active chat hands it on."""
-    await require_participant(store, staff, conv)
+    await require_participant(tx, workgroups, staff, conv)
     me = conv.participant(staff.key)
     if me is None or me.role is not Role.AGENT:
         raise Forbidden("only the chat's agent can transfer it")

@@ -24,7 +24,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from parley.storage.store import Store
+from parley.storage.tx import Tx
 
 log = logging.getLogger(__name__)
 
@@ -107,29 +107,32 @@ class Database:
             self._write_lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Store]:
-        """A read-write transaction; commits when the block exits without an exception."""
+    async def write(self) -> AsyncIterator[Tx]:
+        """A read-write transaction; commits when the block exits without an exception.
+
+        This and ``read`` are the one way of opening a transaction: the ``Tx`` they yield is
+        what every store method takes first (``storage/tx.py``)."""
         if self._write_lock is None:
-            async with self._write() as store:
-                yield store
+            async with self._write() as tx:
+                yield tx
             return
         # SQLite has one writer at a time. Queueing writers here, in order, beats letting them
         # collide in SQLite's busy handler, whose back-off sleeps made the slowest writes take
         # seconds under load (bench/messages.py: p99 ack 2 s before, see docs/operations.md).
-        async with self._write_lock, self._write() as store:
-            yield store
+        async with self._write_lock, self._write() as tx:
+            yield tx
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[Store]:
+    async def _write(self) -> AsyncIterator[Tx]:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(parley_write=True)
             async with conn.begin():
-                yield Store(conn, postgres=not self.is_sqlite)
+                yield Tx(conn, postgres=not self.is_sqlite)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[Store]:
+    async def read(self) -> AsyncIterator[Tx]:
         async with self.engine.connect() as conn, conn.begin():
-            yield Store(conn, postgres=not self.is_sqlite)
+            yield Tx(conn, postgres=not self.is_sqlite)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -34,7 +34,8 @@ from parley.services.admin import WorkgroupSettings
 from parley.services.auth import ApiToken
 from parley.services.chat import ChatForm
 from parley.services.inbox import HoursSettings
-from parley.storage.store import UserRow, WorkgroupRow
+from parley.storage.staff import UserRow
+from parley.storage.workgroups import WorkgroupRow
 from parley.web import limits, security
 from parley.web.errors import ErrorResponse
 

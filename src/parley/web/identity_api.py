@@ -82,11 +82,15 @@ def router(parley: Parley, *, demo: bool = False) -> APIRouter:
 
 
 async def _demo_token(parley: Parley) -> str:
-    async with parley.db.read() as store:
-        wg = await store.workgroup_by_slug(DEMO_WORKGROUP)
-        found = [] if wg is None else await store.list_identity_keys(wg.id)
+    async with parley.db.read() as tx:
+        wg = await parley.stores.workgroups.workgroup_by_slug(tx, DEMO_WORKGROUP)
+        found = [] if wg is None else await parley.stores.workgroups.list_identity_keys(tx, wg.id)
         kid = found[-1].kid if found else ""
-        secret = None if wg is None or not kid else await store.identity_secret(wg.id, kid)
+        secret = (
+            None
+            if wg is None or not kid
+            else await parley.stores.workgroups.identity_secret(tx, wg.id, kid)
+        )
     if secret is None:
         raise NotFound("the demo has no identity key")
     expires = parley.clock.now() + timedelta(hours=1)

@@ -18,7 +18,7 @@ from parley.domain.routing import OverflowAction, Strategy
 from parley.protocol import CleanInput, ConversationOut, WaitingOut
 from parley.services.queues import QueueSettings, RuleSettings
 from parley.services.routing import TransferTarget
-from parley.storage.store import QueueRow, RuleRow
+from parley.storage.workgroups import QueueRow, RuleRow
 from parley.web import security
 from parley.web.api import ERRORS, MAX_EXTRA_FIELDS, AcceptedOut, TranscriptOut
 

@@ -1,0 +1,39 @@
+"""The node's stores, one of each, built once (``bootstrap.build``) and handed out one by one:
+each service gets in its constructor only the stores it uses. ``Parley.stores`` keeps the set
+for the few callers outside services (the demo page's token, tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parley.storage.agents import AgentStore
+from parley.storage.conversations import ConversationStore
+from parley.storage.inbox import InboxStore
+from parley.storage.invitations import InvitationStore
+from parley.storage.requests import RequestStore
+from parley.storage.staff import StaffStore
+from parley.storage.workgroups import WorkgroupStore
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    staff: StaffStore
+    workgroups: WorkgroupStore
+    conversations: ConversationStore
+    requests: RequestStore
+    agents: AgentStore
+    inbox: InboxStore
+    invitations: InvitationStore
+
+    @classmethod
+    def create(cls) -> Stores:
+        workgroups = WorkgroupStore()
+        return cls(
+            staff=StaffStore(),
+            workgroups=workgroups,
+            conversations=ConversationStore(),
+            requests=RequestStore(workgroups),
+            agents=AgentStore(),
+            inbox=InboxStore(),
+            invitations=InvitationStore(),
+        )
