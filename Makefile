@@ -40,7 +40,12 @@ test: lint typecheck  ## The whole suite, as CI runs it.
 schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket protocol.
 	$(BIN)/parley schema --output docs/protocol.schema.json
 
-bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision time, worst rule patterns.
+# The side-by-side benchmark needs PostgreSQL + Redis (docs/performance.md); without them:
+# make bench SIDE_BY_SIDE="--quick --skip postgres"
+SIDE_BY_SIDE ?= --quick
+
+bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision time, worst rule patterns, Parley side by side with a bare relay.
+	$(BIN)/python bench/side_by_side.py $(SIDE_BY_SIDE)
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/routing_decision.py
