@@ -110,9 +110,9 @@ QUICK = Sizes(
     rates=(1_000, 10_000),
     postgres_rates=(1_000,),
     latency_secs=3,
-    idle=(500,),
-    day_agents=20,
-    day_chats=200,
+    idle=(300,),
+    day_agents=10,
+    day_chats=100,
     day_secs=10,
     day_interval_secs=10,
     postgres_day=False,
@@ -217,12 +217,15 @@ class Procs:
         self.all.append(proc)
         return proc
 
-    def stop_all(self, timeout: float = 20) -> None:
+    def stop_all(self, timeout: float = 12) -> None:
         for proc in self.all:
             proc.terminate()
         deadline = time.monotonic() + timeout
         for proc in self.all:
+            began = time.monotonic()
             proc.wait_stopped(max(0.5, deadline - time.monotonic()))
+            if time.monotonic() - began > 3:
+                print(f"{proc.name} took {time.monotonic() - began:.1f} s to stop", file=sys.stderr)
 
 
 def free_port() -> int:
