@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from parley.clock import Clock, SystemClock
 from parley.mail import mailer_for
+from parley.metrics import Metrics
 from parley.realtime.bus import Bus, LocalBus, RedisBus
 from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
@@ -65,6 +66,8 @@ class Parley:
     login: LoginGuard
     ws_connections: ConnectionCap
     identity: IdentityService
+    #: Prometheus metrics (GET /metrics), this node's own registry.
+    metrics: Metrics
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -100,6 +103,8 @@ class Parley:
 def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     clock = clock or SystemClock()
     node_id = settings.node_id or secrets.token_hex(4)
+    # Handed to everything that records a metric; its registry is this node's alone.
+    metrics = Metrics(clock, node_id=node_id)
     db = Database(
         settings.resolved_database_url(),
         data_dir=settings.data_dir if settings.database_url is None else None,
@@ -118,9 +123,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         visitor_token_lifetime=timedelta(hours=settings.visitor_token_hours),
     )
     # Memory on one node; Redis (redis-py) when configured, so a limit holds across nodes.
-    limiter = Limiter.for_settings(settings)
+    limiter = Limiter.for_settings(settings, metrics)
     rules = Rules.of(settings)
-    routing = RoutingService(db, bus, clock)
+    routing = RoutingService(db, bus, clock, metrics=metrics)
     identity = IdentityService(db, clock)
     chat = ChatService(
         db,
@@ -130,6 +135,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         auth.visitor_token,
         identity,
         max_message_chars=settings.max_message_chars,
+        metrics=metrics,
     )
     presence = PresenceService(
         db,
@@ -143,10 +149,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     invitations = InvitationService(db, bus, clock, wake=maintenance.wake.set)
     maintenance.sweeps.append(invitations.sweep)
     snapshots = Snapshots(db, presence, routing, invitations)
-    hub = Hub(chat, snapshots.ephemeral)
+    hub = Hub(chat, snapshots.ephemeral, metrics)
     leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
     dispatcher = Dispatcher(
-        routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
+        routing,
+        leadership,
+        clock,
+        interval=timedelta(seconds=settings.dispatch_interval_secs),
+        metrics=metrics,
     )
     inbox = InboxService(
         db,
@@ -190,4 +200,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         login=LoginGuard(auth, limiter, db, rules),
         ws_connections=ConnectionCap(settings.ws_connections_per_ip),
         identity=identity,
+        metrics=metrics,
     )

@@ -21,6 +21,7 @@ from parley.domain import presence as presence_policy
 from parley.domain.access import Staff, StaffRole
 from parley.domain.conversation import Conversation, Participant, Role, Status
 from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, OfferGone
+from parley.metrics import Metrics
 from parley.protocol import (
     EntryOut,
     OfferEndedMessage,
@@ -58,7 +59,8 @@ class TransferTarget:
 
 
 class RoutingService:
-    def __init__(self, db: Database, bus: Bus, clock: Clock) -> None:
+    def __init__(self, db: Database, bus: Bus, clock: Clock, *, metrics: Metrics) -> None:
+        self._metrics = metrics
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -74,6 +76,7 @@ class RoutingService:
             ticked, timeouts = routing.tick(before, now)
             after, offers = routing.dispatch(ticked, now)
             notes = await self._persist(store, wg, before, after, [*timeouts, *offers], now)
+        self._metrics.dispatch_run([*timeouts, *offers])
         await self._bus.publish(notes)
         return routing.next_deadline(after, now)
 
