@@ -109,6 +109,7 @@ async def run_node(
     config = server_config(
         app,
         settings,
+        parley.metrics,
         host="127.0.0.1",
         port=0,
         log_level="warning",

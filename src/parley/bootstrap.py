@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from parley.clock import Clock, SystemClock
 from parley.mail import mailer_for
+from parley.metrics import Metrics
 from parley.realtime.bus import Bus, LocalBus, RedisBus
 from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
@@ -68,6 +69,8 @@ class Parley:
     login: LoginGuard
     ws_connections: ConnectionCap
     identity: IdentityService
+    #: Prometheus metrics (GET /metrics), this node's own registry.
+    metrics: Metrics
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -103,6 +106,8 @@ class Parley:
 def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     clock = clock or SystemClock()
     node_id = settings.node_id or secrets.token_hex(4)
+    # Handed to everything that records a metric; its registry is this node's alone.
+    metrics = Metrics(clock, node_id=node_id)
     db = Database(
         settings.resolved_database_url(),
         data_dir=settings.data_dir if settings.database_url is None else None,
@@ -125,7 +130,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         conversations=stores.conversations,
     )
     # Memory on one node; Redis (redis-py) when configured, so a limit holds across nodes.
-    limiter = Limiter.for_settings(settings)
+    limiter = Limiter.for_settings(settings, metrics)
     rules = Rules.of(settings)
     routing = RoutingService(
         db,
@@ -136,6 +141,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         conversations=stores.conversations,
         requests=stores.requests,
         agents=stores.agents,
+        metrics=metrics,
     )
     identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
     chat = ChatService(
@@ -150,6 +156,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         conversations=stores.conversations,
         requests=stores.requests,
         agents=stores.agents,
+        metrics=metrics,
     )
     presence = PresenceService(
         db,
@@ -175,10 +182,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     maintenance.sweeps.append(invitations.sweep)
     snapshots = Snapshots(db, presence, routing, invitations)
-    hub = Hub(chat, snapshots.ephemeral)
+    hub = Hub(chat, snapshots.ephemeral, metrics)
     leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
     dispatcher = Dispatcher(
-        routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
+        routing,
+        leadership,
+        clock,
+        interval=timedelta(seconds=settings.dispatch_interval_secs),
+        metrics=metrics,
     )
     inbox = InboxService(
         db,
@@ -241,4 +252,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         login=LoginGuard(auth, limiter, db, rules, staff=stores.staff),
         ws_connections=ConnectionCap(settings.ws_connections_per_ip),
         identity=identity,
+        metrics=metrics,
     )

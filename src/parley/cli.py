@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from click.core import ParameterSource
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from parley import logs
 from parley.bootstrap import Parley, build
 from parley.domain.access import StaffRole
 from parley.domain.errors import DomainError
@@ -149,13 +149,12 @@ def run_server(
     from parley.web.app import create_app
     from parley.web.server import config as server_config
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # JSON lines or text, uvicorn's own lines included (parley.logs, docs/operations.md).
+    logs.configure(log_level, settings.log_format)
     parley = build(settings)
     app = create_app(parley, demo=demo, on_started=on_started)
     # Header deadline and size, keep-alive, and no proxy headers at the server: see web.server.
-    config = server_config(app, settings, log_level=log_level)
+    config = server_config(app, settings, parley.metrics, log_level=log_level)
     _Server(config, parley).run()
 
 

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from parley.origins import origin_of
 from parley.storage.db import sqlite_url
 
+#: A shorter metrics token could be guessed; secrets.token_urlsafe(32) gives 43 characters.
+MIN_METRICS_TOKEN_CHARS = 32
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
@@ -160,6 +163,19 @@ class Settings(BaseSettings):
         description="How long after its chat ended a visitor token still reads the transcript.",
     )
 
+    # Operations (docs/operations.md, "Metrics" and "Logs").
+    metrics_token: str = Field(
+        "",
+        description="Serve Prometheus metrics at /metrics to requests bearing this token "
+        "(Authorization: Bearer ...); at least 32 characters; empty: /metrics is off (404). "
+        "Prefer the variable to the option (ps shows options).",
+    )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="Logs on standard error: json (one JSON object per line), text, or auto "
+        "(text on a terminal, else json).",
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -190,6 +206,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate like '30 per 10 minutes'") from None
         if item.amount < 1:
             raise ValueError(f"{value!r}: a rate allows at least 1")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and (
+            len(value) < MIN_METRICS_TOKEN_CHARS or not all("!" <= c <= "~" for c in value)
+        ):
+            raise ValueError(
+                f"the metrics token must be at least {MIN_METRICS_TOKEN_CHARS} visible ASCII "
+                "characters, no spaces (make one with: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
         return value
 
     @field_validator("trusted_proxies")

@@ -49,6 +49,8 @@ OFFER_TIMEOUT_SECS = 5  # the smallest a workgroup accepts
 CLI_TIMEOUT_SECS = 60.0
 STARTUP_POLLS = 100  # x POLL_SECS: bounded waits for process start-up only
 POLL_SECS = 0.1
+# A node's process imports for several seconds when the machine is busy (seen: 7 s at load 8).
+LISTEN_TIMEOUT_SECS = 60.0
 STOP_TIMEOUT_SECS = 15.0  # drain (5 s) + uvicorn's graceful shutdown, with margin
 LOG_TAIL_LINES = 80
 
@@ -117,7 +119,7 @@ class NodeProcess:
         try:
             await asyncio.wait(
                 {listening, eof},
-                timeout=STARTUP_POLLS * POLL_SECS * 2,
+                timeout=LISTEN_TIMEOUT_SECS,
                 return_when="FIRST_COMPLETED",
             )
         finally:

@@ -22,6 +22,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from parley.domain.access import Principal, Staff, Visitor
+from parley.metrics import Metrics
 from parley.protocol import ConversationOut, ConversationState, EntryMessage, EntryOut, Error
 from parley.realtime.notifications import (
     Appended,
@@ -101,9 +102,12 @@ Snapshot = Callable[[Principal], Awaitable[Sequence[BaseModel]]]
 
 
 class Hub:
-    def __init__(self, source: SyncSource, snapshot: Snapshot) -> None:
+    def __init__(
+        self, source: SyncSource, snapshot: Snapshot, metrics: Metrics | None = None
+    ) -> None:
         self._source = source
         self._snapshot = snapshot
+        self._metrics = metrics
         self._all: set[ClientConnection] = set()
         self._by_conversation: defaultdict[str, set[ClientConnection]] = defaultdict(set)
         self._by_user: defaultdict[int, set[ClientConnection]] = defaultdict(set)
@@ -205,6 +209,8 @@ class Hub:
                     await self._catch_up(conn, conversation_id)
                     return
                 conn.send(_entry_for(conn, conversation_id, entry))
+                if self._metrics is not None:
+                    self._metrics.delivered_since(entry.created_at)
                 cursor = entry.seq
                 conn.cursors[conversation_id] = cursor
 

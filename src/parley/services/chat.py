@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from parley.domain.errors import (
 from parley.domain.forms import FormField, check_answers
 from parley.domain.hours import Availability, Reason
 from parley.domain.identity import Mode as IdentityMode
+from parley.metrics import Metrics
 from parley.protocol import ConversationOut, EntryOut, Outcome, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
@@ -128,7 +130,9 @@ class ChatService:
         conversations: ConversationStore,
         requests: RequestStore,
         agents: AgentStore,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._workgroups = workgroups
         self._conversations = conversations
         self._requests = requests
@@ -222,6 +226,7 @@ class ChatService:
         conv_policy.validate_text(text, self.max_message_chars)
         conv_policy.validate_client_id(client_id)
         now = self._clock.now()
+        started = time.perf_counter()
         try:
             async with self._db.write() as tx:
                 conv = await self._conversation(tx, principal, conversation_id, lock=True)
@@ -248,6 +253,9 @@ class ChatService:
             if existing is None:
                 raise
             return EntryOut.of(existing)
+        # One message, one transaction, until group commit batches them.
+        self._metrics.batch_committed(1, time.perf_counter() - started)
+        self._metrics.messages_committed(1)
         out = EntryOut.of(entry)
         await self._bus.publish([Appended(conversation_id=conv.id, entries=[out])])
         return out

@@ -29,6 +29,7 @@ from limits.errors import StorageError
 from parley.domain.access import Principal, StaffRole, require_role
 from parley.domain.errors import NotFound, RateLimited, Unauthenticated
 from parley.domain.limits import SendGate, TokenBucket, whole_seconds
+from parley.metrics import Metrics
 from parley.services.auth import AuthService, Login
 from parley.settings import Settings
 from parley.storage.db import Database
@@ -108,20 +109,31 @@ class Limiter:
     """Counts hits per rule and key in a ``limits`` storage, with moving windows."""
 
     def __init__(
-        self, storage: Storage, *, close: Callable[[], Awaitable[None]] | None = None
+        self,
+        storage: Storage,
+        *,
+        close: Callable[[], Awaitable[None]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
         self._close = close
-        #: Refusals per rule name since start (a cheap counter for metrics and tests).
+        self._metrics = metrics
+        #: Refusals per rule name since start (a cheap counter for tests; see ``refused``).
         self.refusals: Counter[str] = Counter()
 
-    @classmethod
-    def in_memory(cls) -> Limiter:
-        return cls(MemoryStorage(wrap_exceptions=True))
+    def refused(self, name: str) -> None:
+        """Count a refusal by the limit ``name`` (also in ``parley_limit_hits_total``)."""
+        self.refusals[name] += 1
+        if self._metrics is not None:
+            self._metrics.limit_hit(name)
 
     @classmethod
-    def on_redis(cls, url: str, *, key_prefix: str) -> Limiter:
+    def in_memory(cls, metrics: Metrics | None = None) -> Limiter:
+        return cls(MemoryStorage(wrap_exceptions=True), metrics=metrics)
+
+    @classmethod
+    def on_redis(cls, url: str, *, key_prefix: str, metrics: Metrics | None = None) -> Limiter:
         from redis.asyncio import ConnectionPool
 
         pool = ConnectionPool.from_url(
@@ -135,14 +147,15 @@ class Limiter:
             key_prefix=key_prefix,
             **options,
         )
-        return cls(storage, close=pool.disconnect)
+        return cls(storage, close=pool.disconnect, metrics=metrics)
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> Limiter:
+    def for_settings(cls, settings: Settings, metrics: Metrics | None = None) -> Limiter:
         if settings.redis_url:
             # The channel names the installation on a shared Redis; so do the limits' keys.
-            return cls.on_redis(settings.redis_url, key_prefix=f"{settings.redis_channel}:limits")
-        return cls.in_memory()
+            prefix = f"{settings.redis_channel}:limits"
+            return cls.on_redis(settings.redis_url, key_prefix=prefix, metrics=metrics)
+        return cls.in_memory(metrics)
 
     @property
     def storage(self) -> Storage:
@@ -165,7 +178,7 @@ class Limiter:
             log.warning("limit %s not checked (storage failed: %s); allowed", rule.name, exc)
             return True
         if not ok:
-            self.refusals[rule.name] += 1
+            self.refused(rule.name)
             log.info("limit %s reached", rule.name)
         return ok
 
@@ -238,7 +251,7 @@ class LoginGuard:
         await self._limiter.hit(rules.login_ip, client_ip, message=TOO_MANY_LOGINS)
         account = account_key(username)
         if await self._limiter.remaining(rules.login_lock, account) < 1:
-            self._limiter.refusals[rules.login_lock.name] += 1
+            self._limiter.refused(rules.login_lock.name)
             log.info("limit %s: refused a login to a locked account", rules.login_lock.name)
             raise RateLimited(LOCKED, await self._limiter.retry_after(rules.login_lock, account))
         try:

@@ -21,6 +21,7 @@ from parley.domain import presence as presence_policy
 from parley.domain.access import Staff, StaffRole
 from parley.domain.conversation import Conversation, Participant, Role, Status
 from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, OfferGone
+from parley.metrics import Metrics
 from parley.protocol import (
     EntryOut,
     OfferEndedMessage,
@@ -74,7 +75,9 @@ class RoutingService:
         conversations: ConversationStore,
         requests: RequestStore,
         agents: AgentStore,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._staff = staff
         self._workgroups = workgroups
         self._conversations = conversations
@@ -95,6 +98,7 @@ class RoutingService:
             ticked, timeouts = routing.tick(before, now)
             after, offers = routing.dispatch(ticked, now)
             notes = await self._persist(tx, wg, before, after, [*timeouts, *offers], now)
+        self._metrics.dispatch_run([*timeouts, *offers])
         await self._bus.publish(notes)
         return routing.next_deadline(after, now)
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.clock import Clock
+from parley.metrics import Metrics
 from parley.realtime.notifications import Kick, Notification
 from parley.services.presence import PresenceService
 from parley.services.routing import RoutingService
@@ -113,7 +114,9 @@ class Dispatcher:
         clock: Clock,
         *,
         interval: timedelta,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._routing = routing
         self._leadership = leadership
         self._clock = clock
@@ -152,6 +155,8 @@ class Dispatcher:
                 except Exception:
                     # Retried at the next sweep; the database still holds everything.
                     log.exception("dispatcher run failed for workgroup %s", workgroup_id)
+                    if self._metrics is not None:
+                        self._metrics.dispatch_decision("failed")
                     deadline = None
                 if deadline is None:
                     self._deadlines.pop(workgroup_id, None)

@@ -15,8 +15,18 @@ from parley import __version__
 from parley.bootstrap import Parley
 from parley.protocol import Reconnect
 from parley.settings import Settings
-from parley.web import api, collab_api, errors, identity_api, limits, pages, routing_api
+from parley.web import (
+    api,
+    collab_api,
+    errors,
+    identity_api,
+    limits,
+    metrics_api,
+    pages,
+    routing_api,
+)
 from parley.web.headers import SecurityHeaders
+from parley.web.request_context import RequestContext
 from parley.web.strict_json import StrictJsonBodies
 from parley.web.ws import Session
 
@@ -25,13 +35,16 @@ DRAIN_TIMEOUT_SECS = 5.0
 
 class _App(FastAPI):
     """FastAPI with ``SecurityHeaders`` outside everything else, Starlette's own error handling
-    included, so that no response (a 500 neither) leaves without the security headers."""
+    included, so that no response (a 500 neither) leaves without the security headers; and
+    ``RequestContext`` outside that, so that every log line of a request carries its id."""
 
     settings: Settings | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        return stack if self.settings is None else SecurityHeaders(stack, self.settings)
+        if self.settings is not None:
+            stack = SecurityHeaders(stack, self.settings)
+        return RequestContext(stack)
 
 
 def create_app(
@@ -70,12 +83,14 @@ def create_app(
     app.settings = parley.settings
     app.add_middleware(StrictJsonBodies)
     errors.install(app)
-    limits.install(app, parley.settings)  # body size, and whom X-Forwarded-For is believed from
+    # Body size, and whom X-Forwarded-For is believed from.
+    limits.install(app, parley.settings, parley.metrics)
     app.include_router(api.router(parley))
     app.include_router(routing_api.router(parley))
     app.include_router(collab_api.router(parley))
     app.include_router(identity_api.router(parley, demo=demo))
     pages.install(app, demo=demo)
+    metrics_api.install(app, parley)  # /metrics, with the metrics token only
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> api.Health:

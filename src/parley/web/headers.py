@@ -12,7 +12,8 @@ set any of these headers themselves; whatever they set is replaced.
   ``default-src 'none'``);
 - the widget's iframe page (``/widget/``): the page policy with ``frame-ancestors`` set to the
   allowed site origins (``allowed_origins``), or ``'self'`` when none are configured;
-- everything under ``/api/``: ``Cache-Control: no-store`` (it holds conversation data).
+- everything under ``/api/``, and ``/metrics``: ``Cache-Control: no-store`` (conversation data,
+  operational data).
 
 A ``304 Not Modified`` (a revalidated ``/static`` or ``/demo`` file) gets no CSP and no
 ``X-Frame-Options``: browsers keep those of the stored 200, which had them.
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from parley.settings import Settings
 
 WIDGET_PAGE = "/widget/"
+METRICS = "/metrics"
 DOCS_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS = "max-age=31536000"
@@ -68,7 +70,7 @@ def headers_for(
     headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": REFERRER_POLICY}
     if https:
         headers["Strict-Transport-Security"] = HSTS
-    if path == "/api" or path.startswith("/api/"):
+    if path == "/api" or path.startswith("/api/") or path == METRICS:
         headers["Cache-Control"] = "no-store"
     if status == 304:
         # A revalidated file keeps the headers of the 200 the browser stored, and the headers of

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from parley.metrics import Metrics
 from parley.services.limits import Limiter, Rule
 from parley.settings import Settings
 from parley.web.errors import error_response
@@ -34,8 +35,8 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+def install(app: FastAPI, settings: Settings, metrics: Metrics | None = None) -> None:
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, metrics=metrics)
     proxies = settings.trusted_proxy_list()
     if proxies:
         # Added last: the outermost middleware, so everything inside sees the client's address.
@@ -63,9 +64,10 @@ def too_large_response(max_bytes: int) -> Any:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, metrics: Metrics | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,6 +76,7 @@ class BodySizeLimit:
         length = _content_length(scope)
         if length is not None and length > self.max_bytes:
             # Refused on the header alone: nothing of the body is read.
+            self._refused()
             await too_large_response(self.max_bytes)(scope, receive, send)
             return
         received = 0
@@ -85,6 +88,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    self._refused()
                     raise BodyTooLarge(self.max_bytes)
             return message
 
@@ -101,6 +105,10 @@ class BodySizeLimit:
             if started:
                 raise
             await too_large_response(self.max_bytes)(scope, receive, send)
+
+    def _refused(self) -> None:
+        if self.metrics is not None:
+            self.metrics.limit_hit(BODY_TOO_LARGE)
 
 
 def _content_length(scope: Scope) -> int | None:

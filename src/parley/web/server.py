@@ -31,6 +31,7 @@ from typing import Any
 
 import uvicorn
 
+from parley.metrics import Metrics
 from parley.settings import Settings
 from parley.web.headers import headers_for
 
@@ -61,6 +62,7 @@ class _HeaderLimits:
     header_timeout: float = 10.0
     max_header_bytes: int = 16_384
     settings: Settings
+    metrics: Metrics | None = None
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     _header_timer: asyncio.TimerHandle | None = None
@@ -80,6 +82,7 @@ class _HeaderLimits:
 
     def _header_deadline(self) -> None:
         self._header_timer = None
+        self._limit_hit("header_timeout")
         log.info("limit header_timeout reached: closing a connection with incomplete headers")
         self.transport.close()
 
@@ -106,6 +109,7 @@ class _HeaderLimits:
 
     def _refuse_headers(self) -> bool:
         self._headers_done()
+        self._limit_hit("max_header_bytes")
         log.info("limit max_header_bytes reached: 431")
         if not self.transport.is_closing():
             self.transport.write(
@@ -118,6 +122,10 @@ class _HeaderLimits:
             )
             self.transport.close()
         return False
+
+    def _limit_hit(self, name: str) -> None:
+        if self.metrics is not None:
+            self.metrics.limit_hit(name)
 
     # Both uvicorn protocols: the deadline starts with the connection and ends with it.
 
@@ -140,24 +148,28 @@ class HeadersTooLarge(Exception):
     """Raised from a parser callback to stop parsing a request whose headers are over the cap."""
 
 
-def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
-    """uvicorn's preferred HTTP protocol with the header limits of ``settings``."""
+def http_protocol(settings: Settings, metrics: Metrics | None = None) -> type[asyncio.Protocol]:
+    """uvicorn's preferred HTTP protocol with the header limits of ``settings`` (their hits
+    counted in ``metrics``)."""
     try:
         import httptools  # noqa: F401
     except ImportError:  # pragma: no cover - httptools comes with uvicorn[standard]
-        return h11_protocol(settings)
-    return httptools_protocol(settings)
+        return h11_protocol(settings, metrics)
+    return httptools_protocol(settings, metrics)
 
 
-def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
+def httptools_protocol(
+    settings: Settings, metrics: Metrics | None = None
+) -> type[asyncio.Protocol]:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    settings_ = settings
+    settings_, metrics_ = settings, metrics
 
     class Protocol(_HeaderLimits, HttpToolsProtocol):
         header_timeout = settings_.header_timeout_secs
         max_header_bytes = settings_.max_header_bytes
         settings = settings_
+        metrics = metrics_
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
@@ -184,17 +196,18 @@ def httptools_protocol(settings: Settings) -> type[asyncio.Protocol]:
     return Protocol
 
 
-def h11_protocol(settings: Settings) -> type[asyncio.Protocol]:
+def h11_protocol(settings: Settings, metrics: Metrics | None = None) -> type[asyncio.Protocol]:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    settings_ = settings
+    settings_, metrics_ = settings, metrics
 
     class Protocol(_HeaderLimits, H11Protocol):
         # h11 itself refuses headers over h11_max_incomplete_event_size (see ``config``).
         header_timeout = settings_.header_timeout_secs
         max_header_bytes = settings_.max_header_bytes
         settings = settings_
+        metrics = metrics_
 
         def data_received(self, data: bytes) -> None:
             if self.conn.their_state is h11.IDLE:
@@ -206,8 +219,11 @@ def h11_protocol(settings: Settings) -> type[asyncio.Protocol]:
     return Protocol
 
 
-def config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
-    """The uvicorn configuration of ``parley serve`` (tests pass overrides: port 0, no pings)."""
+def config(
+    app: Any, settings: Settings, metrics: Metrics | None = None, **overrides: Any
+) -> uvicorn.Config:
+    """The uvicorn configuration of ``parley serve`` (tests pass overrides: port 0, no pings).
+    Logging is left to ``parley.logs``: uvicorn's loggers write through its handler."""
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -216,11 +232,13 @@ def config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
         "ws_ping_timeout": settings.heartbeat_secs,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECS,
         "timeout_keep_alive": KEEP_ALIVE_SECS,
-        "http": http_protocol(settings),
+        "http": http_protocol(settings, metrics),
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         # The application decides whom to believe (``trusted_proxies``, see web.limits): the
         # server must not rewrite the client's address from headers on its own.
         "proxy_headers": False,
+        # No logging set-up of uvicorn's own (its formats, its handlers): see parley.logs.
+        "log_config": None,
     }
     options.update(overrides)
     return uvicorn.Config(app, **options)

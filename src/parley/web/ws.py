@@ -22,9 +22,11 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from parley import logs
 from parley.bootstrap import Parley
 from parley.domain.access import Principal, Staff, StaffRole, Visitor, require_role
 from parley.domain.errors import DomainError, Unauthenticated
+from parley.metrics import ConnectionKind
 from parley.protocol import (
     AcceptInvitation,
     AcceptOffer,
@@ -108,6 +110,7 @@ class Session:
             return
         address = client_ip(self.ws.scope)
         if not self.parley.ws_connections.acquire(address):
+            self.parley.limiter.refused("ws_connections_per_ip")
             log.info("limit ws_connections_per_ip reached")
             await self.ws.accept()
             await self.ws.close(CLOSE_TRY_LATER, "too many connections from your address")
@@ -129,16 +132,20 @@ class Session:
             return
         except WebSocketDisconnect:
             return
-        conn = ClientConnection(secrets.token_hex(8), principal)
+        # The id the logs carry for this socket (web.request_context) names it in the hub too.
+        conn = ClientConnection(logs.connection_id.get() or secrets.token_hex(8), principal)
         conn.token_hash = self._token_hash
         self.conn = conn
         writer = asyncio.create_task(self._write(conn))
+        kind: ConnectionKind = "visitor" if isinstance(principal, Visitor) else "staff"
+        self.parley.metrics.connection_opened(kind)
         try:
             await self._start(conn, resume)
             await self._read(conn)
         except WebSocketDisconnect:
             pass
         finally:
+            self.parley.metrics.connection_closed(kind)
             self.parley.hub.detach(conn)
             if isinstance(principal, Staff):
                 with contextlib.suppress(Exception):
@@ -294,10 +301,13 @@ class Session:
         later one until then, so that the client sends them again in order."""
         now = self.parley.clock.now()
         if isinstance(message, Typing):
-            return not self._limits.typing(now)
+            if self._limits.typing(now):
+                return False
+            self.parley.limiter.refused("ws_typing")  # dropped, silently
+            return True
         wait = self._limits.message(now)
         if wait:
-            self.parley.limiter.refusals["ws_message"] += 1
+            self.parley.limiter.refused("ws_message")
             log.info("limit ws_message reached")
             conn.send(
                 Error(
