@@ -27,7 +27,7 @@ from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
-from parley.services.runtime import Dispatcher, Leadership, Maintenance
+from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
 from parley.settings import Settings
 from parley.storage.db import Database
@@ -53,7 +53,7 @@ class Parley:
     chat: ChatService
     presence: PresenceService
     snapshots: Snapshots
-    leadership: Leadership
+    ownership: Ownership
     dispatcher: Dispatcher
     maintenance: Maintenance
     inbox: InboxService
@@ -75,7 +75,7 @@ class Parley:
         await self.identity.start()
         await self.bus.start()
         for name, job in (
-            ("leadership", self.leadership.run()),
+            ("ownership", self.ownership.run()),
             ("dispatcher", self.dispatcher.run()),
             ("maintenance", self.maintenance.run()),
             ("mail", self.mail_loop.run()),
@@ -89,7 +89,7 @@ class Parley:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.leadership.close()
+        await self.ownership.close()  # before the bus closes: it tells the other nodes
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
         await self.bus.close()
@@ -100,9 +100,11 @@ class Parley:
 def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     clock = clock or SystemClock()
     node_id = settings.node_id or secrets.token_hex(4)
+    takeover = timedelta(seconds=settings.dispatch_takeover_secs)
     db = Database(
         settings.resolved_database_url(),
         data_dir=settings.data_dir if settings.database_url is None else None,
+        idle_transaction_timeout=silence_limit(takeover),
     )
     bus: Bus = (
         RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
@@ -144,9 +146,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     maintenance.sweeps.append(invitations.sweep)
     snapshots = Snapshots(db, presence, routing, invitations)
     hub = Hub(chat, snapshots.ephemeral)
-    leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
+    ownership = Ownership(db, bus, node_id=node_id, takeover=takeover)
     dispatcher = Dispatcher(
-        routing, leadership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
+        routing, ownership, clock, interval=timedelta(seconds=settings.dispatch_interval_secs)
     )
     inbox = InboxService(
         db,
@@ -162,6 +164,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     # The sweep finds retries that fell due and messages left through another node.
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
     bus.subscribe(hub.handle)
+    bus.subscribe(ownership.on_notification)
     bus.subscribe(dispatcher.on_notification)
     bus.subscribe(invitations.on_notification)
     bus.on_resync(hub.resync)
@@ -179,7 +182,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         chat=chat,
         presence=presence,
         snapshots=snapshots,
-        leadership=leadership,
+        ownership=ownership,
         dispatcher=dispatcher,
         maintenance=maintenance,
         inbox=inbox,
