@@ -83,13 +83,14 @@ class Parley:
             self._tasks.append(asyncio.create_task(job, name=f"parley-{name}"))
 
     async def stop(self) -> None:
+        # First, and before the bus closes: the other nodes take this node's workgroups now.
+        await self.ownership.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.ownership.close()  # before the bus closes: it tells the other nodes
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
         await self.bus.close()

@@ -27,7 +27,7 @@ from parley.realtime.bus import LocalBus
 from parley.realtime.notifications import Kick, Notification, Rebalance
 from parley.services.admin import AdminService, WorkgroupSettings
 from parley.services.routing import RoutingService
-from parley.services.runtime import Dispatcher, Ownership, node_ident, share
+from parley.services.runtime import Dispatcher, Ownership, _score, node_ident, share
 from parley.storage.db import Database, sqlite_url
 
 POLL_SECS = 0.05
@@ -74,6 +74,35 @@ def test_share_moves_little_when_a_node_leaves_or_joins() -> None:
 
 def test_share_of_no_node_is_empty() -> None:
     assert share([1, 2, 3], []) == {}
+
+
+def test_share_is_the_same_on_every_machine_and_version() -> None:
+    """Nodes must agree: pinned values (changing them is a change of the cluster protocol)."""
+    a, b, c = (node_ident(f"node-{x}") for x in "abc")
+    assert (a, b, c) == (-1784020865, -133779116, 287304874)
+    assert share(range(1, 7), [a, b, c]) == {1: c, 2: b, 3: a, 4: c, 5: a, 6: b}
+
+
+def test_share_is_rendezvous_hashing_with_bounded_loads() -> None:
+    """``share`` inlines its score: the same as the plain definition."""
+
+    def plain(wgs: list[int], nodes: list[int]) -> dict[int, int]:
+        members, ids = sorted(set(nodes)), sorted(set(wgs))
+        base, extra = divmod(len(ids), len(members))
+        load = dict.fromkeys(members, 0)
+        owner = {}
+        for wg in ids:
+            full = sum(1 for n in members if load[n] == base + 1)
+            room = [n for n in members if load[n] < base or (load[n] == base and full < extra)]
+            owner[wg] = max(room, key=lambda n: (_score(wg, n), n))
+            load[owner[wg]] += 1
+        return owner
+
+    rng = random.Random(11)
+    for _ in range(200):
+        nodes = [rng.randint(-(2**31), 2**31 - 1) for _ in range(rng.randint(1, 6))]
+        wgs = rng.sample(range(1, 1000), rng.randint(0, 40))
+        assert share(wgs, nodes) == plain(wgs, nodes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,11 +373,9 @@ async def test_nodes_balance_and_take_new_workgroups_when_told(place: Place) -> 
         await a.on_notification(Kick(workgroup_id=wgs[0]))
         assert not a._nudge.is_set()
 
-        # b stops: a takes everything at once.
-        tasks[1].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tasks[1]
+        # b stops (as Parley.stop does it): a takes everything at once.
         await b.close()
+        await tasks[1]  # its loop has returned
         await wait_until("all on a", lambda: a.owned == frozenset(wgs))
     finally:
         for task in tasks:
@@ -411,13 +438,13 @@ async def test_each_workgroup_runs_on_its_owner_only(place: Place) -> None:
         assert sorted(ra.runs) == sorted(a.owned)
         assert sorted(rb.runs) == sorted(b.owned)
 
-        # b stops: a runs b's workgroups at once, unkicked.
+        # b stops (as Parley.stop does it): a runs b's workgroups at once, unkicked.
         mine = set(b.owned)
+        await b.close()
         for task in tasks[1::2]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await b.close()
         await wait_until("b's workgroups run on a", lambda: set(ra.runs) >= mine)
         assert a.owned == frozenset(wgs)
     finally:

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 #: A node steps (heartbeat, look, take and release) this many times per takeover time, and
 #: PostgreSQL ends a lock session silent for this many steps less one (``silence_limit``).
 STEPS_PER_TAKEOVER = 4
+#: How long a node stopping waits for a step in progress before it hangs up its lock session.
+CLOSE_WAIT_SECS = 2.0
 
 
 def silence_limit(takeover: timedelta) -> timedelta:
@@ -73,19 +75,28 @@ def node_ident(node_id: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+_M64 = (1 << 64) - 1
+
+
 def _score(workgroup_id: int, node: int) -> int:
-    key = workgroup_id.to_bytes(8, "big", signed=True) + node.to_bytes(8, "big", signed=True)
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
+    """A pseudo-random 64-bit score of a (workgroup, node) pair: MurmurHash3's finaliser of the
+    pair packed in 64 bits (a bijection that mixes every bit; the same on every machine).
+    ``share`` inlines it."""
+    x = ((workgroup_id << 32) | (node & 0xFFFFFFFF)) & _M64
+    x = ((x ^ (x >> 33)) * 0xFF51AFD7ED558CCD) & _M64
+    x = ((x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53) & _M64
+    return x ^ (x >> 33)
 
 
 def share(workgroups: Collection[int], nodes: Collection[int]) -> dict[int, int]:
     """Which node runs each workgroup: rendezvous hashing with bounded loads.
 
-    Workgroups are taken in id order; each goes to the node with the highest score for it
-    among those with room, and a node has room below ``W // N`` workgroups, or for one more
+    Workgroups are taken in id order; each goes to the node with the highest ``_score`` for
+    it among those with room, and a node has room below ``W // N`` workgroups, or for one more
     while fewer than ``W % N`` nodes have that many. So every node runs ``W // N`` or one more,
     every node computes the same answer from the same view, and a node joining or leaving
-    moves mostly its own share."""
+    moves mostly its own share. (1,000 workgroups over 10 nodes: 10-20 ms; ``Ownership``
+    computes it again only when the workgroups or the live nodes change.)"""
     members = sorted(set(nodes))
     if not members:
         return {}
@@ -94,14 +105,23 @@ def share(workgroups: Collection[int], nodes: Collection[int]) -> dict[int, int]
     load = dict.fromkeys(members, 0)
     full = 0  # nodes at base + 1
     owner: dict[int, int] = {}
+    keyed = [(n, n & 0xFFFFFFFF) for n in members]
     for wg in ids:
-        node = max(
-            (n for n in members if load[n] < base or (load[n] == base and full < extra)),
-            key=lambda n: (_score(wg, n), n),
-        )
-        owner[wg] = node
-        load[node] += 1
-        if load[node] == base + 1:
+        high = (wg << 32) & _M64
+        best, best_score = members[0], -1
+        for node, low in keyed:
+            count = load[node]
+            if count > base or (count == base and full >= extra):
+                continue  # no room
+            x = high | low  # _score(wg, node), inlined
+            x = ((x ^ (x >> 33)) * 0xFF51AFD7ED558CCD) & _M64
+            x = ((x ^ (x >> 33)) * 0xC4CEB9FE1A85EC53) & _M64
+            x ^= x >> 33
+            if x > best_score or (x == best_score and node > best):
+                best, best_score = node, x
+        owner[wg] = best
+        load[best] += 1
+        if load[best] == base + 1:
             full += 1
     return owner
 
@@ -131,9 +151,13 @@ class Ownership:
         self._idle_timeout_ms = max(1, round(1000 * silence_limit(takeover).total_seconds()))
         self._session: LockSession | None = None
         self._known: frozenset[int] = frozenset()
+        # The last share computed, and what it was computed from: the same view, the same share.
+        self._shared: tuple[frozenset[int], frozenset[int], frozenset[int]] | None = None
         self._nudge = asyncio.Event()
         self._gained: set[int] = set()
         self._refused = False  # another session holds this node's ident (logged once)
+        self._stepping = asyncio.Lock()  # a step, or the close, at a time
+        self._closed = False
         #: The workgroups this node runs (all of them if ``everything``).
         self.owned: frozenset[int] = frozenset()
         #: Set whenever ``owned`` changes.
@@ -163,7 +187,7 @@ class Ownership:
         if self.everything:
             self.changed.set()
             return
-        while True:
+        while not self._closed:
             self._nudge.clear()
             if await self.step():
                 await wait_first(self._nudge, asyncio.sleep(self.step_secs))
@@ -173,17 +197,20 @@ class Ownership:
 
     async def step(self) -> bool:
         """One round (see the class). Returns False if it failed and dropped every lock."""
-        try:
-            tell = await self._step()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            # A database error (the session ended, the server is down) is expected here: one
-            # line says it. Anything else is a bug: its traceback goes with it.
-            expected = isinstance(exc, sa.exc.DBAPIError)
-            log.warning("dispatcher locks lost (%s); joining again", exc, exc_info=not expected)
-            await self._drop()
-            return False
+        async with self._stepping:
+            if self._closed:
+                return True
+            try:
+                tell = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # A database error (the session ended, the server is down) is expected here:
+                # one line says it. Anything else is a bug: its traceback goes with it.
+                expected = isinstance(exc, sa.exc.DBAPIError)
+                log.warning("dispatcher locks lost (%s); joining again", exc, exc_info=not expected)
+                await self._drop(release=False)
+                return False
         if tell:
             await self._tell()
         return True
@@ -218,14 +245,19 @@ class Ownership:
             joined = True
             view = await session.view()
         self._known = view.workgroups
-        wanted = frozenset(
-            wg for wg, node in share(view.workgroups, view.nodes).items() if node == self.ident
-        )
+        wanted = self._wanted(view.workgroups, view.nodes)
         let_go = view.mine - wanted
         await session.release(let_go)
         got = await session.take(wanted - view.mine)
         self._set_owned((view.mine - let_go) | got)
         return joined or bool(let_go)
+
+    def _wanted(self, workgroups: frozenset[int], nodes: frozenset[int]) -> frozenset[int]:
+        """This node's part of ``share``."""
+        if self._shared is None or self._shared[:2] != (workgroups, nodes):
+            mine = frozenset(wg for wg, n in share(workgroups, nodes).items() if n == self.ident)
+            self._shared = (workgroups, nodes, mine)
+        return self._shared[2]
 
     def _set_owned(self, owned: frozenset[int]) -> None:
         if owned == self.owned:
@@ -242,18 +274,32 @@ class Ownership:
             sorted(lost),
         )
 
-    async def _drop(self) -> None:
+    async def _drop(self, *, release: bool) -> None:
         self._set_owned(frozenset())  # first stop dispatching, then let the locks go
         if self._session is not None:
-            await self._session.close()
-            self._session = None
+            session, self._session = self._session, None
+            await session.close(release=release)
 
     async def close(self) -> None:
-        """On shutdown: release every lock at once, and tell the other nodes."""
+        """On shutdown, before ``run`` is cancelled: let a step in progress finish (a query
+        cancelled midway would leave the session unable to release anything), release every
+        lock at once, and tell the other nodes. ``run`` then returns."""
         if self.everything:
             return
-        had = self._session is not None
-        await self._drop()
+        self._closed = True
+        self._nudge.set()
+        try:  # a step stuck on a database that does not answer must not hold up the shutdown
+            await asyncio.wait_for(self._stepping.acquire(), CLOSE_WAIT_SECS)
+        except TimeoutError:
+            waited = False
+        else:
+            waited = True
+        try:
+            had = self._session is not None
+            await self._drop(release=waited)
+        finally:
+            if waited:
+                self._stepping.release()
         if had:
             await self._tell()
 

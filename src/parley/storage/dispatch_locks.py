@@ -16,6 +16,7 @@ way PostgreSQL releases every lock of the node at once. ``pg_locks`` is readable
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Collection
@@ -50,6 +51,9 @@ _TAKE = sa.text(
     "SELECT k FROM unnest(CAST(:keys AS integer[])) AS k WHERE pg_try_advisory_lock(:cls, k)"
 )
 _RELEASE = sa.text("SELECT pg_advisory_unlock(:cls, k) FROM unnest(CAST(:keys AS integer[])) AS k")
+_RELEASE_ALL = sa.text("SELECT pg_advisory_unlock_all()")
+#: How long a clean close waits for PostgreSQL to release the locks before it just hangs up.
+RELEASE_TIMEOUT_SECS = 2.0
 
 _U32 = 0xFFFFFFFF
 
@@ -133,8 +137,14 @@ class LockSession:
                 _RELEASE, {"cls": self._workgroups, "keys": sorted(workgroup_ids)}
             )
 
-    async def close(self) -> None:
-        """End the session: PostgreSQL releases every lock it held at once."""
+    async def close(self, *, release: bool) -> None:
+        """End the session. ``release``: first release every lock and wait for it, so that a
+        node looking right after this sees them free (a closed connection's locks go only once
+        its server process has noticed and exited). Without it (the session is suspect), just
+        hang up: PostgreSQL releases them when the session ends."""
+        if release:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._conn.execute(_RELEASE_ALL), RELEASE_TIMEOUT_SECS)
         await _discard(self._conn)
 
 
