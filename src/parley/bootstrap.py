@@ -28,7 +28,7 @@ from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
-from parley.services.runtime import Dispatcher, Leadership, Maintenance
+from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
 from parley.settings import Settings
 from parley.storage.db import Database
@@ -57,7 +57,7 @@ class Parley:
     chat: ChatService
     presence: PresenceService
     snapshots: Snapshots
-    leadership: Leadership
+    ownership: Ownership
     dispatcher: Dispatcher
     maintenance: Maintenance
     inbox: InboxService
@@ -81,7 +81,7 @@ class Parley:
         await self.identity.start()
         await self.bus.start()
         for name, job in (
-            ("leadership", self.leadership.run()),
+            ("ownership", self.ownership.run()),
             ("dispatcher", self.dispatcher.run()),
             ("maintenance", self.maintenance.run()),
             ("mail", self.mail_loop.run()),
@@ -89,13 +89,14 @@ class Parley:
             self._tasks.append(asyncio.create_task(job, name=f"parley-{name}"))
 
     async def stop(self) -> None:
+        # First, and before the bus closes: the other nodes take this node's workgroups now.
+        await self.ownership.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.leadership.close()
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
         await self.bus.close()
@@ -108,9 +109,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     node_id = settings.node_id or secrets.token_hex(4)
     # Handed to everything that records a metric; its registry is this node's alone.
     metrics = Metrics(clock, node_id=node_id)
+    takeover = timedelta(seconds=settings.dispatch_takeover_secs)
     db = Database(
         settings.resolved_database_url(),
         data_dir=settings.data_dir if settings.database_url is None else None,
+        idle_transaction_timeout=silence_limit(takeover),
     )
     # The stores are stateless: one of each for the node, each service handed those it uses.
     stores = Stores.create()
@@ -183,10 +186,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     maintenance.sweeps.append(invitations.sweep)
     snapshots = Snapshots(db, presence, routing, invitations)
     hub = Hub(chat, snapshots.ephemeral, metrics)
-    leadership = Leadership(db, retry_secs=settings.leader_retry_secs)
+    ownership = Ownership(db, bus, node_id=node_id, takeover=takeover)
     dispatcher = Dispatcher(
         routing,
-        leadership,
+        ownership,
         clock,
         interval=timedelta(seconds=settings.dispatch_interval_secs),
         metrics=metrics,
@@ -209,6 +212,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     # The sweep finds retries that fell due and messages left through another node.
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
     bus.subscribe(hub.handle)
+    bus.subscribe(ownership.on_notification)
     bus.subscribe(dispatcher.on_notification)
     bus.subscribe(invitations.on_notification)
     bus.on_resync(hub.resync)
@@ -241,7 +245,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         chat=chat,
         presence=presence,
         snapshots=snapshots,
-        leadership=leadership,
+        ownership=ownership,
         dispatcher=dispatcher,
         maintenance=maintenance,
         inbox=inbox,

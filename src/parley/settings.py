@@ -52,8 +52,12 @@ class Settings(BaseSettings):
     dispatch_interval_secs: float = Field(
         5, gt=0, description="The dispatcher's safety sweep, besides running on every change."
     )
-    leader_retry_secs: float = Field(
-        2, gt=0, description="How often a standby node tries to become the dispatcher."
+    dispatch_takeover_secs: float = Field(
+        10,
+        ge=0.1,
+        le=3600,
+        description="Several nodes: the longest a dead or hung node's workgroups go without a "
+        "dispatcher before the other nodes run them.",
     )
     session_days: int = Field(7, ge=1, description="Lifetime of a console login session.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set this behind HTTPS).")

@@ -1,12 +1,14 @@
 """Two ``parley serve`` processes sharing one PostgreSQL schema and one Redis channel.
 
 Each test starts its own cluster: a fresh schema, a fresh pub/sub channel, accounts made with
-the ``parley admin`` commands, then node A and, once A holds the dispatcher lock, node B. So A
-is always the dispatcher leader and B the standby at the start of a test.
+the ``parley admin`` commands, then node A and, once A runs every workgroup's dispatcher, node
+B, and waits until the two share the workgroups (``Cluster.wait_shared``). Which node runs which
+workgroup follows from the node ids, which are random per cluster: tests ask
+(``Cluster.owner``) rather than assume.
 
-The only waits by polling are bounded ones for process start-up (the port, ``/readyz``, the
-first leader's lock); every event under test is awaited on a WebSocket with ``WsClient``'s
-bounded receive timeout.
+The only waits by polling are bounded ones on a condition: process start-up (the port,
+``/readyz``) and the dispatcher locks in ``pg_locks`` (``Cluster.wait_locks``); every event
+under test is awaited on a WebSocket with ``WsClient``'s bounded receive timeout.
 
 ``serve`` takes the Redis channel from PARLEY_REDIS_CHANNEL (it has no option for it). Node ids
 and database application names carry a per-cluster id: other tests share the Redis server and
@@ -44,7 +46,11 @@ from websockets.exceptions import ConnectionClosed
 pytestmark = pytest.mark.slow
 
 PARLEY = [sys.executable, "-c", "from parley.cli import main; main()"]
-LEADER_RETRY_SECS = 0.5
+#: --dispatch-takeover-secs: nodes step every 0.75 s, PostgreSQL ends a silent session (or one
+#: idle in a transaction) after 2.25 s.
+TAKEOVER_SECS = 3.0
+#: What a takeover may take beyond TAKEOVER_SECS on a busy test machine (polling included).
+TAKEOVER_MARGIN_SECS = 2.0
 OFFER_TIMEOUT_SECS = 5  # the smallest a workgroup accepts
 CLI_TIMEOUT_SECS = 60.0
 STARTUP_POLLS = 100  # x POLL_SECS: bounded waits for process start-up only
@@ -238,8 +244,8 @@ class Cluster:
             url,
             "--redis-url",
             REDIS_URL,
-            "--leader-retry-secs",
-            str(LEADER_RETRY_SECS),
+            "--dispatch-takeover-secs",
+            str(TAKEOVER_SECS),
             "--node-id",
             f"node-{name}-{self.id}",
             "--log-level",
@@ -257,38 +263,91 @@ class Cluster:
         await node.wait_ready()
         return node
 
-    async def advisory_locks(self) -> list[tuple[str, bool]]:
-        """Every advisory lock this cluster's nodes hold: (node name, is it the dispatcher
-        lock of this schema, i.e. ``hashtext(schema || '/dispatcher')``)."""
+    async def dispatch_locks(self) -> tuple[set[str], dict[str, set[str]]]:
+        """What ``pg_locks`` says of this cluster's dispatcher locks: the live nodes (holders of
+        a ``(hashtext(schema || '/dispatch-nodes'), ident)`` lock), and for each node the
+        workgroups (slugs) whose ``(hashtext(schema || '/dispatcher'), id)`` lock it holds."""
         import psycopg
+        from psycopg import sql
 
+        query = sql.SQL(
+            """
+            SELECT substr(a.application_name, length(%(prefix)s) + 1) AS node,
+                   l.classid::bigint = (hashtext(%(nodes)s)::bigint & 4294967295) AS is_node,
+                   w.slug
+            FROM pg_locks l
+            JOIN pg_stat_activity a ON a.pid = l.pid
+            LEFT JOIN {}.workgroups w ON w.id = l.objid::bigint
+                AND l.classid::bigint = (hashtext(%(workgroups)s)::bigint & 4294967295)
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND starts_with(a.application_name, %(prefix)s)
+            """
+        ).format(sql.Identifier(self.schema))
         async with await psycopg.AsyncConnection.connect(_PLAIN_PG_URL, autocommit=True) as conn:
             cur = await conn.execute(
-                """
-                SELECT substr(a.application_name, length(%(prefix)s) + 1),
-                       l.objsubid = 1
-                       AND l.classid::bigint = ((hashtext(%(key)s)::bigint >> 32) & 4294967295)
-                       AND l.objid::bigint = (hashtext(%(key)s)::bigint & 4294967295)
-                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND starts_with(a.application_name, %(prefix)s)
-                ORDER BY 1, 2
-                """,
-                {"key": f"{self.schema}/dispatcher", "prefix": f"parley-{self.id}-"},
+                query,
+                {
+                    "nodes": f"{self.schema}/dispatch-nodes",
+                    "workgroups": f"{self.schema}/dispatcher",
+                    "prefix": f"parley-{self.id}-",
+                },
             )
-            return [(str(name), bool(dispatcher)) for name, dispatcher in await cur.fetchall()]
+            rows = await cur.fetchall()
+        live = {str(node) for node, is_node, _ in rows if is_node}
+        held: dict[str, set[str]] = {}
+        for node, is_node, slug in rows:
+            assert is_node or slug is not None, rows  # no other advisory lock is held
+            if not is_node:
+                held.setdefault(str(node), set()).add(str(slug))
+        return live, held
 
-    async def wait_leader(self, name: str) -> None:
-        """Until node ``name`` holds the dispatcher lock and no other advisory lock is held
-        (a bounded wait for start-up)."""
-        locks: list[tuple[str, bool]] = []
+    async def workgroup_slugs(self) -> set[str]:
+        import psycopg
+        from psycopg import sql
+
+        query = sql.SQL("SELECT slug FROM {}.workgroups").format(sql.Identifier(self.schema))
+        async with await psycopg.AsyncConnection.connect(_PLAIN_PG_URL, autocommit=True) as conn:
+            cur = await conn.execute(query)
+            return {str(slug) for (slug,) in await cur.fetchall()}
+
+    async def wait_locks(
+        self, what: str, done: Callable[[set[str], dict[str, set[str]], set[str]], bool]
+    ) -> dict[str, set[str]]:
+        """Poll ``dispatch_locks`` (bounded) until ``done(live, held, every slug)``; returns
+        the workgroups each node holds then."""
+        live: set[str] = set()
+        held: dict[str, set[str]] = {}
         for _ in range(STARTUP_POLLS):
-            locks = await self.advisory_locks()
-            if locks == [(name, True)]:
-                return
+            live, held = await self.dispatch_locks()
+            if done(live, held, await self.workgroup_slugs()):
+                return held
             await asyncio.sleep(POLL_SECS)
-        pytest.fail(f"node-{name} did not become the only leader: {locks}\n{self.logs()}")
+        bound = STARTUP_POLLS * POLL_SECS
+        pytest.fail(f"{what}: not so after {bound} s: {live} {held}\n{self.logs()}")
+
+    async def wait_shared(self, *names: str) -> dict[str, set[str]]:
+        """Until exactly the nodes ``names`` are live and share the workgroups: each held by
+        one of them, none by two, and each node holding its part (W // N or one more)."""
+
+        def shared(live: set[str], held: dict[str, set[str]], slugs: set[str]) -> bool:
+            parts = [held.get(n, set()) for n in names]
+            sizes = [len(p) for p in parts]
+            return (
+                live == set(names)
+                and set(held) <= set(names)
+                and sum(sizes) == len(slugs)
+                and set().union(*parts) == slugs
+                and max(sizes) - min(sizes) <= 1
+            )
+
+        return await self.wait_locks(f"nodes {names} sharing the workgroups", shared)
+
+    async def owner(self, slug: str) -> str:
+        _, held = await self.dispatch_locks()
+        owners = [node for node, slugs in held.items() if slug in slugs]
+        assert len(owners) == 1, (slug, held)
+        return owners[0]
 
     async def offers_of(self, request_id: str) -> list[dict[str, Any]]:
         import psycopg
@@ -351,9 +410,9 @@ async def _together(*jobs: Awaitable[None]) -> None:
 @contextlib.asynccontextmanager
 async def running_cluster(tmp_path: Path, nodes: tuple[str, ...]) -> AsyncIterator[Cluster]:
     """A schema made by ``parley migrate``; accounts alice and bob (agents of 'sales') and carol
-    (admin) made by the ``parley admin`` commands; and the nodes, the first one holding the
-    dispatcher lock before the next starts. (The accounts are made while the first node
-    starts: nodes read them from the database when they are used.)"""
+    (admin) made by the ``parley admin`` commands; and the nodes, each started once the ones
+    before share the workgroups. (The accounts are made while the first node starts: nodes
+    read them from the database when they are used.)"""
     await check_redis()
     async with postgres_schema() as url:
         match = _SCHEMA.search(url)
@@ -376,16 +435,13 @@ async def running_cluster(tmp_path: Path, nodes: tuple[str, ...]) -> AsyncIterat
                 "--member", "alice", "--member", "bob",
             )  # fmt: skip
 
-        async def start_leader() -> None:
-            await c.start_node(nodes[0])
-            await c.wait_leader(nodes[0])
-
         try:
             await c.cli("migrate")
-            await _together(start_leader(), make_accounts())
-            for name in nodes[1:]:
+            await _together(c.start_node(nodes[0]), make_accounts())
+            await c.wait_shared(nodes[0])
+            for i, name in enumerate(nodes[1:], 2):
                 await c.start_node(name)
-                await c.wait_leader(nodes[0])
+                await c.wait_shared(*nodes[:i])
             yield c
         finally:
             await asyncio.gather(*(node.stop() for node in c.nodes.values()))
@@ -394,7 +450,7 @@ async def running_cluster(tmp_path: Path, nodes: tuple[str, ...]) -> AsyncIterat
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    """Nodes A (the dispatcher leader) and B (standby)."""
+    """Nodes A and B, sharing the workgroups (only 'sales' at first: one of them runs it)."""
     async with running_cluster(tmp_path, ("a", "b")) as c:
         yield c
 
@@ -505,8 +561,12 @@ async def test_chat_across_two_nodes(cluster: Cluster) -> None:
     assert [e["seq"] for e in zoe.entries(cid)] == seqs
 
 
-async def test_standby_takes_over_dispatching_when_the_leader_dies(cluster: Cluster) -> None:
-    a, b = cluster.nodes["a"], cluster.nodes["b"]
+async def test_the_other_node_takes_over_a_workgroup_when_its_dispatcher_dies(
+    cluster: Cluster,
+) -> None:
+    owner = await cluster.owner("sales")
+    a = cluster.nodes[owner]  # runs the dispatcher of 'sales', and dies
+    b = cluster.nodes[{"a": "b", "b": "a"}[owner]]
     carol = await cluster.login(b, "carol")
     async with b.http(carol) as http:
         r = await http.put(
@@ -519,7 +579,7 @@ async def test_standby_takes_over_dispatching_when_the_leader_dies(cluster: Clus
             },
         )
         assert r.status_code == 200, r.text
-    assert await cluster.advisory_locks() == [("a", True)]
+    assert (await cluster.dispatch_locks())[1] == {a.name: {"sales"}}
 
     async with cluster.agent(b, "alice") as alice, cluster.agent(b, "bob") as bob:
         agents = {"alice": alice, "bob": bob}
@@ -529,7 +589,7 @@ async def test_standby_takes_over_dispatching_when_the_leader_dies(cluster: Clus
             chat = r.json()
         cid = chat["conversation"]["id"]
 
-        # The leader (A) dispatches; the offer reaches an agent on B through Redis.
+        # A dispatches; the offer reaches an agent on B through Redis.
         index, message = await _first(alice.expect_type("offer"), bob.expect_type("offer"))
         first_name = ["alice", "bob"][index]
         second_name = ["bob", "alice"][index]
@@ -540,15 +600,19 @@ async def test_standby_takes_over_dispatching_when_the_leader_dies(cluster: Clus
         assert await a.wait_exit(STOP_TIMEOUT_SECS) == -signal.SIGKILL
         killed_at = time.monotonic()
 
-        # Nobody accepts: the offer times out on the new leader (B) and goes to the other agent.
+        # Nobody accepts: the offer times out on B, which took 'sales' over, and goes to the
+        # other agent.
         ended = await first.expect_type("offer_ended", offer_id=f"{cid}.1")
         assert ended["reason"] == "timed_out"
         second_offer = (await second.expect_type("offer"))["offer"]
         waited = time.monotonic() - killed_at
         assert second_offer["offer_id"] == f"{cid}.2", cluster.logs()
         assert second_offer["conversation_id"] == cid
-        assert waited <= OFFER_TIMEOUT_SECS + 4 * LEADER_RETRY_SECS + 2, (waited, cluster.logs())
-        assert await cluster.advisory_locks() == [("b", True)]
+        assert waited <= OFFER_TIMEOUT_SECS + TAKEOVER_SECS + TAKEOVER_MARGIN_SECS, (
+            waited,
+            cluster.logs(),
+        )
+        assert await cluster.dispatch_locks() == ({b.name}, {b.name: {"sales"}})
 
         late = await first.request({"type": "accept_offer", "offer_id": f"{cid}.1"})
         assert late["type"] == "error", late
@@ -606,7 +670,9 @@ async def test_standby_takes_over_dispatching_when_the_leader_dies(cluster: Clus
 
 
 async def test_sigterm_sends_clients_to_the_other_node(cluster: Cluster) -> None:
-    a, b = cluster.nodes["a"], cluster.nodes["b"]
+    owner = await cluster.owner("sales")
+    a = cluster.nodes[owner]  # runs the dispatcher of 'sales', and stops
+    b = cluster.nodes[{"a": "b", "b": "a"}[owner]]
     async with cluster.agent(a, "alice") as alice:
         async with a.http() as http:
             r = await http.post("/api/v1/workgroups/sales/chats", json={"name": "Zoe"})
@@ -629,8 +695,8 @@ async def test_sigterm_sends_clients_to_the_other_node(cluster: Cluster) -> None
                 assert ws.received[-1]["type"] == "reconnect"
 
     code = await a.wait_exit(STOP_TIMEOUT_SECS)
-    assert code is not None, "node A did not exit after SIGTERM\n" + cluster.logs()
-    assert code == 0, f"node A exited with {code} after SIGTERM\n{cluster.logs()}"
+    assert code is not None, f"node {a.name} did not exit after SIGTERM\n" + cluster.logs()
+    assert code == 0, f"node {a.name} exited with {code} after SIGTERM\n{cluster.logs()}"
 
     # Both reconnect to node B and resume: the pending offer is sent again, and the visitor,
     # resuming from its cursor, gets what follows it once.
@@ -648,11 +714,125 @@ async def test_sigterm_sends_clients_to_the_other_node(cluster: Cluster) -> None
         await zoe.expect_type("queue", status="accepted")
         assert [e["seq"] for e in zoe.entries(cid)] == [2]
 
-        # Node A let go of the dispatcher lock: node B now offers new chats.
+        # Node A let go of the dispatcher locks: node B now offers new chats.
         async with b.http() as http:
             r = await http.post("/api/v1/workgroups/sales/chats", json={"name": "Yan"})
             assert r.status_code == 201, r.text
         cid2 = r.json()["conversation"]["id"]
         new = (await alice.expect_type("offer"))["offer"]
         assert new["offer_id"] == f"{cid2}.1"
-    assert await cluster.advisory_locks() == [("b", True)]
+    assert await cluster.dispatch_locks() == ({b.name}, {b.name: {"sales"}})
+
+
+# Dispatchers spread over the nodes -----------------------------------------------------------
+
+
+async def _add_workgroups(cluster: Cluster, node: NodeProcess, *slugs: str) -> None:
+    """Workgroups made at runtime through the admin API, with alice and bob as members."""
+    token = cluster.tokens.get("carol") or await cluster.login(node, "carol")
+    async with node.http(token) as http:
+        for slug in slugs:
+            r = await http.post(
+                "/api/v1/admin/workgroups", json={"slug": slug, "name": slug.capitalize()}
+            )
+            assert r.status_code == 201, r.text
+            r = await http.put(
+                f"/api/v1/admin/workgroups/{slug}/members", json={"usernames": ["alice", "bob"]}
+            )
+            assert r.status_code == 200, r.text
+
+
+async def _open_chat(node: NodeProcess, slug: str, name: str = "Zoe") -> str:
+    async with node.http() as http:
+        r = await http.post(f"/api/v1/workgroups/{slug}/chats", json={"name": name})
+        assert r.status_code == 201, r.text
+        return str(r.json()["conversation"]["id"])
+
+
+async def _offered(*agents: WsClient) -> dict[str, WsClient]:
+    """The next offer each agent gets: conversation id -> the agent it went to."""
+    got = {}
+    for ws in agents:
+        offer = (await ws.expect_type("offer"))["offer"]
+        got[offer["conversation_id"]] = ws
+    return got
+
+
+async def test_two_nodes_share_the_workgroups_and_a_new_one_gets_a_dispatcher(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.nodes["a"], cluster.nodes["b"]
+    await _add_workgroups(cluster, a, "north", "south", "east", "west", "centre")
+    held = await cluster.wait_shared("a", "b")
+    assert sorted(len(slugs) for slugs in held.values()) == [3, 3]
+
+    async with cluster.agent(b, "alice") as alice, cluster.agent(a, "bob") as bob:
+        # A chat in a workgroup of each node, opened on the other node: each node's
+        # dispatcher offers its own (to different agents: one live offer per agent).
+        cids = {await _open_chat(b, min(held["a"])), await _open_chat(a, min(held["b"]))}
+        offers = await _offered(alice, bob)
+        assert set(offers) == cids
+        for cid, ws in offers.items():
+            reply = await ws.request({"type": "accept_offer", "offer_id": f"{cid}.1"})
+            assert reply["type"] == "ok", reply
+
+        # A workgroup made at runtime: one node takes it, and the two share again (4 and 3).
+        await _add_workgroups(cluster, b, "late")
+        held = await cluster.wait_shared("a", "b")
+        assert sorted(len(slugs) for slugs in held.values()) == [3, 4]
+        await cluster.owner("late")  # exactly one node holds it
+        late = await _open_chat(a, "late", "Yan")
+        _, message = await _first(alice.expect_type("offer"), bob.expect_type("offer"))
+        assert message["offer"]["offer_id"] == f"{late}.1"
+
+    # Every chat was offered once, by one node.
+    for cid in [*cids, late]:
+        assert [r["offer_id"] for r in await cluster.offers_of(cid)] == [f"{cid}.1"]
+
+
+async def test_a_hung_or_killed_nodes_workgroups_move_within_the_takeover_time(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.nodes["a"], cluster.nodes["b"]
+    await _add_workgroups(cluster, b, "north", "south", "east")
+    held = await cluster.wait_shared("a", "b")
+    everything = held["a"] | held["b"]
+
+    def all_on_b(live: set[str], held: dict[str, set[str]], slugs: set[str]) -> bool:
+        return live == {"b"} and held == {"b": slugs}
+
+    loop = asyncio.get_running_loop()
+    try:
+        # Hung: A stops (SIGSTOP) with its connections open. PostgreSQL ends its silent lock
+        # session (idle_session_timeout), and B takes A's workgroups.
+        a.proc.send_signal(signal.SIGSTOP)
+        hung_at = loop.time()
+        await cluster.wait_locks("B running everything after A hung", all_on_b)
+        waited = loop.time() - hung_at
+        assert waited <= TAKEOVER_SECS + TAKEOVER_MARGIN_SECS, (waited, cluster.logs())
+
+        # B dispatches what was A's.
+        async with cluster.agent(b, "alice") as alice:
+            cid = await _open_chat(b, min(held["a"]))
+            offer = (await alice.expect_type("offer"))["offer"]
+            assert offer["offer_id"] == f"{cid}.1"
+            reply = await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+            assert reply["type"] == "ok", reply
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+
+    # A wakes up, finds its session gone, joins again, and the two share again.
+    held = await cluster.wait_shared("a", "b")
+    assert held["a"] | held["b"] == everything
+
+    # Killed: A's connection closes, PostgreSQL drops its locks at once, and B takes them.
+    a.proc.kill()
+    killed_at = loop.time()
+    assert await a.wait_exit(STOP_TIMEOUT_SECS) == -signal.SIGKILL
+    await cluster.wait_locks("B running everything after A was killed", all_on_b)
+    waited = loop.time() - killed_at
+    assert waited <= TAKEOVER_SECS + TAKEOVER_MARGIN_SECS, (waited, cluster.logs())
+    async with cluster.agent(b, "bob") as bob:
+        cid = await _open_chat(b, min(held["a"]), "Yan")
+        offer = (await bob.expect_type("offer"))["offer"]
+        assert offer["offer_id"] == f"{cid}.1"

@@ -29,6 +29,7 @@ from parley.realtime.notifications import (
     Follow,
     Kick,
     Notification,
+    Rebalance,
     Revoke,
     ToConversation,
     ToStaff,
@@ -181,8 +182,8 @@ class Hub:
                     if note.token_hash is None or note.token_hash == conn.token_hash:
                         conn.send(Error(code="unauthenticated", message="your session has ended"))
                         conn.request_close(1008, "session ended")
-            case Kick():
-                pass
+            case Kick() | Rebalance():
+                pass  # for the dispatcher
 
     async def resync(self, conns: Iterable[ClientConnection] | None = None) -> None:
         """Catch every connection up from the database after the bus lost messages: the

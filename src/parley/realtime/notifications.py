@@ -76,8 +76,16 @@ class Kick(_Note):
     workgroup_id: int
 
 
+class Rebalance(_Note):
+    """A node joined, left, or let workgroups go: every node should look at the dispatcher
+    locks now rather than at its next step (``services.runtime.Ownership``)."""
+
+    kind: Literal["rebalance"] = "rebalance"
+    node_id: str
+
+
 Notification = Annotated[
-    Appended | ToConversation | ToUser | ToStaff | Follow | Revoke | Kick,
+    Appended | ToConversation | ToUser | ToStaff | Follow | Revoke | Kick | Rebalance,
     Field(discriminator="kind"),
 ]
 notification_adapter = TypeAdapter[Notification](Notification)

@@ -256,6 +256,8 @@ class AdminService:
         except IntegrityError:
             raise Conflict(f"the workgroup {slug!r} exists") from None
         assert wg is not None
+        # Its dispatcher starts now: the node that is to run it takes its lock at once.
+        await self._bus.publish([Kick(workgroup_id=wg.id)])
         return wg
 
     async def update_workgroup(

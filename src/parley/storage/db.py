@@ -15,6 +15,7 @@ import os
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +92,18 @@ def _tighten(path: Path, mode: int, *, change: bool) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        data_dir: Path | None = None,
+        idle_transaction_timeout: timedelta | None = None,
+    ) -> None:
         """``data_dir``: Parley's own data directory, tightened at start if it is the
-        database's directory and open to others."""
+        database's directory and open to others. ``idle_transaction_timeout`` (PostgreSQL):
+        a session of this node left idle inside a transaction for that long (the node hung
+        mid-transaction) is ended by PostgreSQL, and the row locks it held with it."""
         self.url = normalise_url(url)
         self._data_dir = data_dir
         self.is_sqlite = self.url.startswith("sqlite")
@@ -105,6 +115,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             self._write_lock = asyncio.Lock()
+        elif idle_transaction_timeout is not None:
+            _configure_postgres(self.engine, idle_transaction_timeout)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -149,6 +161,8 @@ class Database:
             conn = await conn.execution_options(parley_write=True)
             async with conn.begin():
                 if not self.is_sqlite:
+                    # Alembic imports its scripts between statements: not a hung node.
+                    await conn.execute(sa.text("SET LOCAL idle_in_transaction_session_timeout = 0"))
                     await conn.execute(sa.text(_MIGRATION_LOCK))
                 await conn.run_sync(_upgrade)
 
@@ -166,6 +180,17 @@ def _upgrade(sync_conn: sa.Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = sync_conn
     command.upgrade(cfg, "head")
+
+
+def _configure_postgres(engine: AsyncEngine, idle_transaction_timeout: timedelta) -> None:
+    ms = max(1, round(idle_transaction_timeout.total_seconds() * 1000))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"SET idle_in_transaction_session_timeout = {ms}")
+        cursor.close()
+        dbapi_conn.commit()  # a SET inside a transaction that is rolled back is undone
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
