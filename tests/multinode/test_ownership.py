@@ -29,6 +29,7 @@ from parley.services.admin import AdminService, WorkgroupSettings
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Ownership, _score, node_ident, share
 from parley.storage.db import Database, sqlite_url
+from parley.storage.stores import Stores
 
 POLL_SECS = 0.05
 POLLS = 200  # x POLL_SECS: the bound of every wait on a condition here
@@ -141,7 +142,15 @@ class Place:
         return node
 
     async def add_workgroups(self, count: int, bus: LocalBus | None = None) -> list[int]:
-        admin = AdminService(self.db, bus or self.bus, self.clock)
+        stores = Stores.create()
+        admin = AdminService(
+            self.db,
+            bus or self.bus,
+            self.clock,
+            staff=stores.staff,
+            workgroups=stores.workgroups,
+            agents=stores.agents,
+        )
         made = []
         for _ in range(count):
             wg = await admin.create_workgroup(
