@@ -40,9 +40,12 @@ async def wait_first(event: asyncio.Event, sleeper: Awaitable[None]) -> None:
     finally:
         for task in (waiter, sleep):
             task.cancel()
-        for task in (waiter, sleep):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Not `suppress(CancelledError)` around `await task`: that also swallowed a cancel of
+        # this very task arriving meanwhile, and the loop calling us ran on (Parley.stop then
+        # waited for it forever). gather passes on its own cancellation, not its children's.
+        for result in await asyncio.gather(waiter, sleep, return_exceptions=True):
+            if isinstance(result, Exception):
+                raise result
 
 
 class Leadership:
