@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from tests.fakes import FakeClock
-from tests.support import REDIS_URL, World, check_redis, postgres_schema, run_node, settings_for
+from tests.support import (
+    REDIS_URL,
+    World,
+    check_redis,
+    copy_migrated_sqlite,
+    migrated_postgres_database,
+    run_node,
+    settings_for,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +42,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 async def make_world(backend: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[World]:
+    """A node of its own on a fresh database (a copy of one migrated once per test process,
+    see ``tests.support``), on SQLite or on PostgreSQL + Redis (a fresh pub/sub channel)."""
     clock = FakeClock()
     if backend == "sqlite":
-        async with run_node(settings_for(tmp_path, **overrides), clock) as node:
+        settings = settings_for(tmp_path, **overrides)
+        await copy_migrated_sqlite(settings)
+        async with run_node(settings, clock) as node:
             yield World(node, clock, backend)
         return
     await check_redis()
-    async with postgres_schema() as url:
+    async with migrated_postgres_database() as url:
         settings = settings_for(
             tmp_path,
             database_url=url,

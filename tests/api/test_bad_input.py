@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from tests.fakes import FakeClock
 from tests.support import RECV_TIMEOUT_SECS, World, WsClient, run_node, settings_for
@@ -724,7 +723,7 @@ async def test_rest_staff_access_is_checked(world: World) -> None:
             f"/api/v1/conversations/{cid}/messages", json={"client_id": "s1", "text": "hi"}
         )
         assert r.status_code == 403, r.text
-    async with httpx.AsyncClient(base_url=world.node.base_url) as anonymous:
+    async with world.node.http() as anonymous:
         r = await anonymous.get(f"/api/v1/conversations/{cid}")
         assert r.status_code == 401, r.text
         assert r.json()["error"]["code"] == "unauthenticated"

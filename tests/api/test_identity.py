@@ -7,7 +7,6 @@ import base64
 import json
 from typing import Any
 
-import httpx
 import jwt
 from tests.identity import Key, new_key, sign
 from tests.support import World, WsClient
@@ -280,7 +279,7 @@ async def test_identity_keys_rotate(world: World) -> None:
         for method in ("GET", "POST"):
             assert (await http.request(method, url)).status_code == 403
         assert (await http.delete(f"{url}/{new['kid']}")).status_code == 403
-    async with httpx.AsyncClient(base_url=world.node.base_url) as anonymous:
+    async with world.node.http() as anonymous:
         assert (await anonymous.get(url)).status_code == 401
 
 

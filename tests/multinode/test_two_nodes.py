@@ -35,10 +35,10 @@ import pytest
 from tests.support import (
     PASSWORD,
     PG_URL,
-    RECV_TIMEOUT_SECS,
     REDIS_URL,
     WsClient,
     check_redis,
+    http_client,
     postgres_schema,
 )
 from websockets.exceptions import ConnectionClosed
@@ -100,7 +100,7 @@ class NodeProcess:
 
     def http(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-        return httpx.AsyncClient(base_url=self.base_url, timeout=RECV_TIMEOUT_SECS, headers=headers)
+        return http_client(self.base_url, headers=headers)
 
     def start_reading(self) -> None:
         self._reader = asyncio.create_task(self._read(), name=f"output-of-{self.node_id}")

@@ -16,7 +16,6 @@ request and per agent, and every routing transaction locks the workgroup's row f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Collection
@@ -65,9 +64,12 @@ async def wait_any(events: Collection[asyncio.Event], sleeper: Awaitable[None]) 
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Not `suppress(CancelledError)` around `await task`: that also swallowed a cancel of
+        # this very task arriving meanwhile, and the loop calling us ran on (Parley.stop then
+        # waited for it forever). gather passes on its own cancellation, not its children's.
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):
+                raise result
 
 
 def node_ident(node_id: str) -> int:

@@ -7,11 +7,10 @@ one service method, and returns a schema; errors are mapped in ``errors``."""
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from parley.bootstrap import Parley
-from parley.domain.access import Principal, Staff, StaffRole
+from parley.domain.access import Staff, StaffRole
 from parley.domain.errors import InvalidInput
 from parley.domain.forms import FormField
 from parley.domain.hours import WEEKDAYS, holidays_plain, parse_hours, weekly_plain
@@ -38,6 +37,8 @@ from parley.storage.staff import UserRow
 from parley.storage.workgroups import WorkgroupRow
 from parley.web import limits, security
 from parley.web.errors import ErrorResponse
+from parley.web.node import Node
+from parley.web.security import Admin, AnyPrincipal, AnyStaff
 
 MAX_EXTRA_FIELDS = 20
 
@@ -456,18 +457,16 @@ class UnlockOut(BaseModel):
     was_locked: bool = Field(description="The account was locked (it is not any more).")
 
 
-def router(parley: Parley) -> APIRouter:
-    principal, staff_dep, admin_dep = security.dependencies(parley.auth)
-    AnyPrincipal = Annotated[Principal, Depends(principal)]
-    AnyStaff = Annotated[Staff, Depends(staff_dep)]
-    Admin = Annotated[Staff, Depends(admin_dep)]
+def router() -> APIRouter:
+    """The routes, for every node: a handler reaches its own through ``parley: Node``."""
     api = APIRouter(prefix="/api/v1", responses=ERRORS)
-    settings = parley.settings
 
     # Auth -------------------------------------------------------------------------------------
 
     @api.post("/auth/login", tags=["auth"], responses=RATE_LIMITED)
-    async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
+    async def login(
+        parley: Node, body: LoginIn, request: Request, response: Response
+    ) -> SessionOut:
         """Limited per client address and per account (docs/security.md, "Limits"): 429 with
         Retry-After, the same whether or not the account exists or the password is right."""
         done = await parley.login.login(
@@ -476,16 +475,16 @@ def router(parley: Parley) -> APIRouter:
         response.set_cookie(
             security.SESSION_COOKIE,
             done.token,
-            max_age=settings.session_days * 86_400,
+            max_age=parley.settings.session_days * 86_400,
             httponly=True,
             samesite="lax",
-            secure=security.secure_cookie(settings, request),
+            secure=security.secure_cookie(parley.settings, request),
             path="/",
         )
         return SessionOut(user=StaffOut.of(done.staff), csrf_token=done.csrf_token)
 
     @api.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
-    async def logout(request: Request, response: Response) -> None:
+    async def logout(parley: Node, request: Request, response: Response) -> None:
         bearer = security.bearer(request.headers.get("authorization"))
         cookie = request.cookies.get(security.SESSION_COOKIE)
         if bearer is not None:
@@ -498,54 +497,56 @@ def router(parley: Parley) -> APIRouter:
             path="/",
             httponly=True,
             samesite="lax",
-            secure=security.secure_cookie(settings, request),
+            secure=security.secure_cookie(parley.settings, request),
         )
 
     @api.get("/auth/me", tags=["auth"])
-    async def me(request: Request) -> SessionOut:
+    async def me(parley: Node, request: Request) -> SessionOut:
         found = await security.staff_of_request(parley.auth, request)
         csrf = found.csrf_token if found.kind == "session" else None
         return SessionOut(user=StaffOut.of(found.staff), csrf_token=csrf)
 
     @api.post("/auth/tokens", status_code=201, tags=["auth"])
-    async def create_token(body: TokenIn, staff: AnyStaff) -> TokenOut:
+    async def create_token(parley: Node, body: TokenIn, staff: AnyStaff) -> TokenOut:
         new = await parley.auth.create_api_token(staff, body.name, body.expires_in_days)
         return TokenOut(token=new.token, **ApiTokenOut.of(new.info).model_dump())
 
     @api.get("/auth/tokens", tags=["auth"])
-    async def my_tokens(staff: AnyStaff) -> list[ApiTokenOut]:
+    async def my_tokens(parley: Node, staff: AnyStaff) -> list[ApiTokenOut]:
         return [ApiTokenOut.of(t) for t in await parley.auth.api_tokens(staff)]
 
     TokenId = Annotated[str, Path(min_length=1, max_length=32)]
 
     @api.delete("/auth/tokens/{token_id}", status_code=204, tags=["auth"])
-    async def revoke_token(token_id: TokenId, staff: AnyStaff) -> None:
+    async def revoke_token(parley: Node, token_id: TokenId, staff: AnyStaff) -> None:
         """Yours; admins may revoke anyone's. Sockets opened with it close (1008)."""
         await parley.auth.revoke_api_token(staff, token_id)
 
     @api.get("/admin/users/{username}/tokens", tags=["admin"])
-    async def user_tokens(username: str, admin: Admin) -> list[ApiTokenOut]:
+    async def user_tokens(parley: Node, username: str, admin: Admin) -> list[ApiTokenOut]:
         return [ApiTokenOut.of(t) for t in await parley.auth.api_tokens(admin, username)]
 
     @api.delete("/admin/users/{username}/tokens/{token_id}", status_code=204, tags=["admin"])
-    async def revoke_user_token(username: str, token_id: TokenId, admin: Admin) -> None:
+    async def revoke_user_token(
+        parley: Node, username: str, token_id: TokenId, admin: Admin
+    ) -> None:
         await parley.auth.revoke_api_token(admin, token_id, username=username)
 
     # Admin ------------------------------------------------------------------------------------
 
     @api.get("/admin/users", tags=["admin"])
-    async def list_users(admin: Admin) -> list[UserOut]:
+    async def list_users(parley: Node, admin: Admin) -> list[UserOut]:
         return [UserOut.of(u) for u in await parley.admin.list_users(admin)]
 
     @api.post("/admin/users", status_code=201, tags=["admin"])
-    async def create_user(body: UserIn, admin: Admin) -> UserOut:
+    async def create_user(parley: Node, body: UserIn, admin: Admin) -> UserOut:
         user = await parley.admin.create_user(
             admin, body.username, body.password, body.role, body.display_name, body.workgroups
         )
         return UserOut.of(user)
 
     @api.patch("/admin/users/{username}", tags=["admin"])
-    async def update_user(username: str, body: UserPatch, admin: Admin) -> UserOut:
+    async def update_user(parley: Node, username: str, body: UserPatch, admin: Admin) -> UserOut:
         user = await parley.admin.update_user(
             admin,
             username,
@@ -557,33 +558,35 @@ def router(parley: Parley) -> APIRouter:
         return UserOut.of(user)
 
     @api.post("/admin/users/{username}/unlock", tags=["admin"])
-    async def unlock_user(username: str, admin: Admin) -> UnlockOut:
+    async def unlock_user(parley: Node, username: str, admin: Admin) -> UnlockOut:
         """Lift a login lockout (after too many failed logins) and forget the failures."""
         return UnlockOut(was_locked=await parley.login.unlock(admin, username))
 
     @api.get("/admin/workgroups", tags=["admin"])
-    async def list_workgroups(staff: AnyStaff) -> list[WorkgroupOut]:
+    async def list_workgroups(parley: Node, staff: AnyStaff) -> list[WorkgroupOut]:
         return [WorkgroupOut.of(wg, m) for wg, m in await parley.admin.list_workgroups(staff)]
 
     @api.post("/admin/workgroups", status_code=201, tags=["admin"])
-    async def create_workgroup(body: WorkgroupCreate, admin: Admin) -> WorkgroupOut:
+    async def create_workgroup(parley: Node, body: WorkgroupCreate, admin: Admin) -> WorkgroupOut:
         wg = await parley.admin.create_workgroup(admin, body.slug, body.settings())
         return WorkgroupOut.of(wg, [])
 
     @api.put("/admin/workgroups/{slug}", tags=["admin"])
-    async def update_workgroup(slug: str, body: WorkgroupIn, admin: Admin) -> WorkgroupOut:
+    async def update_workgroup(
+        parley: Node, slug: str, body: WorkgroupIn, admin: Admin
+    ) -> WorkgroupOut:
         wg = await parley.admin.update_workgroup(admin, slug, body.settings())
         members = dict((w.slug, m) for w, m in await parley.admin.list_workgroups(admin))
         return WorkgroupOut.of(wg, members.get(slug, []))
 
     @api.put("/admin/workgroups/{slug}/members", tags=["admin"])
-    async def set_members(slug: str, body: MembersIn, admin: Admin) -> list[str]:
+    async def set_members(parley: Node, slug: str, body: MembersIn, admin: Admin) -> list[str]:
         return await parley.admin.set_members(admin, slug, body.usernames)
 
     # Visitors ---------------------------------------------------------------------------------
 
     @api.get("/workgroups/{slug}/status", tags=["visitors"])
-    async def workgroup_status(slug: str, response: Response) -> WorkgroupStatusOut:
+    async def workgroup_status(parley: Node, slug: str, response: Response) -> WorkgroupStatusOut:
         # Read by the launcher script on the company's own site: public, for any origin.
         response.headers["Access-Control-Allow-Origin"] = "*"
         s = await parley.chat.workgroup_status(slug)
@@ -599,14 +602,8 @@ def router(parley: Parley) -> APIRouter:
             identity=s.identity,
         )
 
-    # Checked once the request is valid: a refused bad request costs nobody any quota.
-    chat_limits = limits.visitor_limits(
-        parley.limiter, parley.rules.chat_ip, parley.rules.chat_workgroup, "chats"
-    )
-    message_limits = limits.visitor_limits(
-        parley.limiter, parley.rules.message_ip, parley.rules.message_workgroup, "messages"
-    )
-    send_limits = limits.send_limit(parley.limiter, parley.rules.send)
+    # The route limits are checked once the request is valid: a refused bad request costs
+    # nobody any quota.
 
     @api.post(
         "/workgroups/{slug}/chats",
@@ -614,12 +611,15 @@ def router(parley: Parley) -> APIRouter:
         tags=["visitors"],
         responses=RATE_LIMITED,
     )
-    async def open_chat(slug: str, body: ChatIn, request: Request) -> ChatOut:
+    async def open_chat(parley: Node, slug: str, body: ChatIn, request: Request) -> ChatOut:
         if len(body.question) > parley.chat.max_message_chars:
             raise InvalidInput(
                 f"the question is limited to {parley.chat.max_message_chars} characters"
             )
-        await chat_limits(request, slug)
+        rules = parley.rules
+        await limits.check_visitor_limits(
+            parley.limiter, rules.chat_ip, rules.chat_workgroup, "chats", request, slug
+        )
         form = ChatForm(body.name, str(body.email or ""), body.question, body.page, body.extra)
         opened = await parley.chat.open_chat(
             slug, form, identity_token=body.identity, visitor_id=body.visitor_id
@@ -638,6 +638,7 @@ def router(parley: Parley) -> APIRouter:
         responses=RATE_LIMITED,
     )
     async def leave_message(
+        parley: Node,
         slug: str,
         body: LeftMessageIn,
         request: Request,
@@ -651,7 +652,10 @@ def router(parley: Parley) -> APIRouter:
             if x_visitor_token is None
             else await parley.auth.follow_up_visitor(x_visitor_token)
         )
-        await message_limits(request, slug)
+        rules = parley.rules
+        await limits.check_visitor_limits(
+            parley.limiter, rules.message_ip, rules.message_workgroup, "messages", request, slug
+        )
         form = MessageForm(body.name, str(body.email), body.message, body.page)
         left = await parley.inbox.leave_message(slug, form, visitor)
         return LeftMessageReceipt(id=left.id, created_at=left.created_at)
@@ -660,14 +664,14 @@ def router(parley: Parley) -> APIRouter:
 
     @api.get("/messages", tags=["inbox"])
     async def my_messages(
-        staff: AnyStaff, status: MessageStatus | None = None
+        parley: Node, staff: AnyStaff, status: MessageStatus | None = None
     ) -> list[LeftMessageOut]:
         """Of every workgroup you work in (all of them for supervisors and admins)."""
         return await parley.inbox.list_messages(staff, None, status)
 
     @api.get("/workgroups/{slug}/messages", tags=["inbox"])
     async def workgroup_messages(
-        slug: str, staff: AnyStaff, status: MessageStatus | None = None
+        parley: Node, slug: str, staff: AnyStaff, status: MessageStatus | None = None
     ) -> list[LeftMessageOut]:
         return await parley.inbox.list_messages(staff, slug, status)
 
@@ -676,42 +680,45 @@ def router(parley: Parley) -> APIRouter:
     ]
 
     @api.post("/messages/{message_id}/take", tags=["inbox"])
-    async def take_message(message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
+    async def take_message(parley: Node, message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
         return await parley.inbox.take(staff, message_id)
 
     @api.post("/messages/{message_id}/done", tags=["inbox"])
-    async def message_done(message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
+    async def message_done(parley: Node, message_id: MessageId, staff: AnyStaff) -> LeftMessageOut:
         return await parley.inbox.done(staff, message_id)
 
     @api.get("/workgroups/{slug}/hours", tags=["admin"])
-    async def get_hours(slug: str, admin: Admin) -> WorkgroupHoursIO:
+    async def get_hours(parley: Node, slug: str, admin: Admin) -> WorkgroupHoursIO:
         return WorkgroupHoursIO.of(await parley.inbox.hours(admin, slug))
 
     @api.put("/workgroups/{slug}/hours", tags=["admin"])
-    async def set_hours(slug: str, body: WorkgroupHoursIO, admin: Admin) -> WorkgroupHoursIO:
+    async def set_hours(
+        parley: Node, slug: str, body: WorkgroupHoursIO, admin: Admin
+    ) -> WorkgroupHoursIO:
         return WorkgroupHoursIO.of(await parley.inbox.set_hours(admin, slug, body.settings()))
 
     # Staff ------------------------------------------------------------------------------------
 
     @api.put("/me/presence", tags=["agents"])
-    async def set_presence(body: PresenceIn, staff: AnyStaff) -> PresenceOut:
+    async def set_presence(parley: Node, body: PresenceIn, staff: AnyStaff) -> PresenceOut:
         state = await parley.presence.set(staff, body.presence, body.status_text)
         return PresenceOut(presence=state.presence, status_text=state.status_text)
 
     @api.get("/me/offers", tags=["agents"])
-    async def my_offers(staff: AnyStaff) -> list[OfferOut]:
+    async def my_offers(parley: Node, staff: AnyStaff) -> list[OfferOut]:
         return await parley.routing.pending_offers(staff)
 
     @api.post("/offers/{offer_id}/accept", tags=["agents"])
-    async def accept(offer_id: str, staff: AnyStaff) -> AcceptedOut:
+    async def accept(parley: Node, offer_id: str, staff: AnyStaff) -> AcceptedOut:
         return AcceptedOut(conversation_id=await parley.routing.accept(staff, offer_id))
 
     @api.post("/offers/{offer_id}/decline", status_code=204, tags=["agents"])
-    async def decline(offer_id: str, staff: AnyStaff) -> None:
+    async def decline(parley: Node, offer_id: str, staff: AnyStaff) -> None:
         await parley.routing.decline(staff, offer_id)
 
     @api.get("/conversations", tags=["conversations"])
     async def history(
+        parley: Node,
         staff: AnyStaff,
         q: Annotated[str | None, Query(max_length=200)] = None,
         everyone: Annotated[bool, Query(alias="all")] = False,
@@ -723,12 +730,13 @@ def router(parley: Parley) -> APIRouter:
         )
 
     @api.get("/conversations/{conversation_id}", tags=["conversations"])
-    async def transcript(conversation_id: str, who: AnyPrincipal) -> TranscriptOut:
+    async def transcript(parley: Node, conversation_id: str, who: AnyPrincipal) -> TranscriptOut:
         conv, entries = await parley.chat.conversation(who, conversation_id)
         return TranscriptOut(conversation=conv, entries=entries)
 
     @api.get("/conversations/{conversation_id}/entries", tags=["conversations"])
     async def entries(
+        parley: Node,
         conversation_id: str,
         who: AnyPrincipal,
         after: Annotated[int, Query(ge=0)] = 0,
@@ -742,13 +750,15 @@ def router(parley: Parley) -> APIRouter:
         responses=RATE_LIMITED,
     )
     async def send(
-        conversation_id: str, body: MessageIn, who: AnyPrincipal, request: Request
+        parley: Node, conversation_id: str, body: MessageIn, who: AnyPrincipal, request: Request
     ) -> EntryOut:
-        await send_limits(request, conversation_id)
+        await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
         return await parley.chat.send(who, conversation_id, body.client_id, body.text)
 
     @api.post("/conversations/{conversation_id}/end", status_code=204, tags=["conversations"])
-    async def end(conversation_id: str, who: AnyPrincipal, body: EndIn | None = None) -> None:
+    async def end(
+        parley: Node, conversation_id: str, who: AnyPrincipal, body: EndIn | None = None
+    ) -> None:
         await parley.chat.end(who, conversation_id, None if body is None else body.outcome)
 
     return api

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, WebSocket
+from fastapi import APIRouter, FastAPI, WebSocket
 from fastapi.responses import JSONResponse
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from parley import __version__
@@ -26,6 +28,7 @@ from parley.web import (
     routing_api,
 )
 from parley.web.headers import SecurityHeaders
+from parley.web.node import Node, node_of
 from parley.web.request_context import RequestContext
 from parley.web.strict_json import StrictJsonBodies
 from parley.web.ws import Session
@@ -81,23 +84,44 @@ def create_app(
         redoc_url="/redoc" if parley.settings.api_docs else None,
     )
     app.settings = parley.settings
+    # This app's node: the shared routes reach it through the request (``parley.web.node``).
+    app.state.parley = parley
     app.add_middleware(StrictJsonBodies)
     errors.install(app)
     # Body size, and whom X-Forwarded-For is believed from.
     limits.install(app, parley.settings, parley.metrics)
-    app.include_router(api.router(parley))
-    app.include_router(routing_api.router(parley))
-    app.include_router(collab_api.router(parley))
-    app.include_router(identity_api.router(parley, demo=demo))
-    pages.install(app, demo=demo)
-    metrics_api.install(app, parley)  # /metrics, with the metrics token only
+    app.router.routes.extend(routes(demo=demo))
+    return app
 
-    @app.get("/healthz", tags=["operations"])
+
+@functools.cache
+def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
+    """Every route of a node, built once per process (per ``demo``) and shared by every app:
+    building them is most of the cost of ``create_app`` (FastAPI makes a pydantic adapter for
+    each parameter, body and response). They hold no node: a handler reaches its app's
+    ``Parley`` through the request (``parley.web.node``). ``create_app`` appends these very
+    objects to its app's routes (``include_router`` would build each route again per app)."""
+    routers = [
+        api.router(),
+        routing_api.router(),
+        collab_api.router(),
+        identity_api.router(demo=demo),
+        metrics_api.router(),  # /metrics, with the metrics token only
+        pages.router(demo=demo),
+        _operations(),
+    ]
+    return tuple(route for router in routers for route in router.routes)
+
+
+def _operations() -> APIRouter:
+    ops = APIRouter()
+
+    @ops.get("/healthz", tags=["operations"])
     async def healthz() -> api.Health:
         return api.Health(status="ok")
 
-    @app.get("/readyz", tags=["operations"], responses={503: {"model": api.Health}})
-    async def readyz() -> JSONResponse:
+    @ops.get("/readyz", tags=["operations"], responses={503: {"model": api.Health}})
+    async def readyz(parley: Node) -> JSONResponse:
         checks: dict[str, str] = {}
         for name, probe in (("database", parley.db.ping), ("redis", parley.bus.ping)):
             if name == "redis" and parley.settings.redis_url is None:
@@ -111,11 +135,11 @@ def create_app(
         body = api.Health(status="ok" if ok else "unavailable", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
-    @app.websocket("/ws")
+    @ops.websocket("/ws")
     async def websocket(ws: WebSocket) -> None:
-        await Session(parley, ws).run()
+        await Session(node_of(ws), ws).run()
 
-    return app
+    return ops
 
 
 async def drain(parley: Parley) -> None:

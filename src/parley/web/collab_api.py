@@ -9,15 +9,15 @@ there, through ``parley.domain.access``.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley.bootstrap import Parley
-from parley.domain.access import Principal, Staff, StaffRole
+from parley.domain.access import StaffRole
 from parley.domain.presence import Presence
 from parley.protocol import CleanInput, EntryOut, InvitationOut
-from parley.web import security
 from parley.web.api import ERRORS, AcceptedOut
+from parley.web.node import Node
+from parley.web.security import AnyPrincipal, AnyStaff
 
 
 class _In(CleanInput):
@@ -44,15 +44,12 @@ class NoteIn(_In):
     text: str
 
 
-def router(parley: Parley) -> APIRouter:
-    principal_dep, staff_dep, _ = security.dependencies(parley.auth)
-    AnyPrincipal = Annotated[Principal, Depends(principal_dep)]
-    AnyStaff = Annotated[Staff, Depends(staff_dep)]
+def router() -> APIRouter:
+    """The routes, for every node: a handler reaches its own through ``parley: Node``."""
     api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["collaboration"])
-    service = parley.invitations
 
     @api.get("/staff")
-    async def staff_directory(staff: AnyStaff) -> list[StaffMemberOut]:
+    async def staff_directory(parley: Node, staff: AnyStaff) -> list[StaffMemberOut]:
         return [
             StaffMemberOut(
                 user_id=m.user_id,
@@ -63,35 +60,37 @@ def router(parley: Parley) -> APIRouter:
                 status_text=m.status_text,
                 workgroup_ids=list(m.workgroups),
             )
-            for m in await service.directory(staff)
+            for m in await parley.invitations.directory(staff)
         ]
 
     @api.post("/conversations/{conversation_id}/invitations", status_code=201)
-    async def invite(conversation_id: str, body: InvitationIn, staff: AnyStaff) -> InvitationOut:
-        return await service.invite(staff, conversation_id, body.user_id, body.note)
+    async def invite(
+        parley: Node, conversation_id: str, body: InvitationIn, staff: AnyStaff
+    ) -> InvitationOut:
+        return await parley.invitations.invite(staff, conversation_id, body.user_id, body.note)
 
     @api.get("/me/invitations")
-    async def my_invitations(staff: AnyStaff) -> list[InvitationOut]:
-        return await service.pending(staff)
+    async def my_invitations(parley: Node, staff: AnyStaff) -> list[InvitationOut]:
+        return await parley.invitations.pending(staff)
 
     @api.post("/invitations/{invitation_id}/accept")
-    async def accept(invitation_id: str, staff: AnyStaff) -> AcceptedOut:
-        return AcceptedOut(conversation_id=await service.accept(staff, invitation_id))
+    async def accept(parley: Node, invitation_id: str, staff: AnyStaff) -> AcceptedOut:
+        return AcceptedOut(conversation_id=await parley.invitations.accept(staff, invitation_id))
 
     @api.post("/invitations/{invitation_id}/decline", status_code=204)
-    async def decline(invitation_id: str, staff: AnyStaff) -> None:
-        await service.decline(staff, invitation_id)
+    async def decline(parley: Node, invitation_id: str, staff: AnyStaff) -> None:
+        await parley.invitations.decline(staff, invitation_id)
 
     @api.post("/invitations/{invitation_id}/cancel", status_code=204)
-    async def cancel(invitation_id: str, staff: AnyStaff) -> None:
-        await service.cancel(staff, invitation_id)
+    async def cancel(parley: Node, invitation_id: str, staff: AnyStaff) -> None:
+        await parley.invitations.cancel(staff, invitation_id)
 
     @api.post("/conversations/{conversation_id}/leave", status_code=204)
-    async def leave(conversation_id: str, who: AnyPrincipal) -> None:
-        await service.leave(who, conversation_id)
+    async def leave(parley: Node, conversation_id: str, who: AnyPrincipal) -> None:
+        await parley.invitations.leave(who, conversation_id)
 
     @api.post("/conversations/{conversation_id}/notes")
-    async def note(conversation_id: str, body: NoteIn, who: AnyPrincipal) -> EntryOut:
+    async def note(parley: Node, conversation_id: str, body: NoteIn, who: AnyPrincipal) -> EntryOut:
         return await parley.chat.send(who, conversation_id, body.client_id, body.text, private=True)
 
     return api

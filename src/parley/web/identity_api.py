@@ -10,15 +10,15 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from parley.bootstrap import Parley
-from parley.domain.access import Staff
 from parley.domain.errors import NotFound
 from parley.services.identity import ALGORITHM
-from parley.web import security
 from parley.web.api import ERRORS
+from parley.web.node import Node
+from parley.web.security import Admin
 
 #: The customer the demo site's "signed in" page is about.
 DEMO_CUSTOMER = {"sub": "cust-1042", "email": "dana@example.com", "name": "Dana Berg"}
@@ -41,21 +41,22 @@ class DemoIdentityOut(BaseModel):
     token: str
 
 
-def router(parley: Parley, *, demo: bool = False) -> APIRouter:
-    _, _, admin_dep = security.dependencies(parley.auth)
-    Admin = Annotated[Staff, Depends(admin_dep)]
+def router(*, demo: bool = False) -> APIRouter:
+    """The routes, for every node: a handler reaches its own through ``parley: Node``."""
     api = APIRouter(responses=ERRORS)
     Kid = Annotated[str, Path(min_length=1, max_length=64)]
     keys = "/api/v1/admin/workgroups/{slug}/identity-keys"
 
     @api.get(keys, tags=["admin"])
-    async def list_identity_keys(slug: str, admin: Admin) -> list[IdentityKeyOut]:
+    async def list_identity_keys(parley: Node, slug: str, admin: Admin) -> list[IdentityKeyOut]:
         """The workgroup's keys for identity tokens (never their secrets)."""
         found = await parley.identity.list_keys(admin, slug)
         return [IdentityKeyOut(kid=k.kid, created_at=k.created_at) for k in found]
 
     @api.post(keys, status_code=201, tags=["admin"])
-    async def create_identity_key(slug: str, admin: Admin, response: Response) -> NewIdentityKeyOut:
+    async def create_identity_key(
+        parley: Node, slug: str, admin: Admin, response: Response
+    ) -> NewIdentityKeyOut:
         """A new key with a secret made by the server, returned this once. Tokens signed with
         any of the workgroup's keys verify: add the new one, move the backend to it, then
         delete the old one."""
@@ -64,14 +65,14 @@ def router(parley: Parley, *, demo: bool = False) -> APIRouter:
         return NewIdentityKeyOut(kid=key.kid, created_at=key.created_at, secret=key.secret)
 
     @api.delete(keys + "/{kid}", status_code=204, tags=["admin"])
-    async def delete_identity_key(slug: str, kid: Kid, admin: Admin) -> None:
+    async def delete_identity_key(parley: Node, slug: str, kid: Kid, admin: Admin) -> None:
         """Tokens signed with this key stop verifying at once."""
         await parley.identity.delete_key(admin, slug, kid)
 
     if demo:
 
         @api.get("/demo/identity-token", include_in_schema=False)
-        async def demo_identity(response: Response) -> DemoIdentityOut:
+        async def demo_identity(parley: Node, response: Response) -> DemoIdentityOut:
             # What a company's backend does for its signed-in customer (docs/security.md),
             # done here for the demo site only, with the key `parley demo` made for sales.
             token = await _demo_token(parley)

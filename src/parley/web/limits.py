@@ -13,7 +13,6 @@ limits of the public entry points (see ``docs/security.md``, "Limits").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -124,35 +123,29 @@ def _content_length(scope: Scope) -> int | None:
 # Route limits ---------------------------------------------------------------------------------
 
 
-def visitor_limits(
-    limiter: Limiter, per_ip: Rule, per_workgroup: Rule, what: str
-) -> Callable[[Request, str], Awaitable[None]]:
+async def check_visitor_limits(
+    limiter: Limiter, per_ip: Rule, per_workgroup: Rule, what: str, request: Request, slug: str
+) -> None:
     """The check of ``/workgroups/{slug}/...``, called once the request is valid: one hit per
     client address, then one per workgroup (only when the address was within its limit)."""
-
-    async def check(request: Request, slug: str) -> None:
-        await limiter.hit(
-            per_ip,
-            client_ip(request.scope),
-            message=f"too many {what} from your address; try again later",
-        )
-        await limiter.hit(
-            per_workgroup, slug, message=f"too many {what} for this workgroup; try again later"
-        )
-
-    return check
+    await limiter.hit(
+        per_ip,
+        client_ip(request.scope),
+        message=f"too many {what} from your address; try again later",
+    )
+    await limiter.hit(
+        per_workgroup, slug, message=f"too many {what} for this workgroup; try again later"
+    )
 
 
-def send_limit(limiter: Limiter, rule: Rule) -> Callable[[Request, str], Awaitable[None]]:
+async def check_send_limit(
+    limiter: Limiter, rule: Rule, request: Request, conversation_id: str
+) -> None:
     """The check of ``/conversations/{conversation_id}/messages``, called once the request is
     valid and authenticated: per conversation and client address."""
-
-    async def check(request: Request, conversation_id: str) -> None:
-        await limiter.hit(
-            rule,
-            conversation_id,
-            client_ip(request.scope),
-            message="too many messages; wait a moment and send again",
-        )
-
-    return check
+    await limiter.hit(
+        rule,
+        conversation_id,
+        client_ip(request.scope),
+        message="too many messages; wait a moment and send again",
+    )

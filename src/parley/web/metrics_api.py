@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.exceptions import HTTPException
 
-from parley.bootstrap import Parley
 from parley.metrics import CONTENT_TYPE
 from parley.storage.metrics_queries import waiting_per_queue
 from parley.web.errors import error_response
+from parley.web.node import node_of
 
 PATH = "/metrics"
 
@@ -29,9 +29,12 @@ def authorized(request: Request, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def install(app: FastAPI, parley: Parley) -> None:
-    @app.get(PATH, include_in_schema=False)
+def router() -> APIRouter:
+    routes = APIRouter()
+
+    @routes.get(PATH, include_in_schema=False)
     async def metrics(request: Request) -> Response:
+        parley = node_of(request)
         token = parley.settings.metrics_token
         if not token:
             raise HTTPException(404)
@@ -47,3 +50,5 @@ def install(app: FastAPI, parley: Parley) -> None:
         async with parley.db.read() as tx:
             parley.metrics.queue_lengths(await waiting_per_queue(tx.conn))
         return Response(parley.metrics.render(), media_type=CONTENT_TYPE)
+
+    return routes

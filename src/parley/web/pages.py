@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -30,10 +30,11 @@ def _page(path: Path, headers: dict[str, str], media_type: str | None = None) ->
     return FileResponse(path, headers=headers, media_type=media_type)
 
 
-def install(app: FastAPI, *, demo: bool) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+def router(*, demo: bool) -> APIRouter:
+    pages = APIRouter()
+    pages.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
-    @app.get("/widget.js", include_in_schema=False)
+    @pages.get("/widget.js", include_in_schema=False)
     async def widget_loader() -> Response:
         return _page(
             STATIC / "widget.js",
@@ -41,18 +42,19 @@ def install(app: FastAPI, *, demo: bool) -> None:
             "text/javascript",
         )
 
-    @app.get("/widget/", include_in_schema=False)
+    @pages.get("/widget/", include_in_schema=False)
     async def widget() -> Response:
         return _page(STATIC / "widget" / "index.html", PAGE_HEADERS)
 
-    @app.get("/console/", include_in_schema=False)
-    @app.get("/console/{rest:path}", include_in_schema=False)
+    @pages.get("/console/", include_in_schema=False)
+    @pages.get("/console/{rest:path}", include_in_schema=False)
     async def console(rest: str = "") -> Response:
         return _page(STATIC / "console" / "index.html", PAGE_HEADERS)
 
-    @app.get("/", include_in_schema=False)
+    @pages.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse("/demo/" if demo else "/console/")
 
     if demo:
-        app.mount("/demo", StaticFiles(directory=DEMO, html=True), name="demo")
+        pages.mount("/demo", StaticFiles(directory=DEMO, html=True), name="demo")
+    return pages

@@ -8,19 +8,19 @@ configuration, ``RoutingService`` for claiming); permissions are checked there.
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley.bootstrap import Parley
 from parley.domain import rules as rule_policy
 from parley.domain.access import Staff
 from parley.domain.routing import OverflowAction, Strategy
 from parley.protocol import CleanInput, ConversationOut, WaitingOut
-from parley.services.queues import QueueSettings, RuleSettings
+from parley.services.queues import QueueService, QueueSettings, RuleSettings
 from parley.services.routing import TransferTarget
 from parley.storage.workgroups import QueueRow, RuleRow
-from parley.web import security
 from parley.web.api import ERRORS, MAX_EXTRA_FIELDS, AcceptedOut, TranscriptOut
+from parley.web.node import Node
+from parley.web.security import Admin, AnyStaff
 
 Skills = dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=1, le=10)]]
 
@@ -167,93 +167,98 @@ class AgentRoutingIO(_In):
     )
 
 
-def router(parley: Parley) -> APIRouter:
-    _, staff_dep, admin_dep = security.dependencies(parley.auth)
-    AnyStaff = Annotated[Staff, Depends(staff_dep)]
-    Admin = Annotated[Staff, Depends(admin_dep)]
-    api = APIRouter(prefix="/api/v1", responses=ERRORS)
-    queues = parley.queues
+async def _queue_out(queues: QueueService, staff: Staff, slug: str, queue: QueueRow) -> QueueOut:
+    names = {q.id: q.name for q in await queues.queues(staff, slug)}
+    return QueueOut.of(queue, names)
 
-    async def queue_out(staff: Staff, slug: str, queue: QueueRow) -> QueueOut:
-        names = {q.id: q.name for q in await queues.queues(staff, slug)}
-        return QueueOut.of(queue, names)
+
+def router() -> APIRouter:
+    """The routes, for every node: a handler reaches its own through ``parley: Node``."""
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)
 
     @api.get("/admin/workgroups/{slug}/queues", tags=["routing"])
-    async def list_queues(slug: str, staff: AnyStaff) -> list[QueueOut]:
-        found = await queues.queues(staff, slug)
+    async def list_queues(parley: Node, slug: str, staff: AnyStaff) -> list[QueueOut]:
+        found = await parley.queues.queues(staff, slug)
         names = {q.id: q.name for q in found}
         return [QueueOut.of(q, names) for q in found]
 
     @api.post("/admin/workgroups/{slug}/queues", status_code=201, tags=["routing"])
-    async def create_queue(slug: str, body: QueueIn, admin: Admin) -> QueueOut:
-        return await queue_out(admin, slug, await queues.create_queue(admin, slug, body.settings()))
+    async def create_queue(parley: Node, slug: str, body: QueueIn, admin: Admin) -> QueueOut:
+        queue = await parley.queues.create_queue(admin, slug, body.settings())
+        return await _queue_out(parley.queues, admin, slug, queue)
 
     @api.put("/admin/workgroups/{slug}/queues/{name}", tags=["routing"])
-    async def update_queue(slug: str, name: str, body: QueueIn, admin: Admin) -> QueueOut:
-        queue = await queues.update_queue(admin, slug, name, body.settings())
-        return await queue_out(admin, slug, queue)
+    async def update_queue(
+        parley: Node, slug: str, name: str, body: QueueIn, admin: Admin
+    ) -> QueueOut:
+        queue = await parley.queues.update_queue(admin, slug, name, body.settings())
+        return await _queue_out(parley.queues, admin, slug, queue)
 
     @api.delete("/admin/workgroups/{slug}/queues/{name}", status_code=204, tags=["routing"])
-    async def delete_queue(slug: str, name: str, admin: Admin) -> None:
-        await queues.delete_queue(admin, slug, name)
+    async def delete_queue(parley: Node, slug: str, name: str, admin: Admin) -> None:
+        await parley.queues.delete_queue(admin, slug, name)
 
     @api.get("/admin/workgroups/{slug}/rules", tags=["routing"])
-    async def list_rules(slug: str, staff: AnyStaff) -> list[RuleOut]:
-        return [RuleOut.of(r, q) for r, q in await queues.rules(staff, slug)]
+    async def list_rules(parley: Node, slug: str, staff: AnyStaff) -> list[RuleOut]:
+        return [RuleOut.of(r, q) for r, q in await parley.queues.rules(staff, slug)]
 
     @api.put("/admin/workgroups/{slug}/rules", tags=["routing"])
-    async def set_rules(slug: str, body: RulesIn, admin: Admin) -> list[RuleOut]:
-        saved = await queues.set_rules(admin, slug, [r.settings() for r in body.rules])
+    async def set_rules(parley: Node, slug: str, body: RulesIn, admin: Admin) -> list[RuleOut]:
+        saved = await parley.queues.set_rules(admin, slug, [r.settings() for r in body.rules])
         return [RuleOut.of(r, q) for r, q in saved]
 
     @api.post("/admin/workgroups/{slug}/rules/test", tags=["routing"])
-    async def test_rules(slug: str, body: RuleTestIn, admin: Admin) -> RuleTestOut:
+    async def test_rules(parley: Node, slug: str, body: RuleTestIn, admin: Admin) -> RuleTestOut:
         """Admins only, as editing rules is; runs on RE2 like the router."""
         candidate = None if body.rules is None else [r.settings() for r in body.rules]
         metadata = body.metadata.model_dump()
-        result = await queues.test_rules(admin, slug, metadata, candidate)
+        result = await parley.queues.test_rules(admin, slug, metadata, candidate)
         return RuleTestOut(queue=result.queue, priority=result.priority, rule=result.rule)
 
     @api.get("/admin/users/{username}/routing", tags=["routing"])
-    async def agent_routing(username: str, staff: AnyStaff) -> AgentRoutingIO:
-        skills, max_chats = await queues.agent_routing(staff, username)
+    async def agent_routing(parley: Node, username: str, staff: AnyStaff) -> AgentRoutingIO:
+        skills, max_chats = await parley.queues.agent_routing(staff, username)
         return AgentRoutingIO(skills=skills, max_chats=max_chats)
 
     @api.put("/admin/users/{username}/routing", tags=["routing"])
     async def set_agent_routing(
-        username: str, body: AgentRoutingIO, admin: Admin
+        parley: Node, username: str, body: AgentRoutingIO, admin: Admin
     ) -> AgentRoutingIO:
-        skills, max_chats = await queues.set_agent_routing(
+        skills, max_chats = await parley.queues.set_agent_routing(
             admin, username, body.skills, body.max_chats
         )
         return AgentRoutingIO(skills=skills, max_chats=max_chats)
 
     @api.post("/conversations/{conversation_id}/transfer", status_code=202, tags=["agents"])
-    async def transfer(conversation_id: str, body: TransferIn, staff: AnyStaff) -> None:
+    async def transfer(
+        parley: Node, conversation_id: str, body: TransferIn, staff: AnyStaff
+    ) -> None:
         target = TransferTarget(body.kind, body.name)
         await parley.routing.transfer(staff, conversation_id, target, body.note)
 
     @api.post("/conversations/{conversation_id}/transfer/cancel", status_code=204, tags=["agents"])
-    async def cancel_transfer(conversation_id: str, staff: AnyStaff) -> None:
+    async def cancel_transfer(parley: Node, conversation_id: str, staff: AnyStaff) -> None:
         await parley.routing.cancel_transfer(staff, conversation_id)
 
     @api.get("/conversations/{conversation_id}/customer", tags=["agents"])
-    async def customer_history(conversation_id: str, staff: AnyStaff) -> list[ConversationOut]:
+    async def customer_history(
+        parley: Node, conversation_id: str, staff: AnyStaff
+    ) -> list[ConversationOut]:
         return await parley.chat.customer_history(staff, conversation_id)
 
     @api.get("/conversations/{conversation_id}/customer/{other_id}", tags=["agents"])
     async def customer_transcript(
-        conversation_id: str, other_id: str, staff: AnyStaff
+        parley: Node, conversation_id: str, other_id: str, staff: AnyStaff
     ) -> TranscriptOut:
         conv, entries = await parley.chat.customer_transcript(staff, conversation_id, other_id)
         return TranscriptOut(conversation=conv, entries=entries)
 
     @api.get("/waiting", tags=["agents"])
-    async def waiting(staff: AnyStaff) -> list[WaitingOut]:
+    async def waiting(parley: Node, staff: AnyStaff) -> list[WaitingOut]:
         return await parley.routing.waiting(staff)
 
     @api.post("/waiting/{conversation_id}/claim", tags=["agents"])
-    async def claim(conversation_id: str, staff: AnyStaff) -> AcceptedOut:
+    async def claim(parley: Node, conversation_id: str, staff: AnyStaff) -> AcceptedOut:
         return AcceptedOut(conversation_id=await parley.routing.claim(staff, conversation_id))
 
     return api

@@ -8,15 +8,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from parley.domain.access import Principal, Staff, StaffRole, require_role
 from parley.domain.errors import Forbidden, Unauthenticated
 from parley.services.auth import Authenticated, AuthService, csrf_matches
 from parley.settings import Settings
 from parley.web.headers import is_https
+from parley.web.node import node_of
 
 SESSION_COOKIE = "parley_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -51,25 +52,26 @@ async def staff_of_request(auth: AuthService, request: Request) -> Authenticated
     return found
 
 
-def dependencies(
-    auth: AuthService,
-) -> tuple[
-    Callable[[Request], Awaitable[Principal]],
-    Callable[[Request], Awaitable[Staff]],
-    Callable[[Request], Awaitable[Staff]],
-]:
-    """FastAPI dependencies: any principal, any staff member, an admin."""
+# FastAPI dependencies: any principal, any staff member, an admin (of the request's node).
 
-    async def principal(request: Request) -> Principal:
-        visitor_token = request.headers.get(VISITOR_HEADER)
-        if visitor_token is not None:
-            return await auth.visitor(visitor_token)
-        return (await staff_of_request(auth, request)).staff
 
-    async def staff(request: Request) -> Staff:
-        return (await staff_of_request(auth, request)).staff
+async def principal(request: Request) -> Principal:
+    auth = node_of(request).auth
+    visitor_token = request.headers.get(VISITOR_HEADER)
+    if visitor_token is not None:
+        return await auth.visitor(visitor_token)
+    return (await staff_of_request(auth, request)).staff
 
-    async def admin(request: Request) -> Staff:
-        return require_role((await staff_of_request(auth, request)).staff, StaffRole.ADMIN)
 
-    return principal, staff, admin
+async def staff(request: Request) -> Staff:
+    return (await staff_of_request(node_of(request).auth, request)).staff
+
+
+async def admin(request: Request) -> Staff:
+    found = await staff_of_request(node_of(request).auth, request)
+    return require_role(found.staff, StaffRole.ADMIN)
+
+
+AnyPrincipal = Annotated[Principal, Depends(principal)]
+AnyStaff = Annotated[Staff, Depends(staff)]
+Admin = Annotated[Staff, Depends(admin)]
