@@ -187,7 +187,8 @@ class Differential(RuleBasedStateMachine):
     ) -> None:
         self.counter += 1
         request = Request(
-            f"r{self.counter}",
+            # Random-looking, as conversation ids are: their order is not the arrival order.
+            f"c{self.counter * 7919 % 1009:04d}-{self.counter}",
             self.now - secs(age),
             queue_id,
             # Mostly in arrival order, as the services number them; sometimes a tie or earlier.
@@ -226,7 +227,10 @@ class Differential(RuleBasedStateMachine):
     def offer(self, index: int, made_up: bool) -> tuple[str, int]:
         offers = self.old.offers()
         if made_up or not offers:
-            return f"r{index}.1", AGENT_IDS[index % len(AGENT_IDS)]
+            # A waiting request's past or future offer, or no request's at all.
+            ids = [*self.request_ids(), "nobody"]
+            made = f"{ids[index % len(ids)]}.{index % 3 + 1}"
+            return made, AGENT_IDS[index % len(AGENT_IDS)]
         offer = offers[index % len(offers)]
         return offer.offer_id, offer.agent_id
 

@@ -265,15 +265,26 @@ class Waiting(Sequence[Request]):
             ((_sort_key(r, seq), r) for seq, r in enumerate(requests)), key=lambda p: p[0]
         )
         ids: dict[str, SortKey] = {}
+        # The entries of ``_entries``, gathered per index; those keyed by ``key`` alone come
+        # in order already.
         groups: dict[Hashable, list[Any]] = {}
-        for key, request in pairs:
-            ids.setdefault(request.request_id, key)
-            for name, entry in _entries(request, key, max_moves):
-                groups.setdefault(name, []).append(entry)
+        for key, r in pairs:
+            ids.setdefault(r.request_id, key)
+            groups.setdefault(("queue", r.queue_id), []).append(key)
+            groups.setdefault("created", []).append((r.created_at, key))
+            if r.offers or r.declined:
+                for name, entry in _entries(r, key, max_moves):
+                    if not (name == "created" or name == ("queue", r.queue_id)):
+                        groups.setdefault(name, []).append(entry)
+                continue
+            name = ("offerable", r.queue_id) if r.transfer is None else "transfers"
+            groups.setdefault(name, []).append(key)
+            if r.moves < max_moves:
+                groups.setdefault(("overflow", r.queue_id), []).append((r.since, key))
         return cls(
             PMap.from_sorted(pairs),
             PMap.from_sorted(sorted(ids.items())),
-            {n: PMap.from_sorted((e, None) for e in sorted(g)) for n, g in groups.items()},
+            {n: PMap.from_sorted((e, None) for e in _in_order(n, g)) for n, g in groups.items()},
             len(pairs),
             max_moves,
         )
@@ -384,6 +395,14 @@ class Waiting(Sequence[Request]):
     def move(self, old: Request, new: Request) -> Waiting:
         """``old`` out, ``new`` in as if it had just arrived (overflow to another queue)."""
         return self.remove(old).insert(new)
+
+
+def _in_order(name: Hashable, entries: list[Any]) -> list[Any]:
+    """An index's entries, gathered in service order, in the index's order without repeats."""
+    if name == "transfers" or (isinstance(name, tuple) and name[0] in ("queue", "offerable")):
+        return entries  # keyed by the sort key alone: in order already
+    entries.sort()  # nearly in order (creation follows arrival): Timsort is about linear on it
+    return [e for i, e in enumerate(entries) if i == 0 or e != entries[i - 1]]
 
 
 def _first(index: PMap[Any, None], start: Any = None) -> Any:
@@ -552,7 +571,12 @@ def best_agent(
     """Fewest current chats, then idle longest, then lowest id."""
     if not candidates:
         return ()
-    return (min(candidates, key=lambda a: (a.active_chats, a.idle_since, a.agent_id)),)
+    return (min(candidates, key=_load),)
+
+
+def _load(agent: Agent) -> tuple[int, datetime, int]:
+    """``best_agent``'s order: fewest current chats, then idle longest, then lowest id."""
+    return (agent.active_chats, agent.idle_since, agent.agent_id)
 
 
 def round_robin(
@@ -767,24 +791,49 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
     streams.append((None, iter(waiting.indexed("transfers"))))
     heads = [(key, n) for n, (_, keys) in enumerate(streams) if (key := next(keys, None))]
     heapq.heapify(heads)
-    #: Per queue, the free agents with its skills (in id order), once looked at.
+    #: Per queue, once looked at: its skilled agents (id order) and a heap of them by load
+    #: (``best_agent``'s order). Both keep agents who took an offer since; ``free`` tells.
     skilled: dict[int, list[Agent]] = {}
+    loads: dict[int, list[tuple[Any, int]]] = {}
     after = waiting
     while heads and free:
         key, n = heads[0]
         queue, keys = streams[n]
         request = waiting.at(key)
+        chosen: tuple[Sequence[Agent], timedelta, bool] | None
         if queue is not None:
-            able = skilled.get(queue.queue_id)
-            if able is None:
-                able = skilled[queue.queue_id] = [a for a in free.values() if a.qualifies(queue)]
-            if not able:
-                heapq.heappop(heads)  # agents only get fewer: nobody will take this queue's
-                continue
             spec = queue
             named = False
-            if request.declined:
-                able = [a for a in able if not _cooling(router, a, request, now)]
+            if queue.queue_id not in skilled:
+                skilled[queue.queue_id] = [a for a in free.values() if a.qualifies(queue)]
+            if (
+                STRATEGIES[queue.strategy] is best_agent
+                and not request.declined
+                and not _preferring(request, router, now)
+            ):
+                # The least loaded of the queue's free agents, from the heap: O(log) per offer.
+                heap = loads.get(queue.queue_id)
+                if heap is None:
+                    heap = loads[queue.queue_id] = [
+                        (_load(a), a.agent_id) for a in skilled[queue.queue_id]
+                    ]
+                    heapq.heapify(heap)
+                while heap and heap[0][1] not in free:
+                    heapq.heappop(heap)
+                if not heap:
+                    heapq.heappop(heads)  # agents only get fewer: nobody will take this queue's
+                    continue
+                chosen = (free[heap[0][1]],), router.policy.offer_timeout, False
+            else:
+                able = skilled[queue.queue_id] = [
+                    a for a in skilled[queue.queue_id] if a.agent_id in free
+                ]
+                if not able:
+                    heapq.heappop(heads)
+                    continue
+                if request.declined:
+                    able = [a for a in able if not _cooling(router, a, request, now)]
+                chosen = _choose(router, request, spec, able, named, last_offered, now)
         else:
             found = router.queues.get(request.queue_id)
             named = request.transfer is not None and request.transfer.to_agent is not None
@@ -793,7 +842,7 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
             else:
                 able = [a for a in free.values() if router.can_take(a, request, now)]
             spec = found if found is not None else QueueSpec(request.queue_id)
-        chosen = _choose(router, request, spec, list(able), named, last_offered, now)
+            chosen = _choose(router, request, spec, able, named, last_offered, now)
         if chosen:
             agents, timeout, preferred = chosen
             made = tuple(
@@ -812,11 +861,8 @@ def dispatch(router: Router, now: datetime) -> tuple[Router, list[RoutingEvent]]
             after = after.update(request, offered)
             events += [OfferMade(o) for o in made]
             last_offered[spec.queue_id] = agents[-1].agent_id
-            taken = {a.agent_id for a in agents}
-            for agent_id in taken:
-                free.pop(agent_id, None)
-            for queue_id, agents_of in skilled.items():
-                skilled[queue_id] = [a for a in agents_of if a.agent_id not in taken]
+            for agent in agents:
+                free.pop(agent.agent_id, None)
         following = next(keys, None)
         if following is None:
             heapq.heappop(heads)
@@ -920,11 +966,16 @@ def _preferred(
     able: Sequence[Agent], request: Request, router: Router, now: datetime
 ) -> Agent | None:
     """The returning customer's last agent, while their window lasts and they can take it."""
-    if request.preferred_agent is None or request.offers_made > 0:
-        return None
-    if now >= request.created_at + router.policy.preferred_timeout:
+    if not _preferring(request, router, now):
         return None
     return next((a for a in able if a.agent_id == request.preferred_agent), None)
+
+
+def _preferring(request: Request, router: Router, now: datetime) -> bool:
+    """Is ``request`` within its returning customer's last agent's exclusive window?"""
+    if request.preferred_agent is None or request.offers_made > 0:
+        return False
+    return now < request.created_at + router.policy.preferred_timeout
 
 
 def _live_offer(
