@@ -80,3 +80,15 @@ def test_any_sequence_of_sets_and_deletes(ops: list[tuple[bool, int]], probe: in
             model.pop(key, None)
     check(tree, model, probe)
     assert list(tree) == sorted(model)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(
+    st.lists(st.integers(0, 20 * WIDTH), unique=True, max_size=10 * WIDTH),
+    st.integers(-1, 20 * WIDTH + 1),
+)
+def test_ceiling_is_the_first_key_from(keys: list[int], probe: int) -> None:
+    tree = PMap.from_sorted((k, None) for k in sorted(keys))
+    after = [k for k in sorted(keys) if k >= probe]
+    assert tree.ceiling(probe) == (after[0] if after else None)
+    assert tree.ceiling() == (min(keys) if keys else None)

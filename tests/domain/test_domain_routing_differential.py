@@ -383,3 +383,28 @@ SETTINGS: dict[str, Any] = {
 
 def test_the_indexed_core_decides_as_the_scanning_one() -> None:
     run_state_machine_as_test(Differential, settings=settings(**SETTINGS))
+
+
+def test_a_moved_request_goes_behind_those_of_its_key_in_both() -> None:
+    """Overflow re-queues a request as if it had just arrived: behind every waiting request of
+    the same priority and arrival, whichever queue they are in (rare for the machine to hit)."""
+    queues = {
+        1: QueueSpec(1, overflow=Overflow(OverflowAction.QUEUE, secs(10), 3)),
+        2: QueueSpec(2),
+        3: QueueSpec(3),
+    }
+    new: Any = routing.Router(Policy(), queues)
+    old: Any = reference.Router(Policy(), queues)
+    now = T0
+    for request_id, queue_id, at in (("z-first", 1, 0), ("a-second", 2, 5), ("m-third", 3, 6)):
+        request = Request(request_id, T0 + secs(at), queue_id, arrival=7, entered_at=T0 + secs(at))
+        new, got = routing.enqueue(new, request, T0 + secs(at))
+        old, want = reference.enqueue(old, request, T0 + secs(at))
+        assert got == want
+    now = T0 + secs(10)
+    new, got = routing.tick(new, now)
+    old, want = reference.tick(old, now)
+    assert got == want
+    assert [r.request_id for r in new.requests] == [r.request_id for r in old.requests]
+    assert [r.request_id for r in old.requests] == ["a-second", "m-third", "z-first"]
+    assert new.positions() == old.positions()

@@ -252,6 +252,19 @@ class PMap(Generic[K, V]):
     def first(self) -> tuple[K, V] | None:
         return None if self._root is None else self.at(0)
 
+    def ceiling(self, key: Any = None) -> K | None:
+        """The first key not below ``key`` (the first key when None); None if there is none."""
+        node = self._root
+        if node is None:
+            return None
+        while isinstance(node, _Node):
+            i = 0 if key is None else bisect_left(node.maxes, key)
+            if i == len(node.kids):
+                return None
+            node = node.kids[i]
+        i = 0 if key is None else bisect_left(node.keys, key)
+        return node.keys[i] if i < len(node.keys) else None
+
     def items(self, start: Any = None) -> Iterator[tuple[K, V]]:
         """Entries in key order, from the first key not below ``start`` if one is given."""
         if self._root is None:

@@ -23,6 +23,14 @@ Every function takes the state and ``now`` and returns ``(new state, events)``; 
 mutated. ``dispatch`` is the only function that makes offers; the services run ``tick`` and
 ``dispatch`` (one process at a time per workgroup) after every change and whenever
 ``next_deadline`` passes.
+
+The waiting requests are kept as a ``Waiting``: the sequence in service order plus indexes in
+persistent B+trees (``parley.domain.ptree``): each queue's requests, those without an offer
+(the heads ``dispatch`` merges), transfers, creation times, first offer ends, offer holders, time
+in queue for overflow, declines. A decision reads the few entries that concern it and returns a
+new ``Waiting`` that shares all but O(log n) nodes with the old one, so both stay whole. The
+functions decide exactly as the scanning code before the indexes did
+(``tests/domain/reference_routing.py``, compared in ``test_domain_routing_differential.py``).
 """
 
 from __future__ import annotations
@@ -406,7 +414,7 @@ def _in_order(name: Hashable, entries: list[Any]) -> list[Any]:
 
 
 def _first(index: PMap[Any, None], start: Any = None) -> Any:
-    return next(index.keys(start), None)
+    return index.ceiling(start)
 
 
 @dataclass(frozen=True, slots=True)
