@@ -2,10 +2,10 @@
 
 Every ``RoutingService.run`` (and accept, decline, claim, transfer) loads the workgroup's whole
 queue: its waiting ``chat_requests``, their live offers and its members. This fills a SQLite
-database with one workgroup of 1,000 agents (all busy) in four queues and N waiting requests,
-then times ``load_router`` (median of ``--repeat``), split into the SQL and rows (everything but
-building the ``Router``) and the ``Router``'s own indexing of the requests, and prints the
-decision (``tick`` + ``dispatch``) on the loaded router beside it.
+database with one workgroup of 1,000 available agents without chats in four queues and N waiting
+requests, then times ``load_router`` (median of ``--repeat``) and, apart, the ``Router``'s own
+indexing of the requests (part of it), and prints the decision on the loaded router beside it:
+``tick`` + ``dispatch`` with every agent free, a burst of 1,000 offers.
 
     python bench/routing_load.py [--sizes 1000 10000] [--repeat 5]
 """
@@ -178,9 +178,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    print(f"SQLite, {args.agents} agents (all busy), 4 queues; medians of {args.repeat}")
+    print(f"SQLite, {args.agents} free agents, 4 queues; medians of {args.repeat}")
     head = f"{'waiting':>8s} {'load_router ms':>15s} {'of it, indexing ms':>19s}"
-    print(f"{head} {'decision ms':>12s}")
+    print(f"{head} {'burst ms':>12s}")
     for waiting in args.sizes:
         load, build, decision = asyncio.run(measure(args.agents, waiting, args.repeat))
         print(f"{waiting:8d} {load * 1e3:15.1f} {build * 1e3:19.1f} {decision * 1e3:12.3f}")
