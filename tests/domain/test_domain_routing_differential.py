@@ -19,6 +19,7 @@ too.
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -408,3 +409,67 @@ def test_a_moved_request_goes_behind_those_of_its_key_in_both() -> None:
     assert [r.request_id for r in new.requests] == [r.request_id for r in old.requests]
     assert [r.request_id for r in old.requests] == ["a-second", "m-third", "z-first"]
     assert new.positions() == old.positions()
+
+
+def test_both_agree_on_a_queue_deeper_than_one_tree_node() -> None:
+    """Hundreds waiting (the trees have several levels) and dozens of agents, random traffic."""
+    rng = random.Random(7)
+    queues = {
+        1: QueueSpec(1, strategy=Strategy.BEST, skills={"de": 1}),
+        2: QueueSpec(
+            2, strategy=Strategy.ROUND_ROBIN, overflow=Overflow(OverflowAction.ANY, secs(40))
+        ),
+        3: QueueSpec(3, strategy=Strategy.BROADCAST, skills={"tech": 1}),
+    }
+    team = {
+        i: Agent(i, True, 2, 2, T0 - secs(i), skills={"de": i % 2, "tech": i % 3 % 2})
+        for i in range(1, 41)
+    }
+    policy = Policy(wait_timeout=secs(900), max_missed=2)
+    requests = [
+        Request(
+            f"c{n * 7919 % 4001:04d}", T0, rng.choice([1, 2, 3]), arrival=n, priority=n % 7 // 6
+        )
+        for n in range(900)
+    ]
+    requests.sort(key=lambda r: r.key)
+    new: Any = routing.Router(policy, queues, tuple(requests), team)
+    old: Any = reference.Router(policy, queues, tuple(requests), team)
+    now = T0
+    for step in range(400):
+        now += secs(rng.choice([0, 1, 3]))
+        choice = rng.random()
+        offers = old.offers()
+        if choice < 0.25:
+            agent_id = rng.randrange(1, 41)
+            agent = replace(old.agents[agent_id], active_chats=rng.randrange(0, 3), idle_since=now)
+            new = replace(new, agents={**new.agents, agent_id: agent})
+            old = replace(old, agents={**old.agents, agent_id: agent})
+            calls = (routing.tick, reference.tick, routing.dispatch, reference.dispatch)
+        elif choice < 0.45 and offers:
+            offer = rng.choice(offers)
+            verb = rng.choice(["accept", "decline"])
+            new, got = getattr(routing, verb)(new, offer.offer_id, offer.agent_id, now)
+            old, want = getattr(reference, verb)(old, offer.offer_id, offer.agent_id, now)
+            assert got == want
+            calls = (routing.tick, reference.tick, routing.dispatch, reference.dispatch)
+        elif choice < 0.6 and old.requests:
+            request_id = rng.choice(old.requests).request_id
+            new, got = routing.cancel(new, request_id, now)
+            old, want = reference.cancel(old, request_id, now)
+            assert got == want
+            calls = (routing.dispatch, reference.dispatch)
+        else:
+            request = Request(f"n{step}", now, rng.choice([1, 2, 3]), arrival=rng.randrange(1000))
+            new, got = routing.enqueue(new, request, now)
+            old, want = reference.enqueue(old, request, now)
+            assert got == want
+            calls = (routing.tick, reference.tick, routing.dispatch, reference.dispatch)
+        for mine, theirs in zip(calls[::2], calls[1::2], strict=True):
+            new, got = mine(new, now)
+            old, want = theirs(old, now)
+            assert got == want, step
+        assert tuple(new.requests) == old.requests
+        assert routing.next_deadline(new, now) == reference.next_deadline(old, now)
+    assert new.positions() == old.positions()
+    assert len(new.requests) > 200
