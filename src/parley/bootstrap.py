@@ -20,6 +20,7 @@ from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.identity import IdentityService
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
@@ -31,6 +32,7 @@ from parley.services.runtime import Dispatcher, Leadership, Maintenance
 from parley.services.snapshot import Snapshots
 from parley.settings import Settings
 from parley.storage.db import Database
+from parley.storage.writer import writer_for
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class Parley:
     routing: RoutingService
     queues: QueueService
     chat: ChatService
+    #: Sends committed together (services.group_commit): started after the migrations.
+    writes: GroupCommit
     presence: PresenceService
     snapshots: Snapshots
     leadership: Leadership
@@ -69,6 +73,7 @@ class Parley:
 
     async def start(self) -> None:
         await self.db.migrate()
+        await self.writes.start()
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
         await self.auth.start()
@@ -89,6 +94,8 @@ class Parley:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        # What is queued is committed and answered; later sends go the ordinary way.
+        await self.writes.stop()
         await self.leadership.close()
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
@@ -122,6 +129,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     rules = Rules.of(settings)
     routing = RoutingService(db, bus, clock)
     identity = IdentityService(db, clock)
+    writes = GroupCommit(writer_for(db), bus, max_batch=settings.write_batch_max)
     chat = ChatService(
         db,
         bus,
@@ -130,6 +138,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         auth.visitor_token,
         identity,
         max_message_chars=settings.max_message_chars,
+        writes=writes,
+        cache=ConversationCache(settings.conversation_cache_size),
     )
     presence = PresenceService(
         db,
@@ -177,6 +187,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         routing=routing,
         queues=QueueService(db, bus, clock),
         chat=chat,
+        writes=writes,
         presence=presence,
         snapshots=snapshots,
         leadership=leadership,

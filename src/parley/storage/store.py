@@ -565,6 +565,7 @@ class Store:
                 last_seq=conv.last_seq,
                 ended_at=conv.ended_at,
                 end_reason=conv.end_reason,
+                revision=conversations.c.revision + 1,  # parley.storage.writer
             )
         )
         await self._save_participants(conv)
@@ -1217,7 +1218,7 @@ class Store:
         await self.conn.execute(
             sa.update(conversations)
             .where(conversations.c.id == conversation_id)
-            .values(workgroup_id=workgroup_id)
+            .values(workgroup_id=workgroup_id, revision=conversations.c.revision + 1)
         )
 
     async def set_outcome(self, conversation_id: str, outcome: str) -> None:
