@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         ge=0,
         le=1_000_000,
         description="Live conversations whose participants a node keeps in memory for sends "
-        "(0: none, every send reads and locks its conversation).",
+        "(0: none, every send reads its conversation first).",
     )
     presence_grace_secs: float = Field(
         60, gt=0, description="How long an agent with no connection stays in their presence."
