@@ -153,6 +153,13 @@ async def main(chats: int, messages: int, agents: int) -> None:
                 f"p90 {1000 * pct(values, 0.9):.1f}  p99 {1000 * pct(values, 0.99):.1f}  "
                 f"max {1000 * max(values):.1f}"
             )
+        stats = parley.writes.stats
+        if stats.batches:
+            print(
+                f"group commit: {stats.batches} batches, {stats.items / stats.batches:.1f} "
+                f"sends per batch on average, largest {stats.largest_batch}, "
+                f"{stats.fallbacks} sent the ordinary way"
+            )
         for task in loops:
             task.cancel()
         for ws, _ in visitors:

@@ -21,6 +21,7 @@ from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.identity import IdentityService
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
@@ -33,6 +34,7 @@ from parley.services.snapshot import Snapshots
 from parley.settings import Settings
 from parley.storage.db import Database
 from parley.storage.stores import Stores
+from parley.storage.writer import writer_for
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class Parley:
     routing: RoutingService
     queues: QueueService
     chat: ChatService
+    #: Sends committed together (services.group_commit): started after the migrations.
+    writes: GroupCommit
     presence: PresenceService
     snapshots: Snapshots
     ownership: Ownership
@@ -75,6 +79,7 @@ class Parley:
 
     async def start(self) -> None:
         await self.db.migrate()
+        await self.writes.start()
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
         await self.auth.start()
@@ -97,6 +102,8 @@ class Parley:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        # What is queued is committed and answered; later sends go the ordinary way.
+        await self.writes.stop()
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
         await self.bus.close()
@@ -147,6 +154,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
     )
     identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
+    writes = GroupCommit(writer_for(db), bus, max_batch=settings.write_batch_max, metrics=metrics)
     chat = ChatService(
         db,
         bus,
@@ -160,6 +168,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         requests=stores.requests,
         agents=stores.agents,
         metrics=metrics,
+        writes=writes,
+        cache=ConversationCache(settings.conversation_cache_size),
     )
     presence = PresenceService(
         db,
@@ -243,6 +253,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             agents=stores.agents,
         ),
         chat=chat,
+        writes=writes,
         presence=presence,
         snapshots=snapshots,
         ownership=ownership,

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest WebSocket frame; a bigger one closes the socket (1009).",
     )
+    write_batch_max: int = Field(
+        256,
+        ge=1,
+        le=10_000,
+        description="Most messages committed together in one transaction (group commit).",
+    )
+    conversation_cache_size: int = Field(
+        20_000,
+        ge=0,
+        le=1_000_000,
+        description="Live conversations whose participants a node keeps in memory for sends "
+        "(0: none, every send reads its conversation first).",
+    )
     presence_grace_secs: float = Field(
         60, gt=0, description="How long an agent with no connection stays in their presence."
     )

@@ -16,7 +16,7 @@ from parley.domain import conversation as conv_policy
 from parley.domain import hours as hours_policy
 from parley.domain import identity as identity_policy
 from parley.domain.access import Principal, Staff, StaffRole, Visitor
-from parley.domain.conversation import Conversation, Status
+from parley.domain.conversation import Conversation, Entry, Status
 from parley.domain.errors import (
     Conflict,
     CursorOutOfRange,
@@ -34,14 +34,17 @@ from parley.protocol import ConversationOut, EntryOut, Outcome, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
 from parley.services.conversations import readable, require_participant
+from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.identity import IdentityService
 from parley.services.routing import RoutingService
+from parley.storage import writer
 from parley.storage.agents import AgentStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.requests import RequestStore
 from parley.storage.tx import Tx
 from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
+from parley.storage.writer import SendItem
 
 #: Earlier conversations of a customer shown beside a chat.
 HISTORY_LIMIT = 20
@@ -131,7 +134,13 @@ class ChatService:
         requests: RequestStore,
         agents: AgentStore,
         metrics: Metrics,
+        writes: GroupCommit | None = None,
+        cache: ConversationCache | None = None,
     ) -> None:
+        """``writes``: the node's group commit (without it, or before it runs, every send
+        goes the ordinary way); ``cache``: its snapshots of live conversations."""
+        self._writes = writes
+        self._cache = cache if cache is not None else ConversationCache(0)
         self._metrics = metrics
         self._workgroups = workgroups
         self._conversations = conversations
@@ -222,10 +231,72 @@ class ChatService:
         private: bool = False,
     ) -> EntryOut:
         """Store a message (a private note, which only staff see, with ``private``); repeated
-        client ids answer with the original entry."""
+        client ids answer with the original entry.
+
+        The message is checked on the node's snapshot of the conversation and goes into the
+        next group commit (``services.group_commit``); whatever the snapshot cannot answer
+        (not cached, refused, stale) goes the ordinary way (``_send_locked``), which gives
+        the exact answers."""
         conv_policy.validate_text(text, self.max_message_chars)
         conv_policy.validate_client_id(client_id)
         now = self._clock.now()
+
+        async def ordinary() -> tuple[Entry, bool]:
+            self._cache.drop(conversation_id)
+            return await self._send_locked(
+                principal, conversation_id, client_id, text, private, now
+            )
+
+        item = None
+        if self._writes is not None and self._writes.running:
+            item = await self._draft(principal, conversation_id, client_id, text, private, now)
+        if self._writes is None or item is None:
+            entry, fresh = await ordinary()
+            out = EntryOut.of(entry)
+            if fresh:
+                await self._bus.publish([Appended(conversation_id=conversation_id, entries=[out])])
+            return out
+        return EntryOut.of(await self._writes.submit(item, ordinary))
+
+    async def _draft(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        client_id: str,
+        text: str,
+        private: bool,
+        now: datetime,
+    ) -> SendItem | None:
+        """The send drafted by the domain on the cached snapshot; None if the snapshot cannot
+        say yes (the ordinary path then answers)."""
+        cached = self._cache.get(conversation_id)
+        if cached is None:
+            async with self._db.read() as tx:
+                cached = await writer.snapshot(tx, self._conversations, conversation_id)
+            if cached is None:
+                return None
+            self._cache.put(*cached)
+        conv, revision = cached
+        post = conv_policy.post_note if private else conv_policy.post_message
+        try:
+            access.require_participant(principal, conv)
+            _, entry = post(conv, principal.key, text, client_id, now, self.max_message_chars)
+        except DomainError:
+            self._cache.drop(conversation_id)
+            return None
+        return SendItem(conv.id, revision, entry)
+
+    async def _send_locked(
+        self,
+        principal: Principal,
+        conversation_id: str,
+        client_id: str,
+        text: str,
+        private: bool,
+        now: datetime,
+    ) -> tuple[Entry, bool]:
+        """The ordinary send: read and lock the conversation, check, number, insert, commit.
+        Returns the entry and whether it was stored just now (not announced here)."""
         started = time.perf_counter()
         try:
             async with self._db.write() as tx:
@@ -234,7 +305,7 @@ class ChatService:
                     tx, conv.id, principal.key, client_id
                 )
                 if existing is not None:
-                    return EntryOut.of(existing)
+                    return existing, False
                 if conv.status is Status.ENDED:
                     raise Conflict("this conversation has ended")
                 await require_participant(tx, self._workgroups, principal, conv)
@@ -252,13 +323,11 @@ class ChatService:
                 )
             if existing is None:
                 raise
-            return EntryOut.of(existing)
-        # One message, one transaction, until group commit batches them.
+            return existing, False
+        # Stored on its own, outside a batch.
         self._metrics.batch_committed(1, time.perf_counter() - started)
         self._metrics.messages_committed(1)
-        out = EntryOut.of(entry)
-        await self._bus.publish([Appended(conversation_id=conv.id, entries=[out])])
-        return out
+        return entry, True
 
     async def typing(self, principal: Principal, conversation_id: str, active: bool) -> None:
         async with self._db.read() as tx:

@@ -73,6 +73,7 @@ class ConversationStore:
                 last_seq=conv.last_seq,
                 ended_at=conv.ended_at,
                 end_reason=conv.end_reason,
+                revision=conversations.c.revision + 1,  # parley.storage.writer
             )
         )
         await self._save_participants(tx, conv)
@@ -276,7 +277,7 @@ class ConversationStore:
         await tx.conn.execute(
             sa.update(conversations)
             .where(conversations.c.id == conversation_id)
-            .values(workgroup_id=workgroup_id)
+            .values(workgroup_id=workgroup_id, revision=conversations.c.revision + 1)
         )
 
     async def set_outcome(self, tx: Tx, conversation_id: str, outcome: str) -> None:

@@ -35,6 +35,14 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DATA_DIR_MODE = 0o700
 DATABASE_FILE_MODE = 0o600
 _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+#: Every SQLite connection's settings (SQLAlchemy's and the group-commit writer's): a commit is
+#: on disk before it returns.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
 # Serialises migrations of several nodes starting at once on PostgreSQL (per schema).
 _MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/migrate'))"
 
@@ -134,6 +142,23 @@ class Database:
         async with self._write_lock, self._write() as tx:
             yield tx
 
+    @property
+    def sqlite_file(self) -> str | None:
+        """The SQLite database file; None on PostgreSQL and for an in-memory database."""
+        database = self.engine.url.database if self.is_sqlite else None
+        return None if not database or database == ":memory:" else database
+
+    @asynccontextmanager
+    async def writer_turn(self) -> AsyncIterator[None]:
+        """SQLite's one-writer turn for a writer outside SQLAlchemy (the group-commit writer,
+        ``parley.storage.writer``): while it is held no ``write()`` transaction runs on this
+        node. A no-op on PostgreSQL."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[Tx]:
         async with self.engine.connect() as conn:
@@ -199,10 +224,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

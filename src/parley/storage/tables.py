@@ -209,6 +209,9 @@ conversations = sa.Table(
     sa.Column("customer_name", sa.String(128), nullable=True),
     # The anonymous visitor id (the same browser) the chat was opened with.
     sa.Column("visitor_id", sa.String(64), nullable=True),
+    # One more on every change of participants, status, workgroup or metadata (never on a
+    # message): what a cached snapshot is checked against (parley.storage.writer).
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_conversations_status", "status"),
     # A customer's history: by verified identity, else by the same browser.
     sa.Index("ix_conversations_customer_sub_created_at", "customer_sub", "created_at"),
