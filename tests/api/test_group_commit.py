@@ -345,12 +345,13 @@ async def test_an_ended_conversation_refuses_what_its_snapshot_allowed(gc_world:
     cid = chat["conversation"]["id"]
     async with visitor_http(gc_world, chat) as http:
         assert (await post(http, cid, "m1", "hi")).status_code == 200
-        async with gc_world.parley.db.write() as store:
-            conv = await store.conversation(cid, lock=True)
+        convs = gc_world.parley.stores.conversations
+        async with gc_world.parley.db.write() as tx:
+            conv = await convs.conversation(tx, cid, lock=True)
             assert conv is not None
             conv, ended = conv_policy.end(conv, None, "expired", gc_world.clock.now())
-            await store.save_conversation(conv)
-            await store.insert_entries(conv.id, ended)
+            await convs.save_conversation(tx, conv)
+            await convs.insert_entries(tx, conv.id, ended)
         r = await post(http, cid, "m2", "hello?")
         assert r.status_code == 409 and r.json()["error"]["code"] == Conflict.code
         # The stored one is still answered, ended or not.
@@ -376,12 +377,10 @@ async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[World, World]]:
             yield World(a, clock, "postgres"), World(b, clock, "postgres")
 
 
-async def test_two_nodes_write_one_conversation_at_once(backend: str, tmp_path: Path) -> None:
+async def test_two_nodes_write_one_conversation_at_once(tmp_path: Path) -> None:
     """Both nodes commit a batch into one conversation at the same time, some client ids sent
     to both: every message once, seqs gapless, both nodes answer a repeat alike, and a
-    follower on one node gets everything in order."""
-    if backend != "postgres":
-        pytest.skip("several nodes share PostgreSQL")
+    follower on one node gets everything in order. (PostgreSQL only: nodes share it.)"""
     async with two_nodes(tmp_path) as (one, two):
         await one.add_workgroup("sales")
         chat = await one.open_chat()

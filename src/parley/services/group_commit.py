@@ -208,9 +208,11 @@ class GroupCommit:
         started = time.perf_counter()
         outcomes = await self._write([p.item for p in batch])
         if self._metrics is not None:
+            # A batch's size is what its commit stored (repeated client ids store nothing).
             stored = sum(1 for o in outcomes if isinstance(o, Stored) and o.fresh)
-            self._metrics.batch_committed(len(batch), time.perf_counter() - started)
-            self._metrics.messages_committed(stored)
+            if stored:
+                self._metrics.batch_committed(stored, time.perf_counter() - started)
+                self._metrics.messages_committed(stored)
         done = _Done([])
         fresh: dict[str, list[EntryOut]] = {}
         for pending, outcome in zip(batch, outcomes, strict=True):

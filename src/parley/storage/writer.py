@@ -14,7 +14,8 @@ is written in one transaction:
    row first. The ``revision`` condition proves, in the same statement, that the snapshot the
    permission check ran on is still current (every change of participants, status, workgroup
    or metadata adds one to it, see ``ConversationStore.save_conversation``); on PostgreSQL the
-   statement also takes the row lock, so that writers on several nodes number one conversation in turn;
+   statement also takes the row lock, so that writers on several nodes number one conversation
+   in turn;
 3. one multi-row insert stores the entries; then one commit (one fsync).
 
 A conversation whose UPDATE matched no row (the snapshot is stale, the chat ended), or whose
