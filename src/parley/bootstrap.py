@@ -155,6 +155,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
     writes = GroupCommit(writer_for(db), bus, max_batch=settings.write_batch_max, metrics=metrics)
+    # Live conversations as this node last read them: shared by sends and typing, dropped
+    # when the bus says who is in one changed (ConversationCache.on_notification).
+    cache = ConversationCache(settings.conversation_cache_size)
     chat = ChatService(
         db,
         bus,
@@ -169,7 +172,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         agents=stores.agents,
         metrics=metrics,
         writes=writes,
-        cache=ConversationCache(settings.conversation_cache_size),
+        cache=cache,
     )
     presence = PresenceService(
         db,
@@ -222,6 +225,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     # The sweep finds retries that fell due and messages left through another node.
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
     bus.subscribe(hub.handle)
+    bus.subscribe(cache.on_notification)
     bus.subscribe(ownership.on_notification)
     bus.subscribe(dispatcher.on_notification)
     bus.subscribe(invitations.on_notification)

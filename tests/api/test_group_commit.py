@@ -60,7 +60,8 @@ async def one_batch(group: GroupCommit, count: int, *sends: Any) -> list[Any]:
     before = group.stats.batches
     async with group.held():
         tasks = [asyncio.ensure_future(s) for s in sends]
-        await group.until_pending(count)
+        # A deadline only so that a send that never queues fails the test instead of hanging.
+        await asyncio.wait_for(group.until_pending(count), 60)
     results = await asyncio.gather(*tasks)
     assert group.stats.batches == before + 1
     assert group.stats.last_batch == count
@@ -110,6 +111,18 @@ async def test_duplicates_inside_one_batch_get_the_first_ones_answer(gc_world: W
     assert {e["client_id"] for e in stored[2:]} == {"a", "b"}
 
 
+async def end_behind_the_nodes_back(world: World, cid: str) -> None:
+    """End a conversation in the database alone, announcing nothing: what a node sees when
+    another node ended it and the bus has not told it yet."""
+    convs = world.parley.stores.conversations
+    async with world.parley.db.write() as tx:
+        conv = await convs.conversation(tx, cid, lock=True)
+        assert conv is not None
+        conv, ended = conv_policy.end(conv, None, "expired", world.clock.now())
+        await convs.save_conversation(tx, conv)
+        await convs.insert_entries(tx, conv.id, ended)
+
+
 async def test_a_refused_item_among_good_ones_fails_alone(gc_world: World) -> None:
     """Refused before the queue (too long), refused on the snapshot (a visitor's private
     note), and refused in the batch (its conversation ended since it was cached): each gets
@@ -118,10 +131,11 @@ async def test_a_refused_item_among_good_ones_fails_alone(gc_world: World) -> No
     good, ended = await gc_world.open_chat(name="Good"), await gc_world.open_chat(name="Gone")
     gid, eid = good["conversation"]["id"], ended["conversation"]["id"]
     async with visitor_http(gc_world, good) as g, visitor_http(gc_world, ended) as e:
-        # Both conversations are cached by a first send each; then one ends.
+        # Both conversations are cached by a first send each; then one ends elsewhere (as on
+        # another node, whose bus message has not arrived yet: the snapshot here is stale).
         assert (await post(g, gid, "g0", "hi")).status_code == 200
         assert (await post(e, eid, "e0", "hi")).status_code == 200
-        assert (await e.post(f"/api/v1/conversations/{eid}/end")).status_code == 204
+        await end_behind_the_nodes_back(gc_world, eid)
         fallbacks = group.stats.fallbacks
         too_long = "x" * (gc_world.parley.settings.max_message_chars + 1)
         before = group.stats.batches
@@ -219,7 +233,7 @@ async def test_a_failing_batch_is_sent_again_item_by_item(
     async with visitor_http(gc_world, good) as g, visitor_http(gc_world, ended) as e:
         first = await post(g, gid, "dup", "stored first")
         assert (await post(e, eid, "e0", "hi")).status_code == 200
-        assert (await e.post(f"/api/v1/conversations/{eid}/end")).status_code == 204
+        await end_behind_the_nodes_back(gc_world, eid)
         monkeypatch.setattr(group._writer, "write", fails)
         stats = replace(group.stats)
         answers = await one_batch(
@@ -345,17 +359,68 @@ async def test_an_ended_conversation_refuses_what_its_snapshot_allowed(gc_world:
     cid = chat["conversation"]["id"]
     async with visitor_http(gc_world, chat) as http:
         assert (await post(http, cid, "m1", "hi")).status_code == 200
-        convs = gc_world.parley.stores.conversations
-        async with gc_world.parley.db.write() as tx:
-            conv = await convs.conversation(tx, cid, lock=True)
-            assert conv is not None
-            conv, ended = conv_policy.end(conv, None, "expired", gc_world.clock.now())
-            await convs.save_conversation(tx, conv)
-            await convs.insert_entries(tx, conv.id, ended)
+        await end_behind_the_nodes_back(gc_world, cid)
         r = await post(http, cid, "m2", "hello?")
         assert r.status_code == 409 and r.json()["error"]["code"] == Conflict.code
         # The stored one is still answered, ended or not.
         assert (await post(http, cid, "m1", "hi")).json()["seq"] == 2
+
+
+def count_reads(world: World, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many read transactions the node opens from now on (one counter in a list)."""
+    db = world.parley.db
+    read = db.read
+    count = [0]
+
+    def counted() -> Any:
+        count[0] += 1
+        return read()
+
+    monkeypatch.setattr(db, "read", counted)
+    return count
+
+
+async def test_typing_is_relayed_from_the_cached_snapshot_without_a_read(
+    gc_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = await gc_world.open_chat()
+    cid = chat["conversation"]["id"]
+    visitor = Visitor(conversation_id=cid)
+    async with visitor_http(gc_world, chat) as http:
+        assert (await post(http, cid, "m1", "hi")).status_code == 200  # caches the snapshot
+    reads = count_reads(gc_world, monkeypatch)
+    for active in (True, False, True):
+        await gc_world.parley.chat.typing(visitor, cid, active)
+    assert reads[0] == 0
+
+
+async def test_typing_after_leaving_is_refused_once_the_bus_says_so(gc_world: World) -> None:
+    """A change of who is in the conversation drops its snapshot on every node (the entry it
+    appends comes over the bus): typing is checked against the record again."""
+    await gc_world.add_staff("alice", workgroups=["sales"])
+    parley = gc_world.parley
+    async with gc_world.agent("alice") as alice:
+        chat = await gc_world.open_chat()
+        cid = chat["conversation"]["id"]
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        await alice.request(
+            {"type": "send", "conversation_id": cid, "client_id": "a1", "text": "Hi"}
+        )
+        assert parley.chat._cache.get(cid) is not None
+        await alice.request({"type": "end", "conversation_id": cid})
+        await alice.expect(lambda m: m.get("type") == "entry" and m["entry"]["kind"] == "ended")
+    assert parley.chat._cache.get(cid) is None
+    # Read again: the chat has ended, and typing into it is dropped quietly, as it always was.
+    published: list[object] = []
+    parley.bus.subscribe(lambda note: _record(published, note))
+    staff = (await parley.auth.authenticate(gc_world.tokens["alice"])).staff
+    await parley.chat.typing(staff, cid, True)
+    assert published == []
+
+
+async def _record(into: list[object], note: object) -> None:
+    into.append(note)
 
 
 @contextlib.asynccontextmanager

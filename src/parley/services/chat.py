@@ -330,11 +330,19 @@ class ChatService:
         return entry, True
 
     async def typing(self, principal: Principal, conversation_id: str, active: bool) -> None:
-        async with self._db.read() as tx:
-            conv = await self._conversation(tx, principal, conversation_id)
-            if conv.status is Status.ENDED:
-                return
-            await require_participant(tx, self._workgroups, principal, conv)
+        """Tell the others that ``principal`` is typing. Nothing is stored, so a present
+        participant in the send path's cached snapshot (see ``ConversationCache``) needs no
+        database read: typing is most of what a busy node is sent. The one staleness this
+        allows: someone who left the conversation through another node can show as typing on
+        this one until its snapshot is next read (a send refused, evicted, or this node's own
+        change). Anyone else goes the ordinary way, with its errors."""
+        conv = self._typing_snapshot(principal, conversation_id)
+        if conv is None:
+            async with self._db.read() as tx:
+                conv = await self._conversation(tx, principal, conversation_id)
+                if conv.status is Status.ENDED:
+                    return
+                await require_participant(tx, self._workgroups, principal, conv)
         me = conv.participant(principal.key)
         assert me is not None
         message = TypingOut(
@@ -349,6 +357,17 @@ class ChatService:
                 )
             ]
         )
+
+    def _typing_snapshot(self, principal: Principal, conversation_id: str) -> Conversation | None:
+        cached = self._cache.get(conversation_id)
+        if cached is None:
+            return None
+        conv = cached[0]
+        try:
+            access.require_participant(principal, conv)
+        except DomainError:
+            return None
+        return conv
 
     async def end(
         self, principal: Principal, conversation_id: str, outcome: Outcome | None = None

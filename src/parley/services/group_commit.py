@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from parley.domain.conversation import Conversation, Entry, Status
+from parley.domain.conversation import Conversation, Entry, EntryKind, Status
 from parley.metrics import Metrics
 from parley.protocol import EntryOut
 from parley.realtime.bus import Bus
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 #: The ordinary send path: (the entry, whether it was stored just now). Raises its refusals.
 SlowSend = Callable[[], Awaitable[tuple[Entry, bool]]]
+
+
+#: Entries that change nothing about who is in a conversation or whether it goes on.
+_PLAIN = frozenset({EntryKind.MESSAGE.value, EntryKind.NOTE.value})
 
 
 class ConversationCache:
@@ -64,6 +68,14 @@ class ConversationCache:
 
     def drop(self, conversation_id: str) -> None:
         self._entries.pop(conversation_id, None)
+
+    async def on_notification(self, note: Notification) -> None:
+        """Drop a snapshot as soon as its conversation's participants or status change, on
+        any node: every such change appends a log entry (joined, left, ended), and the bus
+        brings it here. Sends never depend on this (their revision decides); typing, which
+        nothing verifies at commit, does (``ChatService.typing``)."""
+        if isinstance(note, Appended) and any(e.kind not in _PLAIN for e in note.entries):
+            self.drop(note.conversation_id)
 
     def __len__(self) -> int:
         return len(self._entries)
