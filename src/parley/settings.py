@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     dispatch_interval_secs: float = Field(
         5, gt=0, description="The dispatcher's safety sweep, besides running on every change."
     )
+    routing_full_reload_secs: float = Field(
+        300,
+        ge=0,
+        le=86_400,
+        description="The dispatcher keeps each workgroup's queue in memory and reads only what "
+        "changed; this often it loads it whole again anyway (0: every run loads it whole).",
+    )
     dispatch_takeover_secs: float = Field(
         10,
         ge=0.1,
