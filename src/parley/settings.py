@@ -69,8 +69,7 @@ class Settings(BaseSettings):
         300,
         ge=0,
         le=86_400,
-        description="The dispatcher keeps each workgroup's queue in memory and reads only what "
-        "changed; this often it loads it whole again anyway (0: every run loads it whole).",
+        description="How often the dispatcher loads a kept queue whole (0: on every run).",
     )
     dispatch_takeover_secs: float = Field(
         10,
