@@ -44,11 +44,12 @@ schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket proto
 # make bench SIDE_BY_SIDE="--quick --skip postgres"
 SIDE_BY_SIDE ?= --quick
 
-bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision time, worst rule patterns, Parley side by side with a bare relay.
+bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision and dispatcher run time, worst rule patterns, Parley side by side with a bare relay.
 	$(BIN)/python bench/side_by_side.py $(SIDE_BY_SIDE)
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/routing_decision.py
+	$(BIN)/python bench/dispatcher_run.py
 	$(BIN)/python bench/rules_worst.py
 
 clean:

@@ -1,10 +1,12 @@
-"""What the dispatcher's ``Store.load_router`` costs, against the routing decision it feeds.
+"""What a whole ``RequestStore.load_router`` costs, against the routing decision it feeds.
 
-Every ``RoutingService.run`` (and accept, decline, claim, transfer) loads the workgroup's whole
-queue: its waiting ``chat_requests``, their live offers and its members. This fills a SQLite
-database with one workgroup of 1,000 available agents without chats in four queues and N waiting
-requests, then times ``load_router`` (median of ``--repeat``) and, apart, the ``Router``'s own
-indexing of the requests (part of it), and prints the decision on the loaded router beside it:
+Accept, decline, claim, enqueue and transfer (and a dispatcher run that loads whole: on takeover,
+on a gap, every ``routing_full_reload_secs``; ``bench/dispatcher_run.py`` measures the run) load
+the workgroup's whole queue: its waiting ``chat_requests``, their live offers and its
+members. This fills a SQLite database with one workgroup of 1,000 available agents without
+chats in four queues and N waiting requests, then times ``load_router`` (median of
+``--repeat``) and, apart, the ``Router``'s own indexing of the requests (part of it), and
+prints the decision on the loaded router beside it:
 ``tick`` + ``dispatch`` with every agent free, a burst of 1,000 offers.
 
     python bench/routing_load.py [--sizes 1000 10000] [--repeat 5]
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 
 from parley.domain import routing
 from parley.storage.db import Database
+from parley.storage.stores import Stores
 from parley.storage.tables import (
     agent_state,
     chat_requests,
@@ -112,7 +115,7 @@ async def fill(db: Database, agents: int, waiting: int) -> None:
                 [
                     {
                         "id": f"c{n:031d}",
-                        "kind": "chat",
+                        "kind": "customer_chat",
                         "status": "queued",
                         "workgroup_id": 1,
                         "last_seq": 1,
@@ -148,15 +151,16 @@ async def measure(agents: int, waiting: int, repeat: int) -> tuple[float, float,
         db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
         await db.migrate()
         await fill(db, agents, waiting)
+        stores = Stores.create()
         loads: list[float] = []
         builds: list[float] = []
         decisions: list[float] = []
         for _ in range(repeat):
-            async with db.read() as store:
-                wg = await store.workgroup(1)
+            async with db.read() as tx:
+                wg = await stores.workgroups.workgroup(tx, 1)
                 assert wg is not None
                 started = time.perf_counter()
-                router = await store.load_router(wg)
+                router = await stores.requests.load_router(tx, wg)
                 loads.append(time.perf_counter() - started)
             assert len(router.requests) == waiting
             plain = tuple(router.requests)

@@ -152,6 +152,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         requests=stores.requests,
         agents=stores.agents,
         metrics=metrics,
+        full_reload=timedelta(seconds=settings.routing_full_reload_secs),
     )
     identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
     writes = GroupCommit(writer_for(db), bus, max_batch=settings.write_batch_max, metrics=metrics)

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     dispatch_interval_secs: float = Field(
         5, gt=0, description="The dispatcher's safety sweep, besides running on every change."
     )
+    routing_full_reload_secs: float = Field(
+        300,
+        ge=0,
+        le=86_400,
+        description="How often the dispatcher loads a kept queue whole (0: on every run).",
+    )
     dispatch_takeover_secs: float = Field(
         10,
         ge=0.1,

@@ -92,3 +92,36 @@ def test_ceiling_is_the_first_key_from(keys: list[int], probe: int) -> None:
     after = [k for k in sorted(keys) if k >= probe]
     assert tree.ceiling(probe) == (after[0] if after else None)
     assert tree.ceiling() == (min(keys) if keys else None)
+
+
+def naive_diff(a: dict[int, int], b: dict[int, int]) -> tuple[dict[int, int], dict[int, int]]:
+    here = {k: v for k, v in a.items() if b.get(k, object()) != v}
+    there = {k: v for k, v in b.items() if a.get(k, object()) != v}
+    return here, there
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    st.integers(0, 4 * WIDTH * WIDTH // 3),
+    st.lists(st.tuples(st.booleans(), st.integers(0, 5 * WIDTH * WIDTH // 3)), max_size=3 * WIDTH),
+    st.booleans(),
+)
+def test_diff_finds_exactly_what_changed(
+    size: int, ops: list[tuple[bool, int]], swap: bool
+) -> None:
+    """Two versions, one made from the other (shared nodes skipped), or two maps built apart
+    (nothing shared): the diff is the plain dicts' diff, both ways round."""
+    model = {k: -k for k in range(0, 2 * size, 2)}
+    old = PMap.from_sorted(model.items())
+    tree, now = old, dict(model)
+    for n, (add, key) in enumerate(ops):
+        if add:  # n % 3 == 0 sets a key to the value it has: not a change
+            value = now.get(key, n) if n % 3 == 0 else n
+            tree, now[key] = tree.set(key, value), value
+        else:
+            tree = tree.delete(key)
+            now.pop(key, None)
+    a, b, ma, mb = (tree, old, now, model) if swap else (old, tree, model, now)
+    assert a.diff(b) == naive_diff(ma, mb)
+    apart = PMap.from_sorted(sorted(mb.items()))
+    assert a.diff(apart) == naive_diff(ma, mb)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
@@ -406,6 +406,8 @@ class FakeRouting:
         self.workgroups = list(workgroups)
         self.runs: list[int] = []
         self.conflicts = conflicts
+        #: Workgroups whose kept queue the dispatcher dropped (taken: loaded whole).
+        self.forgotten: set[int] = set()
 
     async def run(self, workgroup_id: int) -> None:
         self.runs.append(workgroup_id)
@@ -415,6 +417,12 @@ class FakeRouting:
 
     async def workgroups_with_work(self) -> list[int]:
         return list(self.workgroups)
+
+    def forget(self, workgroup_ids: Iterable[int]) -> None:
+        self.forgotten.update(workgroup_ids)
+
+    def keep_only(self, owns: Callable[[int], bool]) -> None:
+        pass
 
 
 def dispatcher_for(routing: FakeRouting, ownership: Ownership) -> Dispatcher:
@@ -438,6 +446,7 @@ async def test_each_workgroup_runs_on_its_owner_only(place: Place) -> None:
         assert_shared(wgs, a, b)
         # Each node ran what it took: a dispatcher starts a workgroup it takes from the database.
         await wait_until("taken ones run", lambda: set(ra.runs) >= a.owned)
+        assert ra.forgotten >= a.owned  # a workgroup taken is loaded whole
         await wait_until("taken ones run", lambda: set(rb.runs) >= b.owned)
 
         ra.runs.clear()

@@ -359,6 +359,33 @@ class Waiting(Sequence[Request]):
         queue_id = self._order.get(key).queue_id
         return queue_id, self.indexed(("queue", queue_id)).rank(key) + 1
 
+    def diff(self, other: Waiting) -> tuple[dict[str, Request], dict[str, Request]]:
+        """``(gone, changed)`` from this to ``other``: the requests, by id, that ``other`` no
+        longer holds, and those it holds new or changed (moved included). O(changes x log n)
+        when one was made from the other (``PMap.diff``): what a decision's ``before`` and
+        ``after`` are, and a kept queue and the same queue refreshed."""
+        here, there = self._order.diff(other._order)
+        changed = {r.request_id: r for r in there.values()}
+        gone = {r.request_id: r for r in here.values() if r.request_id not in changed}
+        return gone, changed
+
+    def refreshed(self, fresh: Mapping[str, Request | None]) -> Waiting:
+        """With the requests of ``fresh`` as they are now: each id mapped to its request as it
+        waits now, or to None when it no longer waits here. The ids not in ``fresh`` are taken
+        as unchanged. O(len(fresh) x log n); the result holds what ``Waiting.of`` of the same
+        requests would (a kept queue brought up to date equals the same queue loaded whole)."""
+        waiting = self
+        for request_id in sorted(fresh):
+            old, new = waiting.get(request_id), fresh[request_id]
+            if old is None:
+                if new is not None:
+                    waiting = waiting.insert(new)
+            elif new is None:
+                waiting = waiting.remove(old)
+            elif new != old:
+                waiting = waiting.update(old, new) if new.key == old.key else waiting.move(old, new)
+        return waiting
+
     # Changes -----------------------------------------------------------------------------------
 
     def _with(

@@ -9,7 +9,7 @@ database refuse a second live offer for an agent or a request even if that were 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -43,17 +43,21 @@ from parley.realtime.notifications import (
     ToUser,
 )
 from parley.services.conversations import readable, require_participant
+from parley.services.kept_queues import KeptQueues
 from parley.services.presence import announce
 from parley.services.queues import saved_rules
 from parley.storage.agents import AgentStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
-from parley.storage.requests import RequestStore, RoutingEventRow
+from parley.storage.requests import KeptQueue, RequestStore, RoutingEventRow
 from parley.storage.staff import StaffStore
 from parley.storage.tx import Tx
 from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
 
 MAX_NOTE_CHARS = 1000
+#: How long the dispatcher may go on bringing a kept queue up to date from the change feed
+#: before it loads the queue whole again (the safety net; ``routing_full_reload_secs``).
+DEFAULT_FULL_RELOAD = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +80,10 @@ class RoutingService:
         requests: RequestStore,
         agents: AgentStore,
         metrics: Metrics,
+        full_reload: timedelta = DEFAULT_FULL_RELOAD,
     ) -> None:
         self._metrics = metrics
+        self._kept = KeptQueues(full_reload)
         self._staff = staff
         self._workgroups = workgroups
         self._conversations = conversations
@@ -88,19 +94,48 @@ class RoutingService:
         self._clock = clock
 
     async def run(self, workgroup_id: int) -> datetime | None:
-        """Apply due timeouts and make every offer that can be made. Returns when to run next."""
+        """Apply due timeouts and make every offer that can be made. Returns when to run next.
+
+        The workgroup's queue is kept between runs (``KeptQueues``) and brought up to date from
+        the change feed (``RequestStore.refresh``): a run reads the requests changed since the
+        last one, not every waiting request."""
         now = self._clock.now()
-        async with self._db.write() as tx:
-            wg = await self._workgroups.workgroup(tx, workgroup_id, lock=True)
-            if wg is None:
-                return None
-            before = await self._requests.load_router(tx, wg)
-            ticked, timeouts = routing.tick(before, now)
-            after, offers = routing.dispatch(ticked, now)
-            notes = await self._persist(tx, wg, before, after, [*timeouts, *offers], now)
+        kept = self._kept.get(workgroup_id, now)
+        prune: int | None = None
+        try:
+            async with self._db.write() as tx:
+                wg = await self._workgroups.workgroup(tx, workgroup_id, lock=True)
+                if wg is None:
+                    self._kept.forget([workgroup_id])
+                    return None
+                before, keep, how = await self._requests.refresh(tx, wg, kept)
+                ticked, timeouts = routing.tick(before, now)
+                after, offers = routing.dispatch(ticked, now)
+                notes = await self._persist(tx, wg, before, after, [*timeouts, *offers], now)
+                prune = self._kept.prune_upto(workgroup_id, keep)
+                if prune is not None:
+                    await self._requests.prune_changes(tx, workgroup_id, prune)
+        except BaseException:
+            self._kept.forget([workgroup_id])
+            raise
+        self._kept.put(workgroup_id, keep, now, whole=how == "full")
+        if prune is not None:
+            self._kept.pruned(workgroup_id, prune)
         self._metrics.dispatch_run([*timeouts, *offers])
         await self._bus.publish(notes)
         return routing.next_deadline(after, now)
+
+    def kept(self, workgroup_id: int) -> KeptQueue | None:
+        """The queue the dispatcher keeps for the workgroup, if any (tests and diagnostics)."""
+        return self._kept.get(workgroup_id, self._clock.now())
+
+    def forget(self, workgroup_ids: Iterable[int]) -> None:
+        """Drop the kept queues of these workgroups: their next run loads them whole."""
+        self._kept.forget(workgroup_ids)
+
+    def keep_only(self, owns: Callable[[int], bool]) -> None:
+        """Keep queues only for the workgroups ``owns`` says this node dispatches."""
+        self._kept.keep_only(owns)
 
     async def accept(self, staff: Staff, offer_id: str) -> str:
         """Accept an offer: the agent joins the conversation. Returns its id."""
@@ -248,7 +283,9 @@ class RoutingService:
                 transfer=routing.Transfer(staff.user_id, to_agent, note),
             )
             after, events = routing.enqueue(before, request, now)
-            await self._requests.start_transfer(tx, request, dest.id, after.positions()[conv.id][1])
+            place = after.position(conv.id)
+            assert place is not None
+            await self._requests.start_transfer(tx, request, dest.id, place[1])
             notes = await self._persist(tx, dest, before, after, events, now)
             await self._requests.record_event(
                 tx,
@@ -410,7 +447,9 @@ class RoutingService:
             preferred_agent=preferred,
         )
         after, events = routing.enqueue(before, request, now)
-        position = after.positions()[conversation_id][1]
+        place = after.position(conversation_id)
+        assert place is not None
+        position = place[1]
         await self._requests.insert_request(tx, request, wg.id, position)
         # Those behind a higher-priority newcomer moved back: they hear it now.
         notes = await self._persist(tx, wg, before, after, events, now)
@@ -498,13 +537,14 @@ class RoutingService:
                         ).model_dump(mode="json"),
                     )
                 )
-        old = {r.request_id: r for r in before.requests}
+        # What changed, found by skipping what ``before`` and ``after`` share: O(changes).
+        gone, changed = before.waiting.diff(after.waiting)
         moved = {e.request_id for e in events if isinstance(e, routing.RequestMoved)}
-        positions = after.positions()
-        for request in after.requests:
-            if old.get(request.request_id) != request:
-                entry = positions[request.request_id][1] if request.request_id in moved else None
-                await self._requests.save_request(tx, request, entry)
+        for request in changed.values():  # in service order
+            place = after.position(request.request_id) if request.request_id in moved else None
+            await self._requests.save_request(tx, request, None if place is None else place[1])
+        # The change feed: a node keeping this queue reads these requests again.
+        await self._requests.log_changes(tx, wg.id, gone.keys() | changed.keys())
         for queue_id, agent_id in after.last_offered.items():
             if before.last_offered.get(queue_id) != agent_id:
                 await self._workgroups.set_last_offered(tx, queue_id, agent_id)

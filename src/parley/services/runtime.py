@@ -342,8 +342,12 @@ class Dispatcher:
             self._wake.clear()
             self._ownership.changed.clear()
             now = self._clock.now()
-            # A workgroup just taken starts from the database; one let go is forgotten.
-            due = {wg for wg in self._kicked if owns(wg)} | self._ownership.take_gained()
+            # A workgroup just taken starts from the database (its queue loaded whole: another
+            # node changed it meanwhile); one let go is forgotten, its kept queue too.
+            gained = self._ownership.take_gained()
+            self._routing.forget(gained)
+            self._routing.keep_only(owns)
+            due = {wg for wg in self._kicked if owns(wg)} | gained
             self._kicked.clear()
             self._deadlines = {wg: when for wg, when in self._deadlines.items() if owns(wg)}
             due |= {wg for wg, when in self._deadlines.items() if when <= now}

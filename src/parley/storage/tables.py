@@ -106,6 +106,26 @@ workgroups = sa.Table(
     sa.Column("invitations", sa.Boolean, nullable=False, server_default=sa.true()),
     # Verified customer identity: optional (anonymous chats accepted) or required.
     sa.Column("identity", sa.String(16), nullable=False, server_default="optional"),
+    # One more for every transaction that changed the workgroup's waiting requests or their
+    # offers (under the workgroup's row lock); ``routing_changes`` says which requests.
+    sa.Column("routing_revision", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# The change feed of each workgroup's waiting requests: the requests a transaction changed
+# (inserted, updated, ended, moved away; their offers made or ended), at the workgroup revision
+# it took. A node that keeps a workgroup's queue in memory reads the rows after the revision it
+# has and re-reads those requests (``RequestStore.refresh``); the dispatcher prunes old rows.
+routing_changes = sa.Table(
+    "routing_changes",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("revision", sa.BigInteger, primary_key=True),
+    sa.Column("request_id", sa.String(32), primary_key=True),
 )
 
 # The keys a workgroup's company signs customer identity tokens with (HS256), by ``kid``:

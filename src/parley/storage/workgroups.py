@@ -46,6 +46,8 @@ class WorkgroupRow:
     max_transfers: int = 3
     invitations: bool = True
     identity: IdentityMode = IdentityMode.OPTIONAL
+    #: Changes of its waiting requests so far (``routing_changes``): what a kept queue is at.
+    routing_revision: int = 0
 
     def transfer_policy(self) -> routing.TransferPolicy:
         return routing.TransferPolicy(self.transfer_targets, self.max_transfers, self.invitations)
@@ -145,6 +147,7 @@ def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
         row.max_transfers,
         bool(row.invitations),
         IdentityMode(row.identity),
+        int(row.routing_revision),
     )
 
 

@@ -1,0 +1,277 @@
+"""What one dispatcher run costs: ``RoutingService.run``, load + decide + commit, end to end.
+
+One workgroup with four queues, 1,000 agents (overlapping skills, all away) and N waiting
+requests in the database. Each measured run follows one agent becoming available (committed
+first, as ``PresenceService`` would): the run loads the workgroup's routing state, ticks,
+dispatches (one offer, to that agent) and commits the offer and the request's new state. That is
+the run a ``Kick`` causes when an agent frees up. Then a few runs with nothing changed (the
+periodic sweep's case). The clock is fixed (every request stays waiting).
+
+Prints, per size: the first run after start (a node that just took the workgroup: a full load),
+then the median and the 90th percentile of the runs after one agent freed up, and of the idle runs.
+
+    python bench/dispatcher_run.py [--sizes 1000 10000] [--agents 1000] [--runs 30]
+    python bench/dispatcher_run.py --postgres postgresql://postgres@127.0.0.1:5432/test
+
+With ``--postgres`` it creates a database ``bench_<random>`` on that server and drops it after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from parley.metrics import Metrics
+from parley.realtime.bus import LocalBus
+from parley.services.routing import RoutingService
+from parley.storage.db import Database
+from parley.storage.stores import Stores
+from parley.storage.tables import (
+    agent_state,
+    chat_requests,
+    conversations,
+    queues,
+    users,
+    workgroup_members,
+    workgroups,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SKILLS = ({"billing": 1, "de": 1}, {"billing": 1, "en": 1}, {"tech": 2}, {})
+AGENT_SKILLS = ({"billing": 1, "de": 1}, {"billing": 1, "en": 1}, {"tech": 2, "en": 1}, {})
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep_until(self, when: datetime) -> None:  # never waited on here
+        await asyncio.sleep(0)
+
+
+async def fill(db: Database, agents: int, waiting: int) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(workgroups),
+            [
+                {
+                    "id": 1,
+                    "slug": "support",
+                    "name": "Support",
+                    "button_text": "",
+                    "offer_timeout_secs": 3_600,
+                    "wait_timeout_secs": 86_400,
+                    "max_chats": 2,
+                    "created_at": T0,
+                }
+            ],
+        )
+        await conn.execute(
+            sa.insert(queues),
+            [
+                {
+                    "id": q + 1,
+                    "workgroup_id": 1,
+                    "name": f"q{q + 1}",
+                    "position": q,
+                    "is_default": q == 3,
+                    "skills": SKILLS[q],
+                    "created_at": T0,
+                }
+                for q in range(4)
+            ],
+        )
+        people = range(1, agents + 1)
+        await conn.execute(
+            sa.insert(users),
+            [
+                {
+                    "id": i,
+                    "username": f"a{i}",
+                    "display_name": f"A {i}",
+                    "role": "agent",
+                    "password_hash": "x",
+                    "active": True,
+                    "created_at": T0,
+                }
+                for i in people
+            ],
+        )
+        await conn.execute(
+            sa.insert(agent_state),
+            [
+                {
+                    "user_id": i,
+                    "presence": "away",
+                    "status_text": "",
+                    "changed_at": T0,
+                    "idle_since": T0 - timedelta(seconds=i),
+                    "skills": AGENT_SKILLS[i % 4],
+                    "max_chats": 2,
+                }
+                for i in people
+            ],
+        )
+        await conn.execute(
+            sa.insert(workgroup_members), [{"workgroup_id": 1, "user_id": i} for i in people]
+        )
+        for start in range(0, waiting, 5_000):
+            chunk = range(start, min(waiting, start + 5_000))
+            await conn.execute(
+                sa.insert(conversations),
+                [
+                    {
+                        "id": f"c{n:031d}",
+                        "kind": "customer_chat",
+                        "status": "queued",
+                        "workgroup_id": 1,
+                        "last_seq": 1,
+                        "metadata": {},
+                        "created_at": T0 + timedelta(milliseconds=n),
+                    }
+                    for n in chunk
+                ],
+            )
+            await conn.execute(
+                sa.insert(chat_requests),
+                [
+                    {
+                        "arrival": n + 1,
+                        "conversation_id": f"c{n:031d}",
+                        "workgroup_id": 1,
+                        "status": "waiting",
+                        "created_at": T0 + timedelta(milliseconds=n),
+                        "declined_by": {},
+                        "offers_made": 0,
+                        "queue_id": n % 4 + 1,
+                        "priority": 1 if n % 10 == 0 else 0,
+                        "entered_at": T0 + timedelta(milliseconds=n),
+                    }
+                    for n in chunk
+                ],
+            )
+
+
+async def _set_presence(db: Database, user_id: int, presence: str) -> None:
+    async with db.write() as tx:
+        await tx.conn.execute(
+            sa.update(agent_state).where(agent_state.c.user_id == user_id).values(presence=presence)
+        )
+
+
+async def measure(url: str, agents: int, waiting: int, runs: int) -> dict[str, float]:
+    db = Database(url)
+    await db.migrate()
+    await fill(db, agents, waiting)
+    clock = FixedClock(T0 + timedelta(hours=1))
+    stores = Stores.create()
+    service = RoutingService(
+        db,
+        LocalBus(),
+        clock,
+        staff=stores.staff,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        requests=stores.requests,
+        agents=stores.agents,
+        metrics=Metrics(clock, node_id="bench"),
+    )
+    started = time.perf_counter()
+    await service.run(1)
+    first = time.perf_counter() - started
+    freed: list[float] = []
+    for n in range(runs):
+        await _set_presence(db, 1 + n, "available")
+        started = time.perf_counter()
+        await service.run(1)
+        freed.append(time.perf_counter() - started)
+    idle: list[float] = []
+    for _ in range(max(5, runs // 3)):
+        started = time.perf_counter()
+        await service.run(1)
+        idle.append(time.perf_counter() - started)
+    async with db.read() as tx:
+        row = await tx.one(sa.text("SELECT count(*) FROM offers WHERE status = 'pending'"))
+        assert row is not None and row[0] == runs, f"expected {runs} offers, found {row[0]}"
+    await db.dispose()
+    return {
+        "first_ms": first * 1e3,
+        "freed_ms": statistics.median(freed) * 1e3,
+        "freed_p90_ms": statistics.quantiles(freed, n=10)[-1] * 1e3,
+        "idle_ms": statistics.median(idle) * 1e3,
+    }
+
+
+async def _postgres_database(server: str) -> tuple[str, str]:
+    name = f"bench_{secrets.token_hex(4)}"
+    admin = create_async_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    base = server.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+async def _drop(server: str, name: str) -> None:
+    admin = create_async_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def one(args: argparse.Namespace, waiting: int) -> dict[str, float]:
+    if args.postgres:
+        name, url = await _postgres_database(args.postgres)
+        try:
+            return await measure(
+                url.replace("postgresql://", "postgresql+psycopg://", 1),
+                args.agents,
+                waiting,
+                args.runs,
+            )
+        finally:
+            await _drop(args.postgres, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        return await measure(url, args.agents, waiting, args.runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (default: SQLite in /tmp)")
+    args = parser.parse_args()
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"{backend}, {args.agents} agents, 4 queues; RoutingService.run, load + decide + commit")
+    print(
+        f"{'waiting':>8s} {'first run ms':>13s} {'agent freed ms':>15s} {'p90 ms':>8s}"
+        f" {'idle run ms':>12s}"
+    )
+    for waiting in args.sizes:
+        r = asyncio.run(one(args, waiting))
+        print(
+            f"{waiting:8d} {r['first_ms']:13.1f} {r['freed_ms']:15.1f} {r['freed_p90_ms']:8.1f}"
+            f" {r['idle_ms']:12.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
