@@ -245,23 +245,23 @@ class ImService:
             notes: list[Notification] = []
             try:
                 async with self._db.write() as tx:
+                    found = await self._rooms.backchannel_of(tx, customer_conversation_id)
+                    if found is not None:
+                        conv = await self._conversations.conversation(tx, found, lock=True)
+                        assert conv is not None
+                        if access.is_member(me, conv):
+                            # A colleague pulled in need not read the customer chat.
+                            break
                     chat = await readable(
                         tx, self._workgroups, self._conversations, me, customer_conversation_id
                     )
                     if chat.kind is not Kind.CUSTOMER_CHAT:
                         raise NotFound(NO_SUCH_CONVERSATION)
-                    may_open = access.can_open_backchannel(me, chat)
-                    found = await self._rooms.backchannel_of(tx, chat.id)
+                    if not access.can_open_backchannel(me, chat):
+                        raise NotFound(NO_SUCH_CONVERSATION)
                     if found is not None:
-                        conv = await self._conversations.conversation(tx, found, lock=True)
-                        assert conv is not None
-                        if not access.is_member(me, conv):
-                            if not may_open:
-                                raise NotFound(NO_SUCH_CONVERSATION)
-                            conv, notes = await self._add(tx, conv, _me(me, now), now)
+                        conv, notes = await self._add(tx, conv, _me(me, now), now)
                     else:
-                        if not may_open:
-                            raise NotFound(NO_SUCH_CONVERSATION)
                         conv, entries = im_policy.open_backchannel(
                             secrets.token_hex(16), chat, _me(me, now), now
                         )
