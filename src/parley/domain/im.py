@@ -159,8 +159,8 @@ def add_member(
     present = sum(1 for p in conv.participants if p.present)
     if present >= MAX_ROOM_MEMBERS:
         raise Conflict(f"a room has at most {MAX_ROOM_MEMBERS} members")
-    role = found.role if found is not None else Role.MEMBER
-    return join(conv, replace(member, role=role, joined_at=now, left_at=None), now)
+    # Someone coming back is a member again: an owner who left handed the room on.
+    return join(conv, replace(member, role=Role.MEMBER, joined_at=now, left_at=None), now)
 
 
 def leave_room(conv: Conversation, key: str, now: datetime) -> tuple[Conversation, Entry]:
