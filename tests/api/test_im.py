@@ -4,6 +4,7 @@ customer chats. Leaks of the back-channel are in ``test_im_backchannel.py``."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from tests.support import World, WsClient
@@ -274,3 +275,139 @@ async def test_mentions_notify_members_only(world: World) -> None:
         assert not [m for m in carol.received if m.get("type") == "mention"]
         assert rid not in str(carol.received)
         assert not [m for m in alice.received if m.get("type") == "mention"]
+
+
+async def test_nobody_outside_a_dm_reads_it_over_rest(world: World) -> None:
+    """Random members, non-members and roles (seeded, so the same every run) against every
+    REST path that reads or writes a conversation: only members get in."""
+    rng = random.Random(20260105)
+    names = [f"u{i}" for i in range(7)]
+    for name in names:
+        await world.add_staff(name, rng.choice(list(StaffRole)))
+    dms: dict[str, set[str]] = {}
+    for _ in range(4):
+        members = rng.sample(names, rng.randint(2, 4))
+        others = [world.user_ids[m] for m in members[1:]]
+        dm = await ok(world, members[0], "post", "/api/v1/im/direct", json={"user_ids": others})
+        await ok(
+            world,
+            members[0],
+            "post",
+            f"/api/v1/conversations/{dm['id']}/messages",
+            json={"client_id": "c", "text": "between us"},
+        )
+        dms[dm["id"]] = set(members)
+    for cid, members in dms.items():
+        for name in names:
+            inside = name in members
+            for method, path, body in (
+                ("get", f"/api/v1/conversations/{cid}", None),
+                ("get", f"/api/v1/conversations/{cid}/entries", None),
+                ("get", f"/api/v1/im/conversations/{cid}/history", None),
+                ("get", f"/api/v1/im/conversations/{cid}/search?q=between", None),
+                ("post", f"/api/v1/im/conversations/{cid}/read", {"seq": 1}),
+                (
+                    "post",
+                    f"/api/v1/conversations/{cid}/messages",
+                    {"client_id": f"x-{name}", "text": "hi"},
+                ),
+            ):
+                r = await rest(world, name, method, path, json=body)
+                if inside:
+                    assert r.status_code == 200, (name, path, r.text)
+                else:
+                    assert r.status_code == 404, (name, path, r.text)
+                    assert "between us" not in r.text
+            listed = {
+                line["conversation"]["id"]
+                for line in await ok(world, name, "get", "/api/v1/im/conversations")
+            }
+            assert (cid in listed) == inside
+            everyone = await rest(world, name, "get", "/api/v1/conversations?all=true")
+            assert cid not in everyone.text
+
+
+async def test_bad_input(world: World) -> None:
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("alice")
+    await world.add_staff("bob")
+    await world.add_staff("gone")
+    bob_id, gone_id = world.user_ids["bob"], world.user_ids["gone"]
+    await ok(world, "root", "patch", "/api/v1/admin/users/gone", json={"active": False})
+
+    async def refused(path: str, body: Any, status: int, code: str, method: str = "post") -> None:
+        r = await rest(world, "alice", method, path, json=body)
+        assert r.status_code == status, (path, r.text)
+        assert r.json()["error"]["code"] == code, r.text
+
+    # DMs: a deactivated user reads like one that does not exist; so does an unknown id.
+    await refused("/api/v1/im/direct", {"user_ids": [gone_id]}, 404, "not_found")
+    await refused("/api/v1/im/direct", {"user_ids": [bob_id, gone_id]}, 404, "not_found")
+    await refused("/api/v1/im/direct", {"user_ids": [987654]}, 404, "not_found")
+    await refused(
+        "/api/v1/im/direct", {"user_ids": [world.user_ids["alice"]]}, 422, "invalid_input"
+    )
+    await refused("/api/v1/im/direct", {"user_ids": []}, 422, "invalid_input")
+    await refused("/api/v1/im/direct", {"user_ids": list(range(1, 12))}, 422, "invalid_input")
+    await refused("/api/v1/im/direct", {"user_ids": ["bob"]}, 422, "invalid_input")
+    await refused("/api/v1/im/direct", {"user_ids": [bob_id], "extra": 1}, 422, "invalid_input")
+    # Rooms: a name of 10,000 characters, none, two lines; a bad visibility; a long topic.
+    await refused("/api/v1/im/rooms", {"name": "x" * 10_000}, 422, "too_long")
+    await refused("/api/v1/im/rooms", {"name": "   "}, 422, "invalid_input")
+    await refused("/api/v1/im/rooms", {"name": "a\nb"}, 422, "invalid_input")
+    await refused("/api/v1/im/rooms", {"name": "nul\u0000"}, 422, "invalid_input")
+    await refused("/api/v1/im/rooms", {"name": "R", "visibility": "secret"}, 422, "invalid_input")
+    await refused("/api/v1/im/rooms", {"name": "R", "topic": "t" * 251}, 422, "too_long")
+    room = await ok(world, "alice", "post", "/api/v1/im/rooms", json={"name": "R"})
+    rid = room["id"]
+    await refused(
+        f"/api/v1/im/conversations/{rid}/topic", {"topic": "t" * 10_000}, 422, "too_long", "put"
+    )
+    await refused(f"/api/v1/im/conversations/{rid}/members", {"user_id": gone_id}, 404, "not_found")
+    # A private room is joined by invitation only; a DM's members are fixed.
+    r = await rest(world, "bob", "post", f"/api/v1/im/conversations/{rid}/join")
+    assert r.status_code == 404, r.text
+    dm = await ok(world, "alice", "post", "/api/v1/im/direct", json={"user_ids": [bob_id]})
+    await refused(
+        f"/api/v1/im/conversations/{dm['id']}/members", {"user_id": bob_id}, 403, "forbidden"
+    )
+    await refused(f"/api/v1/im/conversations/{dm['id']}/leave", None, 403, "forbidden")
+    await refused(
+        f"/api/v1/im/conversations/{dm['id']}/topic", {"topic": "x"}, 403, "forbidden", "put"
+    )
+    # Reading: bad pages, searches, markers; unknown ids; a customer chat at an IM path.
+    for path in (
+        f"/api/v1/im/conversations/{rid}/history?limit=0",
+        f"/api/v1/im/conversations/{rid}/history?limit=100000",
+        f"/api/v1/im/conversations/{rid}/history?before=-1",
+        f"/api/v1/im/conversations/{rid}/search?q=",
+        f"/api/v1/im/conversations/{rid}/search?q={'x' * 201}",
+        "/api/v1/im/rooms?limit=100000",
+    ):
+        r = await rest(world, "alice", "get", path)
+        assert r.status_code == 422, (path, r.text)
+    await refused(f"/api/v1/im/conversations/{rid}/read", {"seq": -1}, 422, "invalid_input")
+    for cid in ("0" * 32, "nope", "%00", "x" * 5000):
+        r = await rest(world, "alice", "get", f"/api/v1/im/conversations/{cid}/history")
+        assert r.status_code == 404, (cid, r.text)
+    chat = await world.open_chat()
+    r = await rest(
+        world, "alice", "get", f"/api/v1/im/conversations/{chat['conversation']['id']}/history"
+    )
+    assert r.status_code == 404, r.text
+    # Sending: the customer chats' checks, unchanged.
+    await refused(
+        f"/api/v1/conversations/{rid}/messages",
+        {"client_id": "c", "text": " "},
+        422,
+        "invalid_input",
+    )
+    await refused(
+        f"/api/v1/conversations/{rid}/messages",
+        {"client_id": "c", "text": "x" * 5000},
+        422,
+        "too_long",
+    )
+    # Not signed in at all.
+    async with world.node.http() as http:
+        assert (await http.get("/api/v1/im/conversations")).status_code == 401

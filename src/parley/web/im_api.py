@@ -36,7 +36,7 @@ class DirectIn(_In):
         list[int],
         Field(
             min_length=1,
-            max_length=MAX_DIRECT_MEMBERS,
+            max_length=MAX_DIRECT_MEMBERS - 1,
             description="The other members (you are one anyway).",
         ),
     ]
