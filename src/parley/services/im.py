@@ -246,10 +246,12 @@ class ImService:
             try:
                 async with self._db.write() as tx:
                     found = await self._rooms.backchannel_of(tx, customer_conversation_id)
+                    existing = None
                     if found is not None:
-                        conv = await self._conversations.conversation(tx, found, lock=True)
-                        assert conv is not None
-                        if access.is_member(me, conv):
+                        existing = await self._conversations.conversation(tx, found, lock=True)
+                        assert existing is not None
+                        conv = existing
+                        if access.is_member(me, existing):
                             # A colleague pulled in need not read the customer chat.
                             break
                     chat = await readable(
@@ -259,8 +261,8 @@ class ImService:
                         raise NotFound(NO_SUCH_CONVERSATION)
                     if not access.can_open_backchannel(me, chat):
                         raise NotFound(NO_SUCH_CONVERSATION)
-                    if found is not None:
-                        conv, notes = await self._add(tx, conv, _me(me, now), now)
+                    if existing is not None:
+                        conv, notes = await self._add(tx, existing, _me(me, now), now)
                     else:
                         conv, entries = im_policy.open_backchannel(
                             secrets.token_hex(16), chat, _me(me, now), now
