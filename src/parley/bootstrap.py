@@ -23,6 +23,7 @@ from parley.services.auth import AuthService
 from parley.services.chat import ChatService
 from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.identity import IdentityService
+from parley.services.im import ImService, MentionNotifier
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
 from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
@@ -67,6 +68,8 @@ class Parley:
     inbox: InboxService
     mail_loop: MailLoop
     invitations: InvitationService
+    #: The staff IM: DMs, rooms, back-channels (their messages go through ``chat``).
+    im: ImService
     #: Limits (docs/security.md): the shared limiter, its rules, logins, sockets per address.
     limiter: Limiter
     rules: Rules
@@ -230,6 +233,14 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     bus.subscribe(ownership.on_notification)
     bus.subscribe(dispatcher.on_notification)
     bus.subscribe(invitations.on_notification)
+    mentions = MentionNotifier(
+        db,
+        hub.handle,
+        hub.connected,
+        staff=stores.staff,
+        conversations=stores.conversations,
+    )
+    bus.subscribe(mentions.on_notification)
     bus.on_resync(hub.resync)
     return Parley(
         settings=settings,
@@ -267,6 +278,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         inbox=inbox,
         mail_loop=mail_loop,
         invitations=invitations,
+        im=ImService(
+            db,
+            bus,
+            clock,
+            staff=stores.staff,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+            rooms=stores.rooms,
+        ),
         limiter=limiter,
         rules=rules,
         login=LoginGuard(auth, limiter, db, rules, staff=stores.staff),

@@ -24,7 +24,7 @@ from pydantic import (
 
 from parley.domain import access
 from parley.domain.access import Principal
-from parley.domain.conversation import Conversation, Entry, EntryKind
+from parley.domain.conversation import Conversation, Entry, EntryKind, Visibility
 from parley.domain.presence import Presence
 from parley.domain.text import email_problem, multi_line_problem, one_line_problem
 
@@ -157,6 +157,18 @@ class CustomerOut(_Message):
     name: str
 
 
+class RoomOut(_Message):
+    """What a room or a back-channel has besides its members (``docs/protocol.md``, "Staff
+    IM")."""
+
+    name: str
+    topic: str
+    visibility: Visibility
+    customer_conversation_id: str | None = Field(
+        None, description="A back-channel's customer chat."
+    )
+
+
 class ConversationOut(_Message):
     id: str
     kind: str
@@ -174,6 +186,9 @@ class ConversationOut(_Message):
     )
     customer: CustomerOut | None = Field(
         None, description="The verified identity; null for an anonymous visitor."
+    )
+    room: RoomOut | None = Field(
+        None, description="Rooms and back-channels: name, topic, visibility, customer chat."
     )
 
     @classmethod
@@ -197,6 +212,14 @@ class ConversationOut(_Message):
             if conv.customer is None
             else CustomerOut(
                 sub=conv.customer.sub, email=conv.customer.email, name=conv.customer.name
+            ),
+            room=None
+            if conv.room is None
+            else RoomOut(
+                name=conv.room.name,
+                topic=conv.room.topic,
+                visibility=conv.room.visibility,
+                customer_conversation_id=conv.room.customer_chat_id,
             ),
         )
 
@@ -558,6 +581,19 @@ class InvitationEndedMessage(_Message):
     reason: Literal["accepted", "declined", "timed_out", "cancelled"]
 
 
+class MentionMessage(_Message):
+    """To the connections of a member mentioned (``@username``) in a staff conversation they
+    are in: who wrote it, where, and the message."""
+
+    type: Literal["mention"] = "mention"
+    conversation_id: str
+    conversation_kind: str = Field(description="direct, room or backchannel.")
+    seq: int
+    author: str
+    name: str
+    text: str
+
+
 class Reconnect(_Message):
     """The server is going away; reconnect (to any node) and resume with your cursors."""
 
@@ -584,6 +620,7 @@ ServerMessage = Annotated[
     | TransferStatus
     | InvitationMessage
     | InvitationEndedMessage
+    | MentionMessage
     | Reconnect,
     Field(discriminator="type"),
 ]

@@ -79,6 +79,17 @@ function opened(id: string, lastSeq = 3): Action[] {
   ].slice(0, lastSeq + 1);
 }
 
+describe("staff IM conversations", () => {
+  it("are not shown as customer chats", () => {
+    const s = run([
+      server({ type: "conversation", conversation: conv("dm1", { kind: "direct" }) }),
+      ent("dm1", entry(1)),
+    ]);
+    expect(s.chats["dm1"]).toBeUndefined();
+    expect(s.order).toEqual([]);
+  });
+});
+
 describe("console reducer", () => {
   it("opens conversations as tabs, selects the first, keeps entries in seq order once", () => {
     let s = run(opened(A));

@@ -363,6 +363,9 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
     }
     case "conversation": {
       const conv = message.conversation;
+      // Staff IM conversations (direct, room, backchannel) are not customer chats: the chat
+      // list leaves them out (their entries then find no chat and are dropped too).
+      if (conv.kind !== "customer_chat") return state;
       if (state.closed.includes(conv.id)) return state;
       const existing = state.chats[conv.id];
       if (existing) {

@@ -20,6 +20,7 @@ from parley.domain.conversation import (
     Participant,
     Role,
     Status,
+    Visibility,
     hidden,
     staff_key,
 )
@@ -76,7 +77,11 @@ NO_SUCH_CONVERSATION = "no such conversation"
 def can_read(principal: Principal, conv: Conversation, member_of: Collection[int] = ()) -> bool:
     """Who reads a conversation (its transcript, entries, private notes included for staff):
     a visitor its own chat; supervisors and admins every one; an agent those they took part
-    in, and those of the workgroups they are a member of (``member_of``)."""
+    in, and those of the workgroups they are a member of (``member_of``).
+
+    The staff IM (DMs, rooms, back-channels) has rules of its own: ``can_read_staff_only``."""
+    if conv.staff_only:
+        return can_read_staff_only(principal, conv)
     if isinstance(principal, Visitor):
         return principal.conversation_id == conv.id
     if _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]:
@@ -84,6 +89,92 @@ def can_read(principal: Principal, conv: Conversation, member_of: Collection[int
     if conv.participant(principal.key) is not None:
         return True
     return conv.workgroup_id is not None and conv.workgroup_id in member_of
+
+
+def is_member(principal: Principal, conv: Conversation) -> bool:
+    """A present member (participant) of ``conv``, as staff."""
+    if not isinstance(principal, Staff):
+        return False
+    me = conv.participant(principal.key)
+    return me is not None and me.present
+
+
+def can_read_staff_only(principal: Principal, conv: Conversation) -> bool:
+    """Who reads a DM, a room or a back-channel: never a visitor (whatever their token
+    names); a present member; any staff member an open room. Roles give nothing here:
+    supervisors and admins do NOT read DMs, private rooms or back-channels they are not in.
+    Someone who left reads no more (a new member of a private room reads its history).
+
+    The one exception to come is ``can_read_for_compliance``."""
+    if not isinstance(principal, Staff):
+        return False
+    if is_member(principal, conv):
+        return True
+    if conv.kind is Kind.ROOM and conv.room is not None and conv.room.visibility is Visibility.OPEN:
+        return True
+    return can_read_for_compliance(principal, conv)
+
+
+def can_read_for_compliance(principal: Staff, conv: Conversation) -> bool:
+    """The hook for archiving (not built yet): a compliance role that the archiving policy
+    gives the right to read staff conversations, every read audited. Until that exists,
+    nobody reads a staff conversation they are not a member of, whatever their role. When it
+    is built, this decides it, and the services record the read in the audit log before they
+    answer (``services.im`` is the one place staff conversations are read from)."""
+    return False
+
+
+def require_member(principal: Principal, conv: Conversation) -> Staff:
+    """Changing a staff conversation (inviting, pulling a colleague in, leaving) is for its
+    present members. ``conv`` was loaded through the read gate, so a reader who is not a
+    member (an open room's visitor) gets ``Forbidden``."""
+    if not is_member(principal, conv):
+        raise Forbidden("only a member can do this")
+    assert isinstance(principal, Staff)
+    return principal
+
+
+def require_join(principal: Principal, conv: Conversation) -> Staff:
+    """Joining by oneself is for open rooms (read through the gate: any staff member)."""
+    staff = require_role(principal, StaffRole.AGENT)
+    if (
+        conv.kind is not Kind.ROOM
+        or conv.room is None
+        or conv.room.visibility is not Visibility.OPEN
+    ):
+        raise Forbidden("only open rooms can be joined; ask a member of this one to invite you")
+    return staff
+
+
+def require_room_owner(principal: Principal, conv: Conversation) -> Staff:
+    """Inviting into a private room and setting a room's topic are for its owners; in a
+    back-channel, every member (they are all the chat's staff or their colleagues); in an
+    open room anyone may join, so any member may invite."""
+    staff = require_member(principal, conv)
+    if conv.kind is Kind.BACKCHANNEL:
+        return staff
+    if conv.kind is not Kind.ROOM or conv.room is None:
+        raise Forbidden("this is for rooms")
+    me = conv.participant(staff.key)
+    assert me is not None
+    if me.role is not Role.OWNER and conv.room.visibility is Visibility.PRIVATE:
+        raise Forbidden("only the room's owners can do this")
+    return staff
+
+
+def can_open_backchannel(principal: Principal, chat: Conversation) -> bool:
+    """A customer chat's back-channel is opened by the chat's present staff (its agent and
+    helpers), and read afterwards by its members, who pull colleagues in."""
+    if not isinstance(principal, Staff) or chat.kind is not Kind.CUSTOMER_CHAT:
+        return False
+    me = chat.participant(principal.key)
+    return me is not None and me.present and me.role in (Role.AGENT, Role.HELPER)
+
+
+def can_message(active: bool) -> bool:
+    """Whom a DM, an invitation or a pull-in may name: an active staff account (one that was
+    deactivated reads like one that does not exist)."""
+    return active
 
 
 def needs_membership(principal: Principal, conv: Conversation) -> bool:

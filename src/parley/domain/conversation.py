@@ -26,6 +26,16 @@ VISITOR_KEY = "visitor"
 
 class Kind(StrEnum):
     CUSTOMER_CHAT = "customer_chat"
+    #: Staff direct messages: one to one, or a small group (``domain.im``).
+    DIRECT = "direct"
+    #: A staff room: open to all staff, or private by invitation (``domain.im``).
+    ROOM = "room"
+    #: The staff-only room beside one customer chat (``domain.im``); never a visitor's.
+    BACKCHANNEL = "backchannel"
+
+
+#: The kinds of the staff IM: only staff ever read or write them.
+STAFF_KINDS = frozenset({Kind.DIRECT, Kind.ROOM, Kind.BACKCHANNEL})
 
 
 class Status(StrEnum):
@@ -41,6 +51,17 @@ class Role(StrEnum):
     #: an agent, but the chat is not theirs: it does not count against their capacity
     #: (``agent_ids`` and the routing load leave them out), and they leave instead of ending it.
     HELPER = "helper"
+    #: A member of a staff conversation (a DM, a room, a back-channel).
+    MEMBER = "member"
+    #: A room's owner: a member who also invites into a private room and sets the topic.
+    OWNER = "owner"
+
+
+class Visibility(StrEnum):
+    """Who may find and join a room: every staff member, or only those invited."""
+
+    OPEN = "open"
+    PRIVATE = "private"
 
 
 class EntryKind(StrEnum):
@@ -54,6 +75,8 @@ class EntryKind(StrEnum):
     #: Never stored: what a visitor is sent for an entry they may not see, so that their
     #: ``seq`` stays gapless (see ``hidden``).
     HIDDEN = "hidden"
+    #: A room's topic was set (``domain.im.set_topic``); body ``{"topic", "name"}``.
+    TOPIC = "topic"
 
 
 def staff_key(user_id: int) -> str:
@@ -87,6 +110,17 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """What a room or a back-channel has beyond its participants (``domain.im``)."""
+
+    name: str = ""
+    topic: str = ""
+    visibility: Visibility = Visibility.PRIVATE
+    #: A back-channel's customer chat.
+    customer_chat_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     id: str
     kind: Kind
@@ -103,6 +137,13 @@ class Conversation:
     customer: Customer | None = None
     #: The anonymous visitor id (the same browser) the chat was opened with, if any.
     visitor_id: str | None = None
+    #: Rooms and back-channels: name, topic, visibility, the customer chat (None otherwise).
+    room: RoomInfo | None = None
+
+    @property
+    def staff_only(self) -> bool:
+        """A conversation of the staff IM (a DM, a room, a back-channel): no visitor in it."""
+        return self.kind in STAFF_KINDS
 
     @property
     def link(self) -> Link | None:
@@ -199,6 +240,8 @@ def post_note(
     """Append a private note, which only staff see: for present staff participants."""
     if _writer(conv, author, text, client_id, max_chars).role is Role.VISITOR:
         raise Forbidden("private notes are for staff")
+    if conv.staff_only:
+        raise Forbidden("private notes are for customer chats: everything here is staff-only")
     return _append(conv, EntryKind.NOTE, author, {"text": text}, now, client_id)
 
 
@@ -263,6 +306,8 @@ def end(
             raise Forbidden("only a participant can end this conversation")
         if participant.role is Role.HELPER:
             raise Forbidden("an invited helper leaves the chat; its agent ends it")
+        if conv.staff_only:
+            raise Forbidden("a staff conversation does not end; its members leave it")
     participants = tuple(
         p if p.left_at is not None else replace(p, left_at=now) for p in conv.participants
     )

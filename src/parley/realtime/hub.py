@@ -34,6 +34,7 @@ from parley.realtime.notifications import (
     ToConversation,
     ToStaff,
     ToUser,
+    Unfollow,
 )
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,10 @@ class Hub:
     def connections(self) -> frozenset[ClientConnection]:
         return frozenset(self._all)
 
+    def connected(self, user_id: int) -> bool:
+        """Whether a staff member has a connection on this node."""
+        return user_id in self._by_user
+
     def attach(self, conn: ClientConnection) -> None:
         self._all.add(conn)
         if conn.user_id is not None:
@@ -152,6 +157,16 @@ class Hub:
             conn.send(ConversationState(conversation=state))
             await self._catch_up(conn, conversation_id)
 
+    async def unfollow(self, conn: ClientConnection, conversation_id: str) -> None:
+        """Stop following a conversation: nothing more of it reaches this connection."""
+        async with conn.lock:
+            conn.cursors.pop(conversation_id, None)
+            followers = self._by_conversation.get(conversation_id)
+            if followers is not None:
+                followers.discard(conn)
+                if not followers:
+                    del self._by_conversation[conversation_id]
+
     async def handle(self, note: Notification) -> None:
         match note:
             case Appended():
@@ -176,7 +191,10 @@ class Hub:
                     # A connection already following it (a supervisor watching, or one that
                     # resumed meanwhile) has what it needs: sending it again would double it.
                     if note.conversation_id not in conn.cursors:
-                        await self.follow(conn, note.conversation_id, 0)
+                        await self.follow(conn, note.conversation_id, note.cursor)
+            case Unfollow():
+                for conn in list(self._by_user.get(note.user_id, ())):
+                    await self.unfollow(conn, note.conversation_id)
             case Revoke():
                 for conn in list(self._by_user.get(note.user_id, ())):
                     if note.token_hash is None or note.token_hash == conn.token_hash:

@@ -58,6 +58,18 @@ class Follow(_Note):
     kind: Literal["follow"] = "follow"
     user_id: int
     conversation_id: str
+    #: Follow from after this ``seq`` (a room joined late starts at its ``joined`` entry;
+    #: its history is read over REST).
+    cursor: int = 0
+
+
+class Unfollow(_Note):
+    """A staff member left a staff conversation (a room, a back-channel): their connections
+    stop following it, so that nothing more of it reaches them."""
+
+    kind: Literal["unfollow"] = "unfollow"
+    user_id: int
+    conversation_id: str
 
 
 class Revoke(_Note):
@@ -85,7 +97,7 @@ class Rebalance(_Note):
 
 
 Notification = Annotated[
-    Appended | ToConversation | ToUser | ToStaff | Follow | Revoke | Kick | Rebalance,
+    Appended | ToConversation | ToUser | ToStaff | Follow | Unfollow | Revoke | Kick | Rebalance,
     Field(discriminator="kind"),
 ]
 notification_adapter = TypeAdapter[Notification](Notification)

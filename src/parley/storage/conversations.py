@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from parley.domain.conversation import (
+    STAFF_KINDS,
     Conversation,
     Entry,
     EntryKind,
@@ -21,6 +22,7 @@ from parley.domain.conversation import (
     Status,
 )
 from parley.domain.identity import Customer, Link
+from parley.storage.rooms import room_infos
 from parley.storage.tables import (
     conversations,
     entries,
@@ -117,8 +119,20 @@ class ConversationStore:
             return None
         return (await self._conversations_from(tx, [row]))[0]
 
+    async def conversations(self, tx: Tx, conversation_ids: Sequence[str]) -> list[Conversation]:
+        """Several conversations, in the order of ``conversation_ids`` (missing ones left out)."""
+        if not conversation_ids:
+            return []
+        rows = await tx.all(
+            sa.select(conversations).where(conversations.c.id.in_(list(conversation_ids)))
+        )
+        order = {cid: i for i, cid in enumerate(conversation_ids)}
+        return await self._conversations_from(tx, sorted(rows, key=lambda r: order[r.id]))
+
     async def _conversations_from(self, tx: Tx, rows: Sequence[sa.Row[Any]]) -> list[Conversation]:
         ids = [r.id for r in rows]
+        staff_only = {Kind(r.kind) for r in rows} & STAFF_KINDS
+        rooms = await room_infos(tx, [r.id for r in rows if Kind(r.kind) in staff_only])
         by_conv: dict[str, list[Participant]] = {i: [] for i in ids}
         if ids:
             prows = await tx.all(
@@ -148,6 +162,7 @@ class ConversationStore:
                 if r.customer_sub is None
                 else Customer(r.customer_sub, r.customer_email or "", r.customer_name or ""),
                 visitor_id=r.visitor_id,
+                room=rooms.get(r.id),
             )
             for r in rows
         ]
@@ -221,10 +236,13 @@ class ConversationStore:
         search: str | None = None,
         limit: int = 50,
         before: datetime | None = None,
+        kind: Kind = Kind.CUSTOMER_CHAT,
     ) -> list[Conversation]:
-        """Conversations a staff member took part in (every one when ``user_id`` is None),
-        newest first. ``search`` matches the customer's name, email and message text."""
-        stmt = sa.select(conversations)
+        """Conversations of one ``kind`` (customer chats unless told) a staff member took part
+        in (every one when ``user_id`` is None), newest first. ``search`` matches the
+        customer's name, email and message text. The staff IM lists its own
+        (``RoomStore.conversations_of``)."""
+        stmt = sa.select(conversations).where(conversations.c.kind == kind.value)
         if user_id is not None:
             mine = sa.select(participants.c.conversation_id).where(
                 participants.c.user_id == user_id

@@ -11,6 +11,7 @@ from parley.storage.conversations import ConversationStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.requests import RequestStore
+from parley.storage.rooms import RoomStore
 from parley.storage.staff import StaffStore
 from parley.storage.workgroups import WorkgroupStore
 
@@ -24,6 +25,7 @@ class Stores:
     agents: AgentStore
     inbox: InboxStore
     invitations: InvitationStore
+    rooms: RoomStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -36,4 +38,5 @@ class Stores:
             agents=AgentStore(),
             inbox=InboxStore(),
             invitations=InvitationStore(),
+            rooms=RoomStore(),
         )

@@ -499,3 +499,53 @@ invitations = sa.Table(
     sa.Index("ix_invitations_to_user_id_status", "to_user_id", "status"),
     sa.Index("ix_invitations_status_expires_at", "status", "expires_at"),
 )
+
+
+# The staff IM (``parley.domain.im``): what a DM, a room or a back-channel has beyond the
+# conversation itself, whose participants are its members and whose entries are its messages.
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(80), nullable=False, server_default=""),
+    sa.Column("topic", sa.String(250), nullable=False, server_default=""),
+    # open | private (DMs and back-channels are private).
+    sa.Column("visibility", sa.String(16), nullable=False, server_default="private"),
+    # A DM's members, sorted (``domain.im.direct_key``): one DM per set of members.
+    sa.Column("direct_key", sa.String(120), nullable=True),
+    # A back-channel's customer chat: one back-channel per chat.
+    sa.Column(
+        "customer_conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("uq_rooms_direct_key", "direct_key", unique=True),
+    sa.Index("uq_rooms_customer_conversation_id", "customer_conversation_id", unique=True),
+    sa.Index("ix_rooms_visibility", "visibility"),
+)
+
+# A member's read marker in a staff conversation: the last ``seq`` they have read.
+read_markers = sa.Table(
+    "read_markers",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("last_read_seq", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_read_markers_user_id", "user_id"),
+)

@@ -22,6 +22,7 @@ from parley.web import (
     collab_api,
     errors,
     identity_api,
+    im_api,
     limits,
     metrics_api,
     pages,
@@ -105,6 +106,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         api.router(),
         routing_api.router(),
         collab_api.router(),
+        im_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
         pages.router(demo=demo),
