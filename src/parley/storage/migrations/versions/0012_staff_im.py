@@ -7,8 +7,8 @@ room's name, topic and visibility, a DM's set of members (one DM per set), a bac
 customer chat (one back-channel per chat). ``read_markers`` holds each member's last read
 ``seq``; unread counts are derived from it.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-10
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
