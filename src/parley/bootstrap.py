@@ -22,6 +22,7 @@ from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
 from parley.services.group_commit import ConversationCache, GroupCommit
+from parley.services.house_rules import HouseRulesService
 from parley.services.identity import IdentityService
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
@@ -57,6 +58,7 @@ class Parley:
     routing: RoutingService
     queues: QueueService
     chat: ChatService
+    house_rules: HouseRulesService
     #: Sends committed together (services.group_commit): started after the migrations.
     writes: GroupCommit
     presence: PresenceService
@@ -155,6 +157,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
     writes = GroupCommit(writer_for(db), bus, max_batch=settings.write_batch_max, metrics=metrics)
+    house_rules = HouseRulesService(db, clock, house_rules=stores.house_rules, audit=stores.audit)
     chat = ChatService(
         db,
         bus,
@@ -170,6 +173,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         writes=writes,
         cache=ConversationCache(settings.conversation_cache_size),
+        house_rules=house_rules,
     )
     presence = PresenceService(
         db,
@@ -253,6 +257,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             agents=stores.agents,
         ),
         chat=chat,
+        house_rules=house_rules,
         writes=writes,
         presence=presence,
         snapshots=snapshots,

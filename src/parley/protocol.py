@@ -306,6 +306,9 @@ class Send(CleanInput):
     text: str
     #: A private note: only staff see its text (visitors get a ``hidden`` placeholder).
     private: bool = False
+    #: Send it as written although a house rule warned about its words
+    #: (``blocked_word_warning``).
+    confirm: bool = False
 
 
 class Typing(CleanInput):

@@ -21,6 +21,7 @@ from parley.web import (
     api,
     collab_api,
     errors,
+    house_rules_api,
     identity_api,
     limits,
     metrics_api,
@@ -104,6 +105,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
     routers = [
         api.router(),
         routing_api.router(),
+        house_rules_api.router(),
         collab_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
