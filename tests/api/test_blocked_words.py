@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 from tests.support import World
 
+from parley.domain import wordfilter
 from parley.domain.access import StaffRole
+from parley.services.house_rules import REFRESH_SECS
 
 RULES = "/api/v1/admin/blocked-words"
 TESTER = "/api/v1/admin/blocked-words/test"
@@ -251,3 +253,18 @@ async def test_the_tester_tries_saved_or_given_rules(world: World) -> None:
         r = await http.post(TESTER, json={"text": "x" * 10_001, "scope": "customer"})
         assert r.status_code == 422
         assert (await http.get(AUDIT)).json()[0]["action"] == "blocked_words.created"
+
+
+async def test_a_change_made_on_another_node_applies_within_the_refresh(world: World) -> None:
+    """Another node's change reaches this node's compiled rules within ``REFRESH_SECS`` (the
+    other node is played by writing the rule straight into the database)."""
+    service = world.parley.house_rules
+    scope = wordfilter.Scope.CUSTOMER
+    assert (await service.check("you idiot", scope)).outcome is wordfilter.Outcome.ALLOWED
+    other = wordfilter.parse_rule(rule("idiot", "mask", ["customer"]))
+    async with world.parley.db.write() as tx:
+        await world.parley.stores.house_rules.insert_blocked_word(tx, other, world.clock.now())
+    assert (await service.check("you idiot", scope)).outcome is wordfilter.Outcome.ALLOWED
+    world.clock.advance(REFRESH_SECS)
+    verdict = await service.check("you idiot", scope)
+    assert verdict.outcome is wordfilter.Outcome.MASKED and verdict.text == "you ***"
