@@ -157,7 +157,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     identity = IdentityService(db, clock, staff=stores.staff, workgroups=stores.workgroups)
     writes = GroupCommit(writer_for(db), bus, max_batch=settings.write_batch_max, metrics=metrics)
-    house_rules = HouseRulesService(db, clock, house_rules=stores.house_rules, audit=stores.audit)
+    house_rules = HouseRulesService(
+        db, bus, clock, staff=stores.staff, house_rules=stores.house_rules, audit=stores.audit
+    )
     chat = ChatService(
         db,
         bus,

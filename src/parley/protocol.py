@@ -561,6 +561,23 @@ class InvitationEndedMessage(_Message):
     reason: Literal["accepted", "declined", "timed_out", "cancelled"]
 
 
+class BlockedWordNotice(_Message):
+    """To every supervisor and admin: a message matched a blocked-word rule that reports it
+    (``notify``, or a warning its sender confirmed). The audit log has the rest
+    (``GET /api/v1/admin/audit?subject=<conversation_id>``)."""
+
+    type: Literal["blocked_word"] = "blocked_word"
+    conversation_id: str
+    #: ``staff:<user id>`` or ``visitor:<conversation id>``.
+    actor: str
+    #: The scope the message was written in.
+    scope: str
+    #: The ids of the rules that report it.
+    rules: list[int]
+    #: What matched those rules, as written.
+    words: list[str]
+
+
 class Reconnect(_Message):
     """The server is going away; reconnect (to any node) and resume with your cursors."""
 
@@ -587,6 +604,7 @@ ServerMessage = Annotated[
     | TransferStatus
     | InvitationMessage
     | InvitationEndedMessage
+    | BlockedWordNotice
     | Reconnect,
     Field(discriminator="type"),
 ]

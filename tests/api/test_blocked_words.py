@@ -195,8 +195,9 @@ async def test_a_warning_needs_confirm_over_the_socket_and_rest(world: World) ->
         await create(
             http, rule("refund", "warn", ["staff_to_customer"], reason="Refunds go through billing")
         )
-        await create(http, rule("discount", "notify", ["staff_to_customer"]))
+        made = await create(http, rule("discount", "notify", ["staff_to_customer"]))
     cid, _ = await chat_with_agent(world)
+    await world.add_staff("sam", StaffRole.SUPERVISOR)
     async with world.agent("alice") as alice:
         send = {"type": "send", "conversation_id": cid, "client_id": "w1", "text": "A refund?"}
         error = await alice.request(send)
@@ -210,12 +211,23 @@ async def test_a_warning_needs_confirm_over_the_socket_and_rest(world: World) ->
         assert r.status_code == 422 and r.json()["error"]["code"] == "blocked_word_warning"
         r = await http.post(path, json={"client_id": "w2", "text": "refund, then", "confirm": True})
         assert r.status_code == 200, r.text
-        r = await http.post(path, json={"client_id": "n1", "text": "a 10% discount"})
-        assert r.status_code == 200 and r.json()["body"]["text"] == "a 10% discount"
-    assert await messages(world, cid) == ["A refund?", "refund, then", "a 10% discount"]
+    async with world.agent("sam", available=False) as sam:
+        async with world.staff_http("alice") as http:
+            r = await http.post(path, json={"client_id": "n1", "text": "a 10% d1scount"})
+            assert r.status_code == 200 and r.json()["body"]["text"] == "a 10% d1scount"
+        notice = await sam.expect_type("blocked_word")
+        assert notice == {
+            "type": "blocked_word",
+            "conversation_id": cid,
+            "actor": f"staff:{world.user_ids['alice']}",
+            "scope": "staff_to_customer",
+            "rules": [made["id"]],
+            "words": ["d1scount"],
+        }
+    assert await messages(world, cid) == ["A refund?", "refund, then", "a 10% d1scount"]
     async with world.staff_http("root") as http:
         rows = (await http.get(AUDIT, params={"action": "blocked_word.notified"})).json()
-    assert [r["details"]["text"] for r in rows] == ["a 10% discount", "refund, then", "A refund?"]
+    assert [r["details"]["text"] for r in rows] == ["a 10% d1scount", "refund, then", "A refund?"]
 
 
 async def test_the_tester_tries_saved_or_given_rules(world: World) -> None:

@@ -273,6 +273,8 @@ class ChatService:
             out = EntryOut.of(entry)
             if fresh:
                 await self._bus.publish([Appended(conversation_id=conversation_id, entries=[out])])
+                if record is not None and self._house_rules is not None:
+                    await self._house_rules.notify(record)
             return out
         return EntryOut.of(await self._writes.submit(item, ordinary))
 

@@ -19,9 +19,13 @@ from parley.domain import wordfilter
 from parley.domain.access import Principal, Staff, StaffRole, Visitor, require_role
 from parley.domain.errors import BlockedWord, BlockedWordWarning, InvalidInput, NotFound
 from parley.domain.wordfilter import Outcome, Scope, Verdict
+from parley.protocol import BlockedWordNotice
+from parley.realtime.bus import Bus
+from parley.realtime.notifications import ToUser
 from parley.storage.audit import AuditQuery, AuditRow, AuditStore
 from parley.storage.db import Database
 from parley.storage.house_rules import HouseRuleStore
+from parley.storage.staff import StaffStore
 from parley.storage.tx import Tx
 
 #: How stale a node's compiled rule set may be after a change made on another node.
@@ -49,6 +53,8 @@ class AuditRecord:
     action: str
     subject: str
     details: dict[str, Any]
+    #: Supervisors are to be told (a notify rule, or a confirmed warning, matched).
+    notice: BlockedWordNotice | None = None
 
 
 def _hit_details(verdict: Verdict) -> list[dict[str, Any]]:
@@ -88,7 +94,20 @@ def audit_record(
         details["stored"] = verdict.text
     if verdict.rule is not None:
         details["rule"] = verdict.rule.id
-    return AuditRecord(actor_of(principal), action, conversation_id, details)
+    actor = actor_of(principal)
+    notice = None
+    reporting = verdict.notify
+    if reporting and verdict.outcome is not Outcome.REFUSED:
+        ids = {r.id for r in reporting}
+        words = [h.matched for h in verdict.hits if h.rule.id in ids]
+        notice = BlockedWordNotice(
+            conversation_id=conversation_id,
+            actor=actor,
+            scope=scope.value,
+            rules=sorted(ids),
+            words=list(dict.fromkeys(words)),
+        )
+    return AuditRecord(actor, action, conversation_id, details, notice)
 
 
 def refusal(verdict: Verdict) -> BlockedWord:
@@ -114,9 +133,18 @@ class _Compiled:
 
 class HouseRulesService:
     def __init__(
-        self, db: Database, clock: Clock, *, house_rules: HouseRuleStore, audit: AuditStore
+        self,
+        db: Database,
+        bus: Bus,
+        clock: Clock,
+        *,
+        staff: StaffStore,
+        house_rules: HouseRuleStore,
+        audit: AuditStore,
     ) -> None:
         self._db = db
+        self._bus = bus
+        self._staff = staff
         self._clock = clock
         self._house_rules = house_rules
         self._audit = audit
@@ -140,6 +168,18 @@ class HouseRulesService:
         await self._audit.record(
             tx, self._clock.now(), record.actor, record.action, record.subject, record.details
         )
+
+    async def notify(self, record: AuditRecord) -> None:
+        """Tell every active supervisor and admin about a stored message a notify rule
+        matched (after its commit; a hint like every notification: the audit log is the
+        record)."""
+        if record.notice is None:
+            return
+        async with self._db.read() as tx:
+            users = await self._staff.list_users(tx)
+        message = record.notice.model_dump(mode="json")
+        recipients = sorted(u.id for u in users if u.active and u.role is not StaffRole.AGENT)
+        await self._bus.publish([ToUser(user_id=u, message=message) for u in recipients])
 
     async def _current(self) -> _Compiled:
         now = self._clock.now()
