@@ -22,6 +22,7 @@ from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
 from parley.services.group_commit import ConversationCache, GroupCommit
+from parley.services.house_rules import HouseRulesService
 from parley.services.identity import IdentityService
 from parley.services.im import ImService, MentionNotifier
 from parley.services.inbox import InboxService, MailLoop
@@ -58,6 +59,7 @@ class Parley:
     routing: RoutingService
     queues: QueueService
     chat: ChatService
+    house_rules: HouseRulesService
     #: Sends committed together (services.group_commit): started after the migrations.
     writes: GroupCommit
     presence: PresenceService
@@ -162,6 +164,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     # Live conversations as this node last read them: shared by sends and typing, dropped
     # when the bus says who is in one changed (ConversationCache.on_notification).
     cache = ConversationCache(settings.conversation_cache_size)
+    house_rules = HouseRulesService(
+        db, bus, clock, staff=stores.staff, house_rules=stores.house_rules, audit=stores.audit
+    )
     chat = ChatService(
         db,
         bus,
@@ -177,6 +182,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         writes=writes,
         cache=cache,
+        house_rules=house_rules,
     )
     presence = PresenceService(
         db,
@@ -269,6 +275,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             agents=stores.agents,
         ),
         chat=chat,
+        house_rules=house_rules,
         writes=writes,
         presence=presence,
         snapshots=snapshots,

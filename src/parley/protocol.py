@@ -329,6 +329,9 @@ class Send(CleanInput):
     text: str
     #: A private note: only staff see its text (visitors get a ``hidden`` placeholder).
     private: bool = False
+    #: Send it as written although a house rule warned about its words
+    #: (``blocked_word_warning``).
+    confirm: bool = False
 
 
 class Typing(CleanInput):
@@ -594,6 +597,23 @@ class MentionMessage(_Message):
     text: str
 
 
+class BlockedWordNotice(_Message):
+    """To every supervisor and admin: a message matched a blocked-word rule that reports it
+    (``notify``, or a warning its sender confirmed). The audit log has the rest
+    (``GET /api/v1/admin/audit?subject=<conversation_id>``)."""
+
+    type: Literal["blocked_word"] = "blocked_word"
+    conversation_id: str
+    #: ``staff:<user id>`` or ``visitor:<conversation id>``.
+    actor: str
+    #: The scope the message was written in.
+    scope: str
+    #: The ids of the rules that report it.
+    rules: list[int]
+    #: What matched those rules, as written.
+    words: list[str]
+
+
 class Reconnect(_Message):
     """The server is going away; reconnect (to any node) and resume with your cursors."""
 
@@ -621,6 +641,7 @@ ServerMessage = Annotated[
     | InvitationMessage
     | InvitationEndedMessage
     | MentionMessage
+    | BlockedWordNotice
     | Reconnect,
     Field(discriminator="type"),
 ]

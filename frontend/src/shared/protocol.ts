@@ -194,6 +194,16 @@ export type ServerMessage =
       status: "pending" | "accepted" | "failed" | "cancelled";
       to_name?: string | null;
     }
+  | {
+      /** To supervisors and admins: a stored message matched a blocked-word rule that reports
+       * it (`notify`, or a confirmed `warn`). */
+      type: "blocked_word";
+      conversation_id: string;
+      actor: string;
+      scope: string;
+      rules: number[];
+      words: string[];
+    }
   | { type: "reconnect"; reason: string };
 
 export type HelloAuth = { visitor_token: string } | { token: string } | Record<string, never>;

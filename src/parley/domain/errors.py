@@ -117,3 +117,23 @@ class IdentityRequired(Unauthenticated):
     """The workgroup accepts only verified customers, and no identity token came."""
 
     code = "identity_required"
+
+
+class BlockedWord(InvalidInput):
+    """A house rule refuses the message (``domain.wordfilter``): nothing was stored. ``reason``
+    is the rule's, ``words`` what matched as written, ``rule`` the rule's id."""
+
+    code = "blocked_word"
+
+    def __init__(self, message: str, *, rule: int, reason: str, words: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.reason = reason
+        self.words = words
+
+
+class BlockedWordWarning(BlockedWord):
+    """A house rule asks the sender first: nothing was stored; the same send with ``confirm``
+    goes through (or the sender rephrases)."""
+
+    code = "blocked_word_warning"

@@ -16,7 +16,7 @@ from parley.domain import conversation as conv_policy
 from parley.domain import hours as hours_policy
 from parley.domain import identity as identity_policy
 from parley.domain.access import Principal, Staff, StaffRole, Visitor
-from parley.domain.conversation import Conversation, Entry, Status
+from parley.domain.conversation import Conversation, Entry, Kind, Status
 from parley.domain.errors import (
     Conflict,
     CursorOutOfRange,
@@ -29,12 +29,15 @@ from parley.domain.errors import (
 from parley.domain.forms import FormField, check_answers
 from parley.domain.hours import Availability, Reason
 from parley.domain.identity import Mode as IdentityMode
+from parley.domain.wordfilter import Outcome as FilterOutcome
+from parley.domain.wordfilter import Scope as FilterScope
 from parley.metrics import Metrics
 from parley.protocol import ConversationOut, EntryOut, Outcome, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
 from parley.services.conversations import readable, require_participant
 from parley.services.group_commit import ConversationCache, GroupCommit
+from parley.services.house_rules import AuditRecord, HouseRulesService, audit_record, refusal
 from parley.services.identity import IdentityService
 from parley.services.routing import RoutingService
 from parley.storage import writer
@@ -136,9 +139,12 @@ class ChatService:
         metrics: Metrics,
         writes: GroupCommit | None = None,
         cache: ConversationCache | None = None,
+        house_rules: HouseRulesService | None = None,
     ) -> None:
         """``writes``: the node's group commit (without it, or before it runs, every send
-        goes the ordinary way); ``cache``: its snapshots of live conversations."""
+        goes the ordinary way); ``cache``: its snapshots of live conversations;
+        ``house_rules``: the blocked words every message is checked against (none without)."""
+        self._house_rules = house_rules
         self._writes = writes
         self._cache = cache if cache is not None else ConversationCache(0)
         self._metrics = metrics
@@ -229,9 +235,18 @@ class ChatService:
         text: str,
         *,
         private: bool = False,
+        confirm: bool = False,
     ) -> EntryOut:
         """Store a message (a private note, which only staff see, with ``private``); repeated
         client ids answer with the original entry.
+
+        The house rules' blocked words see the text first (``services.house_rules``): a
+        refused message raises ``BlockedWord`` and nothing is stored (the refusal is
+        audited); a warned one raises ``BlockedWordWarning`` unless ``confirm``; a masked one
+        is stored masked. What staff write in a customer chat is in scope
+        ``staff_to_customer``, their private notes and everything in DMs, rooms and
+        back-channels in ``staff_im``, a visitor's text in ``customer``. A message the audit log keeps (masked, or a notify rule matched) is
+        stored the ordinary way, with its audit row in the same transaction.
 
         The message is checked on the node's snapshot of the conversation and goes into the
         next group commit (``services.group_commit``); whatever the snapshot cannot answer
@@ -239,24 +254,63 @@ class ChatService:
         the exact answers."""
         conv_policy.validate_text(text, self.max_message_chars)
         conv_policy.validate_client_id(client_id)
+        record: AuditRecord | None = None
+        if self._house_rules is not None:
+            text, record = await self._filter(principal, conversation_id, text, private, confirm)
         now = self._clock.now()
 
         async def ordinary() -> tuple[Entry, bool]:
             self._cache.drop(conversation_id)
             return await self._send_locked(
-                principal, conversation_id, client_id, text, private, now
+                principal, conversation_id, client_id, text, private, now, record
             )
 
         item = None
-        if self._writes is not None and self._writes.running:
+        if self._writes is not None and self._writes.running and record is None:
             item = await self._draft(principal, conversation_id, client_id, text, private, now)
         if self._writes is None or item is None:
             entry, fresh = await ordinary()
             out = EntryOut.of(entry)
             if fresh:
                 await self._bus.publish([Appended(conversation_id=conversation_id, entries=[out])])
+                if record is not None and self._house_rules is not None:
+                    await self._house_rules.notify(record)
             return out
         return EntryOut.of(await self._writes.submit(item, ordinary))
+
+    async def _kind_of(self, conversation_id: str) -> Kind | None:
+        """The conversation's kind, from the node's snapshot (read into it when missing: the
+        send is drafted on it next); None if there is no such conversation."""
+        cached = self._cache.get(conversation_id)
+        if cached is None:
+            async with self._db.read() as tx:
+                cached = await writer.snapshot(tx, self._conversations, conversation_id)
+            if cached is None:
+                return None
+            self._cache.put(*cached)
+        return cached[0].kind
+
+    async def _filter(
+        self, principal: Principal, conversation_id: str, text: str, private: bool, confirm: bool
+    ) -> tuple[str, AuditRecord | None]:
+        """The text to store under the house rules, and what the audit log keeps of it."""
+        assert self._house_rules is not None
+        if isinstance(principal, Visitor):
+            scope = FilterScope.CUSTOMER
+        elif private or await self._kind_of(conversation_id) is not Kind.CUSTOMER_CHAT:
+            scope = FilterScope.STAFF_IM  # notes, DMs, rooms, back-channels: staff among staff
+        else:
+            scope = FilterScope.STAFF_TO_CUSTOMER
+        verdict = await self._house_rules.check(text, scope, confirmed=confirm)
+        record = audit_record(principal, conversation_id, scope, text, verdict)
+        if verdict.outcome is FilterOutcome.REFUSED:
+            assert record is not None
+            await self._house_rules.record_refusal(record)
+            raise refusal(verdict)
+        if verdict.outcome is FilterOutcome.WARN:
+            raise refusal(verdict)
+        assert verdict.text is not None
+        return verdict.text, record
 
     async def _draft(
         self,
@@ -294,9 +348,11 @@ class ChatService:
         text: str,
         private: bool,
         now: datetime,
+        record: AuditRecord | None = None,
     ) -> tuple[Entry, bool]:
-        """The ordinary send: read and lock the conversation, check, number, insert, commit.
-        Returns the entry and whether it was stored just now (not announced here)."""
+        """The ordinary send: read and lock the conversation, check, number, insert, commit
+        (with ``record`` in the audit log). Returns the entry and whether it was stored just
+        now (not announced here)."""
         started = time.perf_counter()
         try:
             async with self._db.write() as tx:
@@ -315,6 +371,9 @@ class ChatService:
                 )
                 await self._conversations.set_last_seq(tx, conv.id, conv.last_seq)
                 await self._conversations.insert_entries(tx, conv.id, [entry])
+                if record is not None:
+                    assert self._house_rules is not None
+                    await self._house_rules.record(tx, record)
         except IntegrityError:
             # The same client id committed concurrently (on another node): answer with it.
             async with self._db.read() as tx:

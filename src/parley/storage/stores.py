@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parley.storage.agents import AgentStore
+from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
+from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.requests import RequestStore
@@ -26,6 +28,8 @@ class Stores:
     inbox: InboxStore
     invitations: InvitationStore
     rooms: RoomStore
+    house_rules: HouseRuleStore
+    audit: AuditStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -39,4 +43,6 @@ class Stores:
             inbox=InboxStore(),
             invitations=InvitationStore(),
             rooms=RoomStore(),
+            house_rules=HouseRuleStore(),
+            audit=AuditStore(),
         )

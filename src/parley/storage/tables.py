@@ -549,3 +549,36 @@ read_markers = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_read_markers_user_id", "user_id"),
 )
+
+# House rules: blocked words (``domain.wordfilter``), one row per rule.
+blocked_words = sa.Table(
+    "blocked_words",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # term pattern
+    sa.Column("value", sa.String(256), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # refuse mask warn notify
+    sa.Column("scopes", sa.JSON, nullable=False),  # a list of scope names
+    sa.Column("reason", sa.String(256), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Who did what, when: blocked and masked messages, changes of house rules. Append-only.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    # "staff:<user id>" or "visitor:<conversation id>"
+    sa.Column("actor", sa.String(128), nullable=False),
+    # "blocked_word.refused", "blocked_word.masked", "blocked_word.notified",
+    # "blocked_words.created", "blocked_words.updated", "blocked_words.deleted"
+    sa.Column("action", sa.String(64), nullable=False),
+    # The conversation, or the rule ("blocked_word:<id>")
+    sa.Column("subject", sa.String(128), nullable=False, server_default=""),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_action_at", "action", "at"),
+    sa.Index("ix_audit_log_actor_at", "actor", "at"),
+)

@@ -419,6 +419,10 @@ class PresenceOut(BaseModel):
 class MessageIn(_In):
     client_id: Annotated[str, Field(min_length=1, max_length=64)]
     text: str
+    confirm: bool = Field(
+        default=False,
+        description="Send it as written although a house rule warned (blocked_word_warning).",
+    )
 
 
 class TranscriptOut(BaseModel):
@@ -753,7 +757,9 @@ def router() -> APIRouter:
         parley: Node, conversation_id: str, body: MessageIn, who: AnyPrincipal, request: Request
     ) -> EntryOut:
         await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
-        return await parley.chat.send(who, conversation_id, body.client_id, body.text)
+        return await parley.chat.send(
+            who, conversation_id, body.client_id, body.text, confirm=body.confirm
+        )
 
     @api.post("/conversations/{conversation_id}/end", status_code=204, tags=["conversations"])
     async def end(

@@ -21,6 +21,7 @@ from parley.web import (
     api,
     collab_api,
     errors,
+    house_rules_api,
     identity_api,
     im_api,
     limits,
@@ -105,6 +106,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
     routers = [
         api.router(),
         routing_api.router(),
+        house_rules_api.router(),
         collab_api.router(),
         im_api.router(),
         identity_api.router(demo=demo),

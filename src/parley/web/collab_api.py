@@ -42,6 +42,10 @@ class InvitationIn(_In):
 class NoteIn(_In):
     client_id: Annotated[str, Field(min_length=1, max_length=64)]
     text: str
+    confirm: bool = Field(
+        default=False,
+        description="Send it as written although a house rule warned (blocked_word_warning).",
+    )
 
 
 def router() -> APIRouter:
@@ -91,6 +95,8 @@ def router() -> APIRouter:
 
     @api.post("/conversations/{conversation_id}/notes")
     async def note(parley: Node, conversation_id: str, body: NoteIn, who: AnyPrincipal) -> EntryOut:
-        return await parley.chat.send(who, conversation_id, body.client_id, body.text, private=True)
+        return await parley.chat.send(
+            who, conversation_id, body.client_id, body.text, private=True, confirm=body.confirm
+        )
 
     return api

@@ -57,6 +57,8 @@ def install(app: FastAPI) -> None:
         details: dict[str, Any] | None = None
         if isinstance(exc, errors.Unavailable):
             details = {"reason": exc.reason}
+        elif isinstance(exc, errors.BlockedWord):
+            details = {"rule": exc.rule, "reason": exc.reason, "words": list(exc.words)}
         elif isinstance(exc, errors.BadPattern):
             details = {"rule": exc.rule, "where": exc.where, "reason": exc.reason}
         elif isinstance(exc, errors.RateLimited):

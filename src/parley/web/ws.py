@@ -325,9 +325,16 @@ class Session:
             case Ping(ref=ref):
                 return Pong(ref=ref)
             case SendMessage(
-                ref=ref, conversation_id=cid, client_id=client_id, text=text, private=private
+                ref=ref,
+                conversation_id=cid,
+                client_id=client_id,
+                text=text,
+                private=private,
+                confirm=confirm,
             ):
-                entry = await parley.chat.send(who, cid, client_id, text, private=private)
+                entry = await parley.chat.send(
+                    who, cid, client_id, text, private=private, confirm=confirm
+                )
                 return Ack(ref=ref, conversation_id=cid, entry=entry)
             case Typing(conversation_id=cid, active=active):
                 await parley.chat.typing(who, cid, active)
