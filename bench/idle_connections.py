@@ -315,7 +315,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument(
-        "--chats", type=int, default=0, help="chats to spread the sockets over (default: one each)"
+        "--chats", type=int, default=500, help="chats the sockets share (0: one each)"
     )
     parser.add_argument("--deflate", action="store_true", help="the server accepts deflate")
     parser.add_argument("--compare-bare", action="store_true", help="also measure bench/relay.py")
