@@ -170,6 +170,7 @@ class ClientConnection:
         except Exception:
             # The socket is gone: its reader sees the disconnect and ends the session.
             log.debug("connection %s: sending failed", self.id, exc_info=True)
+            self._transport = None
             self.outbox.clear()
         finally:
             self._drainer = None
