@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest WebSocket frame; a bigger one closes the socket (1009).",
     )
+    ws_per_message_deflate: bool = Field(
+        False,
+        description="Offer WebSocket compression (permessage-deflate) to clients. Off: it "
+        "costs tens of KB of zlib state per socket, and chat frames are small.",
+    )
     write_batch_max: int = Field(
         256,
         ge=1,

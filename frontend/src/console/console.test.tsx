@@ -283,7 +283,7 @@ describe("the console app", () => {
     expect(root.querySelector('[data-status="sending"]')?.textContent).toContain("Yes, we do.");
     const stored = msg(4, "Yes, we do.", "user:1", { client_id: String(send.client_id) });
     act(() => {
-      ws.push({ type: "entry", conversation_id: CID, entry: stored });
+      // The sending connection gets one frame: the ack, which carries the entry.
       ws.push({ type: "ack", ref: send.ref, conversation_id: CID, entry: stored });
     });
     await flush();

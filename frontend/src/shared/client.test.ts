@@ -81,6 +81,29 @@ describe("ParleyClient", () => {
     expect(entries()).toEqual([1, 2, 3]);
   });
 
+  it("takes the entry inside an ack as delivered, once, and settles the send", () => {
+    const { client, sockets, entries, events, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(1) });
+    client.send(CID, "mine");
+    // The sending connection gets one frame for its message: the ack, carrying the entry.
+    const mine = { ...entry(2, "mine"), client_id: "id1" };
+    sockets[0].push({ type: "ack", ref: "id1", conversation_id: CID, entry: mine });
+    expect(entries()).toEqual([1, 2]);
+    expect(events.filter((e) => e.type === "entry").at(-1)).toEqual({
+      type: "entry",
+      conversationId: CID,
+      entry: mine,
+    });
+    expect(client.pending).toEqual([]);
+    // A retry's ack carries an entry already seen: nothing twice; nor a replay after a resume.
+    sockets[0].push({ type: "ack", ref: "id1", conversation_id: CID, entry: mine });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: mine });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(3) });
+    expect(entries()).toEqual([1, 2, 3]);
+  });
+
   it("keeps unsent messages across a reload and sends them once online", () => {
     const store = new MemoryStore();
     const first = setup(store);

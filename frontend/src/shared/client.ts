@@ -247,6 +247,8 @@ export class ParleyClient {
         for (const pending of this.outbox) this.transmit(pending);
         break;
       case "ack": {
+        // The connection that sent a message gets it only here, in the entry's place in the
+        // stream (the other connections get an "entry"); a retry's ack repeats a seen entry.
         this.deliver(message.conversation_id, message.entry);
         this.settle(message.ref);
         break;
