@@ -158,7 +158,14 @@ function RuleForm({
     setBusy(true);
     setError("");
     try {
-      await save({ ...rule, value: rule.value.trim(), reason: rule.reason.trim() });
+      // Only the rule's fields (an edited rule carries its id, which the server refuses).
+      await save({
+        kind: rule.kind,
+        value: rule.value.trim(),
+        action: rule.action,
+        scopes: rule.scopes,
+        reason: rule.reason.trim(),
+      });
       await onSaved();
     } catch (e) {
       setError(errorText(e));
