@@ -110,6 +110,10 @@ async def test_two_colleagues_dm_with_unread_counts(demo: Demo, pages: Pages) ->
     await team_item(alice, "Bob").click()
     for text in ("lunch", "Or coffee", "coffee at 3"):
         await expect(im_message(im_view(alice), text)).to_have_count(1)
+    # And searched.
+    await im_view(alice).get_by_role("searchbox", name="Search this conversation").fill("COFFEE")
+    await im_view(alice).get_by_role("searchbox", name="Search this conversation").press("Enter")
+    await expect(alice.get_by_test_id("im-search-result")).to_have_count(2)
 
 
 async def test_backchannel_the_customer_never_sees(
@@ -252,9 +256,8 @@ async def test_blocked_words_refused_in_a_chat_and_masked_in_a_room(
     await admin.get_by_role("button", name="Edit discount", exact=True).click()
     await admin.get_by_label("Reason (shown to the sender)").fill("Ask a supervisor first")
     await admin.get_by_role("button", name="Save blocked word", exact=True).click()
-    await expect(admin.get_by_test_id("blocked-word-rule").filter(has_text="discount")).to_contain_text(
-        "Ask a supervisor first"
-    )
+    edited = admin.get_by_test_id("blocked-word-rule").filter(has_text="discount")
+    await expect(edited).to_contain_text("Ask a supervisor first")
     await admin.get_by_role("button", name="Delete discount", exact=True).click()
     await expect(admin.get_by_test_id("blocked-word-rule")).to_have_count(2)
     await admin.get_by_role("button", name="Audit log", exact=True).click()
@@ -265,3 +268,35 @@ async def test_blocked_words_refused_in_a_chat_and_masked_in_a_room(
     await expect(rows.filter(has_text="blocked_word.refused")).to_have_count(1)
     await expect(rows.filter(has_text="blocked_word.masked")).to_have_count(1)
     await expect(rows.filter(has_text="blocked_words.created")).to_have_count(0)
+
+
+async def test_rooms_browse_join_and_leave(demo: Demo, pages: Pages) -> None:
+    alice = await pages.new("alice")
+    await login_agent(alice, "alice", presence=None)
+    bob = await pages.new("bob")
+    await login_agent(bob, "bob", presence=None)
+
+    await alice.get_by_role("button", name="New room", exact=True).click()
+    dialog = alice.get_by_role("dialog", name="New room")
+    await dialog.get_by_label("Room name").fill("Coffee club")
+    await dialog.get_by_role("button", name="Create room", exact=True).click()
+    await expect(team_item(alice, "Coffee club")).to_be_visible()
+    await im_send(im_view(alice), "Welcome, @bob")
+
+    await bob.get_by_role("button", name="Browse rooms", exact=True).click()
+    browse = bob.get_by_role("dialog", name="Browse rooms")
+    await browse.get_by_label("Search rooms").fill("coffee")
+    await browse.get_by_role("button", name="Join Coffee club", exact=True).click()
+    await expect(im_view(bob).get_by_test_id("im-members")).to_contain_text("Bob (you)")
+    # What was said before Bob joined is history, read over REST.
+    await expect(sent_message(im_view(bob), "Welcome")).to_have_count(1)
+    await expect(im_view(alice).get_by_test_id("im-members")).to_contain_text("Bob")
+
+    await alice.get_by_role("button", name="Chats", exact=True).click()
+    await im_send(im_view(bob), "Thanks!")
+    await expect(team_item(alice, "Coffee club").get_by_test_id("team-unread")).to_have_text("1")
+
+    await im_view(bob).get_by_role("button", name="Leave room", exact=True).click()
+    await expect(team_item(bob, "Coffee club")).to_have_count(0)
+    await team_item(alice, "Coffee club").click()
+    await expect(im_message(im_view(alice), "Bob left")).to_have_count(1)

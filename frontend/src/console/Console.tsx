@@ -141,7 +141,11 @@ export function Console({
           if (!knownWorkgroups.current.has(m.offer.workgroup_id)) void reloadWorkgroups();
         }
         if (m.type === "waiting_changed" || m.type === "synced") setWaitingVersion((v) => v + 1);
-        if (m.type === "mention" && (document.visibilityState === "hidden" || !imVisibleRef.current.includes(m.conversation_id))) {
+        if (
+          m.type === "mention" &&
+          ownPresenceRef.current !== "busy" && // busy: no sound, no pop-up (the notice stays)
+          (document.visibilityState === "hidden" || !imVisibleRef.current.includes(m.conversation_id))
+        ) {
           beep();
           notify(`${m.name} mentioned you`, m.text, `mention:${m.conversation_id}:${m.seq}`);
         }
@@ -366,6 +370,8 @@ export function Console({
   );
 
   const own = state.presence[user.id];
+  const ownPresenceRef = useRef<string | undefined>(undefined);
+  ownPresenceRef.current = own?.presence;
   useEffect(() => {
     if (!own) return;
     const asked = askedPresence.current;

@@ -9,6 +9,7 @@ import type { StaffMember } from "./api";
 import { formatTime, participantName } from "./format";
 import { useNow } from "./hooks";
 import { imTitle, isMember, mentionParts, type ImConv } from "./im";
+import { ImApi } from "./imApi";
 import { message as errorText } from "./PastChats";
 import { SendFailures } from "./SendFailures";
 import type { SendFailure } from "./state";
@@ -211,6 +212,7 @@ export function ImView({ conv, me, username, pending, maxChars, actions, staff, 
           </button>
         </form>
       )}
+      {!side && <ImSearch id={id} conv={conv} />}
       <ImLog
         conv={conv}
         me={me}
@@ -388,5 +390,63 @@ function ImLog({
         </div>
       ))}
     </div>
+  );
+}
+
+/** Search one conversation's messages (`GET /im/conversations/{id}/search`), newest first. */
+function ImSearch({ id, conv }: { id: string; conv: ImConv }) {
+  const [q, setQ] = useState("");
+  const [found, setFound] = useState<Entry[] | null>(null);
+  const [error, setError] = useState("");
+  const run = async () => {
+    setError("");
+    try {
+      setFound(await ImApi.search(id, q.trim()));
+    } catch (e) {
+      setFound(null);
+      setError(errorText(e));
+    }
+  };
+  return (
+    <form
+      class="im-search"
+      role="search"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (q.trim()) void run();
+      }}
+    >
+      <label>
+        <span class="sr-only">Search this conversation</span>
+        <input
+          type="search"
+          aria-label="Search this conversation"
+          placeholder="Search this conversation"
+          value={q}
+          maxLength={200}
+          onInput={(e) => {
+            const value = (e.target as HTMLInputElement).value;
+            setQ(value);
+            if (!value.trim()) setFound(null);
+          }}
+        />
+      </label>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {found && (
+        <ul class="im-search-results" data-testid="im-search-results">
+          {found.length === 0 && <li class="muted">Nothing found.</li>}
+          {found.map((e) => (
+            <li key={e.seq} data-testid="im-search-result" data-seq={e.seq}>
+              <span class="who">{participantName(conv.conversation, e.author)}</span>{" "}
+              <time dateTime={e.created_at}>{formatTime(e.created_at)}</time>: {String(e.body.text ?? "")}
+            </li>
+          ))}
+        </ul>
+      )}
+    </form>
   );
 }

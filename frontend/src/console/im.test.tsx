@@ -164,6 +164,20 @@ describe("the staff IM reducer", () => {
     expect(s.backchannels).toEqual({});
   });
 
+  it("shows colleagues typing, not me, and clears it with their message", () => {
+    let s = run(initialImState(1), listed(dm()));
+    const typing = (participant: string, active: boolean) => ({
+      type: "server" as const,
+      message: { type: "typing" as const, conversation_id: DM, participant, name: "Bob", active },
+    });
+    s = run(s, typing("user:1", true));
+    expect(s.convs[DM].typing).toBeNull();
+    s = run(s, typing("user:2", true));
+    expect(s.convs[DM].typing?.name).toBe("Bob");
+    s = run(s, { type: "entry", conversationId: DM, entry: msg(3, "done") });
+    expect(s.convs[DM].typing).toBeNull();
+  });
+
   it("splits mentions out of a text, emails excepted", () => {
     expect(mentionParts("hi @alice and @bob. mail zoe@example.com", "alice")).toEqual([
       { text: "hi ", mention: false, mine: false },

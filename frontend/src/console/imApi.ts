@@ -67,6 +67,8 @@ export const ImApi = {
     if (before !== null) params.set("before", String(before));
     return api<Entry[]>("GET", `/im/conversations/${enc(id)}/history?${params.toString()}`);
   },
+  search: (id: string, q: string) =>
+    api<Entry[]>("GET", `/im/conversations/${enc(id)}/search?${new URLSearchParams({ q, limit: "50" }).toString()}`),
   read: (id: string, seq: number) =>
     api<{ read_seq: number; unread: number }>("POST", `/im/conversations/${enc(id)}/read`, { seq }),
   backchannel: (customerId: string) =>
