@@ -199,6 +199,7 @@ describe("the console app", () => {
     input(pass, "demo");
     await act(async () => button("Log in").click());
     await flush();
+    await flush(); // the staff IM list is asked for before the socket opens
 
     const ws = FakeSocket.last!;
     expect(ws.url).toMatch(/\/ws$/);

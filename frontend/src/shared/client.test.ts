@@ -148,6 +148,25 @@ describe("ParleyClient", () => {
     expect(events.some((e) => e.type === "failed" && e.code === "too_long")).toBe(true);
   });
 
+  it("drops a send refused or warned by a blocked word, and sends a confirmed one with confirm", () => {
+    const { client, sockets, events, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    client.send(CID, "we guarantee it");
+    sockets[0].push({ type: "error", ref: "id1", code: "blocked_word", message: "no promises" });
+    client.send(CID, "a discount");
+    sockets[0].push({ type: "error", ref: "id2", code: "blocked_word_warning", message: "careful" });
+    expect(client.pending).toEqual([]);
+    const failed = events.flatMap((e) => (e.type === "failed" ? [e.code] : []));
+    expect(failed).toEqual(["blocked_word", "blocked_word_warning"]);
+    vi.advanceTimersByTime(10_000); // never retried as it was
+    const sends = () => sockets[0].sent.filter((m) => (m as { type: string }).type === "send");
+    expect(sends()).toHaveLength(2);
+    client.send(CID, "a discount", { confirm: true });
+    expect(sends()[2]).toMatchObject({ text: "a discount", confirm: true, client_id: "id3" });
+    expect(sends()[0]).not.toHaveProperty("confirm");
+  });
+
   it("waits retry_after after a rate_limited send, then sends the refused ones again in order", () => {
     const { client, sockets, events, connectOnline } = setup();
     client.connect();
