@@ -150,6 +150,8 @@ class Place:
             staff=stores.staff,
             workgroups=stores.workgroups,
             agents=stores.agents,
+            accounts=stores.accounts,
+            audit=stores.audit,
         )
         made = []
         for _ in range(count):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
@@ -30,6 +31,7 @@ class Stores:
     rooms: RoomStore
     house_rules: HouseRuleStore
     audit: AuditStore
+    accounts: AccountStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -45,4 +47,5 @@ class Stores:
             rooms=RoomStore(),
             house_rules=HouseRuleStore(),
             audit=AuditStore(),
+            accounts=AccountStore(),
         )

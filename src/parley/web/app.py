@@ -18,6 +18,7 @@ from parley.bootstrap import Parley
 from parley.protocol import Reconnect
 from parley.settings import Settings
 from parley.web import (
+    accounts_api,
     api,
     collab_api,
     errors,
@@ -132,6 +133,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         house_rules_api.router(),
         collab_api.router(),
         im_api.router(),
+        accounts_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
         pages.router(demo=demo),
