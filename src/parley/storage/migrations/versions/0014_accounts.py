@@ -4,7 +4,7 @@ Users get an email and TOTP columns (secret, enabled, the last step used); recov
 one use each); the account policy (require_2fa, internal_only, staff_email_domains); guest
 invitations (hashed tokens, one room each).
 
-Revision ID: 0016
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-04
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
