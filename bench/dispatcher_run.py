@@ -306,9 +306,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL (default: SQLite in /tmp)")
     args = parser.parse_args()
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(
-        f"{backend}, {args.agents} agents, 4 queues; load + decide + commit, ms (median / p90)"
-    )
+    print(f"{backend}, {args.agents} agents, 4 queues; load + decide + commit, ms (median / p90)")
     print(
         f"{'waiting':>8s} {'load':>6s} {'first run':>10s} {'agent freed':>14s}"
         f" {'idle run':>9s} {'open a chat':>14s} {'accept':>14s}"
@@ -322,6 +320,7 @@ def main() -> None:
                 f" {r['open_ms']:6.1f} / {r['open_p90_ms']:5.1f}"
                 f" {r['accept_ms']:6.1f} / {r['accept_p90_ms']:5.1f}"
             )
+
 
 if __name__ == "__main__":
     main()

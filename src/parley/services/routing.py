@@ -2,7 +2,8 @@
 
 Every routing change locks the workgroup's row first (then an agent's, then a conversation's:
 always in that order), loads the queue (``_router``: the queue this node kept, brought up to date
-from the change feed), calls ``parley.domain.routing`` and writes what its events say. Offers are only ever made by ``run``, which one node at a time executes
+from the change feed), calls ``parley.domain.routing`` and writes what its events say. Offers
+are only ever made by ``run``, which one node at a time executes
 (``parley.services.runtime.Dispatcher``); the partial unique indexes on ``offers`` make the
 database refuse a second live offer for an agent or a request even if that were ever violated.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from parley.clock import Clock
