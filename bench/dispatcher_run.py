@@ -173,6 +173,18 @@ async def fill(db: Database, agents: int, waiting: int) -> None:
             )
 
 
+async def _after_fill(db: Database) -> None:
+    """PostgreSQL: the arrivals were given explicitly; the next chat opened takes the next."""
+    if not db.is_sqlite:
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('chat_requests', 'arrival'),"
+                    " (SELECT max(arrival) FROM chat_requests))"
+                )
+            )
+
+
 async def _set_presence(db: Database, user_id: int, presence: str) -> None:
     async with db.write() as tx:
         await tx.conn.execute(
@@ -202,6 +214,7 @@ async def measure(
     db = Database(url)
     await db.migrate()
     await fill(db, agents, waiting)
+    await _after_fill(db)
     clock = FixedClock(T0 + timedelta(hours=1))
     stores = Stores.create()
     service = RoutingService(
