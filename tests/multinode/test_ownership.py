@@ -423,7 +423,7 @@ class FakeRouting:
     def forget(self, workgroup_ids: Iterable[int]) -> None:
         self.forgotten.update(workgroup_ids)
 
-    def keep_only(self, owns: Callable[[int], bool]) -> None:
+    def expire(self) -> None:
         pass
 
 
