@@ -21,6 +21,7 @@ from parley.realtime.hub import Hub
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.directory import DirectoryService
 from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.house_rules import HouseRulesService
 from parley.services.identity import IdentityService
@@ -63,6 +64,7 @@ class Parley:
     #: Sends committed together (services.group_commit): started after the migrations.
     writes: GroupCommit
     presence: PresenceService
+    directory: DirectoryService
     snapshots: Snapshots
     ownership: Ownership
     dispatcher: Dispatcher
@@ -193,6 +195,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
         workgroups=stores.workgroups,
         agents=stores.agents,
+        idle_away=timedelta(seconds=settings.idle_away_secs),
+        house_rules=house_rules,
+    )
+    directory = DirectoryService(
+        db,
+        bus,
+        clock,
+        directory=stores.directory,
+        max_photo_bytes=settings.max_photo_bytes,
     )
     maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
     invitations = InvitationService(
@@ -245,6 +256,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         hub.connected,
         staff=stores.staff,
         conversations=stores.conversations,
+        agents=stores.agents,
     )
     bus.subscribe(mentions.on_notification)
     bus.on_resync(hub.resync)
@@ -278,6 +290,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         house_rules=house_rules,
         writes=writes,
         presence=presence,
+        directory=directory,
         snapshots=snapshots,
         ownership=ownership,
         dispatcher=dispatcher,

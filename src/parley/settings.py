@@ -59,6 +59,19 @@ class Settings(BaseSettings):
     presence_grace_secs: float = Field(
         60, gt=0, description="How long an agent with no connection stays in their presence."
     )
+    idle_away_secs: float = Field(
+        300,
+        ge=0,
+        le=86_400,
+        description="A staff browser idle this long turns available into away, and back when "
+        "its user returns (0: never).",
+    )
+    max_photo_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest staff photo upload (PUT /api/v1/me/photo).",
+    )
     heartbeat_secs: float = Field(
         20, gt=0, description="Interval of WebSocket pings and of the node heartbeat."
     )

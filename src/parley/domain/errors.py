@@ -137,3 +137,10 @@ class BlockedWordWarning(BlockedWord):
     goes through (or the sender rephrases)."""
 
     code = "blocked_word_warning"
+
+
+class BadImage(InvalidInput):
+    """An uploaded photo is not a PNG, JPEG, WebP or GIF image that decodes (by its content,
+    whatever its name or declared type), or it has too many pixels."""
+
+    code = "bad_image"

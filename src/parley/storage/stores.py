@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from parley.storage.agents import AgentStore
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
+from parley.storage.directory import DirectoryStore
 from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
@@ -30,6 +31,7 @@ class Stores:
     rooms: RoomStore
     house_rules: HouseRuleStore
     audit: AuditStore
+    directory: DirectoryStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -45,4 +47,5 @@ class Stores:
             rooms=RoomStore(),
             house_rules=HouseRuleStore(),
             audit=AuditStore(),
+            directory=DirectoryStore(),
         )

@@ -20,6 +20,7 @@ from parley.settings import Settings
 from parley.web import (
     api,
     collab_api,
+    directory_api,
     errors,
     house_rules_api,
     identity_api,
@@ -109,6 +110,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         house_rules_api.router(),
         collab_api.router(),
         im_api.router(),
+        directory_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
         pages.router(demo=demo),
