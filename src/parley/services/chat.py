@@ -245,8 +245,9 @@ class ChatService:
         audited); a warned one raises ``BlockedWordWarning`` unless ``confirm``; a masked one
         is stored masked. What staff write in a customer chat is in scope
         ``staff_to_customer``, their private notes and everything in DMs, rooms and
-        back-channels in ``staff_im``, a visitor's text in ``customer``. A message the audit log keeps (masked, or a notify rule matched) is
-        stored the ordinary way, with its audit row in the same transaction.
+        back-channels in ``staff_im``, a visitor's text in ``customer``. A message the audit
+        log keeps (masked, or a notify rule matched) is stored the ordinary way, with its
+        audit row in the same transaction.
 
         The message is checked on the node's snapshot of the conversation and goes into the
         next group commit (``services.group_commit``); whatever the snapshot cannot answer
