@@ -34,6 +34,7 @@ from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
+from parley.services.templates import TemplateService
 from parley.settings import Settings
 from parley.storage.db import Database
 from parley.storage.stores import Stores
@@ -65,6 +66,7 @@ class Parley:
     writes: GroupCommit
     presence: PresenceService
     directory: DirectoryService
+    templates: TemplateService
     snapshots: Snapshots
     ownership: Ownership
     dispatcher: Dispatcher
@@ -291,6 +293,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         writes=writes,
         presence=presence,
         directory=directory,
+        templates=TemplateService(
+            db, clock, house_rules, templates=stores.templates, audit=stores.audit
+        ),
         snapshots=snapshots,
         ownership=ownership,
         dispatcher=dispatcher,

@@ -16,6 +16,7 @@ from parley.storage.invitations import InvitationStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.staff import StaffStore
+from parley.storage.templates import TemplateStore
 from parley.storage.workgroups import WorkgroupStore
 
 
@@ -32,6 +33,7 @@ class Stores:
     house_rules: HouseRuleStore
     audit: AuditStore
     directory: DirectoryStore
+    templates: TemplateStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -48,4 +50,5 @@ class Stores:
             house_rules=HouseRuleStore(),
             audit=AuditStore(),
             directory=DirectoryStore(),
+            templates=TemplateStore(),
         )

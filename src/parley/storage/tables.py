@@ -613,3 +613,16 @@ buddy_lists = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The company's message templates (``domain.templates``): greetings and sign-offs.
+message_templates = sa.Table(
+    "message_templates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.String(80), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # greeting sign_off other
+    sa.Column("tone", sa.String(16), nullable=False),  # professional personal
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -111,6 +111,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         collab_api.router(),
         im_api.router(),
         directory_api.router(),
+        directory_api.templates_router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
         pages.router(demo=demo),

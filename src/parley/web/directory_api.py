@@ -1,5 +1,6 @@
 """REST routes of the staff directory: search with presence, profiles (title, photo) and each
-member's buddy list (``docs/protocol.md``, "Directory and buddy list").
+member's buddy list (``docs/protocol.md``, "Directory and buddy list"); and the company's
+message templates (``templates_router``).
 
 Each handler resolves the principal and calls one ``DirectoryService`` method; permissions are
 checked there. The photo upload is the raw request body (any declared type: the content
@@ -16,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley.domain import directory as policy
 from parley.domain.access import StaffRole
 from parley.domain.presence import Presence
+from parley.domain.templates import Template, TemplateKind, Tone
 from parley.protocol import CleanInput
 from parley.services.directory import MAX_PAGE, Buddies, photo_url
 from parley.storage.directory import DirectoryRow
 from parley.web.api import ERRORS
 from parley.web.node import Node
-from parley.web.security import AnyStaff
+from parley.web.security import Admin, AnyStaff
 
 
 class _In(CleanInput):
@@ -148,5 +150,56 @@ def router() -> APIRouter:
             staff, body.favourites, [(g.name, g.user_ids) for g in body.groups]
         )
         return BuddiesOut.of(found)
+
+    return api
+
+
+# Message templates --------------------------------------------------------------------------
+
+
+class TemplateIn(_In):
+    # Loosely bounded here, so that a text too long gets the domain's answer with its limit.
+    title: Annotated[str, Field(max_length=10_000)]
+    text: Annotated[str, Field(max_length=10_000)]
+    kind: TemplateKind = TemplateKind.OTHER
+    tone: Tone = Tone.PROFESSIONAL
+
+
+class TemplateOut(BaseModel):
+    id: int
+    title: str
+    text: str
+    kind: TemplateKind
+    tone: Tone
+
+    @classmethod
+    def of(cls, t: Template) -> "TemplateOut":
+        return cls(id=t.id, title=t.title, text=t.text, kind=t.kind, tone=t.tone)
+
+
+def templates_router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["templates"])
+
+    @api.get("/templates")
+    async def templates(parley: Node, staff: AnyStaff) -> list[TemplateOut]:
+        return [TemplateOut.of(t) for t in await parley.templates.templates(staff)]
+
+    @api.post("/admin/templates", status_code=201)
+    async def create_template(parley: Node, body: TemplateIn, admin: Admin) -> TemplateOut:
+        made = await parley.templates.create(admin, body.title, body.text, body.kind, body.tone)
+        return TemplateOut.of(made)
+
+    @api.put("/admin/templates/{template_id}")
+    async def update_template(
+        parley: Node, template_id: int, body: TemplateIn, admin: Admin
+    ) -> TemplateOut:
+        changed = await parley.templates.update(
+            admin, template_id, body.title, body.text, body.kind, body.tone
+        )
+        return TemplateOut.of(changed)
+
+    @api.delete("/admin/templates/{template_id}", status_code=204)
+    async def delete_template(parley: Node, template_id: int, admin: Admin) -> None:
+        await parley.templates.delete(admin, template_id)
 
     return api

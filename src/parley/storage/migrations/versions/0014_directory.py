@@ -1,8 +1,9 @@
-"""the staff directory: titles, photos, buddy lists, idle presence
+"""the staff directory: titles, photos, buddy lists, idle presence; message templates
 
 A job title per account; staff photos stored in the database (re-encoded pixels, so that every
 node serves them); each member's buddy list (favourites and named groups) as one document; and
 what idle presence needs: whether an away came from idleness, and which connections are idle.
+And the company's message templates (greetings and sign-offs agents pick from).
 
 Revision ID: 0014
 Revises: 0013
@@ -56,9 +57,21 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_buddy_lists")),
     )
+    op.create_table(
+        "message_templates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=80), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("tone", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_templates")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("message_templates")
     op.drop_table("buddy_lists")
     op.drop_table("staff_photos")
     with op.batch_alter_table("connections") as batch:
