@@ -335,7 +335,7 @@ async def test_status_text_under_the_house_rules(world: World) -> None:
     await world.add_staff("root", StaffRole.ADMIN)
     await world.add_staff("alice")
     async with world.staff_http("root") as http:
-        for value, action in (("guarantee", "refuse"), ("idiot", "mask")):
+        for value, action in (("guarantee", "refuse"), ("idiot", "mask"), ("hiring", "notify")):
             r = await http.post(
                 "/api/v1/admin/blocked-words",
                 json={"kind": "term", "value": value, "action": action, "scopes": ["status_text"]},
@@ -375,10 +375,20 @@ async def test_status_text_under_the_house_rules(world: World) -> None:
             json={"presence": "busy", "status_text": "two\nlines"},
         )
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input")
+    async with world.agent("root", available=False) as root:
+        async with world.agent("alice", available=False) as alice:
+            reply = await alice.request(
+                {"type": "set_presence", "presence": "away", "status_text": "We are hiring"}
+            )
+            assert reply["type"] == "ok"
+        notice = await root.expect_type("blocked_word")
+        assert notice["conversation_id"] == f"status_text:{world.user_ids['alice']}"
+        assert (notice["scope"], notice["words"]) == ("status_text", ["hiring"])
     async with world.staff_http("root") as http:
         audited = (await http.get(AUDIT, params={"action": "blocked_word"})).json()
     assert sorted(a["action"] for a in audited) == [
         "blocked_word.masked",
+        "blocked_word.notified",
         "blocked_word.refused",
         "blocked_word.refused",
     ]
