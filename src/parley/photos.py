@@ -62,6 +62,13 @@ def reencode(data: bytes) -> Photo:
                     image.draft("RGB", (PHOTO_SIDE * 2, PHOTO_SIDE * 2))
                 image.load()
                 upright = ImageOps.exif_transpose(image)
+                if upright.mode not in ("RGB", "RGBA", "L", "LA"):
+                    upright = upright.convert("RGBA")
+                # A fast box reduction first: a 4096-pixel side is resampled from 512, not
+                # whole (a second instead of a few tens of milliseconds).
+                factor = min(upright.width, upright.height) // (PHOTO_SIDE * 2)
+                if factor > 1:
+                    upright = upright.reduce(factor)
                 rgba = upright.convert("RGBA")
     except BadImage:
         raise
