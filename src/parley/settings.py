@@ -151,6 +151,10 @@ class Settings(BaseSettings):
         "30 per 15 seconds",
         description="Messages a visitor or staff member sends in one conversation over REST.",
     )
+    photo_limit: str = Field(
+        "10 per 10 minutes",
+        description="Photo uploads per staff member (each one is decoded and re-encoded).",
+    )
     ws_message_limit: str = Field(
         "60 per 30 seconds",
         description="WebSocket messages (all but typing) per connection: a burst of N, then N "
@@ -229,6 +233,7 @@ class Settings(BaseSettings):
         "message_workgroup_limit",
         "message_email_limit",
         "send_limit",
+        "photo_limit",
         "ws_message_limit",
         "ws_typing_limit",
     )

@@ -200,6 +200,13 @@ async def test_bad_photos_are_refused(world: World) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
     listed = await ok(world, "alice", "get", "/api/v1/directory")
     assert listed[0]["photo_url"] is None  # nothing was stored
+    # Every upload counts (photo_limit, 10 per 10 minutes): each one costs a decode.
+    assert len(cases) == 7
+    for _ in range(3):
+        await ok(world, "alice", "put", PHOTO, content=png())
+    r = await rest(world, "alice", "put", PHOTO, content=png())
+    assert (r.status_code, r.json()["error"]["code"]) == (429, "rate_limited")
+    assert r.json()["error"]["details"]["retry_after"] > 0
 
 
 # Buddy lists ---------------------------------------------------------------------------------

@@ -125,6 +125,12 @@ def router() -> APIRouter:
         },
     )
     async def set_photo(parley: Node, request: Request, staff: AnyStaff) -> DirectoryEntryOut:
+        # Counted before the body is read: each upload costs a decode.
+        await parley.limiter.hit(
+            parley.rules.photo,
+            str(staff.user_id),
+            message="too many photo uploads; try again later",
+        )
         data = await request.body()
         return DirectoryEntryOut.of(await parley.directory.set_photo(staff, data))
 
