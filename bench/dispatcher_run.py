@@ -7,8 +7,15 @@ dispatches (one offer, to that agent) and commits the offer and the request's ne
 the run a ``Kick`` causes when an agent frees up. Then a few runs with nothing changed (the
 periodic sweep's case). The clock is fixed (every request stays waiting).
 
-Prints, per size: the first run after start (a node that just took the workgroup: a full load),
-then the median and the 90th percentile of the runs after one agent freed up, and of the idle runs.
+Then the other routing transactions, as one node serves them: opening a chat (the routing half
+of ``ChatService.open``: the conversation inserted and ``RoutingService.enqueue_in``, committed)
+and an agent accepting one of the offers (``RoutingService.accept``, committed).
+
+Prints, per size and per way of loading: the first run after start (a node that just took the
+workgroup: a full load), then the median and the 90th percentile of the runs after one agent
+freed up, of the idle runs, of opening a chat and of accepting an offer. ``whole`` is every
+transaction loading the queue whole (``routing_full_reload_secs = 0``, how ``accept`` and the
+rest loaded before the kept queue reached them); ``kept`` is the kept queue and the change feed.
 
     python bench/dispatcher_run.py [--sizes 1000 10000] [--agents 1000] [--runs 30]
     python bench/dispatcher_run.py --postgres postgresql://postgres@127.0.0.1:5432/test
@@ -30,6 +37,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from parley.domain import conversation as conv_policy
+from parley.domain.access import Staff, StaffRole
 from parley.metrics import Metrics
 from parley.realtime.bus import LocalBus
 from parley.services.routing import RoutingService
@@ -164,6 +173,18 @@ async def fill(db: Database, agents: int, waiting: int) -> None:
             )
 
 
+async def _after_fill(db: Database) -> None:
+    """PostgreSQL: the arrivals were given explicitly; the next chat opened takes the next."""
+    if not db.is_sqlite:
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "SELECT setval(pg_get_serial_sequence('chat_requests', 'arrival'),"
+                    " (SELECT max(arrival) FROM chat_requests))"
+                )
+            )
+
+
 async def _set_presence(db: Database, user_id: int, presence: str) -> None:
     async with db.write() as tx:
         await tx.conn.execute(
@@ -171,10 +192,29 @@ async def _set_presence(db: Database, user_id: int, presence: str) -> None:
         )
 
 
-async def measure(url: str, agents: int, waiting: int, runs: int) -> dict[str, float]:
+async def _open_chat(db: Database, stores: Stores, service: RoutingService, n: int) -> None:
+    """The routing half of opening a chat: what ``ChatService.open`` does in its transaction."""
+    now = T0 + timedelta(hours=1)
+    async with db.write() as tx:
+        wg = await stores.workgroups.workgroup(tx, 1, lock=True)
+        assert wg is not None
+        conv, entries = conv_policy.open_customer_chat(f"n{n:031d}", 1, "V", {}, now)
+        await stores.conversations.insert_conversation(tx, conv)
+        await stores.conversations.insert_entries(tx, conv.id, entries)
+        await service.enqueue_in(tx, wg, conv, now)
+
+
+def _p90(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=10)[-1] * 1e3
+
+
+async def measure(
+    url: str, agents: int, waiting: int, runs: int, full_reload: timedelta
+) -> dict[str, float]:
     db = Database(url)
     await db.migrate()
     await fill(db, agents, waiting)
+    await _after_fill(db)
     clock = FixedClock(T0 + timedelta(hours=1))
     stores = Stores.create()
     service = RoutingService(
@@ -187,6 +227,7 @@ async def measure(url: str, agents: int, waiting: int, runs: int) -> dict[str, f
         requests=stores.requests,
         agents=stores.agents,
         metrics=Metrics(clock, node_id="bench"),
+        full_reload=full_reload,
     )
     started = time.perf_counter()
     await service.run(1)
@@ -203,14 +244,31 @@ async def measure(url: str, agents: int, waiting: int, runs: int) -> dict[str, f
         await service.run(1)
         idle.append(time.perf_counter() - started)
     async with db.read() as tx:
-        row = await tx.one(sa.text("SELECT count(*) FROM offers WHERE status = 'pending'"))
-        assert row is not None and row[0] == runs, f"expected {runs} offers, found {row[0]}"
+        made = await tx.all(
+            sa.text("SELECT offer_id, agent_id FROM offers WHERE status = 'pending'")
+        )
+        assert len(made) == runs, f"expected {runs} offers, found {len(made)}"
+    opened: list[float] = []
+    for n in range(runs):
+        started = time.perf_counter()
+        await _open_chat(db, stores, service, n)
+        opened.append(time.perf_counter() - started)
+    accepted: list[float] = []
+    for offer_id, agent_id in made:
+        staff = Staff(agent_id, f"a{agent_id}", f"A {agent_id}", StaffRole.AGENT)
+        started = time.perf_counter()
+        await service.accept(staff, offer_id)
+        accepted.append(time.perf_counter() - started)
     await db.dispose()
     return {
         "first_ms": first * 1e3,
         "freed_ms": statistics.median(freed) * 1e3,
-        "freed_p90_ms": statistics.quantiles(freed, n=10)[-1] * 1e3,
+        "freed_p90_ms": _p90(freed),
         "idle_ms": statistics.median(idle) * 1e3,
+        "open_ms": statistics.median(opened) * 1e3,
+        "open_p90_ms": _p90(opened),
+        "accept_ms": statistics.median(accepted) * 1e3,
+        "accept_p90_ms": _p90(accepted),
     }
 
 
@@ -235,7 +293,7 @@ async def _drop(server: str, name: str) -> None:
     await admin.dispose()
 
 
-async def one(args: argparse.Namespace, waiting: int) -> dict[str, float]:
+async def one(args: argparse.Namespace, waiting: int, full_reload: timedelta) -> dict[str, float]:
     if args.postgres:
         name, url = await _postgres_database(args.postgres)
         try:
@@ -244,12 +302,13 @@ async def one(args: argparse.Namespace, waiting: int) -> dict[str, float]:
                 args.agents,
                 waiting,
                 args.runs,
+                full_reload,
             )
         finally:
             await _drop(args.postgres, name)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        return await measure(url, args.agents, waiting, args.runs)
+        return await measure(url, args.agents, waiting, args.runs, full_reload)
 
 
 def main() -> None:
@@ -260,17 +319,20 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL (default: SQLite in /tmp)")
     args = parser.parse_args()
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{backend}, {args.agents} agents, 4 queues; RoutingService.run, load + decide + commit")
+    print(f"{backend}, {args.agents} agents, 4 queues; load + decide + commit, ms (median / p90)")
     print(
-        f"{'waiting':>8s} {'first run ms':>13s} {'agent freed ms':>15s} {'p90 ms':>8s}"
-        f" {'idle run ms':>12s}"
+        f"{'waiting':>8s} {'load':>6s} {'first run':>10s} {'agent freed':>14s}"
+        f" {'idle run':>9s} {'open a chat':>14s} {'accept':>14s}"
     )
     for waiting in args.sizes:
-        r = asyncio.run(one(args, waiting))
-        print(
-            f"{waiting:8d} {r['first_ms']:13.1f} {r['freed_ms']:15.1f} {r['freed_p90_ms']:8.1f}"
-            f" {r['idle_ms']:12.1f}"
-        )
+        for how, full_reload in (("whole", timedelta(0)), ("kept", timedelta(minutes=5))):
+            r = asyncio.run(one(args, waiting, full_reload))
+            print(
+                f"{waiting:8d} {how:>6s} {r['first_ms']:10.1f}"
+                f" {r['freed_ms']:6.1f} / {r['freed_p90_ms']:5.1f} {r['idle_ms']:9.1f}"
+                f" {r['open_ms']:6.1f} / {r['open_p90_ms']:5.1f}"
+                f" {r['accept_ms']:6.1f} / {r['accept_p90_ms']:5.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -650,7 +650,12 @@ class Conn:
             if entry["kind"] == "message":
                 lg.delivered(entry.get("client_id"), self)
         elif kind == "ack":
-            lg.acked(m["entry"]["client_id"])
+            # The sender's own entry comes in its ack (one frame), not as an ``entry``.
+            entry = m["entry"]
+            cid = m["conversation_id"]
+            if entry["seq"] > self.last_seq.get(cid, 0):
+                self.last_seq[cid] = entry["seq"]
+            lg.acked(entry["client_id"])
         elif kind == "send":  # a floor_bare relay forwards the frame as it came
             lg.delivered(m.get("client_id"), self)
         elif kind == "typing":

@@ -377,12 +377,19 @@ class WsClient:
         return pending
 
     def entries(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Entries received for a conversation, in arrival order."""
-        return [
-            m["entry"]
-            for m in self.received
-            if m.get("type") == "entry" and m.get("conversation_id") == conversation_id
-        ]
+        """Entries received for a conversation, in arrival order: each ``entry``, and the
+        entry inside each ``ack`` (how the sender receives its own message), except an ack's
+        entry already received (the answer to a retry)."""
+        out: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for m in self.received:
+            if m.get("conversation_id") != conversation_id:
+                continue
+            kind = m.get("type")
+            if kind == "entry" or (kind == "ack" and m["entry"]["seq"] not in seen):
+                out.append(m["entry"])
+                seen.add(m["entry"]["seq"])
+        return out
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:

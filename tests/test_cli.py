@@ -9,7 +9,7 @@ from parley.settings import Settings
 
 
 def test_every_setting_is_an_option_with_its_variable() -> None:
-    result = CliRunner().invoke(main, ["serve", "--help"], terminal_width=200)
+    result = CliRunner().invoke(main, ["serve", "--help"], terminal_width=400)
     assert result.exit_code == 0
     for name in Settings.model_fields:
         assert f"[env: PARLEY_{name.upper()}]" in result.output

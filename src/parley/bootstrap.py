@@ -18,6 +18,7 @@ from parley.mail import mailer_for
 from parley.metrics import Metrics
 from parley.realtime.bus import Bus, LocalBus, RedisBus
 from parley.realtime.hub import Hub
+from parley.services.accounts import AccountService
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
@@ -58,6 +59,8 @@ class Parley:
     hub: Hub
     auth: AuthService
     admin: AdminService
+    #: The account policy, two-factor enrolment, guests.
+    accounts: AccountService
     routing: RoutingService
     queues: QueueService
     chat: ChatService
@@ -147,6 +150,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         visitor_token_lifetime=timedelta(hours=settings.visitor_token_hours),
         staff=stores.staff,
         conversations=stores.conversations,
+        accounts=stores.accounts,
     )
     # Memory on one node; Redis (redis-py) when configured, so a limit holds across nodes.
     limiter = Limiter.for_settings(settings, metrics)
@@ -278,6 +282,22 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             staff=stores.staff,
             workgroups=stores.workgroups,
             agents=stores.agents,
+            accounts=stores.accounts,
+            audit=stores.audit,
+        ),
+        accounts=AccountService(
+            db,
+            bus,
+            clock,
+            auth,
+            mailer_for(settings),
+            sender=settings.smtp_from,
+            guest_invitation_lifetime=timedelta(hours=settings.guest_invitation_hours),
+            staff=stores.staff,
+            accounts=stores.accounts,
+            audit=stores.audit,
+            conversations=stores.conversations,
+            rooms=stores.rooms,
         ),
         routing=routing,
         queues=QueueService(

@@ -230,7 +230,7 @@ def admin() -> None:
 @click.option("--username", help="Login name (prompted for when missing).")
 @click.option(
     "--role",
-    type=click.Choice([r.value for r in StaffRole]),
+    type=click.Choice([r.value for r in StaffRole if r is not StaffRole.GUEST]),
     help="agent, supervisor or admin (prompted for when missing).",
 )
 @click.option("--display-name", default="", help="Shown to customers (default: the username).")
@@ -254,7 +254,9 @@ def create_user(
         username = click.prompt("Username")
     if role is None:
         role = click.prompt(
-            "Role", type=click.Choice([r.value for r in StaffRole]), default=StaffRole.AGENT.value
+            "Role",
+            type=click.Choice([r.value for r in StaffRole if r is not StaffRole.GUEST]),
+            default=StaffRole.AGENT.value,
         )
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -117,6 +117,7 @@ class Metrics:
         self._commit_seconds = _Histogram(LATENCY_BUCKETS)
         self._delivery_seconds = _Histogram(LATENCY_BUCKETS)
         self._dispatch: Counter[str] = Counter()
+        self._routing_loads: Counter[str] = Counter()
         self._waiting: dict[tuple[str, str], int] = {}
         self._limits: Counter[str] = Counter()
         self.registry.register(self)
@@ -169,6 +170,11 @@ class Metrics:
             outcome = _outcome(event)
             if outcome is not None:
                 self._dispatch[outcome] += 1
+
+    def routing_load(self, how: str) -> None:
+        """A routing transaction loaded a workgroup's queue: ``full``, ``changes`` (a kept queue
+        caught up from the change feed) or ``unchanged`` (a kept queue as it was)."""
+        self._routing_loads[how] += 1
 
     def queue_lengths(self, waiting: Mapping[tuple[str, str], int]) -> None:
         """Replace the waiting counts: ``(workgroup slug, queue name) -> requests waiting``.
@@ -236,6 +242,14 @@ class Metrics:
             "Dispatcher runs and what they decided, by outcome.",
             "outcome",
             self._dispatch,
+        )
+        yield _labelled(
+            CounterMetricFamily,
+            "parley_routing_loads",
+            "Routing transactions' loads of a workgroup's queue, by how: full, changes (a kept "
+            "queue caught up from the change feed), unchanged.",
+            "how",
+            self._routing_loads,
         )
         waiting = GaugeMetricFamily(
             "parley_queue_waiting",

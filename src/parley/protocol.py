@@ -275,6 +275,8 @@ class InvitationOut(_Message):
     expires_at: datetime
     #: The visitor's pre-chat form, so that the invitee knows whom it is about.
     metadata: dict[str, Any]
+    #: The customer's identity was verified (a signed identity token), as in ``ConversationOut``.
+    verified: bool = False
 
 
 class LeftMessageOut(_Message):

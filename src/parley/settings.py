@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest WebSocket frame; a bigger one closes the socket (1009).",
     )
+    ws_per_message_deflate: bool = Field(
+        False,
+        description="Offer WebSocket compression (permessage-deflate) to clients. Off: it "
+        "costs tens of KB of zlib state per socket, and chat frames are small.",
+    )
     write_batch_max: int = Field(
         256,
         ge=1,
@@ -129,6 +134,13 @@ class Settings(BaseSettings):
     )
     login_lockout_secs: int = Field(
         900, ge=1, le=86_400, description="How long an account stays locked after that."
+    )
+    two_factor_limit: str = Field(
+        "5 per 5 minutes",
+        description="Two-factor codes (TOTP or recovery) tried per account at sign-in.",
+    )
+    guest_invitation_hours: int = Field(
+        72, ge=1, le=720, description="How long a guest's invitation into a room is valid."
     )
     chat_ip_limit: str = Field(
         "30 per 10 minutes", description="Chats opened per client IP address."
@@ -227,6 +239,7 @@ class Settings(BaseSettings):
     @field_validator(
         "login_ip_limit",
         "login_failure_limit",
+        "two_factor_limit",
         "chat_ip_limit",
         "chat_workgroup_limit",
         "message_ip_limit",

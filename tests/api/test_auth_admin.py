@@ -253,6 +253,8 @@ async def test_admin_manages_users(world: World) -> None:
             "display_name": "Bob B.",
             "role": "agent",
             "active": True,
+            "email": None,
+            "two_factor": False,
         }
         r = await http.post(
             "/api/v1/admin/users", json={"username": "bob", "password": "other-password"}

@@ -27,7 +27,7 @@ def test_apps_share_the_route_objects_not_the_node(tmp_path: Path) -> None:
     assert app_a.state.parley is a
     assert app_b.state.parley is b
     shared = [r for r in app_a.routes if any(r is s for s in app_b.routes)]
-    assert {"/api/v1/auth/login", "/api/v1/waiting", "/readyz", "/ws"} <= _paths(shared)
+    assert {"/api/v1/auth/login", "/api/v1/waiting", "/readyz"} <= _paths(shared)
     # The demo's own routes are only in demo apps.
     assert "/demo/identity-token" in _paths(create_app(a, demo=True).routes)
     assert "/demo/identity-token" not in _paths(app_a.routes)

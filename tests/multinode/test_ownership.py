@@ -150,6 +150,8 @@ class Place:
             staff=stores.staff,
             workgroups=stores.workgroups,
             agents=stores.agents,
+            accounts=stores.accounts,
+            audit=stores.audit,
         )
         made = []
         for _ in range(count):
@@ -421,7 +423,7 @@ class FakeRouting:
     def forget(self, workgroup_ids: Iterable[int]) -> None:
         self.forgotten.update(workgroup_ids)
 
-    def keep_only(self, owns: Callable[[int], bool]) -> None:
+    def expire(self) -> None:
         pass
 
 

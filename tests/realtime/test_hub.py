@@ -60,8 +60,8 @@ async def no_snapshot(_: Principal) -> Sequence[BaseModel]:
 
 def sent(conn: ClientConnection) -> list[dict[str, object]]:
     out = []
-    while not conn.outbox.empty():
-        text = conn.outbox.get_nowait()
+    while conn.outbox:
+        text = conn.outbox.popleft()
         if text is not None:
             out.append(json.loads(text))
     return out
@@ -143,7 +143,7 @@ async def test_a_client_that_cannot_keep_up_is_closed_not_buffered_forever() -> 
         await hub.handle(ToConversation(conversation_id=CID, message={"type": f"t{i}"}))
     assert conn.overflowed
     assert conn.close_with == (1013, "too slow; reconnect and resume")
-    assert conn.outbox.qsize() <= 4  # the limit, plus the close marker
+    assert len(conn.outbox) <= 4  # the limit, plus the close marker
 
 
 async def test_detach_forgets_the_connection() -> None:

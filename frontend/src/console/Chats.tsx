@@ -1,8 +1,10 @@
+import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import type { PendingMessage } from "../shared/client";
 import type { ServerMessage } from "../shared/protocol";
 import { CustomerDetails } from "./CustomerDetails";
+import { SendFailures } from "./SendFailures";
 import { EntryLog } from "./EntryLog";
 import { customerName } from "./format";
 import { useNow } from "./hooks";
@@ -28,7 +30,7 @@ const TYPING_STALE_MS = 8000;
 export interface ChatActions {
   select(id: string): void;
   close(id: string): void;
-  send(id: string, text: string, options?: { private?: boolean }): void;
+  send(id: string, text: string, options?: { private?: boolean; confirm?: boolean }): void;
   typing(id: string, active: boolean): void;
   request(message: Record<string, unknown>): Promise<ServerMessage>;
   dismissFailed(id: string, clientId: string): void;
@@ -38,13 +40,22 @@ export interface ChatActions {
   ): void;
 }
 
+/** The back-channel beside a customer chat (staff IM), rendered by the console. */
+export interface BackchannelSlot {
+  /** Open it (created on first open) and show it beside the chat. */
+  open(chatId: string): Promise<void>;
+  /** The pane, when it is open for this chat. */
+  render(chatId: string): ComponentChildren | null;
+}
+
 interface Props {
   state: ConsoleState;
   actions: ChatActions;
   workgroupName: (id: number | null) => string | undefined;
+  backchannel?: BackchannelSlot;
 }
 
-export function Chats({ state, actions, workgroupName }: Props) {
+export function Chats({ state, actions, workgroupName, backchannel }: Props) {
   const drafts = useRef(new Map<string, string>());
   const tabs = useRef(new Map<string, HTMLButtonElement>());
   const { order, selected } = state;
@@ -116,6 +127,7 @@ export function Chats({ state, actions, workgroupName }: Props) {
           workgroupName={workgroupName(chat.conversation.workgroup_id)}
           draft={drafts.current.get(selected) ?? ""}
           setDraft={(text) => drafts.current.set(selected, text)}
+          backchannel={backchannel}
         />
       ) : (
         <div class="empty-state">
@@ -139,6 +151,7 @@ interface PanelProps {
   workgroupName: string | undefined;
   draft: string;
   setDraft: (text: string) => void;
+  backchannel?: BackchannelSlot;
 }
 
 function ChatPanel({
@@ -151,6 +164,7 @@ function ChatPanel({
   workgroupName,
   draft,
   setDraft,
+  backchannel,
 }: PanelProps) {
   const conv = chat.conversation;
   const id = conv.id;
@@ -172,6 +186,8 @@ function ChatPanel({
   const [ending, setEnding] = useState(false);
   const [inviting, setInviting] = useState(false);
   const [privateNote, setPrivateNote] = useState(false);
+  const [openingBackchannel, setOpeningBackchannel] = useState(false);
+  const side = backchannel?.render(id) ?? null;
   const now = useNow(1000, chat.typing !== null);
   const notifier = useMemo(() => new TypingNotifier((active) => actions.typing(id, active)), [id]);
   useEffect(() => () => notifier.stop(), [notifier]);
@@ -227,7 +243,7 @@ function ChatPanel({
 
   return (
     <div
-      class="chat-panel"
+      class={`chat-panel${side ? " with-backchannel" : ""}`}
       role="tabpanel"
       id={`panel-${id}`}
       aria-labelledby={`tab-${id}`}
@@ -239,6 +255,25 @@ function ChatPanel({
             {ended && <span class="tag ended-tag">Ended</span>}
           </h3>
           <div class="chat-head-actions">
+            {backchannel && isParticipant && !side && (
+              <button
+                type="button"
+                disabled={openingBackchannel}
+                onClick={async () => {
+                  setOpeningBackchannel(true);
+                  setError("");
+                  try {
+                    await backchannel.open(id);
+                  } catch (e) {
+                    setError(`Could not open the back-channel: ${e instanceof Error ? e.message : String(e)}`);
+                  } finally {
+                    setOpeningBackchannel(false);
+                  }
+                }}
+              >
+                Back-channel
+              </button>
+            )}
             {!ended && role === "agent" && (
               <button type="button" onClick={() => setInviting(true)} disabled={inviting}>
                 Invite
@@ -305,14 +340,14 @@ function ChatPanel({
         <div class="typing" data-testid="typing" aria-live="polite">
           {typing ? `${typing.name || name} is typing…` : ""}
         </div>
-        {chat.failed.map((f) => (
-          <div class="error" role="alert" key={f.clientId}>
-            Not sent: “{f.text}” ({f.error}){" "}
-            <button type="button" class="link" onClick={() => actions.dismissFailed(id, f.clientId)}>
-              Dismiss
-            </button>
-          </div>
-        ))}
+        <SendFailures
+          failures={chat.failed}
+          onDismiss={(clientId) => actions.dismissFailed(id, clientId)}
+          onRestore={(value) => {
+            if (!text.trim()) update(value);
+          }}
+          onConfirm={(f) => actions.send(id, f.text, { confirm: true, ...(f.private ? { private: true } : {}) })}
+        />
         {error && (
           <p class="error" role="alert">
             {error}
@@ -381,6 +416,7 @@ function ChatPanel({
           </form>
         )}
       </div>
+      {side && <div class="backchannel-pane">{side}</div>}
       <CustomerDetails conversation={conv} workgroupName={workgroupName}>
         {handoff && <HandoffNote handoff={handoff} />}
         <EarlierConversations conversation={conv} me={me} />

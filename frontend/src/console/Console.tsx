@@ -10,7 +10,13 @@ import {
   unlockAudio,
 } from "./alerts";
 import { Admin } from "./Admin";
-import { Api, type StaffUser, type Workgroup } from "./api";
+import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
+import { AuditLog } from "./AuditLog";
+import { BlockedWords } from "./BlockedWords";
+import { initialImState, readToSend, reduceIm } from "./im";
+import { ImApi } from "./imApi";
+import { ImView, type ImActions } from "./ImView";
+import { TeamDialogs, TeamSidebar, type TeamDialog } from "./Team";
 import { Chats, type ChatActions } from "./Chats";
 import { Inbox } from "./Inbox";
 import { InvitationCards } from "./Invitations";
@@ -21,7 +27,29 @@ import { Tokens } from "./Tokens";
 import { useWaiting, Waiting } from "./Waiting";
 import { initialState, invitationsToMe, isReconnecting, offerList, reduce } from "./state";
 
-type View = "chats" | "past" | "admin" | "waiting" | "routing" | "inbox" | "tokens";
+type View =
+  | "chats"
+  | "past"
+  | "admin"
+  | "waiting"
+  | "routing"
+  | "inbox"
+  | "tokens"
+  | "team"
+  | "blocked-words"
+  | "audit";
+
+/** One page of staff IM history. */
+const HISTORY_PAGE = 50;
+
+/** A `blocked_word` notice for supervisors and admins. */
+interface BlockedNotice {
+  key: number;
+  conversationId: string;
+  actor: string;
+  scope: string;
+  words: string[];
+}
 
 const PRESENCE_OPTIONS: { value: Presence; label: string }[] = [
   { value: "available", label: "Available" },
@@ -56,6 +84,13 @@ export function Console({
     initialState(user.id, client.pending),
   );
   const [view, setView] = useState<View>("chats");
+  const [im, dispatchIm] = useReducer(reduceIm, undefined, () => initialImState(user.id));
+  const [imError, setImError] = useState("");
+  const [teamDialog, setTeamDialog] = useState<TeamDialog>(null);
+  const [staff, setStaff] = useState<StaffMember[]>([]);
+  const [staffError, setStaffError] = useState("");
+  const [blockedNotices, setBlockedNotices] = useState<BlockedNotice[]>([]);
+  const [pageVisible, setPageVisible] = useState(document.visibilityState !== "hidden");
   const [workgroups, setWorkgroups] = useState<Workgroup[]>([]);
   const [announcement, setAnnouncement] = useState("");
   const [headerError, setHeaderError] = useState("");
@@ -106,20 +141,171 @@ export function Console({
           if (!knownWorkgroups.current.has(m.offer.workgroup_id)) void reloadWorkgroups();
         }
         if (m.type === "waiting_changed" || m.type === "synced") setWaitingVersion((v) => v + 1);
+        if (
+          m.type === "mention" &&
+          ownPresenceRef.current !== "busy" && // busy: no sound, no pop-up (the notice stays)
+          (document.visibilityState === "hidden" || !imVisibleRef.current.includes(m.conversation_id))
+        ) {
+          beep();
+          notify(`${m.name} mentioned you`, m.text, `mention:${m.conversation_id}:${m.seq}`);
+        }
+        if (m.type === "blocked_word") {
+          const notice = {
+            key: ++noticeKeys.current,
+            conversationId: m.conversation_id,
+            actor: m.actor,
+            scope: m.scope,
+            words: m.words,
+          };
+          setBlockedNotices((list) => [...list, notice].slice(-5));
+        }
         if (m.type === "conversation" && m.conversation.workgroup_id !== null) {
           if (!knownWorkgroups.current.has(m.conversation.workgroup_id)) void reloadWorkgroups();
         }
       }
       dispatch(event);
+      dispatchIm(event);
     });
-    client.connect();
+    // Staff IM conversations are followed only with a cursor in `hello` (docs/protocol.md,
+    // "What you follow"): list them first, then connect. Without the list, chats still work.
+    let live = true;
+    ImApi.mine()
+      .then(
+        (items) => {
+          for (const item of items) {
+            if (!client.cursors.has(item.conversation.id)) {
+              client.cursors.set(item.conversation.id, item.conversation.last_seq);
+            }
+          }
+          dispatchIm({ type: "im_loaded", items });
+        },
+        (e) => setImError(`Could not load your team conversations: ${message(e)}`),
+      )
+      .finally(() => {
+        if (live) client.connect();
+      });
     return () => {
+      live = false;
       off();
       client.close();
       document.removeEventListener("pointerdown", unlock, true);
       document.removeEventListener("keydown", unlock, true);
     };
   }, [client]);
+
+  useEffect(() => {
+    Api.staff().then(setStaff, (e) => setStaffError(`The staff list is not available: ${message(e)}`));
+  }, []);
+
+  // Which staff conversations are on screen: the Team view's, and the back-channel beside the
+  // selected chat. Those are read as they come (unread stays 0, the read marker follows).
+  const imVisible = useMemo(() => {
+    if (!pageVisible) return [];
+    const ids: string[] = [];
+    if (view === "team" && im.selected && im.convs[im.selected]) ids.push(im.selected);
+    if (view === "chats" && state.selected) {
+      const side = im.backchannels[state.selected];
+      if (side && im.convs[side]) ids.push(side);
+    }
+    return ids;
+  }, [pageVisible, view, im.selected, im.convs, im.backchannels, state.selected]);
+  const imVisibleRef = useRef<string[]>([]);
+  imVisibleRef.current = imVisible;
+  const noticeKeys = useRef(0);
+  const imVisibleKey = imVisible.join(",");
+  useEffect(() => dispatchIm({ type: "im_visible", ids: imVisible }), [imVisibleKey]);
+  useEffect(() => {
+    const update = () => setPageVisible(document.visibilityState !== "hidden");
+    document.addEventListener("visibilitychange", update);
+    return () => document.removeEventListener("visibilitychange", update);
+  }, []);
+
+  // History (the latest page, once) and read markers of what is on screen.
+  const historyAsked = useRef(new Set<string>());
+  const readSent = useRef(new Map<string, number>());
+  useEffect(() => {
+    for (const id of imVisible) {
+      const conv = im.convs[id];
+      if (!conv) continue;
+      if (!conv.historyLoaded && !historyAsked.current.has(id)) {
+        historyAsked.current.add(id);
+        ImApi.history(id, null, HISTORY_PAGE).then(
+          (entries) => dispatchIm({ type: "im_history", conversationId: id, entries, limit: HISTORY_PAGE }),
+          (e) => {
+            historyAsked.current.delete(id);
+            setImError(`Could not load the history: ${message(e)}`);
+          },
+        );
+      }
+      const seq = readToSend(conv);
+      if (seq !== null && (readSent.current.get(id) ?? 0) < seq) {
+        readSent.current.set(id, seq);
+        ImApi.read(id, seq).then(
+          (r) => dispatchIm({ type: "im_read", conversationId: id, readSeq: r.read_seq, unread: r.unread }),
+          () => readSent.current.delete(id),
+        );
+      }
+    }
+  }, [imVisibleKey, im.convs]);
+
+  const openIm = (id: string) => {
+    dispatchIm({ type: "im_select", conversationId: id });
+    setView("team");
+  };
+  const imActions: ImActions = useMemo(
+    () => ({
+      send: (id, text, options) => {
+        client.send(id, text, options);
+      },
+      typing: (id, active) => client.typing(id, active),
+      dismissFailed: (id, clientId) => dispatchIm({ type: "im_dismiss_failed", conversationId: id, clientId }),
+      loadEarlier: async (id) => {
+        const before = imRef.current.convs[id]?.entries[0]?.seq ?? null;
+        const entries = await ImApi.history(id, before, HISTORY_PAGE);
+        dispatchIm({ type: "im_history", conversationId: id, entries, limit: HISTORY_PAGE });
+      },
+      setTopic: async (id, topic) => {
+        dispatchIm({ type: "im_upsert", conversation: await ImApi.setTopic(id, topic) });
+      },
+      addMember: async (id, userId) => {
+        dispatchIm({ type: "im_upsert", conversation: await ImApi.addMember(id, userId) });
+      },
+      leave: async (id) => {
+        await ImApi.leave(id);
+        client.forget(id);
+        dispatchIm({ type: "im_left", conversationId: id });
+      },
+    }),
+    [client],
+  );
+  const imRef = useRef(im);
+  imRef.current = im;
+  const imPending = (id: string) => state.pending.filter((p) => p.conversationId === id);
+  const backchannelSlot = {
+    open: async (chatId: string) => {
+      const conversation = await ImApi.backchannel(chatId);
+      dispatchIm({ type: "im_upsert", conversation });
+      dispatchIm({ type: "im_backchannel", customerId: chatId, conversationId: conversation.id });
+    },
+    render: (chatId: string) => {
+      const id = im.backchannels[chatId];
+      const conv = id ? im.convs[id] : undefined;
+      if (!conv) return null;
+      return (
+        <ImView
+          conv={conv}
+          me={im.me}
+          username={user.username}
+          pending={imPending(conv.conversation.id)}
+          maxChars={state.maxMessageChars}
+          actions={imActions}
+          staff={staff}
+          variant="backchannel"
+          onClose={() => dispatchIm({ type: "im_backchannel", customerId: chatId, conversationId: null })}
+        />
+      );
+    },
+  };
 
   // Is the agent looking at the chats? Only then does a message in the selected chat count
   // as read; otherwise it is unread, and a hidden tab also gets a sound and a notification.
@@ -158,11 +344,12 @@ export function Console({
 
   // Tab title: unread messages and waiting offers at a glance.
   const unreadTotal = Object.values(state.chats).reduce((n, c) => n + c.unread, 0);
+  const imUnread = Object.values(im.convs).reduce((n, c) => n + c.unread, 0);
   const offers = offerList(state);
   useEffect(() => {
-    const count = unreadTotal + offers.length;
+    const count = unreadTotal + imUnread + offers.length;
     document.title = count ? `(${count}) Parley console` : "Parley console";
-  }, [unreadTotal, offers.length]);
+  }, [unreadTotal, imUnread, offers.length]);
 
   const actions: ChatActions = useMemo(
     () => ({
@@ -183,6 +370,8 @@ export function Console({
   );
 
   const own = state.presence[user.id];
+  const ownPresenceRef = useRef<string | undefined>(undefined);
+  ownPresenceRef.current = own?.presence;
   useEffect(() => {
     if (!own) return;
     const asked = askedPresence.current;
@@ -259,6 +448,8 @@ export function Console({
           {nav("waiting", "Waiting")}
           {isAdmin && nav("routing", "Routing")}
           {isAdmin && nav("admin", "Admin")}
+          {isAdmin && nav("blocked-words", "Blocked words")}
+          {isAdmin && nav("audit", "Audit log")}
           {nav("tokens", "API tokens")}
         </nav>
         <div class="topbar-right">
@@ -322,8 +513,91 @@ export function Console({
           dispatch({ type: "select", conversationId });
         }}
       />
+      {imError && (
+        <p class="error banner" role="alert">
+          {imError}
+          <button type="button" class="subtle" onClick={() => setImError("")}>
+            Dismiss
+          </button>
+        </p>
+      )}
+      {im.mentions.map((m) => (
+        <p class="notice banner" role="status" data-testid="mention-notice" key={`${m.conversationId}:${m.seq}`}>
+          {m.name} mentioned you: “{m.text}”{" "}
+          <button
+            type="button"
+            onClick={() => {
+              dispatchIm({ type: "im_dismiss_mention", conversationId: m.conversationId, seq: m.seq });
+              openIm(m.conversationId);
+            }}
+          >
+            Open
+          </button>{" "}
+          <button
+            type="button"
+            class="subtle"
+            onClick={() => dispatchIm({ type: "im_dismiss_mention", conversationId: m.conversationId, seq: m.seq })}
+          >
+            Dismiss
+          </button>
+        </p>
+      ))}
+      {blockedNotices.map((n) => (
+        <p class="notice banner" role="status" data-testid="blocked-word-notice" key={n.key}>
+          Blocked words ({n.scope}) by {n.actor} in conversation {n.conversationId.slice(0, 8)}…:{" "}
+          {n.words.join(", ")}{" "}
+          <button
+            type="button"
+            class="subtle"
+            onClick={() => setBlockedNotices((list) => list.filter((x) => x.key !== n.key))}
+          >
+            Dismiss
+          </button>
+        </p>
+      ))}
+      <TeamDialogs
+        dialog={teamDialog}
+        myUserId={user.id}
+        staff={staff}
+        staffError={staffError}
+        onClose={() => setTeamDialog(null)}
+        onOpened={(conversation) => {
+          setTeamDialog(null);
+          dispatchIm({ type: "im_upsert", conversation });
+          openIm(conversation.id);
+        }}
+      />
+      <div class="workspace">
+      <TeamSidebar
+        state={im}
+        active={view === "team"}
+        error=""
+        onOpen={openIm}
+        onDialog={setTeamDialog}
+      />
       <main class="content">
-        {view === "chats" && <Chats state={state} actions={actions} workgroupName={workgroupName} />}
+        {view === "chats" && (
+          <Chats state={state} actions={actions} workgroupName={workgroupName} backchannel={backchannelSlot} />
+        )}
+        {view === "team" &&
+          (im.selected && im.convs[im.selected] ? (
+            <ImView
+              key={im.selected}
+              conv={im.convs[im.selected]}
+              me={im.me}
+              username={user.username}
+              pending={imPending(im.selected)}
+              maxChars={state.maxMessageChars}
+              actions={imActions}
+              staff={staff}
+            />
+          ) : (
+            <div class="empty-state">
+              <p>Pick a conversation in the Team list, or start one with “New message”.</p>
+            </div>
+          ))}
+        {view === "blocked-words" && isAdmin && <BlockedWords />}
+        {view === "audit" && isAdmin && <AuditLog />}
         {view === "past" && (
           <PastChats canSeeAll={canSeeAll} me={state.me} workgroupName={workgroupName} />
         )}
@@ -351,6 +625,7 @@ export function Console({
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}
       </main>
+      </div>
     </div>
   );
 }

@@ -3,5 +3,6 @@ import { render } from "preact";
 import { App } from "./App";
 import "./console.css";
 import "./transfer.css";
+import "./team.css";
 
 render(<App />, document.getElementById("app")!);

@@ -21,7 +21,16 @@ export interface ChatState {
   baseline: number;
   typing: { participant: string; name: string; at: number } | null;
   /** Sends the server refused for good. */
-  failed: { clientId: string; text: string; error: string }[];
+  failed: SendFailure[];
+}
+
+/** A send the server refused for good; `code` says why (e.g. `blocked_word`). */
+export interface SendFailure {
+  clientId: string;
+  text: string;
+  code?: string;
+  error: string;
+  private?: boolean;
 }
 
 export interface OfferState {
@@ -193,7 +202,13 @@ export function reduce(state: ConsoleState, action: Action): ConsoleState {
         ...chat,
         failed: [
           ...chat.failed,
-          { clientId: action.message.clientId, text: action.message.text, error: action.error },
+          {
+            clientId: action.message.clientId,
+            text: action.message.text,
+            code: action.code,
+            error: action.error,
+            private: action.message.private,
+          },
         ],
       });
     }

@@ -81,6 +81,29 @@ describe("ParleyClient", () => {
     expect(entries()).toEqual([1, 2, 3]);
   });
 
+  it("takes the entry inside an ack as delivered, once, and settles the send", () => {
+    const { client, sockets, entries, events, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(1) });
+    client.send(CID, "mine");
+    // The sending connection gets one frame for its message: the ack, carrying the entry.
+    const mine = { ...entry(2, "mine"), client_id: "id1" };
+    sockets[0].push({ type: "ack", ref: "id1", conversation_id: CID, entry: mine });
+    expect(entries()).toEqual([1, 2]);
+    expect(events.filter((e) => e.type === "entry").at(-1)).toEqual({
+      type: "entry",
+      conversationId: CID,
+      entry: mine,
+    });
+    expect(client.pending).toEqual([]);
+    // A retry's ack carries an entry already seen: nothing twice; nor a replay after a resume.
+    sockets[0].push({ type: "ack", ref: "id1", conversation_id: CID, entry: mine });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: mine });
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(3) });
+    expect(entries()).toEqual([1, 2, 3]);
+  });
+
   it("keeps unsent messages across a reload and sends them once online", () => {
     const store = new MemoryStore();
     const first = setup(store);
@@ -123,6 +146,25 @@ describe("ParleyClient", () => {
     sockets[0].push({ type: "error", ref: "id1", code: "too_long", message: "too long" });
     expect(client.pending).toEqual([]);
     expect(events.some((e) => e.type === "failed" && e.code === "too_long")).toBe(true);
+  });
+
+  it("drops a send refused or warned by a blocked word, and sends a confirmed one with confirm", () => {
+    const { client, sockets, events, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    client.send(CID, "we guarantee it");
+    sockets[0].push({ type: "error", ref: "id1", code: "blocked_word", message: "no promises" });
+    client.send(CID, "a discount");
+    sockets[0].push({ type: "error", ref: "id2", code: "blocked_word_warning", message: "careful" });
+    expect(client.pending).toEqual([]);
+    const failed = events.flatMap((e) => (e.type === "failed" ? [e.code] : []));
+    expect(failed).toEqual(["blocked_word", "blocked_word_warning"]);
+    vi.advanceTimersByTime(10_000); // never retried as it was
+    const sends = () => sockets[0].sent.filter((m) => (m as { type: string }).type === "send");
+    expect(sends()).toHaveLength(2);
+    client.send(CID, "a discount", { confirm: true });
+    expect(sends()[2]).toMatchObject({ text: "a discount", confirm: true, client_id: "id3" });
+    expect(sends()[0]).not.toHaveProperty("confirm");
   });
 
   it("waits retry_after after a rate_limited send, then sends the refused ones again in order", () => {

@@ -37,6 +37,8 @@ export interface PendingMessage {
   text: string;
   /** A private note (staff only): sent with `"private": true`. */
   private?: boolean;
+  /** Sent as written although a blocked-word rule warned (`"confirm": true`). */
+  confirm?: boolean;
 }
 
 export type Status = "connecting" | "online" | "offline" | "stopped";
@@ -78,6 +80,10 @@ const FINAL_SEND_ERRORS = new Set([
   "forbidden",
   "conflict",
   "not_found",
+  // House rules (docs/protocol.md, "Blocked words"): the same text is refused again; the user
+  // rephrases, or (a warning) confirms, which is a new send.
+  "blocked_word",
+  "blocked_word_warning",
 ]);
 
 export function randomId(): string {
@@ -140,9 +146,14 @@ export class ParleyClient {
   }
 
   /** Queue a message; it is sent now if online, else as soon as the connection is back. */
-  send(conversationId: string, text: string, options: { private?: boolean } = {}): PendingMessage {
+  send(
+    conversationId: string,
+    text: string,
+    options: { private?: boolean; confirm?: boolean } = {},
+  ): PendingMessage {
     const message: PendingMessage = { clientId: (this.options.newId ?? randomId)(), conversationId, text };
     if (options.private) message.private = true;
+    if (options.confirm) message.confirm = true;
     this.outbox = this.persist((stored) => [...stored, message]);
     this.emit({ type: "outbox", pending: this.pending });
     if (this.status === "online" && !this.holdTimer) this.transmit(message);
@@ -247,6 +258,8 @@ export class ParleyClient {
         for (const pending of this.outbox) this.transmit(pending);
         break;
       case "ack": {
+        // The connection that sent a message gets it only here, in the entry's place in the
+        // stream (the other connections get an "entry"); a retry's ack repeats a seen entry.
         this.deliver(message.conversation_id, message.entry);
         this.settle(message.ref);
         break;
@@ -349,6 +362,7 @@ export class ParleyClient {
       client_id: message.clientId,
       text: message.text,
       ...(message.private ? { private: true } : {}),
+      ...(message.confirm ? { confirm: true } : {}),
     });
   }
 

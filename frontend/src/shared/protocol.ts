@@ -12,7 +12,7 @@ export interface Entry {
   seq: number;
   /** `note`: a private note, only staff see it. `hidden`: what a visitor gets in a note's place
    * (same seq, empty body, no author): skip it, but keep its seq for the cursor. */
-  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden";
+  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic";
   author: string | null;
   body: { text?: string; name?: string; role?: string; reason?: string; [key: string]: unknown };
   client_id: string | null;
@@ -43,6 +43,16 @@ export interface Conversation {
   verified?: boolean;
   /** What the company's backend signed; null for an anonymous visitor. */
   customer?: VerifiedCustomer | null;
+  /** Rooms and back-channels (staff IM): name, topic, visibility, the back-channel's chat. */
+  room?: RoomInfo | null;
+}
+
+/** `conversation.room` of a staff room or back-channel. */
+export interface RoomInfo {
+  name: string;
+  topic: string;
+  visibility: "open" | "private";
+  customer_conversation_id: string | null;
 }
 
 /** A verified customer (`conversation.customer`). */
@@ -203,6 +213,16 @@ export type ServerMessage =
       scope: string;
       rules: number[];
       words: string[];
+    }
+  | {
+      /** To a member mentioned (`@username`) in a staff conversation. */
+      type: "mention";
+      conversation_id: string;
+      conversation_kind: string;
+      seq: number;
+      author: string;
+      name: string;
+      text: string;
     }
   | { type: "reconnect"; reason: string };
 

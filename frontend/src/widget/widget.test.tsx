@@ -463,7 +463,7 @@ describe("App", () => {
     expect($('[data-status="sending"]')?.textContent).toBe("Hello?");
     const stored = { seq: 2, kind: "message", author: "visitor", body: { text: "Hello?" }, client_id: send.client_id, created_at: "2026-03-02T10:15:02Z" };
     act(() => {
-      ws.push({ type: "entry", conversation_id: CID, entry: stored });
+      // The sending connection gets one frame: the ack, which carries the entry.
       ws.push({ type: "ack", ref: send.ref, conversation_id: CID, entry: stored });
     });
     expect($('[data-status="sending"]')).toBeNull();

@@ -28,12 +28,23 @@ from parley.domain.errors import Forbidden, NotFound
 
 
 class StaffRole(StrEnum):
+    #: Someone outside the company, invited by email into one room (``can_read_as_guest``):
+    #: below every staff role, so that ``require_role(..., AGENT)`` refuses a guest.
+    GUEST = "guest"
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
 
-_RANK = {StaffRole.AGENT: 0, StaffRole.SUPERVISOR: 1, StaffRole.ADMIN: 2}
+_RANK = {StaffRole.GUEST: -1, StaffRole.AGENT: 0, StaffRole.SUPERVISOR: 1, StaffRole.ADMIN: 2}
+
+
+def rank(role: StaffRole) -> int:
+    return _RANK[role]
+
+
+def is_guest(principal: Principal) -> bool:
+    return isinstance(principal, Staff) and principal.role is StaffRole.GUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,8 @@ def can_read(principal: Principal, conv: Conversation, member_of: Collection[int
     The staff IM (DMs, rooms, back-channels) has rules of its own: ``can_read_staff_only``."""
     if conv.staff_only:
         return can_read_staff_only(principal, conv)
+    if is_guest(principal):
+        return False  # no customer chat, whatever its workgroup or participants
     if isinstance(principal, Visitor):
         return principal.conversation_id == conv.id
     if _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]:
@@ -108,11 +121,31 @@ def can_read_staff_only(principal: Principal, conv: Conversation) -> bool:
     The one exception to come is ``can_read_for_compliance``."""
     if not isinstance(principal, Staff):
         return False
+    if is_guest(principal):
+        return can_read_as_guest(principal, conv)
     if is_member(principal, conv):
         return True
     if conv.kind is Kind.ROOM and conv.room is not None and conv.room.visibility is Visibility.OPEN:
         return True
     return can_read_for_compliance(principal, conv)
+
+
+def can_read_as_guest(principal: Staff, conv: Conversation) -> bool:
+    """A guest reads the room they were invited into, while a present member, and nothing
+    else: no open room they are not in, no DM, no back-channel, no customer chat."""
+    return conv.kind is Kind.ROOM and is_member(principal, conv)
+
+
+def require_guest_inviter(principal: Principal, conv: Conversation) -> Staff:
+    """Inviting a guest (someone outside the company, by email) is for the owners of a room
+    (open or private): never into a DM or a back-channel, never by a guest."""
+    staff = require_role(principal, StaffRole.AGENT)
+    if conv.kind is not Kind.ROOM or conv.room is None:
+        raise Forbidden("guests are invited into rooms only")
+    me = conv.participant(staff.key)
+    if me is None or not me.present or me.role is not Role.OWNER:
+        raise Forbidden("only the room's owners can invite a guest")
+    return staff
 
 
 def can_read_for_compliance(principal: Staff, conv: Conversation) -> bool:
@@ -151,6 +184,8 @@ def require_room_owner(principal: Principal, conv: Conversation) -> Staff:
     back-channel, every member (they are all the chat's staff or their colleagues); in an
     open room anyone may join, so any member may invite."""
     staff = require_member(principal, conv)
+    if staff.role is StaffRole.GUEST:
+        raise Forbidden("a guest cannot do this")
     if conv.kind is Kind.BACKCHANNEL:
         return staff
     if conv.kind is not Kind.ROOM or conv.room is None:
@@ -171,10 +206,11 @@ def can_open_backchannel(principal: Principal, chat: Conversation) -> bool:
     return me is not None and me.present and me.role in (Role.AGENT, Role.HELPER)
 
 
-def can_message(active: bool) -> bool:
+def can_message(active: bool, role: StaffRole = StaffRole.AGENT) -> bool:
     """Whom a DM, an invitation or a pull-in may name: an active staff account (one that was
-    deactivated reads like one that does not exist)."""
-    return active
+    deactivated reads like one that does not exist). Never a guest: a guest is reached in the
+    room they were invited into, and only there."""
+    return active and role is not StaffRole.GUEST
 
 
 def needs_membership(principal: Principal, conv: Conversation) -> bool:

@@ -144,3 +144,23 @@ class BadImage(InvalidInput):
     whatever its name or declared type), or it has too many pixels."""
 
     code = "bad_image"
+
+
+class TwoFactorFailed(Unauthenticated):
+    """A wrong two-factor code, one used before, or a wrong recovery code: the same answer
+    for each."""
+
+    code = "two_factor_failed"
+
+
+class TwoFactorEnrolmentRequired(Unauthenticated):
+    """The account policy requires two-factor sign-in and this account has not enrolled: its
+    session may only enrol (``POST /api/v1/me/2fa``)."""
+
+    code = "two_factor_enrolment_required"
+
+
+class InternalOnly(Forbidden):
+    """The company's network is internal-only: no guest is invited or signs in."""
+
+    code = "internal_only"

@@ -6,6 +6,11 @@ something was missed (a lost or reordered bus message), so the connection reads 
 cursor from the database (nothing lost, in order). Deliveries to one connection are serialised
 by its lock, which also covers the catch-up when it starts following a conversation.
 
+The connection that sent a message gets one frame for it, the ``ack`` that carries the entry,
+in the entry's place in its stream (``expect_ack`` before the send, ``answer`` after it); every
+other connection gets the ``entry``. A connection that comes back later gets its own messages
+as entries, in the replay that follows its cursor.
+
 Each connection has a bounded outbox drained by its transport; a client too slow to keep up is
 disconnected rather than allowed to hold memory, and resumes from its cursors when it returns.
 """
@@ -13,9 +18,10 @@ disconnected rather than allowed to hold memory, and resumes from its cursors wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -23,7 +29,7 @@ from pydantic import BaseModel
 
 from parley.domain.access import Principal, Staff, Visitor
 from parley.metrics import Metrics
-from parley.protocol import ConversationOut, ConversationState, EntryMessage, EntryOut, Error
+from parley.protocol import Ack, ConversationOut, ConversationState, EntryMessage, EntryOut, Error
 from parley.realtime.notifications import (
     Appended,
     Follow,
@@ -50,8 +56,39 @@ class SyncSource(Protocol):
     async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]: ...
 
 
+class Transport(Protocol):
+    """Where a connection's frames go (a Starlette ``WebSocket`` is one)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
 class ClientConnection:
-    """A client's connection as the hub sees it, whatever the transport."""
+    """A client's connection as the hub sees it, whatever the transport.
+
+    Frames wait in the outbox, in order, until ``start`` gives the connection its transport;
+    then a task sends them, one at a time, and ends when the outbox is empty: an idle
+    connection holds no task, only what it must (a few hundred bytes here; see
+    ``bench/idle_connections.py``). More than ``outbox_limit`` frames waiting closes it (1013).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_drainer",
+        "_ended",
+        "_outbox_limit",
+        "_transport",
+        "acks",
+        "close_with",
+        "cursors",
+        "id",
+        "lock",
+        "outbox",
+        "overflowed",
+        "principal",
+        "token_hash",
+    )
 
     def __init__(
         self, connection_id: str, principal: Principal, outbox_limit: int = DEFAULT_OUTBOX_LIMIT
@@ -60,20 +97,84 @@ class ClientConnection:
         self.principal = principal
         self.cursors: dict[str, int] = {}
         self.lock = asyncio.Lock()
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        #: Frames not yet handed to the transport; None stands for the close.
+        self.outbox: deque[str | None] = deque()
         self._outbox_limit = outbox_limit
+        self._transport: Transport | None = None
+        self._drainer: asyncio.Task[None] | None = None
         #: The SHA-256 of the staff token this connection authenticated with, for revocation.
         self.token_hash: str | None = None
         self.overflowed = False
         #: Set by the transport when asked to close: (WebSocket close code, reason).
         self.close_with: tuple[int, str] | None = None
-        self.closed = asyncio.Event()
+        self._ended = False
+        self._closed: asyncio.Event | None = None
+        #: Sends of this connection not yet answered: (conversation id, client id) -> ref.
+        self.acks: dict[tuple[str, str], str | None] = {}
 
     def request_close(self, code: int, reason: str) -> None:
-        """Close after what is already queued has been sent."""
+        """Close after what is already queued has been sent; nothing sent later goes out."""
         if self.close_with is None:
             self.close_with = (code, reason)
-            self.outbox.put_nowait(None)
+            self.outbox.append(None)
+            self._drain_soon()
+
+    def start(self, transport: Transport) -> None:
+        """Send what is queued, and from now on what is sent, through ``transport``."""
+        self._transport = transport
+        self._drain_soon()
+
+    async def stop(self) -> None:
+        """The transport is done: after a requested close, wait until it is sent (and the
+        socket closed); otherwise (the client went away) drop what waits."""
+        drainer = self._drainer
+        if self.close_with is None:
+            self._transport = None
+            self.outbox.clear()
+            if drainer is not None:
+                drainer.cancel()
+        if drainer is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await drainer
+        self._transport = None
+
+    def mark_closed(self) -> None:
+        """The connection is gone for good (``closed`` is set)."""
+        self._ended = True
+        if self._closed is not None:
+            self._closed.set()
+
+    @property
+    def closed(self) -> asyncio.Event:
+        """Set once the connection is gone (made on first use: most are never waited for)."""
+        if self._closed is None:
+            self._closed = asyncio.Event()
+            if self._ended:
+                self._closed.set()
+        return self._closed
+
+    def _drain_soon(self) -> None:
+        if self._drainer is None and self._transport is not None and self.outbox:
+            self._drainer = asyncio.create_task(self._drain(self._transport))
+
+    async def _drain(self, transport: Transport) -> None:
+        try:
+            while self.outbox:
+                text = self.outbox.popleft()
+                if text is None:
+                    code, reason = self.close_with or (1000, "")
+                    self.outbox.clear()
+                    with contextlib.suppress(Exception):
+                        await transport.close(code, reason)
+                    return
+                await transport.send_text(text)
+        except Exception:
+            # The socket is gone: its reader sees the disconnect and ends the session.
+            log.debug("connection %s: sending failed", self.id, exc_info=True)
+            self._transport = None
+            self.outbox.clear()
+        finally:
+            self._drainer = None
 
     @property
     def audience(self) -> str:
@@ -88,16 +189,17 @@ class ClientConnection:
         return self.principal.key
 
     def send(self, message: BaseModel | dict[str, object]) -> None:
-        if self.overflowed:
+        if self.overflowed or self.close_with is not None:
             return
-        if self.outbox.qsize() >= self._outbox_limit:
+        if len(self.outbox) >= self._outbox_limit:
             log.warning("connection %s cannot keep up; disconnecting it", self.id)
             self.overflowed = True
             self.request_close(1013, "too slow; reconnect and resume")
             return
         # Dicts come from notifications, already dumped in JSON mode.
         text = message.model_dump_json() if isinstance(message, BaseModel) else json.dumps(message)
-        self.outbox.put_nowait(text)
+        self.outbox.append(text)
+        self._drain_soon()
 
 
 Snapshot = Callable[[Principal], Awaitable[Sequence[BaseModel]]]
@@ -240,8 +342,48 @@ class Hub:
             cursor = entry.seq
         conn.cursors[conversation_id] = cursor
 
+    def expect_ack(
+        self, conn: ClientConnection, conversation_id: str, client_id: str, ref: str | None
+    ) -> None:
+        """``conn`` is sending ``client_id``: the entry, when it reaches ``conn``, goes as the
+        ``ack`` (ref ``ref``) in its place. Call ``answer`` once the send returns, or
+        ``forget_ack`` if it fails."""
+        conn.acks[(conversation_id, client_id)] = ref
 
-def _entry_for(conn: ClientConnection, conversation_id: str, entry: EntryOut) -> EntryMessage:
-    """Every entry goes out through here: a private note reaches a visitor only as a
-    placeholder with its ``seq``, so that the visitor's cursor stays gapless."""
+    def forget_ack(self, conn: ClientConnection, conversation_id: str, client_id: str) -> None:
+        conn.acks.pop((conversation_id, client_id), None)
+
+    async def answer(
+        self, conn: ClientConnection, conversation_id: str, client_id: str, entry: EntryOut
+    ) -> None:
+        """The send returned ``entry``: answer it with the ``ack``, unless the delivery of the
+        commit already did, in order. An entry already behind the cursor (a retry of a stored
+        ``client_id``, or one that came back in a replay) is acknowledged at once; one that
+        would leave a gap (an earlier entry's notification has not arrived yet) waits for the
+        record to be read, so that the stream stays in order."""
+        key = (conversation_id, client_id)
+        async with conn.lock:
+            if key not in conn.acks:
+                return
+            cursor = conn.cursors.get(conversation_id)
+            if cursor is not None and entry.seq > cursor + 1:
+                await self._catch_up(conn, conversation_id)
+                if key not in conn.acks:
+                    return
+            ref = conn.acks.pop(key)
+            conn.send(Ack(ref=ref, conversation_id=conversation_id, entry=entry))
+            if cursor is not None and entry.seq == cursor + 1:
+                conn.cursors[conversation_id] = entry.seq
+                if self._metrics is not None:
+                    self._metrics.delivered_since(entry.created_at)
+
+
+def _entry_for(conn: ClientConnection, conversation_id: str, entry: EntryOut) -> EntryMessage | Ack:
+    """Every entry goes out through here: to the connection that is sending it, as the ``ack``
+    that answers the send; a private note reaches a visitor only as a placeholder with its
+    ``seq``, so that the visitor's cursor stays gapless."""
+    if conn.acks and entry.client_id is not None and entry.author == conn.participant_key:
+        key = (conversation_id, entry.client_id)
+        if key in conn.acks:
+            return Ack(ref=conn.acks.pop(key), conversation_id=conversation_id, entry=entry)
     return EntryMessage(conversation_id=conversation_id, entry=entry.visible_to(conn.principal))

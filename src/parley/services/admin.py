@@ -8,16 +8,19 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from parley.clock import Clock
+from parley.domain import accounts as account_policy
 from parley.domain import presence as presence_policy
 from parley.domain import routing
-from parley.domain.access import Principal, StaffRole, require_role
+from parley.domain.access import Principal, Staff, StaffRole, require_role
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.forms import FormField, validate_fields
 from parley.domain.identity import Mode as IdentityMode
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, Revoke
 from parley.services.auth import hash_password
+from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
+from parley.storage.audit import AuditStore
 from parley.storage.db import Database
 from parley.storage.staff import StaffStore, UserRow
 from parley.storage.tx import Tx
@@ -28,7 +31,7 @@ MIN_PASSWORD_CHARS = 8
 TRANSFER_TARGETS = frozenset({"agent", "queue", "workgroup"})
 
 
-def _check_name(kind: str, value: str) -> str:
+def check_name(kind: str, value: str) -> str:
     if not _NAME.fullmatch(value):
         raise InvalidInput(
             f"{kind} must be 1-64 lowercase letters, digits, '.', '_' or '-', starting with a "
@@ -103,13 +106,23 @@ class AdminService:
         staff: StaffStore,
         workgroups: WorkgroupStore,
         agents: AgentStore,
+        accounts: AccountStore,
+        audit: AuditStore,
     ) -> None:
         self._staff = staff
         self._workgroups = workgroups
         self._agents = agents
+        self._accounts = accounts
+        self._audit = audit
         self._db = db
         self._bus = bus
         self._clock = clock
+
+    async def _record(
+        self, tx: Tx, actor: Principal | None, action: str, user_id: int, details: dict[str, object]
+    ) -> None:
+        name = "operator" if not isinstance(actor, Staff) else f"staff:{actor.user_id}"
+        await self._audit.record(tx, self._clock.now(), name, action, f"user:{user_id}", details)
 
     # Users ------------------------------------------------------------------------------------
 
@@ -122,13 +135,18 @@ class AdminService:
         display_name: str = "",
         workgroups: list[str] | None = None,
         *,
+        email: str | None = None,
         allow_weak_password: bool = False,
     ) -> UserRow:
         """Create a staff account. ``actor`` None means the command line (the operator);
-        ``allow_weak_password`` is for the demo's published accounts only."""
+        ``allow_weak_password`` is for the demo's published accounts only. Its email must be
+        at one of the company's domains when the account policy names any; guests are not
+        made here (a room's owner invites them)."""
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
-        _check_name("a username", username)
+        if role is StaffRole.GUEST:
+            raise InvalidInput("guests are invited into a room by its owner, not created here")
+        check_name("a username", username)
         if not password or (len(password) < MIN_PASSWORD_CHARS and not allow_weak_password):
             raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
         display_name = display_name.strip() or username
@@ -138,10 +156,19 @@ class AdminService:
         now = self._clock.now()
         try:
             async with self._db.write() as tx:
+                policy = await self._accounts.policy(tx)
+                account_policy.check_email(policy, role, email)
                 if await self._staff.user_by_username(tx, username) is not None:
                     raise Conflict(f"the username {username!r} is taken")
                 user_id = await self._staff.insert_user(
-                    tx, username, display_name, role, password_hash, now
+                    tx, username, display_name, role, password_hash, now, email=email
+                )
+                await self._record(
+                    tx,
+                    actor,
+                    "account.created",
+                    user_id,
+                    {"username": username, "role": role.value, "email": email},
                 )
                 await self._agents.insert_agent(tx, presence_policy.initial(user_id, now), now)
                 for slug in workgroups or []:
@@ -167,10 +194,15 @@ class AdminService:
         active: bool | None = None,
         password: str | None = None,
         display_name: str | None = None,
+        email: str | None = None,
     ) -> UserRow:
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
+        if role is StaffRole.GUEST:
+            raise InvalidInput("guests are invited into a room by its owner, not made here")
         values: dict[str, object] = {}
+        if email is not None:
+            values["email"] = email
         if role is not None:
             values["role"] = role.value
         if active is not None:
@@ -187,8 +219,14 @@ class AdminService:
             user = await self._staff.user_by_username(tx, username)
             if user is None:
                 raise NotFound(f"no user {username!r}")
+            if role is not None and role is not user.role and user.role is StaffRole.GUEST:
+                raise InvalidInput("a guest stays a guest; make a staff account instead")
+            if user.role is not StaffRole.GUEST and (email is not None or role is not None):
+                policy = await self._accounts.policy(tx)
+                account_policy.check_email(policy, role or user.role, email or user.email)
             if values:
                 await self._staff.update_user(tx, user.id, **values)
+            await self._audit_update(tx, actor, user, role, active, password, display_name, email)
             if active is False or password is not None:
                 # A deactivated account or a reset password ends every session and token.
                 await self._staff.delete_tokens_of(tx, user.id)
@@ -201,6 +239,35 @@ class AdminService:
             notes.append(Revoke(user_id=user.id))
         await self._bus.publish(notes)
         return updated
+
+    async def _audit_update(
+        self,
+        tx: Tx,
+        actor: Principal | None,
+        user: UserRow,
+        role: StaffRole | None,
+        active: bool | None,
+        password: str | None,
+        display_name: str | None,
+        email: str | None,
+    ) -> None:
+        """One audit row per kind of change (what changed, never a password)."""
+        if role is not None and role is not user.role:
+            await self._record(
+                tx, actor, "account.role_changed", user.id, {"from": user.role, "to": role.value}
+            )
+        if active is not None and active != user.active:
+            action = "account.reactivated" if active else "account.deactivated"
+            await self._record(tx, actor, action, user.id, {})
+        if password is not None:
+            await self._record(tx, actor, "account.password_reset", user.id, {})
+        changed: dict[str, object] = {}
+        if display_name is not None and display_name.strip() != user.display_name:
+            changed["display_name"] = display_name.strip()
+        if email is not None and email != user.email:
+            changed["email"] = email
+        if changed:
+            await self._record(tx, actor, "account.updated", user.id, changed)
 
     # Workgroups -------------------------------------------------------------------------------
 
@@ -228,7 +295,7 @@ class AdminService:
     ) -> WorkgroupRow:
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
-        _check_name("a workgroup slug", slug)
+        check_name("a workgroup slug", slug)
         settings.validate()
         try:
             async with self._db.write() as tx:

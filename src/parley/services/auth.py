@@ -23,10 +23,19 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from parley.clock import Clock
 from parley.domain import access
-from parley.domain.access import Staff, Visitor
-from parley.domain.errors import InvalidInput, NotFound, Unauthenticated
+from parley.domain import accounts as account_policy
+from parley.domain.access import Staff, StaffRole, Visitor
+from parley.domain.errors import (
+    InternalOnly,
+    InvalidInput,
+    NotFound,
+    TwoFactorEnrolmentRequired,
+    TwoFactorFailed,
+    Unauthenticated,
+)
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Revoke
+from parley.storage.accounts import AccountStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.staff import StaffStore, TokenRow, UserRow
@@ -60,13 +69,38 @@ class Login:
     token: str
     csrf_token: str
     staff: Staff
+    #: The policy requires two-factor sign-in and the account has not enrolled: this session
+    #: may only enrol (its token's kind is ``enrol``).
+    must_enrol: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TwoFactorPending:
+    """The password was right and the account signs in with a code: step two takes
+    ``token`` (signed, short-lived) and a TOTP or recovery code."""
+
+    token: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Authenticated:
     staff: Staff
-    kind: str  # session | api
+    kind: str  # session | api | enrol
     csrf_token: str
+    token_hash: str = ""
+
+
+#: How long the second step of a sign-in may wait for its code.
+TWO_FACTOR_PENDING = timedelta(minutes=5)
+#: The kind of session an account that must enrol in two-factor sign-in gets: enrolling only.
+ENROL = "enrol"
+
+
+def recovery_hash(code: str) -> str:
+    """Recovery codes are random (80 bits), so a plain SHA-256 keeps them as well as a slow
+    hash would; spaces and dashes and case do not matter when one is typed."""
+    return hash_token("recovery:" + code.replace("-", "").replace(" ", "").lower())
 
 
 #: A token's last use is written at most this often (per token, across nodes).
@@ -111,9 +145,12 @@ class AuthService:
         visitor_token_lifetime: timedelta = timedelta(hours=24),
         staff: StaffStore,
         conversations: ConversationStore,
+        accounts: AccountStore,
     ) -> None:
         self._staff = staff
         self._conversations = conversations
+        self._accounts = accounts
+        self._pending_signer: URLSafeSerializer | None = None
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -126,15 +163,88 @@ class AuthService:
         async with self._db.write() as tx:
             key = await self._staff.server_key(tx, "visitor_token_key", secrets.token_urlsafe(32))
         self._visitor_signer = URLSafeSerializer(key, salt="parley.visitor")
+        async with self._db.write() as tx:
+            key = await self._staff.server_key(tx, "two_factor_key", secrets.token_urlsafe(32))
+        self._pending_signer = URLSafeSerializer(key, salt="parley.two-factor")
 
-    async def login(self, username: str, password: str) -> Login:
+    async def login(self, username: str, password: str) -> Login | TwoFactorPending:
+        """Step one: the password. An account enrolled in two-factor sign-in gets a
+        ``TwoFactorPending`` (step two: ``second_step``); one that the policy requires to
+        enrol but has not, a session that may only enrol; a guest, while the network is
+        internal-only, ``InternalOnly``."""
         async with self._db.read() as tx:
             user = await self._staff.user_by_username(tx, username)
+            policy = await self._accounts.policy(tx)
         ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
         if user is None or not ok or not user.active:
             raise Unauthenticated("wrong username or password")
-        token, csrf = await self._issue(user, "session", "", self._session_lifetime)
-        return Login(token, csrf, staff_of(user))
+        if user.role is StaffRole.GUEST and policy.internal_only:
+            raise InternalOnly("guests cannot sign in: this network is internal-only")
+        if user.two_factor:
+            return self._pending(user)
+        must_enrol = account_policy.two_factor_required(policy, user.role)
+        kind = ENROL if must_enrol else "session"
+        token, csrf = await self._issue(user, kind, "", self._session_lifetime)
+        return Login(token, csrf, staff_of(user), must_enrol)
+
+    def _pending(self, user: UserRow) -> TwoFactorPending:
+        assert self._pending_signer is not None, "AuthService.start() was not awaited"
+        expires_at = self._clock.now() + TWO_FACTOR_PENDING
+        # The password hash's tail: a password changed since voids the pending sign-in.
+        payload = {"u": user.id, "p": user.password_hash[-12:], "e": expires_at.timestamp()}
+        return TwoFactorPending(str(self._pending_signer.dumps(payload)), expires_at)
+
+    def pending_user(self, token: str) -> int:
+        """The account a pending sign-in is for (forged or expired: ``Unauthenticated``)."""
+        return self._pending_payload(token)[0]
+
+    def _pending_payload(self, token: str) -> tuple[int, str]:
+        assert self._pending_signer is not None, "AuthService.start() was not awaited"
+        try:
+            payload = self._pending_signer.loads(token)
+        except BadSignature:
+            raise Unauthenticated("this sign-in has expired; enter your password again") from None
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("u"), int)
+            or not isinstance(payload.get("e"), (int, float))
+            or self._clock.now().timestamp() >= payload["e"]
+        ):
+            raise Unauthenticated("this sign-in has expired; enter your password again")
+        return int(payload["u"]), str(payload.get("p"))
+
+    async def second_step(
+        self, token: str, code: str | None, recovery_code: str | None
+    ) -> tuple[Login, bool]:
+        """Step two: a TOTP code (accepted once: its time step is recorded) or a recovery code
+        (deleted as it is used). Returns the session and whether a recovery code was used."""
+        user_id, fingerprint = self._pending_payload(token)
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            user = await self._staff.user(tx, user_id)
+            if user is None or not user.active or user.password_hash[-12:] != fingerprint:
+                raise Unauthenticated("this sign-in has expired; enter your password again")
+            totp = await self._accounts.totp(tx, user_id, lock=True)
+            if not totp.enabled or totp.secret is None:
+                raise Unauthenticated("this sign-in has expired; enter your password again")
+            if code is not None:
+                step = account_policy.matching_step(totp.secret, code, now, totp.last_step)
+                if step is None or not await self._accounts.use_step(tx, user_id, step):
+                    raise TwoFactorFailed("wrong or already used code")
+            elif recovery_code is None or not await self._accounts.use_recovery_code(
+                tx, user_id, recovery_hash(recovery_code)
+            ):
+                raise TwoFactorFailed("wrong or already used code")
+            policy = await self._accounts.policy(tx)
+        if user.role is StaffRole.GUEST and policy.internal_only:
+            raise InternalOnly("guests cannot sign in: this network is internal-only")
+        token_, csrf = await self._issue(user, "session", "", self._session_lifetime)
+        return Login(token_, csrf, staff_of(user)), code is None
+
+    async def finish_enrolment(self, token_hash: str) -> None:
+        """An enrol-only session becomes an ordinary one once the first code was right."""
+        async with self._db.write() as tx:
+            await self._staff.set_token_kind(tx, token_hash, ENROL, "session")
 
     async def create_api_token(
         self, staff: Staff, name: str, expires_in_days: int | None = None
@@ -213,7 +323,10 @@ class AuthService:
             await self._staff.insert_token(tx, row)
         return token, row
 
-    async def authenticate(self, token: str) -> Authenticated:
+    async def authenticate(self, token: str, *, enrolling: bool = False) -> Authenticated:
+        """The staff member a session or API token is for. A session that may only enrol in
+        two-factor sign-in is refused (``TwoFactorEnrolmentRequired``) unless ``enrolling``
+        (the enrolment routes, ``/auth/me``, logout)."""
         async with self._db.read() as tx:
             found = await self._staff.token(tx, hash_token(token))
         if found is None:
@@ -222,11 +335,15 @@ class AuthService:
         now = self._clock.now()
         if not user.active or (row.expires_at is not None and row.expires_at <= now):
             raise Unauthenticated("this session has ended; log in again")
+        if row.kind == ENROL and not enrolling:
+            raise TwoFactorEnrolmentRequired(
+                "this account must sign in with a second factor: enrol first (POST /api/v1/me/2fa)"
+            )
         if row.last_used_at is None or row.last_used_at <= now - TOUCH_INTERVAL:
             # At most one write a minute per token, not one per request.
             async with self._db.write() as tx:
                 await self._staff.touch_token(tx, row.token_hash, now, now - TOUCH_INTERVAL)
-        return Authenticated(staff_of(user), row.kind, row.csrf_token)
+        return Authenticated(staff_of(user), row.kind, row.csrf_token, row.token_hash)
 
     async def logout(self, token: str) -> None:
         token_hash = hash_token(token)

@@ -22,7 +22,7 @@ from parley.clock import Clock
 from parley.domain import access
 from parley.domain import im as im_policy
 from parley.domain import presence as presence_policy
-from parley.domain.access import NO_SUCH_CONVERSATION, Staff
+from parley.domain.access import NO_SUCH_CONVERSATION, Staff, StaffRole
 from parley.domain.conversation import (
     Conversation,
     Kind,
@@ -98,6 +98,7 @@ class ImService:
     async def open_direct(self, me: Staff, user_ids: Sequence[int]) -> ConversationOut:
         """The DM between ``me`` and ``user_ids``: the one that exists for this set of members,
         else a new one (every member's connections start following it)."""
+        access.require_role(me, StaffRole.AGENT)  # a guest has their room only
         others = sorted(set(user_ids) - {me.user_id})
         if not others:
             raise InvalidInput("a direct message needs someone besides you")
@@ -158,6 +159,7 @@ class ImService:
     async def create_room(
         self, me: Staff, name: str, topic: str, visibility: Visibility
     ) -> ConversationOut:
+        access.require_role(me, StaffRole.AGENT)
         now = self._clock.now()
         conv, entries = im_policy.open_room(
             secrets.token_hex(16), name, topic, visibility, _me(me, now), now
@@ -175,6 +177,7 @@ class ImService:
         self, me: Staff, search: str | None = None, limit: int = MAX_LIST
     ) -> list[ConversationOut]:
         """The open rooms, by name; ``search`` matches names and topics."""
+        access.require_role(me, StaffRole.AGENT)
         if search is not None and len(search) > MAX_SEARCH_CHARS:
             raise TooLong(f"a search is limited to {MAX_SEARCH_CHARS} characters")
         async with self._db.read() as tx:
@@ -363,7 +366,7 @@ class ImService:
         found = []
         for user_id in user_ids:
             user = await self._staff.user(tx, user_id)
-            if user is None or not access.can_message(user.active):
+            if user is None or not access.can_message(user.active, user.role):
                 raise NotFound(NO_SUCH_STAFF)
             found.append(user)
         return found

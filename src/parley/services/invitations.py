@@ -346,4 +346,5 @@ async def _out(
         created_at=invitation.created_at,
         expires_at=invitation.expires_at,
         metadata=conv.metadata,
+        verified=conv.customer is not None,
     )

@@ -30,7 +30,7 @@ from parley.domain.access import Principal, StaffRole, require_role
 from parley.domain.errors import NotFound, RateLimited, Unauthenticated
 from parley.domain.limits import SendGate, TokenBucket, whole_seconds
 from parley.metrics import Metrics
-from parley.services.auth import AuthService, Login
+from parley.services.auth import AuthService, Login, TwoFactorPending
 from parley.settings import Settings
 from parley.storage.db import Database
 from parley.storage.staff import StaffStore
@@ -83,6 +83,7 @@ class Rules:
     photo: Rule
     ws_message: Rule
     ws_typing: Rule
+    two_factor: Rule
 
     @classmethod
     def of(cls, settings: Settings) -> Rules:
@@ -99,6 +100,7 @@ class Rules:
             photo=Rule.of("photo", settings.photo_limit),
             ws_message=Rule.of("ws_message", settings.ws_message_limit),
             ws_typing=Rule.of("ws_typing", settings.ws_typing_limit),
+            two_factor=Rule.of("two_factor", settings.two_factor_limit),
         )
 
 
@@ -248,7 +250,7 @@ class LoginGuard:
         self._db = db
         self._rules = rules
 
-    async def login(self, username: str, password: str, client_ip: str) -> Login:
+    async def login(self, username: str, password: str, client_ip: str) -> Login | TwoFactorPending:
         rules = self._rules
         await self._limiter.hit(rules.login_ip, client_ip, message=TOO_MANY_LOGINS)
         account = account_key(username)
@@ -266,6 +268,23 @@ class LoginGuard:
                 log.info("limit %s reached: an account is locked", rules.login_failures.name)
             raise
         await self._limiter.clear(rules.login_failures, account)
+        return done
+
+    async def second_step(
+        self, token: str, code: str | None, recovery_code: str | None, client_ip: str
+    ) -> tuple[Login, bool]:
+        """Step two of a sign-in, limited per client address (``login_ip``) and per account
+        (``two_factor``: every code tried counts, right or wrong, so that six digits cannot be
+        guessed; a success forgets them)."""
+        await self._limiter.hit(self._rules.login_ip, client_ip, message=TOO_MANY_LOGINS)
+        user_id = self._auth.pending_user(token)
+        await self._limiter.hit(
+            self._rules.two_factor,
+            f"user:{user_id}",
+            message="too many codes tried for this account; try again later",
+        )
+        done = await self._auth.second_step(token, code, recovery_code)
+        await self._limiter.clear(self._rules.two_factor, f"user:{user_id}")
         return done
 
     async def unlock(self, actor: Principal, username: str) -> bool:

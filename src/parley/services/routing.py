@@ -1,17 +1,19 @@
 """Routing use cases: run a workgroup's dispatcher, accept and decline offers, cancel requests.
 
 Every routing change locks the workgroup's row first (then an agent's, then a conversation's:
-always in that order), loads the queue, calls ``parley.domain.routing`` and writes what its
-events say. Offers are only ever made by ``run``, which one node at a time executes
+always in that order), loads the queue (``_router``: the queue this node kept, brought up to date
+from the change feed), calls ``parley.domain.routing`` and writes what its events say. Offers
+are only ever made by ``run``, which one node at a time executes
 (``parley.services.runtime.Dispatcher``); the partial unique indexes on ``offers`` make the
 database refuse a second live offer for an agent or a request even if that were ever violated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from parley.clock import Clock
@@ -100,42 +102,49 @@ class RoutingService:
         the change feed (``RequestStore.refresh``): a run reads the requests changed since the
         last one, not every waiting request."""
         now = self._clock.now()
-        kept = self._kept.get(workgroup_id, now)
-        prune: int | None = None
-        try:
-            async with self._db.write() as tx:
-                wg = await self._workgroups.workgroup(tx, workgroup_id, lock=True)
-                if wg is None:
-                    self._kept.forget([workgroup_id])
-                    return None
-                before, keep, how = await self._requests.refresh(tx, wg, kept)
-                ticked, timeouts = routing.tick(before, now)
-                after, offers = routing.dispatch(ticked, now)
-                notes = await self._persist(tx, wg, before, after, [*timeouts, *offers], now)
-                prune = self._kept.prune_upto(workgroup_id, keep)
-                if prune is not None:
-                    await self._requests.prune_changes(tx, workgroup_id, prune)
-        except BaseException:
-            self._kept.forget([workgroup_id])
-            raise
-        self._kept.put(workgroup_id, keep, now, whole=how == "full")
-        if prune is not None:
-            self._kept.pruned(workgroup_id, prune)
+        async with self._db.write() as tx:
+            wg = await self._workgroups.workgroup(tx, workgroup_id, lock=True)
+            if wg is None:
+                self._kept.forget([workgroup_id])
+                return None
+            before, keep = await self._router(tx, wg)
+            ticked, timeouts = routing.tick(before, now)
+            after, offers = routing.dispatch(ticked, now)
+            notes = await self._persist(tx, wg, before, after, [*timeouts, *offers], now)
+            prune = self._kept.prune_upto(workgroup_id, keep)
+            if prune is not None:
+                await self._requests.prune_changes(tx, workgroup_id, prune)
+                tx.on_commit(partial(self._kept.pruned, workgroup_id, prune))
         self._metrics.dispatch_run([*timeouts, *offers])
         await self._bus.publish(notes)
         return routing.next_deadline(after, now)
 
+    async def _router(self, tx: Tx, wg: WorkgroupRow) -> tuple[routing.Router, KeptQueue]:
+        """The workgroup's router, from the queue this node kept plus what changed since (or
+        loaded whole, ``RequestStore.refresh``); what was read is kept once ``tx`` commits.
+
+        ``wg`` must have been read with its row locked in ``tx``, before ``tx`` changed any of
+        its requests: every writer of the change feed holds that lock, so ``wg.routing_revision``
+        is exactly the committed state the requests read here reflect, on whichever node this
+        runs. What is kept is the queue *before* this transaction's own changes, at that
+        revision; those changes are the next revision in the feed, which the next use reads."""
+        now = self._clock.now()
+        router, keep, how = await self._requests.refresh(tx, wg, self._kept.get(wg.id, now))
+        self._metrics.routing_load(how)
+        tx.on_commit(partial(self._kept.put, wg.id, keep, now, whole=how == "full"))
+        return router, keep
+
     def kept(self, workgroup_id: int) -> KeptQueue | None:
-        """The queue the dispatcher keeps for the workgroup, if any (tests and diagnostics)."""
+        """The queue this node keeps for the workgroup, if any (tests and diagnostics)."""
         return self._kept.get(workgroup_id, self._clock.now())
 
     def forget(self, workgroup_ids: Iterable[int]) -> None:
-        """Drop the kept queues of these workgroups: their next run loads them whole."""
+        """Drop the kept queues of these workgroups: their next use loads them whole."""
         self._kept.forget(workgroup_ids)
 
-    def keep_only(self, owns: Callable[[int], bool]) -> None:
-        """Keep queues only for the workgroups ``owns`` says this node dispatches."""
-        self._kept.keep_only(owns)
+    def expire(self) -> None:
+        """Drop the kept queues due for a full load anyway (memory only for what is in use)."""
+        self._kept.expire(self._clock.now())
 
     async def accept(self, staff: Staff, offer_id: str) -> str:
         """Accept an offer: the agent joins the conversation. Returns its id."""
@@ -143,7 +152,7 @@ class RoutingService:
         async with self._db.write() as tx:
             wg = await self._offer_workgroup(tx, offer_id)
             await self._agents.agent(tx, staff.user_id, lock=True)  # one capacity check at a time
-            before = await self._requests.load_router(tx, wg)
+            before, _ = await self._router(tx, wg)
             after, events = routing.accept(before, offer_id, staff.user_id, now)
             notes = await self._assigned(tx, staff, wg, before, after, events, now)
         await self._bus.publish(notes)
@@ -160,7 +169,7 @@ class RoutingService:
             if wg is None:
                 raise OfferGone("this request is no longer waiting")
             await self._agents.agent(tx, staff.user_id, lock=True)
-            before = await self._requests.load_router(tx, wg)
+            before, _ = await self._router(tx, wg)
             after, events = routing.claim(before, conversation_id, staff.user_id, now)
             notes = await self._assigned(tx, staff, wg, before, after, events, now)
         await self._bus.publish(notes)
@@ -260,8 +269,12 @@ class RoutingService:
             dest, queue_id, priority, to_agent = await self._transfer_target(
                 tx, staff, source, conv.metadata, target
             )
-            # Lock order: workgroup, then conversation; check again under the locks.
-            await self._workgroups.workgroup(tx, dest.id, lock=True)
+            # Lock order: workgroup, then conversation; check again under the locks. The row read
+            # under the lock is the one whose routing revision the queue is loaded at.
+            locked = await self._workgroups.workgroup(tx, dest.id, lock=True)
+            if locked is None:
+                raise NotFound(f"no workgroup {target.name!r}")
+            dest = locked
             conv = await readable(
                 tx, self._workgroups, self._conversations, staff, conversation_id, lock=True
             )
@@ -269,7 +282,7 @@ class RoutingService:
             state = await self._requests.request_state(tx, conv.id)
             if state is None or state.status != "accepted":
                 raise Conflict("a transfer of this chat is already under way")
-            before = await self._requests.load_router(tx, dest)
+            before, _ = await self._router(tx, dest)
             request = routing.Request(
                 request_id=conv.id,
                 created_at=now,
@@ -370,7 +383,7 @@ class RoutingService:
         now = self._clock.now()
         async with self._db.write() as tx:
             wg = await self._offer_workgroup(tx, offer_id)
-            before = await self._requests.load_router(tx, wg)
+            before, _ = await self._router(tx, wg)
             after, events = routing.decline(before, offer_id, staff.user_id, now)
             notes = await self._persist(tx, wg, before, after, events, now)
             await self._agents.set_missed_offers(tx, staff.user_id, 0)
@@ -426,10 +439,13 @@ class RoutingService:
         ``Unavailable`` when the queue is full. Returns the request's position, and what to
         publish after the commit."""
         conversation_id, metadata = conv.id, conv.metadata
-        await self._workgroups.workgroup(
-            tx, wg.id, lock=True
-        )  # queue lengths are checked under this lock
-        before = await self._requests.load_router(tx, wg)
+        # Queue lengths are checked under this lock; the row read under it is the one whose
+        # routing revision the queue is loaded at (the caller's may be older).
+        locked = await self._workgroups.workgroup(tx, wg.id, lock=True)
+        if locked is None:
+            raise NotFound("this workgroup is gone")
+        wg = locked
+        before, _ = await self._router(tx, wg)
         default = next(
             (q.id for q in await self._workgroups.queues(tx, wg.id) if q.is_default), None
         )
@@ -474,9 +490,10 @@ class RoutingService:
         )
 
     async def cancel_in(self, tx: Tx, wg: WorkgroupRow, request_id: str) -> list[Notification]:
-        """Cancel a waiting request, inside the caller's transaction (workgroup locked)."""
+        """Cancel a waiting request, inside the caller's transaction (``wg`` read with its row
+        locked in it, before anything of its queue changed in it)."""
         now = self._clock.now()
-        before = await self._requests.load_router(tx, wg)
+        before, _ = await self._router(tx, wg)
         after, events = routing.cancel(before, request_id, now)
         return [
             *await self._persist(tx, wg, before, after, events, now),

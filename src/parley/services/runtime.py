@@ -343,10 +343,12 @@ class Dispatcher:
             self._ownership.changed.clear()
             now = self._clock.now()
             # A workgroup just taken starts from the database (its queue loaded whole: another
-            # node changed it meanwhile); one let go is forgotten, its kept queue too.
+            # node changed it meanwhile); one let go is forgotten. Kept queues stay on any node
+            # that uses them (accepts, chats opened: they are a cache checked against the
+            # database's revision), until due for a full load.
             gained = self._ownership.take_gained()
             self._routing.forget(gained)
-            self._routing.keep_only(owns)
+            self._routing.expire()
             due = {wg for wg in self._kicked if owns(wg)} | gained
             self._kicked.clear()
             self._deadlines = {wg: when for wg, when in self._deadlines.items() if owns(wg)}

@@ -163,8 +163,10 @@ class Database:
     async def _write(self) -> AsyncIterator[Tx]:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(parley_write=True)
+            tx = Tx(conn, postgres=not self.is_sqlite)
             async with conn.begin():
-                yield Tx(conn, postgres=not self.is_sqlite)
+                yield tx
+            tx.committed()  # not reached when the block raised or the commit failed
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

@@ -33,6 +33,10 @@ class DirectoryRow:
     photo_etag: str | None
 
 
+#: The directory is the company's staff: guests (outside people, one room each) are not in it.
+_staff_only = users.c.role != StaffRole.GUEST.value
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -44,8 +48,8 @@ class DirectoryStore:
     async def search(
         self, tx: Tx, query: str, *, limit: int, offset: int, user_ids: list[int] | None = None
     ) -> list[DirectoryRow]:
-        """Active staff whose display name, username or title contains ``query`` (any case),
-        by display name; ``user_ids`` keeps only those."""
+        """Active staff (no guests) whose display name, username or title contains ``query``
+        (any case), by display name; ``user_ids`` keeps only those."""
         stmt = (
             sa.select(
                 users.c.id,
@@ -60,7 +64,7 @@ class DirectoryStore:
             )
             .join(agent_state, agent_state.c.user_id == users.c.id, isouter=True)
             .join(staff_photos, staff_photos.c.user_id == users.c.id, isouter=True)
-            .where(users.c.active.is_(True))
+            .where(users.c.active.is_(True), _staff_only)
         )
         if query:
             pattern = _like(query.lower())
@@ -94,7 +98,9 @@ class DirectoryStore:
         if not user_ids:
             return set()
         rows = await tx.all(
-            sa.select(users.c.id).where(users.c.id.in_(user_ids), users.c.active.is_(True))
+            sa.select(users.c.id).where(
+                users.c.id.in_(user_ids), users.c.active.is_(True), _staff_only
+            )
         )
         return {int(r.id) for r in rows}
 
@@ -107,7 +113,7 @@ class DirectoryStore:
         row = await tx.one(
             sa.select(staff_photos.c.media_type, staff_photos.c.data, staff_photos.c.etag)
             .join(users, users.c.id == staff_photos.c.user_id)
-            .where(staff_photos.c.user_id == user_id, users.c.active.is_(True))
+            .where(staff_photos.c.user_id == user_id, users.c.active.is_(True), _staff_only)
         )
         return None if row is None else Photo(row.media_type, bytes(row.data), row.etag)
 

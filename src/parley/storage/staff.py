@@ -33,6 +33,9 @@ class UserRow:
     password_hash: str
     active: bool
     created_at: datetime
+    email: str | None = None
+    #: Signs in with a TOTP code (enrolment confirmed). The secret is never in a row.
+    two_factor: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,8 @@ def _user(row: sa.Row[Any]) -> UserRow:
         row.password_hash,
         row.active,
         row.created_at,
+        row.email,
+        bool(row.totp_enabled),
     )
 
 
@@ -96,6 +101,7 @@ class StaffStore:
         role: StaffRole,
         password_hash: str,
         now: datetime,
+        email: str | None = None,
     ) -> int:
         result = await tx.conn.execute(
             sa.insert(users)
@@ -106,6 +112,7 @@ class StaffStore:
                 password_hash=password_hash,
                 active=True,
                 created_at=now,
+                email=email,
             )
             .returning(users.c.id)
         )
@@ -120,6 +127,10 @@ class StaffStore:
     async def user(self, tx: Tx, user_id: int) -> UserRow | None:
         row = await tx.one(sa.select(users).where(users.c.id == user_id))
         return None if row is None else _user(row)
+
+    async def users_with_role(self, tx: Tx, role: StaffRole) -> list[UserRow]:
+        rows = await tx.all(sa.select(users).where(users.c.role == role.value))
+        return [_user(r) for r in rows]
 
     async def list_users(self, tx: Tx) -> list[UserRow]:
         return [_user(r) for r in await tx.all(sa.select(users).order_by(users.c.username))]
@@ -179,6 +190,27 @@ class StaffStore:
             )
             .values(last_used_at=now)
         )
+
+    async def set_token_kind(self, tx: Tx, token_hash: str, old: str, new: str) -> None:
+        await tx.conn.execute(
+            sa.update(auth_tokens)
+            .where(auth_tokens.c.token_hash == token_hash, auth_tokens.c.kind == old)
+            .values(kind=new)
+        )
+
+    async def delete_sessions_of(self, tx: Tx, user_ids: list[int]) -> list[TokenRow]:
+        """Delete the console sessions (not the API tokens) of ``user_ids``; returns them."""
+        if not user_ids:
+            return []
+        rows = await tx.all(
+            sa.select(auth_tokens).where(
+                auth_tokens.c.user_id.in_(user_ids), auth_tokens.c.kind.in_(["session", "enrol"])
+            )
+        )
+        await tx.conn.execute(
+            sa.delete(auth_tokens).where(auth_tokens.c.token_hash.in_([r.token_hash for r in rows]))
+        )
+        return [_token(r) for r in rows]
 
     async def delete_token(self, tx: Tx, token_hash: str) -> None:
         await tx.conn.execute(sa.delete(auth_tokens).where(auth_tokens.c.token_hash == token_hash))

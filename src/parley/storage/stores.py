@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
@@ -34,6 +35,7 @@ class Stores:
     audit: AuditStore
     directory: DirectoryStore
     templates: TemplateStore
+    accounts: AccountStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -51,4 +53,5 @@ class Stores:
             audit=AuditStore(),
             directory=DirectoryStore(),
             templates=TemplateStore(),
+            accounts=AccountStore(),
         )

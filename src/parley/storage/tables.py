@@ -60,6 +60,15 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # The directory: a job title (``domain.directory.MAX_TITLE_CHARS``).
     sa.Column("title", sa.String(80), nullable=False, server_default=""),
+    # Since 0016: the account's email (staff: checked against staff_email_domains; guests: the
+    # address they were invited at), and two-factor sign-in (TOTP).
+    sa.Column("email", sa.String(254), nullable=True),
+    # The TOTP secret (base32): written at enrolment, never returned after it.
+    sa.Column("totp_secret", sa.String(64), nullable=True),
+    # False while enrolment waits for its first code.
+    sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The last time step a code was accepted for: a code works once.
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
 )
 
 auth_tokens = sa.Table(
@@ -625,4 +634,43 @@ message_templates = sa.Table(
     sa.Column("tone", sa.String(16), nullable=False),  # professional personal
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Two-factor recovery codes: their SHA-256 only; each works once (the row is deleted).
+recovery_codes = sa.Table(
+    "recovery_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_recovery_codes_user_id", "user_id"),
+)
+
+# The account policy an admin sets (domain.accounts.AccountPolicy), one row per setting.
+account_policy = sa.Table(
+    "account_policy",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)
+
+# Guests invited by email into one room: the token's SHA-256 only.
+guest_invitations = sa.Table(
+    "guest_invitations",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("public_id", sa.String(32), nullable=False, unique=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("invited_by", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    # The guest account made with it (an invitation works once).
+    sa.Column("accepted_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Index("ix_guest_invitations_conversation_id", "conversation_id"),
 )

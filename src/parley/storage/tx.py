@@ -2,12 +2,13 @@
 ``Tx``, and every store method takes it as its first argument.
 
 A ``Tx`` is the transaction's connection plus what the queries share: whether the database is
-PostgreSQL (row locks) and the helpers ``one``, ``all`` and ``locked``.
+PostgreSQL (row locks) and the helpers ``one``, ``all`` and ``locked``, and what to do once it
+committed (``on_commit``: an in-memory cache kept only for what the database holds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,11 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class Tx:
-    __slots__ = ("conn", "postgres")
+    __slots__ = ("_on_commit", "conn", "postgres")
 
     def __init__(self, conn: AsyncConnection, *, postgres: bool) -> None:
         self.conn = conn
         self.postgres = postgres
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this transaction has committed (in the order given); never if it
+        rolls back. For memory that must hold only committed state (``KeptQueues``): it must
+        not fail and must not do I/O."""
+        self._on_commit.append(action)
+
+    def committed(self) -> None:
+        """Called by ``Database`` after the commit: runs the ``on_commit`` actions."""
+        actions, self._on_commit = self._on_commit, []
+        for action in actions:
+            action()
 
     async def one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
         return (await self.conn.execute(stmt)).first()

@@ -30,7 +30,7 @@ from parley.protocol import (
     Outcome,
 )
 from parley.services.admin import WorkgroupSettings
-from parley.services.auth import ApiToken
+from parley.services.auth import ENROL, ApiToken, Login, TwoFactorPending
 from parley.services.chat import ChatForm
 from parley.services.inbox import HoursSettings
 from parley.storage.staff import UserRow
@@ -56,6 +56,8 @@ class UserOut(BaseModel):
     display_name: str
     role: StaffRole
     active: bool
+    email: str | None = None
+    two_factor: bool = Field(False, description="Signs in with a TOTP code.")
 
     @classmethod
     def of(cls, user: UserRow) -> "UserOut":
@@ -65,6 +67,8 @@ class UserOut(BaseModel):
             display_name=user.display_name,
             role=user.role,
             active=user.active,
+            email=user.email,
+            two_factor=user.two_factor,
         )
 
 
@@ -84,6 +88,12 @@ class StaffOut(BaseModel):
         )
 
 
+class SecondStepIn(_In):
+    pending_token: Annotated[str, Field(min_length=1, max_length=512)]
+    code: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    recovery_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
 class LoginIn(_In):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
@@ -94,6 +104,20 @@ class SessionOut(BaseModel):
     csrf_token: str | None = Field(
         description="Echo in X-CSRF-Token on cookie-authenticated writes."
     )
+    must_enrol_2fa: bool = Field(
+        False,
+        description="The account policy requires two-factor sign-in and this account has not "
+        "enrolled: this session may only enrol (POST /api/v1/me/2fa, then /confirm).",
+    )
+
+
+class TwoFactorOut(BaseModel):
+    """Step one of a sign-in with two factors: send ``pending_token`` with a code to
+    ``POST /api/v1/auth/login/2fa``."""
+
+    two_factor_required: Literal[True] = True
+    pending_token: str
+    expires_at: datetime
 
 
 class TokenIn(_In):
@@ -145,6 +169,9 @@ class UserIn(_In):
     role: StaffRole = StaffRole.AGENT
     display_name: Annotated[str, Field(max_length=128)] = ""
     workgroups: list[str] = Field(default_factory=list, max_length=100)
+    email: OneLineEmail | None = Field(
+        None, description="Required, at one of them, when the policy names staff_email_domains."
+    )
 
 
 class UserPatch(_In):
@@ -152,6 +179,7 @@ class UserPatch(_In):
     active: bool | None = None
     password: Annotated[str | None, Field(min_length=8, max_length=1024)] = None
     display_name: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    email: OneLineEmail | None = None
 
 
 class FormFieldIO(_In):
@@ -474,12 +502,20 @@ def router() -> APIRouter:
     @api.post("/auth/login", tags=["auth"], responses=RATE_LIMITED)
     async def login(
         parley: Node, body: LoginIn, request: Request, response: Response
-    ) -> SessionOut:
+    ) -> SessionOut | TwoFactorOut:
         """Limited per client address and per account (docs/security.md, "Limits"): 429 with
-        Retry-After, the same whether or not the account exists or the password is right."""
+        Retry-After, the same whether or not the account exists or the password is right.
+        An account with two-factor sign-in gets ``TwoFactorOut`` (no session yet)."""
         done = await parley.login.login(
             body.username, body.password, limits.client_ip(request.scope)
         )
+        if isinstance(done, TwoFactorPending):
+            return TwoFactorOut(pending_token=done.token, expires_at=done.expires_at)
+        return start_session(parley, done, request, response)
+
+    def start_session(
+        parley: Node, done: Login, request: Request, response: Response
+    ) -> SessionOut:
         response.set_cookie(
             security.SESSION_COOKIE,
             done.token,
@@ -489,7 +525,22 @@ def router() -> APIRouter:
             secure=security.secure_cookie(parley.settings, request),
             path="/",
         )
-        return SessionOut(user=StaffOut.of(done.staff), csrf_token=done.csrf_token)
+        return SessionOut(
+            user=StaffOut.of(done.staff), csrf_token=done.csrf_token, must_enrol_2fa=done.must_enrol
+        )
+
+    @api.post("/auth/login/2fa", tags=["auth"], responses=RATE_LIMITED)
+    async def login_second_step(
+        parley: Node, body: SecondStepIn, request: Request, response: Response
+    ) -> SessionOut:
+        """Step two: ``code`` (the authenticator's 6 digits; each works once) or
+        ``recovery_code``. Limited per account (``two_factor_limit``) and address."""
+        if (body.code is None) == (body.recovery_code is None):
+            raise InvalidInput("send a code or a recovery_code")
+        done, _ = await parley.login.second_step(
+            body.pending_token, body.code, body.recovery_code, limits.client_ip(request.scope)
+        )
+        return start_session(parley, done, request, response)
 
     @api.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"])
     async def logout(parley: Node, request: Request, response: Response) -> None:
@@ -498,7 +549,7 @@ def router() -> APIRouter:
         if bearer is not None:
             await parley.auth.logout(bearer)  # revokes that token, whatever its kind
         elif cookie is not None:
-            await security.staff_of_request(parley.auth, request)  # CSRF-checked
+            await security.staff_of_request(parley.auth, request, enrolling=True)  # CSRF
             await parley.auth.logout(cookie)
         response.delete_cookie(
             security.SESSION_COOKIE,
@@ -510,9 +561,11 @@ def router() -> APIRouter:
 
     @api.get("/auth/me", tags=["auth"])
     async def me(parley: Node, request: Request) -> SessionOut:
-        found = await security.staff_of_request(parley.auth, request)
-        csrf = found.csrf_token if found.kind == "session" else None
-        return SessionOut(user=StaffOut.of(found.staff), csrf_token=csrf)
+        found = await security.staff_of_request(parley.auth, request, enrolling=True)
+        csrf = found.csrf_token if found.kind in ("session", ENROL) else None
+        return SessionOut(
+            user=StaffOut.of(found.staff), csrf_token=csrf, must_enrol_2fa=found.kind == ENROL
+        )
 
     @api.post("/auth/tokens", status_code=201, tags=["auth"])
     async def create_token(parley: Node, body: TokenIn, staff: AnyStaff) -> TokenOut:
@@ -549,7 +602,13 @@ def router() -> APIRouter:
     @api.post("/admin/users", status_code=201, tags=["admin"])
     async def create_user(parley: Node, body: UserIn, admin: Admin) -> UserOut:
         user = await parley.admin.create_user(
-            admin, body.username, body.password, body.role, body.display_name, body.workgroups
+            admin,
+            body.username,
+            body.password,
+            body.role,
+            body.display_name,
+            body.workgroups,
+            email=None if body.email is None else str(body.email),
         )
         return UserOut.of(user)
 
@@ -562,6 +621,7 @@ def router() -> APIRouter:
             active=body.active,
             password=body.password,
             display_name=body.display_name,
+            email=None if body.email is None else str(body.email),
         )
         return UserOut.of(user)
 

@@ -37,14 +37,18 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
-async def staff_of_request(auth: AuthService, request: Request) -> Authenticated:
+async def staff_of_request(
+    auth: AuthService, request: Request, *, enrolling: bool = False
+) -> Authenticated:
+    """``enrolling``: a session that may only enrol in two-factor sign-in is accepted too (the
+    enrolment routes, ``/auth/me``, logout); everywhere else it is refused."""
     token = bearer(request.headers.get("authorization"))
     if token is not None:
-        return await auth.authenticate(token)
+        return await auth.authenticate(token, enrolling=enrolling)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None:
         raise Unauthenticated("log in first, or send a bearer token")
-    found = await auth.authenticate(cookie)
+    found = await auth.authenticate(cookie, enrolling=enrolling)
     if request.method not in _SAFE_METHODS and not csrf_matches(
         found.csrf_token, request.headers.get(CSRF_HEADER)
     ):
@@ -67,6 +71,10 @@ async def staff(request: Request) -> Staff:
     return (await staff_of_request(node_of(request).auth, request)).staff
 
 
+async def enrolling(request: Request) -> Authenticated:
+    return await staff_of_request(node_of(request).auth, request, enrolling=True)
+
+
 async def admin(request: Request) -> Staff:
     found = await staff_of_request(node_of(request).auth, request)
     return require_role(found.staff, StaffRole.ADMIN)
@@ -75,3 +83,5 @@ async def admin(request: Request) -> Staff:
 AnyPrincipal = Annotated[Principal, Depends(principal)]
 AnyStaff = Annotated[Staff, Depends(staff)]
 Admin = Annotated[Staff, Depends(admin)]
+#: Any staff session, including one that may only enrol in two-factor sign-in.
+Enrolling = Annotated[Authenticated, Depends(enrolling)]

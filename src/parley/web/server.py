@@ -228,6 +228,9 @@ def config(
         "host": settings.host,
         "port": settings.port,
         "ws_max_size": settings.max_frame_bytes,
+        # uvicorn offers permessage-deflate unless told not to: each compressed socket keeps
+        # two zlib streams (tens of KB) for as long as it lives.
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
         "ws_ping_interval": settings.heartbeat_secs,
         "ws_ping_timeout": settings.heartbeat_secs,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECS,

@@ -30,7 +30,6 @@ from parley.metrics import ConnectionKind
 from parley.protocol import (
     AcceptInvitation,
     AcceptOffer,
-    Ack,
     CancelInvitation,
     DeclineInvitation,
     DeclineOffer,
@@ -137,7 +136,7 @@ class Session:
         conn = ClientConnection(logs.connection_id.get() or secrets.token_hex(8), principal)
         conn.token_hash = self._token_hash
         self.conn = conn
-        writer = asyncio.create_task(self._write(conn))
+        conn.start(self.ws)
         kind: ConnectionKind = "visitor" if isinstance(principal, Visitor) else "staff"
         self.parley.metrics.connection_opened(kind)
         try:
@@ -152,11 +151,8 @@ class Session:
                 with contextlib.suppress(Exception):
                     await self.parley.presence.disconnected(principal, conn.id)
                 self.parley.maintenance.wake.set()
-            if conn.close_with is None:
-                writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-            conn.closed.set()
+            await conn.stop()
+            conn.mark_closed()
 
     async def _send_now(self, message: Error) -> None:
         with contextlib.suppress(Exception):
@@ -288,7 +284,7 @@ class Session:
         if self._over_limit(conn, message, ref):
             return
         try:
-            reply = await self._dispatch(conn.principal, message)
+            reply = await self._dispatch(conn, message)
         except DomainError as exc:
             conn.send(Error(ref=ref, code=exc.code, message=exc.message))
             return
@@ -323,23 +319,15 @@ class Session:
             )
         return wait > 0
 
-    async def _dispatch(self, who: Principal, message: Any) -> Ack | Ok | Pong | Error | None:
+    async def _dispatch(self, conn: ClientConnection, message: Any) -> Ok | Pong | Error | None:
         parley = self.parley
+        who = conn.principal
         match message:
             case Ping(ref=ref):
                 return Pong(ref=ref)
-            case SendMessage(
-                ref=ref,
-                conversation_id=cid,
-                client_id=client_id,
-                text=text,
-                private=private,
-                confirm=confirm,
-            ):
-                entry = await parley.chat.send(
-                    who, cid, client_id, text, private=private, confirm=confirm
-                )
-                return Ack(ref=ref, conversation_id=cid, entry=entry)
+            case SendMessage():
+                await self._send(conn, message)
+                return None
             case Typing(conversation_id=cid, active=active):
                 await parley.chat.typing(who, cid, active)
                 return None
@@ -378,15 +366,24 @@ class Session:
                 return Error(code="protocol_error", message="hello was already received")
         return Error(code="unknown_type", message="unknown message type")  # pragma: no cover
 
-    async def _write(self, conn: ClientConnection) -> None:
-        while True:
-            text = await conn.outbox.get()
-            if text is None:
-                code, reason = conn.close_with or (1000, "")
-                with contextlib.suppress(Exception):
-                    await self.ws.close(code, reason)
-                return
-            await self.ws.send_text(text)
+    async def _send(self, conn: ClientConnection, message: SendMessage) -> None:
+        """One frame back: the ``ack`` carrying the entry, where the entry would have gone in
+        this connection's stream (``Hub.answer``); the other connections get the ``entry``."""
+        hub, cid, client_id = self.parley.hub, message.conversation_id, message.client_id
+        hub.expect_ack(conn, cid, client_id, message.ref)
+        try:
+            entry = await self.parley.chat.send(
+                conn.principal,
+                cid,
+                client_id,
+                message.text,
+                private=message.private,
+                confirm=message.confirm,
+            )
+        except BaseException:
+            hub.forget_ack(conn, cid, client_id)
+            raise
+        await hub.answer(conn, cid, client_id, entry)
 
 
 class _Close(Exception):

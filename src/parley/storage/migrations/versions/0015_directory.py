@@ -5,8 +5,8 @@ node serves them); each member's buddy list (favourites and named groups) as one
 what idle presence needs: whether an away came from idleness, and which connections are idle.
 And the company's message templates (greetings and sign-offs agents pick from).
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
