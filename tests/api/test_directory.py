@@ -400,3 +400,24 @@ async def test_status_text_under_the_house_rules(world: World) -> None:
         "blocked_word.refused",
     ]
     assert {a["details"]["scope"] for a in audited} == {"status_text"}
+
+
+async def test_guests_are_not_in_the_directory_and_do_not_read_it(world: World) -> None:
+    from tests.api.test_accounts import room_with_guest
+
+    await room_with_guest(world)
+    gus = world.user_ids["gus"]
+    listed = await ok(world, "olga", "get", "/api/v1/directory")
+    assert [e["username"] for e in listed] == ["olga"]
+    assert (await rest(world, "olga", "get", f"/api/v1/directory/{gus}")).status_code == 404
+    r = await rest(world, "olga", "put", "/api/v1/me/buddies", json={"favourites": [gus]})
+    assert r.status_code == 422
+    for method, path, kw in (
+        ("get", "/api/v1/directory", {}),
+        ("get", "/api/v1/me/buddies", {}),
+        ("put", PHOTO, {"content": png()}),
+        ("put", "/api/v1/me/profile", {"json": {"title": "Partner"}}),
+        ("get", "/api/v1/templates", {}),
+    ):
+        r = await rest(world, "gus", method, path, **kw)
+        assert r.status_code == 403, (path, r.text)
