@@ -22,6 +22,7 @@ from parley.services.accounts import AccountService
 from parley.services.admin import AdminService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
+from parley.services.directory import DirectoryService
 from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.house_rules import HouseRulesService
 from parley.services.identity import IdentityService
@@ -34,6 +35,7 @@ from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
+from parley.services.templates import TemplateService
 from parley.settings import Settings
 from parley.storage.db import Database
 from parley.storage.stores import Stores
@@ -66,6 +68,8 @@ class Parley:
     #: Sends committed together (services.group_commit): started after the migrations.
     writes: GroupCommit
     presence: PresenceService
+    directory: DirectoryService
+    templates: TemplateService
     snapshots: Snapshots
     ownership: Ownership
     dispatcher: Dispatcher
@@ -197,6 +201,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
         workgroups=stores.workgroups,
         agents=stores.agents,
+        idle_away=timedelta(seconds=settings.idle_away_secs),
+        house_rules=house_rules,
+    )
+    directory = DirectoryService(
+        db,
+        bus,
+        clock,
+        directory=stores.directory,
+        max_photo_bytes=settings.max_photo_bytes,
     )
     maintenance = Maintenance(presence, clock, heartbeat=timedelta(seconds=settings.heartbeat_secs))
     invitations = InvitationService(
@@ -249,6 +262,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         hub.connected,
         staff=stores.staff,
         conversations=stores.conversations,
+        agents=stores.agents,
     )
     bus.subscribe(mentions.on_notification)
     bus.on_resync(hub.resync)
@@ -298,6 +312,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         house_rules=house_rules,
         writes=writes,
         presence=presence,
+        directory=directory,
+        templates=TemplateService(
+            db, clock, house_rules, templates=stores.templates, audit=stores.audit
+        ),
         snapshots=snapshots,
         ownership=ownership,
         dispatcher=dispatcher,

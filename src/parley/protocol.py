@@ -348,6 +348,17 @@ class SetPresence(CleanInput):
     ref: Ref | None = None
     presence: Presence
     status_text: Annotated[str, Field(max_length=140)] = ""
+    #: Set the status text as written although a house rule warned (``blocked_word_warning``).
+    confirm: bool = False
+
+
+class Idle(CleanInput):
+    """Staff only: this browser's user has been idle for ``idle_away_secs`` (``idle: true``),
+    or is back (``idle: false``). See "Idle" in docs/protocol.md."""
+
+    type: Literal["idle"]
+    ref: Ref | None = None
+    idle: bool
 
 
 class AcceptOffer(CleanInput):
@@ -418,6 +429,7 @@ ClientMessage = Annotated[
     | Send
     | Typing
     | SetPresence
+    | Idle
     | AcceptOffer
     | DeclineOffer
     | End
@@ -451,6 +463,8 @@ class Welcome(_Message):
     max_message_chars: int
     #: The server's clock, so that clients can show countdowns (offers) despite clock skew.
     server_time: datetime
+    #: Staff: after this long without input, send ``idle`` with ``true`` (0: do not).
+    idle_away_secs: float = 0
 
 
 class ConversationState(_Message):
@@ -527,6 +541,20 @@ class PresenceOut(_Message):
     user_id: int
     presence: Presence
     status_text: str
+    #: ``away`` because every browser of the member is idle (it turns back by itself).
+    idle: bool = False
+
+
+class StaffProfileMessage(_Message):
+    """To every staff connection: a member changed their title or photo (the directory entry's
+    other fields; presence comes as ``presence``)."""
+
+    type: Literal["staff_profile"] = "staff_profile"
+    user_id: int
+    display_name: str
+    title: str
+    #: ``GET`` it with the session (or token); None: no photo.
+    photo_url: str | None
 
 
 class OfferMessage(_Message):
@@ -635,6 +663,7 @@ ServerMessage = Annotated[
     | QueueStatus
     | TypingOut
     | PresenceOut
+    | StaffProfileMessage
     | OfferMessage
     | OfferEndedMessage
     | InboxMessage

@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     presence_grace_secs: float = Field(
         60, gt=0, description="How long an agent with no connection stays in their presence."
     )
+    idle_away_secs: float = Field(
+        300,
+        ge=0,
+        le=86_400,
+        description="A staff browser idle this long turns available into away, and back when "
+        "its user returns (0: never).",
+    )
+    max_photo_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest staff photo upload (PUT /api/v1/me/photo).",
+    )
     heartbeat_secs: float = Field(
         20, gt=0, description="Interval of WebSocket pings and of the node heartbeat."
     )
@@ -150,6 +163,10 @@ class Settings(BaseSettings):
         "30 per 15 seconds",
         description="Messages a visitor or staff member sends in one conversation over REST.",
     )
+    photo_limit: str = Field(
+        "10 per 10 minutes",
+        description="Photo uploads per staff member (each one is decoded and re-encoded).",
+    )
     ws_message_limit: str = Field(
         "60 per 30 seconds",
         description="WebSocket messages (all but typing) per connection: a burst of N, then N "
@@ -229,6 +246,7 @@ class Settings(BaseSettings):
         "message_workgroup_limit",
         "message_email_limit",
         "send_limit",
+        "photo_limit",
         "ws_message_limit",
         "ws_typing_limit",
     )

@@ -223,3 +223,70 @@ def test_agent_back_over_api_after_expiry_gets_a_full_grace_period() -> None:
     new, _ = presence.set_presence(state, Presence.AVAILABLE, "", 0, at(600))
     assert presence.deadline(new, GRACE) == at(660)
     assert presence.expire(new, at(600), GRACE)[1] == []
+
+
+# Idle ------------------------------------------------------------------------------------------
+
+
+def test_idle_turns_available_away_and_back() -> None:
+    state = online(text="at my desk")
+    away, events = presence.set_idle(state, True, at(300))
+    assert (away.presence, away.away_from_idle, away.changed_at) == (Presence.AWAY, True, at(300))
+    assert away.status_text == "at my desk"  # the member's own text is kept
+    assert events == [PresenceChanged(AGENT, Presence.AWAY, "at my desk", "idle", True)]
+    back, events = presence.set_idle(away, False, at(400))
+    assert (back.presence, back.away_from_idle, back.changed_at) == (
+        Presence.AVAILABLE,
+        False,
+        at(400),
+    )
+    assert events == [PresenceChanged(AGENT, Presence.AVAILABLE, "at my desk", "active")]
+
+
+def test_one_active_connection_keeps_a_member_available() -> None:
+    state = online()
+    assert presence.set_idle(state, False, at(300)) == (state, [])
+
+
+@pytest.mark.parametrize("chosen", [Presence.AWAY, Presence.BUSY, Presence.OFFLINE])
+def test_idle_changes_nothing_but_available(chosen: Presence) -> None:
+    state = online(chosen)
+    assert presence.set_idle(state, True, at(300)) == (state, [])
+    # A chosen away is not ended by activity: only an away that idleness made.
+    assert presence.set_idle(state, False, at(301)) == (state, [])
+
+
+def test_choosing_a_presence_ends_the_idle_away() -> None:
+    away, _ = presence.set_idle(online(), True, at(300))
+    chosen, events = presence.set_presence(away, Presence.AWAY, "", 1, at(310))
+    assert chosen.away_from_idle is False and events == []  # the same presence, now by choice
+    assert presence.set_idle(chosen, False, at(320)) == (chosen, [])
+
+
+def test_offline_and_missed_offers_end_the_idle_away() -> None:
+    away, _ = presence.set_idle(online(), True, at(300))
+    gone = presence.disconnected(away, 0, at(301))
+    offline, events = presence.expire(gone, at(361), GRACE)
+    assert (offline.presence, offline.away_from_idle) == (Presence.OFFLINE, False)
+    assert events[0].reason == "disconnected"
+    # Back online later: activity does not make the offline member available.
+    again = presence.connected(offline)
+    assert presence.set_idle(again, False, at(400)) == (again, [])
+
+
+# Status text and notifications -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["two\nlines", "tab\there", "nul\x00", "sep\u2028x"])
+def test_status_text_is_one_line(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        presence.set_presence(online(), Presence.BUSY, text, 1, at(1))
+
+
+def test_status_text_of_140_characters_is_accepted() -> None:
+    state, _ = presence.set_presence(online(), Presence.BUSY, "é" * 140, 1, at(1))
+    assert state.status_text == "é" * 140
+
+
+def test_only_busy_silences_notifications() -> None:
+    assert [p for p in Presence if presence.silences_notifications(p)] == [Presence.BUSY]

@@ -139,6 +139,13 @@ class BlockedWordWarning(BlockedWord):
     code = "blocked_word_warning"
 
 
+class BadImage(InvalidInput):
+    """An uploaded photo is not a PNG, JPEG, WebP or GIF image that decodes (by its content,
+    whatever its name or declared type), or it has too many pixels."""
+
+    code = "bad_image"
+
+
 class TwoFactorFailed(Unauthenticated):
     """A wrong two-factor code, one used before, or a wrong recovery code: the same answer
     for each."""

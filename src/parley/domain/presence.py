@@ -6,10 +6,24 @@ agent closes, a grace period starts (default 60 s). A reconnect within it change
 runs out with no connection back, the agent becomes ``offline``.
 
 The number of live connections is counted by the caller (across every node) and passed in.
+
+Presence is every staff member's, not only agents': every account has one (``initial`` at
+creation). For routing only ``available`` counts; for the staff IM, ``busy`` silences
+notifications (``silences_notifications``).
+
+**Idle.** A browser reports when its user has been idle for ``idle_away_secs`` (and when they
+are back). ``set_idle`` turns ``available`` into ``away`` while every connection of the member is
+idle, and back into ``available`` when one is active again, but only an away that idleness
+made (``away_from_idle``): a member who chose ``away`` stays away. Any chosen presence clears
+the flag, and so does going offline.
+
+**Status text.** One line of at most 140 characters (``check_status_text``); the house rules of
+scope ``status_text`` are applied by the service.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +31,8 @@ from enum import StrEnum
 from parley.domain.errors import InvalidInput
 
 MAX_STATUS_TEXT_CHARS = 140
+#: The default of the ``idle_away_secs`` setting: a browser idle this long turns available away.
+IDLE_AWAY_SECS = 300
 
 
 class Presence(StrEnum):
@@ -34,6 +50,8 @@ class AgentPresence:
     changed_at: datetime
     #: Set while the agent has no live connection: when the last one closed.
     disconnected_at: datetime | None
+    #: The member is ``away`` because their browser went idle (not by choice).
+    away_from_idle: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +59,23 @@ class PresenceChanged:
     agent_id: int
     presence: Presence
     status_text: str
-    reason: str  # "set" | "disconnected" | "missed_offers"
+    reason: str  # "set" | "disconnected" | "missed_offers" | "idle" | "active"
+    away_from_idle: bool = False
+
+
+def check_status_text(text: str) -> str:
+    """The status text as stored: one line, at most ``MAX_STATUS_TEXT_CHARS``.
+    A line break or another control character is refused (``InvalidInput``)."""
+    if len(text) > MAX_STATUS_TEXT_CHARS:
+        raise InvalidInput(f"status text is limited to {MAX_STATUS_TEXT_CHARS} characters")
+    if any(unicodedata.category(c) == "Cc" for c in text) or "\u2028" in text or "\u2029" in text:
+        raise InvalidInput("status text is one line, without control characters")
+    return text
+
+
+def silences_notifications(presence: Presence) -> bool:
+    """Whether a member in ``presence`` is spared notifications (mentions): ``busy`` is."""
+    return presence is Presence.BUSY
 
 
 def initial(agent_id: int, now: datetime) -> AgentPresence:
@@ -55,9 +89,9 @@ def set_presence(
     live_connections: int,
     now: datetime,
 ) -> tuple[AgentPresence, list[PresenceChanged]]:
-    """The agent chose a presence. Returns the new state and a change event if any."""
-    if len(status_text) > MAX_STATUS_TEXT_CHARS:
-        raise InvalidInput(f"status text is limited to {MAX_STATUS_TEXT_CHARS} characters")
+    """The member chose a presence (which ends an away that idleness made). Returns the new
+    state and a change event if any."""
+    status_text = check_status_text(status_text)
     disconnected_at = state.disconnected_at
     if live_connections > 0:
         disconnected_at = None
@@ -66,9 +100,26 @@ def set_presence(
         # agent's old disconnect time must not count, or they would go offline at once).
         disconnected_at = now
     if presence == state.presence and status_text == state.status_text:
-        return replace(state, disconnected_at=disconnected_at), []
+        return replace(state, disconnected_at=disconnected_at, away_from_idle=False), []
     new = AgentPresence(state.agent_id, presence, status_text, now, disconnected_at)
     return new, [PresenceChanged(state.agent_id, presence, status_text, "set")]
+
+
+def set_idle(
+    state: AgentPresence, all_idle: bool, now: datetime
+) -> tuple[AgentPresence, list[PresenceChanged]]:
+    """A connection reported idle or active; ``all_idle`` says whether every live connection
+    of the member is idle now. Available -> away (``away_from_idle``) when all are idle; an
+    idle away -> available when one is active. Anything else is left as it is."""
+    if all_idle and state.presence is Presence.AVAILABLE:
+        new = replace(state, presence=Presence.AWAY, changed_at=now, away_from_idle=True)
+        event = PresenceChanged(state.agent_id, Presence.AWAY, state.status_text, "idle", True)
+        return new, [event]
+    if not all_idle and state.presence is Presence.AWAY and state.away_from_idle:
+        new = replace(state, presence=Presence.AVAILABLE, changed_at=now, away_from_idle=False)
+        event = PresenceChanged(state.agent_id, Presence.AVAILABLE, state.status_text, "active")
+        return new, [event]
+    return state, []
 
 
 def set_away_for_missed_offers(
@@ -79,7 +130,9 @@ def set_away_for_missed_offers(
     if state.presence is not Presence.AVAILABLE:
         return state, []
     text = f"Set away: {missed} offers in a row were not answered"
-    new = replace(state, presence=Presence.AWAY, status_text=text, changed_at=now)
+    new = replace(
+        state, presence=Presence.AWAY, status_text=text, changed_at=now, away_from_idle=False
+    )
     return new, [PresenceChanged(state.agent_id, Presence.AWAY, text, "missed_offers")]
 
 
@@ -107,7 +160,9 @@ def expire(
         or now < state.disconnected_at + grace
     ):
         return state, []
-    new = replace(state, presence=Presence.OFFLINE, status_text="", changed_at=now)
+    new = replace(
+        state, presence=Presence.OFFLINE, status_text="", changed_at=now, away_from_idle=False
+    )
     return new, [PresenceChanged(state.agent_id, Presence.OFFLINE, "", "disconnected")]
 
 

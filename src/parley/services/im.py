@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from parley.clock import Clock
 from parley.domain import access
 from parley.domain import im as im_policy
+from parley.domain import presence as presence_policy
 from parley.domain.access import NO_SUCH_CONVERSATION, Staff, StaffRole
 from parley.domain.conversation import (
     Conversation,
@@ -41,6 +42,7 @@ from parley.realtime.notifications import (
     Unfollow,
 )
 from parley.services.conversations import readable
+from parley.storage.agents import AgentStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.rooms import RoomStore
@@ -385,9 +387,13 @@ class MentionNotifier:
         *,
         staff: StaffStore,
         conversations: ConversationStore,
+        agents: AgentStore | None = None,
     ) -> None:
         """``deliver`` hands a notification to this node's connections only (``Hub.handle``);
-        ``connected`` says whether a user has one here."""
+        ``connected`` says whether a user has one here. With ``agents``, a member who is
+        ``busy`` is not told (``domain.presence.silences_notifications``): the unread count
+        still shows the message."""
+        self._agents = agents
         self._db = db
         self._deliver = deliver
         self._connected = connected
@@ -415,6 +421,13 @@ class MentionNotifier:
                     user = await self._staff.user_by_username(tx, name)
                     if user is not None and user.active and self._connected(user.id):
                         ids[name] = user.id
+                if ids and self._agents is not None:
+                    busy = {
+                        p.agent_id
+                        for p in await self._agents.agent_presences(tx, ids.values())
+                        if presence_policy.silences_notifications(p.presence)
+                    }
+                    ids = {name: uid for name, uid in ids.items() if uid not in busy}
                 if not ids:
                     continue
                 if conv is None:

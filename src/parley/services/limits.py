@@ -80,6 +80,7 @@ class Rules:
     message_workgroup: Rule
     message_email: Rule
     send: Rule
+    photo: Rule
     ws_message: Rule
     ws_typing: Rule
     two_factor: Rule
@@ -96,6 +97,7 @@ class Rules:
             message_workgroup=Rule.of("message_workgroup", settings.message_workgroup_limit),
             message_email=Rule.of("message_email", settings.message_email_limit),
             send=Rule.of("send", settings.send_limit),
+            photo=Rule.of("photo", settings.photo_limit),
             ws_message=Rule.of("ws_message", settings.ws_message_limit),
             ws_typing=Rule.of("ws_typing", settings.ws_typing_limit),
             two_factor=Rule.of("two_factor", settings.two_factor_limit),

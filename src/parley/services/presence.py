@@ -4,6 +4,12 @@ Connections are recorded in the database with the node that holds them, so that 
 period counts every node's connections. Each node refreshes its connections' ``seen_at`` on
 every sweep; connections of a node that stopped sweeping (it died) count as closed after
 ``stale_after``.
+
+Presence is every staff member's (each account has a row from its creation); routing reads
+only ``available``. Status texts go through the house rules of scope ``status_text``
+(refused: ``BlockedWord``, nothing changes; masked: stored masked; both audited). Each
+connection may report its browser idle (``idle``): when every live connection of the member is
+idle, available turns away, and back when one is active (``domain.presence.set_idle``).
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from parley.domain import presence as policy
 from parley.domain.access import Staff
 from parley.domain.errors import NotFound
 from parley.domain.presence import AgentPresence, Presence, PresenceChanged
+from parley.domain.wordfilter import Outcome, Scope
 from parley.protocol import PresenceOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, ToStaff
+from parley.services.house_rules import AuditRecord, HouseRulesService, audit_record, refusal
 from parley.storage.agents import AgentStore
 from parley.storage.db import Database
 from parley.storage.tx import Tx
@@ -36,8 +44,14 @@ class PresenceService:
         stale_after: timedelta,
         workgroups: WorkgroupStore,
         agents: AgentStore,
+        idle_away: timedelta = timedelta(seconds=policy.IDLE_AWAY_SECS),
+        house_rules: HouseRulesService | None = None,
     ) -> None:
+        """``idle_away``: how long a browser waits before it reports idle (sent to clients in
+        ``welcome``); zero turns idle presence off (``idle`` reports are then ignored)."""
         self._workgroups = workgroups
+        self.idle_away = idle_away
+        self._house_rules = house_rules
         self._agents = agents
         self._db = db
         self._bus = bus
@@ -46,7 +60,11 @@ class PresenceService:
         self.grace = grace
         self._stale_after = stale_after
 
-    async def set(self, staff: Staff, presence: Presence, status_text: str) -> AgentPresence:
+    async def set(
+        self, staff: Staff, presence: Presence, status_text: str, *, confirm: bool = False
+    ) -> AgentPresence:
+        policy.check_status_text(status_text)
+        status_text, record = await self._filter(staff, status_text, confirm)
         now = self._clock.now()
         async with self._db.write() as tx:
             row = await self._agents.agent(tx, staff.user_id, lock=True)
@@ -60,6 +78,8 @@ class PresenceService:
             await self._agents.save_agent(tx, state, idle_since=now if back else None)
             if back:
                 await self._agents.set_missed_offers(tx, staff.user_id, 0)
+            if record is not None and self._house_rules is not None:
+                await self._house_rules.record(tx, record)
             notes = announce(events)
             if events:
                 notes += [
@@ -67,12 +87,63 @@ class PresenceService:
                     for w in await self._workgroups.workgroups_of(tx, staff.user_id)
                 ]
         await self._bus.publish(notes)
+        if record is not None and self._house_rules is not None:
+            await self._house_rules.notify(record)
         return state
+
+    async def _filter(
+        self, staff: Staff, text: str, confirm: bool
+    ) -> tuple[str, AuditRecord | None]:
+        """The status text to store under the house rules (scope ``status_text``)."""
+        if self._house_rules is None or not text:
+            return text, None
+        verdict = await self._house_rules.check(text, Scope.STATUS_TEXT, confirmed=confirm)
+        subject = f"status_text:{staff.user_id}"
+        record = audit_record(staff, subject, Scope.STATUS_TEXT, text, verdict)
+        if verdict.outcome is Outcome.REFUSED:
+            assert record is not None
+            await self._house_rules.record_refusal(record)
+            raise refusal(verdict)
+        if verdict.outcome is Outcome.WARN:
+            raise refusal(verdict)
+        assert verdict.text is not None
+        return verdict.text, record
+
+    async def idle(self, staff: Staff, connection_id: str, idle: bool) -> None:
+        """The browser behind ``connection_id`` says its user is idle (or back)."""
+        if self.idle_away <= timedelta(0):
+            return
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            if not await self._agents.set_connection_idle(tx, connection_id, idle):
+                return
+            row = await self._agents.agent(tx, staff.user_id, lock=True)
+            if row is None:
+                return
+            active = await self._agents.active_connections(
+                tx, staff.user_id, now - self._stale_after
+            )
+            state, events = policy.set_idle(row.presence, active == 0, now)
+            if not events:
+                return
+            back = state.presence is Presence.AVAILABLE
+            await self._agents.save_agent(tx, state, idle_since=now if back else None)
+            notes = announce(events)
+            notes += [
+                Kick(workgroup_id=w)
+                for w in await self._workgroups.workgroups_of(tx, staff.user_id)
+            ]
+        await self._bus.publish(notes)
 
     async def snapshot(self) -> list[PresenceOut]:
         async with self._db.read() as tx:
             return [
-                PresenceOut(user_id=p.agent_id, presence=p.presence, status_text=p.status_text)
+                PresenceOut(
+                    user_id=p.agent_id,
+                    presence=p.presence,
+                    status_text=p.status_text,
+                    idle=p.away_from_idle,
+                )
                 for p in await self._agents.agent_presences(tx)
             ]
 
@@ -147,7 +218,10 @@ def announce(events: list[PresenceChanged]) -> list[Notification]:
     return [
         ToStaff(
             message=PresenceOut(
-                user_id=e.agent_id, presence=e.presence, status_text=e.status_text
+                user_id=e.agent_id,
+                presence=e.presence,
+                status_text=e.status_text,
+                idle=e.away_from_idle,
             ).model_dump(mode="json")
         )
         for e in events

@@ -42,6 +42,7 @@ class AgentStore:
             row.status_text,
             row.changed_at,
             row.disconnected_at,
+            row.away_from_idle,
         )
         return AgentRow(presence, row.idle_since)
 
@@ -65,6 +66,7 @@ class AgentStore:
             "status_text": state.status_text,
             "changed_at": state.changed_at,
             "disconnected_at": state.disconnected_at,
+            "away_from_idle": state.away_from_idle,
         }
         if idle_since is not None:
             values["idle_since"] = idle_since
@@ -94,7 +96,12 @@ class AgentStore:
             stmt = stmt.where(agent_state.c.user_id.in_(list(user_ids)))
         return [
             AgentPresence(
-                r.user_id, Presence(r.presence), r.status_text, r.changed_at, r.disconnected_at
+                r.user_id,
+                Presence(r.presence),
+                r.status_text,
+                r.changed_at,
+                r.disconnected_at,
+                r.away_from_idle,
             )
             for r in await tx.all(stmt)
         ]
@@ -159,6 +166,26 @@ class AgentStore:
             sa.select(sa.func.count())
             .select_from(connections)
             .where(connections.c.user_id == user_id, connections.c.seen_at >= seen_after)
+        )
+        return 0 if row is None else int(row[0])
+
+    async def set_connection_idle(self, tx: Tx, connection_id: str, idle: bool) -> bool:
+        """Mark one connection idle or active; False when there is no such connection."""
+        result = await tx.conn.execute(
+            sa.update(connections).where(connections.c.id == connection_id).values(idle=idle)
+        )
+        return bool(result.rowcount)
+
+    async def active_connections(self, tx: Tx, user_id: int, seen_after: datetime) -> int:
+        """Live connections of ``user_id`` whose browser has not reported its user idle."""
+        row = await tx.one(
+            sa.select(sa.func.count())
+            .select_from(connections)
+            .where(
+                connections.c.user_id == user_id,
+                connections.c.seen_at >= seen_after,
+                connections.c.idle.is_(False),
+            )
         )
         return 0 if row is None else int(row[0])
 

@@ -10,12 +10,14 @@ from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
+from parley.storage.directory import DirectoryStore
 from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.staff import StaffStore
+from parley.storage.templates import TemplateStore
 from parley.storage.workgroups import WorkgroupStore
 
 
@@ -31,6 +33,8 @@ class Stores:
     rooms: RoomStore
     house_rules: HouseRuleStore
     audit: AuditStore
+    directory: DirectoryStore
+    templates: TemplateStore
     accounts: AccountStore
 
     @classmethod
@@ -47,5 +51,7 @@ class Stores:
             rooms=RoomStore(),
             house_rules=HouseRuleStore(),
             audit=AuditStore(),
+            directory=DirectoryStore(),
+            templates=TemplateStore(),
             accounts=AccountStore(),
         )

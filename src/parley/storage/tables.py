@@ -58,6 +58,8 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(256), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The directory: a job title (``domain.directory.MAX_TITLE_CHARS``).
+    sa.Column("title", sa.String(80), nullable=False, server_default=""),
     # Since 0016: the account's email (staff: checked against staff_email_domains; guests: the
     # address they were invited at), and two-factor sign-in (TOTP).
     sa.Column("email", sa.String(254), nullable=True),
@@ -374,6 +376,8 @@ agent_state = sa.Table(
     sa.Column("skills", sa.JSON, nullable=False, server_default="{}"),
     sa.Column("max_chats", sa.Integer, nullable=True),
     sa.Column("missed_offers", sa.Integer, nullable=False, server_default="0"),
+    # Away because every browser of the member went idle (``domain.presence.set_idle``).
+    sa.Column("away_from_idle", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 connections = sa.Table(
@@ -385,6 +389,8 @@ connections = sa.Table(
     sa.Column("opened_at", UTCDateTime, nullable=False),
     # Refreshed by the node's heartbeat; a connection not seen for a while died with its node.
     sa.Column("seen_at", UTCDateTime, nullable=False),
+    # The browser reported its user idle (the ``idle`` message); a new connection is active.
+    sa.Column("idle", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_connections_user_id", "user_id"),
 )
 
@@ -590,6 +596,44 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_at", "at"),
     sa.Index("ix_audit_log_action_at", "action", "at"),
     sa.Index("ix_audit_log_actor_at", "actor", "at"),
+)
+
+# The directory: staff photos (re-encoded pixels only, ``parley.photos``) and buddy lists.
+staff_photos = sa.Table(
+    "staff_photos",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("media_type", sa.String(32), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    # A hash of ``data``: the ETag, and the version in the photo's URL.
+    sa.Column("etag", sa.String(64), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One member's favourites and named groups (``domain.directory.BuddyList``), as one document.
+buddy_lists = sa.Table(
+    "buddy_lists",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The company's message templates (``domain.templates``): greetings and sign-offs.
+message_templates = sa.Table(
+    "message_templates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.String(80), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # greeting sign_off other
+    sa.Column("tone", sa.String(16), nullable=False),  # professional personal
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # Two-factor recovery codes: their SHA-256 only; each works once (the row is deleted).

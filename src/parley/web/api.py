@@ -437,6 +437,10 @@ class ChatOut(BaseModel):
 class PresenceIn(_In):
     presence: Presence
     status_text: Annotated[str, Field(max_length=140)] = ""
+    confirm: bool = Field(
+        default=False,
+        description="Set the status text although a house rule warned (blocked_word_warning).",
+    )
 
 
 class PresenceOut(BaseModel):
@@ -765,7 +769,9 @@ def router() -> APIRouter:
 
     @api.put("/me/presence", tags=["agents"])
     async def set_presence(parley: Node, body: PresenceIn, staff: AnyStaff) -> PresenceOut:
-        state = await parley.presence.set(staff, body.presence, body.status_text)
+        state = await parley.presence.set(
+            staff, body.presence, body.status_text, confirm=body.confirm
+        )
         return PresenceOut(presence=state.presence, status_text=state.status_text)
 
     @api.get("/me/offers", tags=["agents"])

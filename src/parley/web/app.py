@@ -21,6 +21,7 @@ from parley.web import (
     accounts_api,
     api,
     collab_api,
+    directory_api,
     errors,
     house_rules_api,
     identity_api,
@@ -133,6 +134,8 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         house_rules_api.router(),
         collab_api.router(),
         im_api.router(),
+        directory_api.router(),
+        directory_api.templates_router(),
         accounts_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only

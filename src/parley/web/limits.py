@@ -9,6 +9,7 @@ limits of the public entry points (see ``docs/security.md``, "Limits").
 - ``BodySizeLimit``: a request whose ``Content-Length`` is over ``max_body_bytes`` gets 413 before
   a byte of its body is read; a body without a length (chunked) is counted as it streams in and
   refused with 413 as soon as it is over. The application never holds more than the limit.
+  One route takes more: the photo upload (``PHOTO_UPLOAD_PATH``, ``max_photo_bytes``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from parley.settings import Settings
 from parley.web.errors import error_response
 
 BODY_TOO_LARGE = "body_too_large"
+#: The one route whose body may be larger than ``max_body_bytes`` (up to ``max_photo_bytes``).
+PHOTO_UPLOAD_PATH = "/api/v1/me/photo"
 
 
 def client_ip(scope: Scope) -> str:
@@ -35,7 +38,12 @@ def client_ip(scope: Scope) -> str:
 
 
 def install(app: FastAPI, settings: Settings, metrics: Metrics | None = None) -> None:
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        larger={PHOTO_UPLOAD_PATH: settings.max_photo_bytes},
+    )
     proxies = settings.trusted_proxy_list()
     if proxies:
         # Added last: the outermost middleware, so everything inside sees the client's address.
@@ -63,20 +71,29 @@ def too_large_response(max_bytes: int) -> Any:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        metrics: Metrics | None = None,
+        larger: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.metrics = metrics
+        #: Paths with a limit of their own.
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         length = _content_length(scope)
-        if length is not None and length > self.max_bytes:
+        if length is not None and length > limit:
             # Refused on the header alone: nothing of the body is read.
             self._refused()
-            await too_large_response(self.max_bytes)(scope, receive, send)
+            await too_large_response(limit)(scope, receive, send)
             return
         received = 0
         started = False
@@ -86,9 +103,9 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     self._refused()
-                    raise BodyTooLarge(self.max_bytes)
+                    raise BodyTooLarge(limit)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -103,7 +120,7 @@ class BodySizeLimit:
             # Raised where no error handler answers it (another middleware reading the body).
             if started:
                 raise
-            await too_large_response(self.max_bytes)(scope, receive, send)
+            await too_large_response(limit)(scope, receive, send)
 
     def _refused(self) -> None:
         if self.metrics is not None:

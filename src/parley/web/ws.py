@@ -36,6 +36,7 @@ from parley.protocol import (
     End,
     Error,
     Hello,
+    Idle,
     Invite,
     Leave,
     Ok,
@@ -232,6 +233,9 @@ class Session:
                 heartbeat_secs=parley.settings.heartbeat_secs,
                 max_message_chars=parley.settings.max_message_chars,
                 server_time=parley.clock.now(),
+                idle_away_secs=parley.presence.idle_away.total_seconds()
+                if isinstance(principal, Staff)
+                else 0,
             )
         )
         parley.hub.attach(conn)
@@ -327,9 +331,13 @@ class Session:
             case Typing(conversation_id=cid, active=active):
                 await parley.chat.typing(who, cid, active)
                 return None
-            case SetPresence(ref=ref, presence=presence, status_text=status_text):
-                await parley.presence.set(_staff(who), presence, status_text)
+            case SetPresence(ref=ref, presence=presence, status_text=status_text, confirm=confirm):
+                await parley.presence.set(_staff(who), presence, status_text, confirm=confirm)
                 return Ok(ref=ref)
+            case Idle(ref=ref, idle=idle):
+                assert self.conn is not None
+                await parley.presence.idle(_staff(who), self.conn.id, idle)
+                return None if ref is None else Ok(ref=ref)
             case AcceptOffer(ref=ref, offer_id=offer_id):
                 await parley.routing.accept(_staff(who), offer_id)
                 return Ok(ref=ref)

@@ -1,0 +1,86 @@
+"""Staff photos: whatever was uploaded is decoded and drawn again, so that nothing but pixels is
+ever served.
+
+``reencode`` takes the uploaded bytes and returns a square PNG of at most ``PHOTO_SIDE`` pixels
+a side, built from the decoded pixels alone (no metadata, no colour profile, no text chunks, no
+second frame). The format is told by the content (Pillow's signatures), never by a name or a
+declared type, and only PNG, JPEG, WebP and GIF decoders are tried. An image that claims more
+than ``MAX_SOURCE_PIXELS`` is refused from its header, before any pixel is decoded (Pillow's
+``MAX_IMAGE_PIXELS`` is set to the same limit, a second guard), so a small file that would
+expand into gigabytes (a decompression bomb) costs nothing. Anything that does not decode is a
+``BadImage`` (422). CPU-bound: the service runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps
+
+from parley.domain.errors import BadImage
+
+#: The largest upload (the body limit of ``PUT /api/v1/me/photo`` is the ``max_photo_bytes``
+#: setting, this by default).
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+#: The most pixels an uploaded image may have (4096 x 4096): decoded as RGBA, 64 MiB.
+MAX_SOURCE_PIXELS = 4096 * 4096
+#: The side of the square served (smaller sources are not enlarged).
+PHOTO_SIDE = 256
+MEDIA_TYPE = "image/png"
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
+
+# Pillow's own bomb guard: a warning above this, an error above twice this.
+Image.MAX_IMAGE_PIXELS = MAX_SOURCE_PIXELS
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    media_type: str
+    data: bytes
+    #: A hash of ``data`` (the ETag and the version in the photo URL).
+    etag: str
+
+
+def reencode(data: bytes) -> Photo:
+    if not data:
+        raise BadImage("the photo is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+                width, height = image.size
+                if width < 1 or height < 1 or width * height > MAX_SOURCE_PIXELS:
+                    raise BadImage(
+                        f"the photo has {width} x {height} pixels; "
+                        f"at most {MAX_SOURCE_PIXELS} are accepted"
+                    )
+                if image.format == "JPEG":
+                    # Decode at a reduced scale where the codec can: fewer pixels, less memory.
+                    image.draft("RGB", (PHOTO_SIDE * 2, PHOTO_SIDE * 2))
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                if upright.mode not in ("RGB", "RGBA", "L", "LA"):
+                    upright = upright.convert("RGBA")
+                # A fast box reduction first: a 4096-pixel side is resampled from 512, not
+                # whole (a second instead of a few tens of milliseconds).
+                factor = min(upright.width, upright.height) // (PHOTO_SIDE * 2)
+                if factor > 1:
+                    upright = upright.reduce(factor)
+                rgba = upright.convert("RGBA")
+    except BadImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadImage(f"the photo has more than {MAX_SOURCE_PIXELS} pixels") from None
+    except Exception:  # any decoder failure is a bad upload, never a 500
+        raise BadImage("the photo is not a PNG, JPEG, WebP or GIF image that can be read") from None
+    side = min(PHOTO_SIDE, rgba.width, rgba.height)
+    square = ImageOps.fit(rgba, (side, side), Image.Resampling.LANCZOS)
+    # A new image from the raw pixels: nothing of the upload's info (EXIF, ICC, text) follows.
+    clean = Image.frombytes("RGBA", square.size, square.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format="PNG", optimize=True)
+    encoded = out.getvalue()
+    return Photo(MEDIA_TYPE, encoded, hashlib.sha256(encoded).hexdigest()[:32])
