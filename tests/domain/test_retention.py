@@ -167,9 +167,7 @@ def test_open_chat_is_never_removed() -> None:
     s = Summary("a", Kind.CUSTOMER_CHAT, False, T0, T0)
     assert decide(policy, [], s, T0 + timedelta(days=400)) == []
     ended = Summary("a", Kind.CUSTOMER_CHAT, True, T0, T0)
-    assert [r.action for r in decide(policy, [], ended, T0 + timedelta(days=2))] == [
-        Action.REMOVE
-    ]
+    assert [r.action for r in decide(policy, [], ended, T0 + timedelta(days=2))] == [Action.REMOVE]
 
 
 def test_forever_by_default() -> None:

@@ -115,7 +115,9 @@ class ArchiveStore:
             sa.delete(retention_policies).where(retention_policies.c.kind == kind.value)
         )
         await tx.conn.execute(
-            sa.insert(retention_policies).values(kind=kind.value, keep_days=keep_days, updated_at=now)
+            sa.insert(retention_policies).values(
+                kind=kind.value, keep_days=keep_days, updated_at=now
+            )
         )
 
     async def holds(self, tx: Tx) -> list[HoldRow]:
@@ -149,7 +151,9 @@ class ArchiveStore:
         return bool(result.rowcount)
 
     async def setting(self, tx: Tx, name: str) -> str | None:
-        row = await tx.one(sa.select(archive_settings.c.value).where(archive_settings.c.name == name))
+        row = await tx.one(
+            sa.select(archive_settings.c.value).where(archive_settings.c.name == name)
+        )
         return None if row is None else str(row.value)
 
     async def set_setting(self, tx: Tx, name: str, value: str, now: datetime) -> None:
@@ -408,7 +412,9 @@ class ArchiveStore:
             .limit(q.limit)
         )
         return [
-            Hit(r.conversation_id, Kind(r.kind), r.seq, r.entry_kind, r.author, r.text, r.created_at)
+            Hit(
+                r.conversation_id, Kind(r.kind), r.seq, r.entry_kind, r.author, r.text, r.created_at
+            )
             for r in rows
         ]
 
@@ -486,9 +492,9 @@ class ArchiveStore:
         if not lookupable(export_id):
             return None
         row = await tx.one(
-            sa.select(
-                *[c for c in archive_exports.c if c.name not in ("jsonl", "html_zip")]
-            ).where(archive_exports.c.id == export_id)
+            sa.select(*[c for c in archive_exports.c if c.name not in ("jsonl", "html_zip")]).where(
+                archive_exports.c.id == export_id
+            )
         )
         if row is None:
             return None

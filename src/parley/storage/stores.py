@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parley.storage.agents import AgentStore
+from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.house_rules import HouseRuleStore
@@ -30,6 +31,7 @@ class Stores:
     rooms: RoomStore
     house_rules: HouseRuleStore
     audit: AuditStore
+    archive: ArchiveStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -45,4 +47,5 @@ class Stores:
             rooms=RoomStore(),
             house_rules=HouseRuleStore(),
             audit=AuditStore(),
+            archive=ArchiveStore(),
         )

@@ -19,6 +19,7 @@ from parley.protocol import Reconnect
 from parley.settings import Settings
 from parley.web import (
     api,
+    archive_api,
     collab_api,
     errors,
     house_rules_api,
@@ -107,6 +108,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         api.router(),
         routing_api.router(),
         house_rules_api.router(),
+        archive_api.router(),
         collab_api.router(),
         im_api.router(),
         identity_api.router(demo=demo),

@@ -24,9 +24,6 @@ depends_on = None
 
 # Rows are found by conversation id (an indexed column of hex, one token) and seq, not by
 # rowid: the rowid of ``entries`` (no INTEGER PRIMARY KEY) may change in a VACUUM.
-_FTS_ROW = (
-    "entries_fts MATCH 'conversation_id:\"' || old.conversation_id || '\"' AND seq = old.seq"
-)
 _SQLITE_FTS = [
     "CREATE VIRTUAL TABLE entries_fts USING fts5("
     "text, conversation_id, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')",
@@ -37,9 +34,11 @@ _SQLITE_FTS = [
     "VALUES (json_extract(new.body, '$.text'), new.conversation_id, new.seq); END",
     "CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries "
     "WHEN json_extract(old.body, '$.text') IS NOT NULL BEGIN "
-    f"DELETE FROM entries_fts WHERE {_FTS_ROW}; END",
+    "DELETE FROM entries_fts WHERE "
+    "entries_fts MATCH 'conversation_id:\"' || old.conversation_id || '\"' AND seq = old.seq; END",
     "CREATE TRIGGER entries_fts_update AFTER UPDATE OF body ON entries BEGIN "
-    f"DELETE FROM entries_fts WHERE {_FTS_ROW}; "
+    "DELETE FROM entries_fts WHERE "
+    "entries_fts MATCH 'conversation_id:\"' || old.conversation_id || '\"' AND seq = old.seq; "
     "INSERT INTO entries_fts (text, conversation_id, seq) "
     "SELECT json_extract(new.body, '$.text'), new.conversation_id, new.seq "
     "WHERE json_extract(new.body, '$.text') IS NOT NULL; END",
