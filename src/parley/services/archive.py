@@ -493,7 +493,8 @@ class ArchiveService:
                 hold = retention.holding(holds, summary)
                 if conv.ended_at is None:
                     open_chats.append(conv.id)
-                elif hold is not None:
+                    continue
+                if hold is not None:
                     kept.append((conv.id, hold))
                     continue
                 backchannel = await self._archive.backchannel_of(tx, conv.id)

@@ -9,6 +9,7 @@ PostgreSQL's generated ``entries.text_tsv`` with a GIN index.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +40,10 @@ MAX_WORDS = 16
 
 
 def words_of(text: str) -> list[str]:
-    return _WORD.findall(text)[:MAX_WORDS]
+    """The words to look for, lower case, accents folded (as both indexes fold them)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return _WORD.findall(plain)[:MAX_WORDS]
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,9 +48,17 @@ _SQLITE_FTS = [
     "WHERE json_extract(body, '$.text') IS NOT NULL",
 ]
 
+# Accents are folded (as FTS5's remove_diacritics does) by translate(), which, unlike the
+# unaccent extension, is immutable and so allowed in a generated column; the search folds its
+# words the same way (storage.archive.words_of). Keep the two lists in step.
+ACCENTED = "àáâãäåāăąçćčďèéêëēėęěìíîïīįłñńňòóôõöøōőŕřśšşťùúûüūůűųýÿźżž"
+PLAIN = "aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorrssstuuuuuuuuyyzzz"
+assert len(ACCENTED) == len(PLAIN)
+
 _POSTGRES_FTS = [
     "ALTER TABLE entries ADD COLUMN text_tsv tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('simple'::regconfig, coalesce(body ->> 'text', ''))) STORED",
+    "(to_tsvector('simple'::regconfig, translate(lower(coalesce(body ->> 'text', '')), "
+    f"'{ACCENTED}', '{PLAIN}'))) STORED",
     "CREATE INDEX ix_entries_text_tsv ON entries USING gin (text_tsv)",
 ]
 
