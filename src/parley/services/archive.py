@@ -548,18 +548,22 @@ class ArchiveService:
         async with self._db.write() as tx:
             policy = await self._archive.policy(tx)
             holds = [h.hold for h in await self._archive.holds(tx)]
+            # Held conversations are left out in the query, so they do not fill every batch.
+            held = [h.conversation_id for h in holds if h.conversation_id is not None]
             seen = 0
             removals: list[retention.Removal] = []
             chat_cutoff = policy.cutoff(Kind.CUSTOMER_CHAT, now)
             if chat_cutoff is not None:
-                chats = await self._archive.expired_chats(tx, chat_cutoff, RETENTION_BATCH)
+                chats = await self._archive.expired_chats(tx, chat_cutoff, RETENTION_BATCH, held)
                 seen = max(seen, len(chats))
                 removals += retention.plan(policy, holds, chats, now)
             for kind in (Kind.DIRECT, Kind.ROOM, Kind.BACKCHANNEL):
                 cutoff = policy.cutoff(kind, now)
                 if cutoff is None:
                     continue
-                staff_convs = await self._archive.staff_to_trim(tx, kind, cutoff, RETENTION_BATCH)
+                staff_convs = await self._archive.staff_to_trim(
+                    tx, kind, cutoff, RETENTION_BATCH, held
+                )
                 seen = max(seen, len(staff_convs))
                 removals += retention.plan(policy, holds, staff_convs, now)
             removed = trimmed = 0

@@ -182,15 +182,18 @@ class ArchiveStore:
 
     # Retention -----------------------------------------------------------------------------
 
-    async def expired_chats(self, tx: Tx, before: datetime, limit: int) -> list[Summary]:
+    async def expired_chats(
+        self, tx: Tx, before: datetime, limit: int, held: Sequence[str] = ()
+    ) -> list[Summary]:
         """Ended customer chats last active before ``before``, oldest first, each with its
-        back-channel's summary."""
+        back-channel's summary; ``held`` (conversations under a hold) left out."""
         rows = await tx.all(
             sa.select(conversations)
             .where(
                 conversations.c.kind == Kind.CUSTOMER_CHAT.value,
                 conversations.c.status == "ended",
                 conversations.c.ended_at < before,
+                conversations.c.id.not_in(held),
             )
             .order_by(conversations.c.ended_at, conversations.c.id)
             .limit(limit)
@@ -244,7 +247,7 @@ class ArchiveStore:
         return out
 
     async def staff_to_trim(
-        self, tx: Tx, kind: Kind, before: datetime, limit: int
+        self, tx: Tx, kind: Kind, before: datetime, limit: int, held: Sequence[str] = ()
     ) -> list[Summary]:
         """Staff conversations of ``kind`` whose oldest kept entry was created before
         ``before``, oldest first (one primary-key lookup each: the entry at
@@ -265,7 +268,11 @@ class ArchiveStore:
                 ),
             )
             .outerjoin(rooms, rooms.c.conversation_id == conversations.c.id)
-            .where(conversations.c.kind == kind.value, first.c.created_at < before)
+            .where(
+                conversations.c.kind == kind.value,
+                first.c.created_at < before,
+                conversations.c.id.not_in(held),
+            )
             .order_by(first.c.created_at, conversations.c.id)
             .limit(limit)
         )

@@ -197,3 +197,27 @@ def test_bad_input() -> None:
         retention.new_hold("a", "b", None, "")
     with pytest.raises(InvalidInput):
         retention.new_hold(None, None, None, "")
+
+
+def test_the_compliance_right_reads_staff_conversations_and_nothing_else_does() -> None:
+    from dataclasses import replace
+
+    from parley.domain import access, im
+    from parley.domain.access import Staff, StaffRole
+
+    alice = Staff(1, "alice", "Alice", StaffRole.AGENT)
+    bob = Staff(2, "bob", "Bob", StaffRole.AGENT)
+    root = Staff(3, "root", "Root", StaffRole.ADMIN)
+    from parley.domain.conversation import Participant, Role
+
+    members = [Participant(s.key, Role.MEMBER, s.display_name, T0, s.user_id) for s in (alice, bob)]
+    dm = im.open_direct("d1", members, T0)
+    assert access.can_read(bob, dm)
+    assert not access.can_read(root, dm)
+    assert access.can_read_for_compliance(replace(root, compliance=True), dm)
+    assert access.can_read(replace(root, compliance=True), dm)
+    # An agent with the right reads customer chats of any workgroup as well.
+    carl = Staff(4, "carl", "Carl", StaffRole.AGENT)
+    chat = replace(dm, kind=Kind.CUSTOMER_CHAT, room=None, participants=(), workgroup_id=9)
+    assert not access.can_read(carl, chat)
+    assert access.can_read(replace(carl, compliance=True), chat)
