@@ -189,6 +189,8 @@ async def test_compliance_reads_dms_only_through_the_archive_and_every_read_is_a
 async def test_retention_removes_what_expired_oldest_first_and_explains_trimmed_history(
     world: World,
 ) -> None:
+    # The sweeps are run by hand here, not also by the maintenance loop on the clock's advance.
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
     await world.add_staff("root", StaffRole.ADMIN)
     await world.add_staff("alice")
     await world.add_staff("bob")
@@ -299,3 +301,40 @@ async def test_customer_data_export_and_delete_explain_what_a_hold_keeps(world: 
     assert {"archive.customer.exported", "archive.customer.deleted"} <= set(
         await audit_actions(world)
     )
+
+
+async def test_a_long_trim_is_spread_over_batches_and_stays_a_prefix(
+    world: World, monkeypatch: Any
+) -> None:
+    from parley.storage import archive
+
+    monkeypatch.setattr(archive, "MAX_TRIM_ENTRIES", 1)
+    # The batches are run by hand here, one at a time, not also by the maintenance loop.
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("alice")
+    await world.add_staff("bob")
+    room = await ok(world, "alice", "post", "/api/v1/im/rooms", json={"name": "Ops"})
+    cid = room["id"]
+    for i in range(3):
+        await ok(
+            world,
+            "alice",
+            "post",
+            f"/api/v1/conversations/{cid}/messages",
+            json={"client_id": f"a{i}", "text": f"note {i}"},
+        )
+    await ok(world, "root", "put", ADMIN, json={"keep_days": {"room": 1}})
+    world.clock.advance(2 * DAY)
+    starts = []
+    for _ in range(6):
+        await world.parley.archive._batch()
+        got = await ok(world, "alice", "get", f"/api/v1/conversations/{cid}")
+        start = got["conversation"]["history_starts_at_seq"]
+        assert [e["seq"] for e in got["entries"]] == list(
+            range(start, got["conversation"]["last_seq"] + 1)
+        )
+        starts.append(start)
+    assert starts == sorted(starts) and starts[0] == 2
+    assert starts[-1] == got["conversation"]["last_seq"] + 1  # everything expired went
+    assert await ok(world, "root", "post", SEARCH, json={"words": "note"}) == []

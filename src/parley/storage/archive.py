@@ -37,6 +37,8 @@ from parley.storage.tx import Tx, lookupable
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: The most words one search uses.
 MAX_WORDS = 16
+#: The most entries one trim removes (about 40 µs each on SQLite, through the FTS trigger).
+MAX_TRIM_ENTRIES = 2000
 
 
 def words_of(text: str) -> list[str]:
@@ -315,7 +317,10 @@ class ArchiveStore:
             )
         )
         start = row.last_seq + 1 if kept is None or kept.seq is None else int(kept.seq)
-        start = max(start, int(row.history_starts_at_seq))
+        # At most MAX_TRIM_ENTRIES a time (still a prefix): a long room's first trim is spread
+        # over several short transactions instead of holding the writer for seconds.
+        begin = int(row.history_starts_at_seq)
+        start = max(min(start, begin + MAX_TRIM_ENTRIES), begin)
         await tx.conn.execute(
             sa.delete(entries).where(
                 entries.c.conversation_id == conversation_id, entries.c.seq < start

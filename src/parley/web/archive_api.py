@@ -9,7 +9,7 @@ customer's data on request. Each handler resolves the principal and calls one me
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from parley.domain import retention
@@ -26,6 +26,9 @@ from parley.storage.archive import ArchiveQuery, ExportRow, Hit, HoldRow
 from parley.web.api import ERRORS
 from parley.web.node import Node
 from parley.web.security import Admin, AnyStaff
+
+#: Database ids are 32-bit integers on both backends.
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class _In(CleanInput):
@@ -119,7 +122,7 @@ class HitOut(BaseModel):
 class SearchIn(_In):
     words: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     kind: Kind | None = None
-    user_id: int | None = Field(None, description="A staff member taking part.")
+    user_id: int | None = Field(None, ge=1, le=2**31 - 1, description="A staff member taking part.")
     customer_sub: Annotated[str, Field(max_length=255)] | None = None
     customer_email: Annotated[str, Field(max_length=254)] | None = None
     since: AwareDatetime | None = None
@@ -235,13 +238,13 @@ def router() -> APIRouter:
         return HoldOut.of(row)
 
     @api.delete("/admin/archive/holds/{hold_id}", status_code=204)
-    async def release_hold(parley: Node, hold_id: int, admin: Admin) -> Response:
+    async def release_hold(parley: Node, hold_id: Id, admin: Admin) -> Response:
         await parley.archive.release_hold(admin, hold_id)
         return Response(status_code=204)
 
     @api.put("/admin/users/{user_id}/compliance", status_code=204)
     async def set_compliance(
-        parley: Node, user_id: int, body: ComplianceIn, admin: Admin
+        parley: Node, user_id: Id, body: ComplianceIn, admin: Admin
     ) -> Response:
         await parley.archive.set_compliance(admin, user_id, body.compliance)
         return Response(status_code=204)

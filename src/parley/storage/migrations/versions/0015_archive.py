@@ -22,30 +22,33 @@ down_revision = "0013"
 branch_labels = None
 depends_on = None
 
-# Rows are found by conversation id (an indexed column of hex, one token) and seq, not by
-# rowid: the rowid of ``entries`` (no INTEGER PRIMARY KEY) may change in a VACUUM.
+# A row is found again by ``key``, one token per entry (the conversation id in hex, "x", the
+# seq), not by rowid: the rowid of ``entries`` (no INTEGER PRIMARY KEY) may change in a VACUUM,
+# and a lookup by conversation id alone would read every row of the conversation.
 _SQLITE_FTS = [
     "CREATE VIRTUAL TABLE entries_fts USING fts5("
-    "text, conversation_id, seq UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')",
+    "text, key, conversation_id UNINDEXED, seq UNINDEXED, "
+    "tokenize = 'unicode61 remove_diacritics 2')",
     # Messages and notes carry text; the rest (joined, left, ...) are not searched.
     "CREATE TRIGGER entries_fts_insert AFTER INSERT ON entries "
     "WHEN json_extract(new.body, '$.text') IS NOT NULL BEGIN "
-    "INSERT INTO entries_fts (text, conversation_id, seq) "
-    "VALUES (json_extract(new.body, '$.text'), new.conversation_id, new.seq); END",
+    "INSERT INTO entries_fts (text, key, conversation_id, seq) "
+    "VALUES (json_extract(new.body, '$.text'), new.conversation_id || 'x' || new.seq, "
+    "new.conversation_id, new.seq); END",
     "CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries "
     "WHEN json_extract(old.body, '$.text') IS NOT NULL BEGIN "
-    "DELETE FROM entries_fts WHERE "
-    "entries_fts MATCH 'conversation_id:\"' || old.conversation_id || '\"' AND seq = old.seq; END",
+    "DELETE FROM entries_fts WHERE entries_fts MATCH "
+    "'key:' || old.conversation_id || 'x' || old.seq; END",
     "CREATE TRIGGER entries_fts_update AFTER UPDATE OF body ON entries BEGIN "
-    "DELETE FROM entries_fts WHERE "
-    "entries_fts MATCH 'conversation_id:\"' || old.conversation_id || '\"' AND seq = old.seq; "
-    "INSERT INTO entries_fts (text, conversation_id, seq) "
-    "SELECT json_extract(new.body, '$.text'), new.conversation_id, new.seq "
-    "WHERE json_extract(new.body, '$.text') IS NOT NULL; END",
+    "DELETE FROM entries_fts WHERE entries_fts MATCH "
+    "'key:' || old.conversation_id || 'x' || old.seq; "
+    "INSERT INTO entries_fts (text, key, conversation_id, seq) "
+    "SELECT json_extract(new.body, '$.text'), new.conversation_id || 'x' || new.seq, "
+    "new.conversation_id, new.seq WHERE json_extract(new.body, '$.text') IS NOT NULL; END",
     # What was written before this migration.
-    "INSERT INTO entries_fts (text, conversation_id, seq) "
-    "SELECT json_extract(body, '$.text'), conversation_id, seq FROM entries "
-    "WHERE json_extract(body, '$.text') IS NOT NULL",
+    "INSERT INTO entries_fts (text, key, conversation_id, seq) "
+    "SELECT json_extract(body, '$.text'), conversation_id || 'x' || seq, conversation_id, seq "
+    "FROM entries WHERE json_extract(body, '$.text') IS NOT NULL",
 ]
 
 # Accents are folded (as FTS5's remove_diacritics does) by translate(), which, unlike the
