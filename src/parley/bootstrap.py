@@ -20,6 +20,7 @@ from parley.realtime.bus import Bus, LocalBus, RedisBus
 from parley.realtime.hub import Hub
 from parley.services.accounts import AccountService
 from parley.services.admin import AdminService
+from parley.services.archive import ArchiveService
 from parley.services.auth import AuthService
 from parley.services.chat import ChatService
 from parley.services.directory import DirectoryService
@@ -65,6 +66,8 @@ class Parley:
     queues: QueueService
     chat: ChatService
     house_rules: HouseRulesService
+    #: The archive: retention, holds, the notice, search, exports, customer data.
+    archive: ArchiveService
     #: Sends committed together (services.group_commit): started after the migrations.
     writes: GroupCommit
     presence: PresenceService
@@ -114,6 +117,7 @@ class Parley:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.archive.close()
         # What is queued is committed and answered; later sends go the ordinary way.
         await self.writes.stop()
         with contextlib.suppress(Exception):
@@ -224,6 +228,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         invitations=stores.invitations,
     )
     maintenance.sweeps.append(invitations.sweep)
+    archive = ArchiveService(
+        db, clock, conversations=stores.conversations, archive=stores.archive, audit=stores.audit
+    )
+    # The retention job: small batches, oldest first, between the other sweeps.
+    maintenance.sweeps.append(archive.sweep)
     snapshots = Snapshots(db, presence, routing, invitations)
     hub = Hub(chat, snapshots.ephemeral, metrics)
     ownership = Ownership(db, bus, node_id=node_id, takeover=takeover)
@@ -310,6 +319,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         ),
         chat=chat,
         house_rules=house_rules,
+        archive=archive,
         writes=writes,
         presence=presence,
         directory=directory,

@@ -190,6 +190,11 @@ class ConversationOut(_Message):
     room: RoomOut | None = Field(
         None, description="Rooms and back-channels: name, topic, visibility, customer chat."
     )
+    history_starts_at_seq: int = Field(
+        1,
+        description="The first seq still kept: the archiving policy removed the entries before"
+        " it (staff conversations only; 1 when nothing was removed).",
+    )
 
     @classmethod
     def of(cls, conv: Conversation) -> ConversationOut:
@@ -221,6 +226,7 @@ class ConversationOut(_Message):
                 visibility=conv.room.visibility,
                 customer_conversation_id=conv.room.customer_chat_id,
             ),
+            history_starts_at_seq=conv.history_starts_at_seq,
         )
 
 

@@ -25,8 +25,14 @@ async def test_migrations_match_tables(tmp_path: Path) -> None:
     await db.migrate()
     await db.migrate()  # a second start finds nothing to do
 
+    def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+        # The full-text index (FTS5 and its shadow tables, migration 0016) is not a table of
+        # ``metadata``: it is kept in step by triggers.
+        return not (type_ == "table" and (name or "").startswith("entries_fts"))
+
     def diff(conn: sa.Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        return list(compare_metadata(context, metadata))
 
     async with db.engine.connect() as conn:
         assert await conn.run_sync(diff) == []

@@ -53,6 +53,10 @@ class Staff:
     username: str
     display_name: str
     role: StaffRole
+    #: The archive's compliance right (an admin gives it, ``users.compliance``). Set only on
+    #: the principal ``services.archive`` reads with, so that every read it allows goes
+    #: through the archive API and its audit log; the socket and the IM never carry it.
+    compliance: bool = False
 
     @property
     def key(self) -> str:
@@ -97,7 +101,7 @@ def can_read(principal: Principal, conv: Conversation, member_of: Collection[int
         return False  # no customer chat, whatever its workgroup or participants
     if isinstance(principal, Visitor):
         return principal.conversation_id == conv.id
-    if _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]:
+    if _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR] or principal.compliance:
         return True
     if conv.participant(principal.key) is not None:
         return True
@@ -118,7 +122,7 @@ def can_read_staff_only(principal: Principal, conv: Conversation) -> bool:
     supervisors and admins do NOT read DMs, private rooms or back-channels they are not in.
     Someone who left reads no more (a new member of a private room reads its history).
 
-    The one exception to come is ``can_read_for_compliance``."""
+    The one exception is ``can_read_for_compliance``."""
     if not isinstance(principal, Staff):
         return False
     if is_guest(principal):
@@ -149,12 +153,12 @@ def require_guest_inviter(principal: Principal, conv: Conversation) -> Staff:
 
 
 def can_read_for_compliance(principal: Staff, conv: Conversation) -> bool:
-    """The hook for archiving (not built yet): a compliance role that the archiving policy
-    gives the right to read staff conversations, every read audited. Until that exists,
-    nobody reads a staff conversation they are not a member of, whatever their role. When it
-    is built, this decides it, and the services record the read in the audit log before they
-    answer (``services.im`` is the one place staff conversations are read from)."""
-    return False
+    """The archive's compliance right: a staff member an admin gave it reads every staff
+    conversation, through the archive API only (``services.archive``), which records each
+    such read in the audit log (``archive.compliance_read``) in the transaction that reads
+    it. Principals built for the socket, the IM and the rest of the API never carry the
+    flag, so nobody reads a DM they are not in anywhere else, whatever their role."""
+    return principal.compliance
 
 
 def require_member(principal: Principal, conv: Conversation) -> Staff:

@@ -139,6 +139,9 @@ class Conversation:
     visitor_id: str | None = None
     #: Rooms and back-channels: name, topic, visibility, the customer chat (None otherwise).
     room: RoomInfo | None = None
+    #: The first ``seq`` still kept (the retention job trims staff conversations as a prefix,
+    #: ``domain.retention``); 1 when nothing was removed.
+    history_starts_at_seq: int = 1
 
     @property
     def staff_only(self) -> bool:

@@ -79,6 +79,17 @@ class CursorOutOfRange(DomainError):
     code = "cursor_out_of_range"
 
 
+class HistoryRemoved(DomainError):
+    """A cursor points into history the archiving policy removed (``domain.retention``):
+    what is kept is sent, from ``first_seq``."""
+
+    code = "history_removed"
+
+    def __init__(self, message: str, first_seq: int) -> None:
+        super().__init__(message)
+        self.first_seq = first_seq
+
+
 class Unavailable(Conflict):
     """Nobody can take a new chat now; the visitor is asked to leave a message instead.
 

@@ -22,6 +22,7 @@ from parley.domain.errors import (
     CursorOutOfRange,
     DomainError,
     Forbidden,
+    HistoryRemoved,
     NotFound,
     Unauthenticated,
     Unavailable,
@@ -573,6 +574,22 @@ class ChatService:
                     )
                 )
                 cursor = 0
+            if cursor < conv.history_starts_at_seq - 1:
+                # The archiving policy removed what this cursor has not seen: say so, and
+                # send what is kept (domain.retention.cursor_answer).
+                if conv.id in cursors:
+                    errors.append(
+                        RefusedCursor(
+                            conv.id,
+                            HistoryRemoved(
+                                f"entries of conversation {conv.id} before seq "
+                                f"{conv.history_starts_at_seq} were removed by the archiving "
+                                f"policy; it is sent from seq {conv.history_starts_at_seq}",
+                                conv.history_starts_at_seq,
+                            ),
+                        )
+                    )
+                cursor = conv.history_starts_at_seq - 1
             subs.append(Subscription(conv.id, cursor))
         return Resume(subs, errors)
 

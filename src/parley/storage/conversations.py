@@ -163,6 +163,7 @@ class ConversationStore:
                 else Customer(r.customer_sub, r.customer_email or "", r.customer_name or ""),
                 visitor_id=r.visitor_id,
                 room=rooms.get(r.id),
+                history_starts_at_seq=r.history_starts_at_seq,
             )
             for r in rows
         ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
+from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.directory import DirectoryStore
@@ -36,6 +37,7 @@ class Stores:
     directory: DirectoryStore
     templates: TemplateStore
     accounts: AccountStore
+    archive: ArchiveStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -54,4 +56,5 @@ class Stores:
             directory=DirectoryStore(),
             templates=TemplateStore(),
             accounts=AccountStore(),
+            archive=ArchiveStore(),
         )

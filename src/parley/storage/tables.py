@@ -60,7 +60,7 @@ users = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # The directory: a job title (``domain.directory.MAX_TITLE_CHARS``).
     sa.Column("title", sa.String(80), nullable=False, server_default=""),
-    # Since 0016: the account's email (staff: checked against staff_email_domains; guests: the
+    # Since 0014: the account's email (staff: checked against staff_email_domains; guests: the
     # address they were invited at), and two-factor sign-in (TOTP).
     sa.Column("email", sa.String(254), nullable=True),
     # The TOTP secret (base32): written at enrolment, never returned after it.
@@ -69,6 +69,9 @@ users = sa.Table(
     sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
     # The last time step a code was accepted for: a code works once.
     sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    # The archive's compliance right (given by admins): reads every conversation through the
+    # archive API, every read audited (parley.services.archive).
+    sa.Column("compliance", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 auth_tokens = sa.Table(
@@ -243,7 +246,11 @@ conversations = sa.Table(
     # One more on every change of participants, status, workgroup or metadata (never on a
     # message): what a cached snapshot is checked against (parley.storage.writer).
     sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
+    # The first seq still kept: the retention job trims staff conversations as a prefix
+    # (parley.domain.retention); a cursor below it is answered ``history_removed``.
+    sa.Column("history_starts_at_seq", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_conversations_status", "status"),
+    sa.Index("ix_conversations_ended_at", "ended_at"),
     # A customer's history: by verified identity, else by the same browser.
     sa.Index("ix_conversations_customer_sub_created_at", "customer_sub", "created_at"),
     sa.Index("ix_conversations_visitor_id_created_at", "visitor_id", "created_at"),
@@ -673,4 +680,55 @@ guest_invitations = sa.Table(
     # The guest account made with it (an invitation works once).
     sa.Column("accepted_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
     sa.Index("ix_guest_invitations_conversation_id", "conversation_id"),
+)
+
+# The archiving policy (parley.domain.retention): per kind of conversation, keep for
+# ``keep_days``, or forever (NULL). A kind without a row is kept forever.
+retention_policies = sa.Table(
+    "retention_policies",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("keep_days", sa.Integer, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Legal holds: on one conversation, or on one customer (verified sub, or email as typed).
+legal_holds = sa.Table(
+    "legal_holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(32), nullable=True),
+    sa.Column("customer_sub", sa.String(255), nullable=True),
+    sa.Column("customer_email", sa.String(254), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_by", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Archive settings by name: "notice" (the line shown where people write).
+archive_settings = sa.Table(
+    "archive_settings",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Archive exports, run in the background; the result is kept in the database so that any
+# node serves the download.
+archive_exports = sa.Table(
+    "archive_exports",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_by", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("query", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running done failed
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+    sa.Column("jsonl", sa.LargeBinary, nullable=True),
+    sa.Column("html_zip", sa.LargeBinary, nullable=True),
+    sa.Index("ix_archive_exports_created_by", "created_by"),
 )

@@ -312,6 +312,11 @@ class WorkgroupStatusOut(BaseModel):
     identity: IdentityMode = Field(
         IdentityMode.OPTIONAL, description="required: a chat needs a signed identity token."
     )
+    archive_notice: str = Field(
+        "",
+        description="The archiving policy's notice, one line, shown before the first message"
+        " (empty: none set). Plain text: escape it.",
+    )
 
 
 # Leave a message ------------------------------------------------------------------------------
@@ -668,6 +673,7 @@ def router() -> APIRouter:
             reason=None if s.availability.reason is None else s.availability.reason.value,
             next_open=s.availability.next_open,
             identity=s.identity,
+            archive_notice=await parley.archive.notice(),
         )
 
     # The route limits are checked once the request is valid: a refused bad request costs

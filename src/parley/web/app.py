@@ -20,6 +20,7 @@ from parley.settings import Settings
 from parley.web import (
     accounts_api,
     api,
+    archive_api,
     collab_api,
     directory_api,
     errors,
@@ -132,6 +133,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         api.router(),
         routing_api.router(),
         house_rules_api.router(),
+        archive_api.router(),
         collab_api.router(),
         im_api.router(),
         directory_api.router(),

@@ -19,6 +19,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.Conflict: 409,
     errors.InvalidInput: 422,
     errors.CursorOutOfRange: 400,
+    errors.HistoryRemoved: 410,
     errors.RateLimited: 429,
 }
 

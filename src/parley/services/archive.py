@@ -1,0 +1,605 @@
+"""The archive: the policy admins set (retention per kind, legal holds, the notice everyone is
+shown), the retention sweep, search and export for supervisors and compliance readers, a
+customer's data on request, and the compliance right. Every change, search, export and
+compliance read is written to the audit log in the transaction that does it.
+
+Who may do what (``domain.access``): admins set the policy, holds, notice and the compliance
+right, and delete a customer's data; supervisors and compliance readers search, read and
+export the archive; a supervisor sees what ``access.can_read`` gives them anyway (customer
+chats, open rooms, their own DMs), a compliance reader everything, each read of a staff
+conversation they are not a member of audited as ``archive.compliance_read``.
+
+The retention sweep (``sweep``, one of the Maintenance loop's) works in small batches, oldest
+first, one short write transaction per batch, so sends keep committing in between
+(``domain.retention`` says what goes and why that leaves no hole).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import html
+import io
+import json
+import logging
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from parley.clock import Clock
+from parley.domain import access, retention
+from parley.domain.access import Staff, StaffRole
+from parley.domain.conversation import Conversation, Entry, Kind
+from parley.domain.errors import InvalidInput, NotFound
+from parley.domain.retention import Action, Hold
+from parley.services.house_rules import actor_of
+from parley.storage.archive import ArchiveQuery, ArchiveStore, ExportRow, Hit, HoldRow
+from parley.storage.audit import AuditStore
+from parley.storage.conversations import ConversationStore
+from parley.storage.db import Database
+from parley.storage.tx import Tx
+
+log = logging.getLogger(__name__)
+
+#: Conversations removed or trimmed per retention batch (one write transaction).
+RETENTION_BATCH = 50
+#: Batches per sweep; more waiting, and the sweep comes back at once.
+RETENTION_BATCHES_PER_SWEEP = 4
+#: How often the sweep looks when nothing was left to do.
+RETENTION_IDLE = timedelta(minutes=10)
+#: The most conversations one export holds.
+MAX_EXPORT_CONVERSATIONS = 2000
+#: The most hits one search page returns, and the deepest page.
+MAX_SEARCH_LIMIT = 200
+MAX_SEARCH_OFFSET = 10_000
+#: The most conversations a customer's export or deletion covers in one request.
+MAX_CUSTOMER_CONVERSATIONS = 1000
+#: How often a running export writes its progress (every this many conversations).
+PROGRESS_EVERY = 10
+
+NOTICE = "notice"
+DEFAULT_NOTICE = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePolicy:
+    keep_days: dict[Kind, int | None]
+    notice: str
+    holds: list[HoldRow]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerData:
+    conversations: list[dict[str, Any]]
+    left_messages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    conversations: list[str]
+    left_messages: int
+    #: What a legal hold keeps: (conversation id or "left_messages", hold).
+    kept: list[tuple[str, Hold]]
+    #: Chats not ended yet: not deleted (end them first).
+    open_chats: list[str]
+
+
+def _entry_json(conv: Conversation, e: Entry) -> dict[str, Any]:
+    author = conv.participant(e.author) if e.author else None
+    return {
+        "type": "entry",
+        "conversation_id": conv.id,
+        "kind": conv.kind.value,
+        "seq": e.seq,
+        "entry_kind": e.kind.value,
+        "author": e.author,
+        "author_name": None if author is None else author.display_name,
+        "body": e.body,
+        "created_at": e.created_at.isoformat(),
+    }
+
+
+def _conversation_json(conv: Conversation) -> dict[str, Any]:
+    return {
+        "type": "conversation",
+        "id": conv.id,
+        "kind": conv.kind.value,
+        "status": conv.status.value,
+        "created_at": conv.created_at.isoformat(),
+        "ended_at": None if conv.ended_at is None else conv.ended_at.isoformat(),
+        "history_starts_at_seq": conv.history_starts_at_seq,
+        "customer": None
+        if conv.customer is None
+        else {"sub": conv.customer.sub, "email": conv.customer.email, "name": conv.customer.name},
+        "metadata": conv.metadata,
+        "name": None if conv.room is None else conv.room.name,
+        "participants": [
+            {"key": p.key, "role": p.role.value, "name": p.display_name, "user_id": p.user_id}
+            for p in conv.participants
+        ],
+    }
+
+
+def transcript_html(conv: Conversation, entries: list[Entry]) -> str:
+    """A readable transcript; everything a user wrote (names, room names, texts, metadata)
+    is escaped."""
+    e = html.escape
+    title = conv.room.name if conv.room is not None and conv.room.name else conv.id
+    rows = []
+    for entry in entries:
+        who = conv.participant(entry.author) if entry.author else None
+        name = who.display_name if who is not None else (entry.author or "")
+        text = entry.body.get("text") if isinstance(entry.body, dict) else None
+        shown = text if isinstance(text, str) else entry.kind.value
+        rows.append(
+            f"<tr><td>{entry.seq}</td><td>{e(entry.created_at.isoformat())}</td>"
+            f"<td>{e(name)}</td><td>{e(entry.kind.value)}</td><td>{e(shown)}</td></tr>"
+        )
+    removed = (
+        f"<p>Entries before {conv.history_starts_at_seq} were removed by the archiving policy.</p>"
+        if conv.history_starts_at_seq > 1
+        else ""
+    )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        f"<title>{e(title)}</title></head><body>"
+        f"<h1>{e(title)}</h1><p>{e(conv.kind.value)}, {e(conv.status.value)}, started "
+        f"{e(conv.created_at.isoformat())}</p>{removed}"
+        "<table><thead><tr><th>#</th><th>when</th><th>who</th><th>what</th><th>text</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
+    )
+
+
+class ArchiveService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        conversations: ConversationStore,
+        archive: ArchiveStore,
+        audit: AuditStore,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._conversations = conversations
+        self._archive = archive
+        self._audit = audit
+        self._exports: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        for task in list(self._exports):
+            task.cancel()
+        for task in list(self._exports):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def wait_exports(self) -> None:
+        """Until every export this node started has finished (tests, shutdown)."""
+        while self._exports:
+            await asyncio.gather(*self._exports, return_exceptions=True)
+
+    async def _record(
+        self, tx: Tx, staff: Staff, action: str, subject: str, details: dict[str, Any]
+    ) -> None:
+        await self._audit.record(tx, self._clock.now(), actor_of(staff), action, subject, details)
+
+    # The policy (admins) ---------------------------------------------------------------------
+
+    async def policy(self, staff: Staff) -> ArchivePolicy:
+        access.require_role(staff, StaffRole.ADMIN)
+        async with self._db.read() as tx:
+            policy = await self._archive.policy(tx)
+            notice = await self._archive.setting(tx, NOTICE)
+            holds = await self._archive.holds(tx)
+        return ArchivePolicy({k: policy.days(k) for k in Kind}, notice or DEFAULT_NOTICE, holds)
+
+    async def set_policy(
+        self, staff: Staff, keep_days: dict[Kind, int | None], notice: str | None
+    ) -> ArchivePolicy:
+        access.require_role(staff, StaffRole.ADMIN)
+        days = {k: retention.validate_keep_days(v) for k, v in keep_days.items()}
+        text = None if notice is None else retention.validate_notice(notice)
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            for kind, value in days.items():
+                await self._archive.set_policy(tx, kind, value, now)
+            if text is not None:
+                await self._archive.set_setting(tx, NOTICE, text, now)
+            await self._record(
+                tx,
+                staff,
+                "archive.policy",
+                "archive",
+                {"keep_days": {k.value: v for k, v in days.items()}, "notice": text},
+            )
+        return await self.policy(staff)
+
+    async def notice(self) -> str:
+        """The line shown where people write (public: the widget reads it)."""
+        async with self._db.read() as tx:
+            return await self._archive.setting(tx, NOTICE) or DEFAULT_NOTICE
+
+    async def add_hold(
+        self,
+        staff: Staff,
+        conversation_id: str | None,
+        customer_sub: str | None,
+        customer_email: str | None,
+        reason: str,
+    ) -> HoldRow:
+        access.require_role(staff, StaffRole.ADMIN)
+        hold = retention.new_hold(conversation_id, customer_sub, customer_email, reason)
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            hold_id = await self._archive.add_hold(tx, hold, staff.user_id, now)
+            await self._record(
+                tx,
+                staff,
+                "archive.hold.created",
+                f"hold:{hold_id}",
+                {
+                    "conversation_id": hold.conversation_id,
+                    "customer_sub": hold.customer_sub,
+                    "customer_email": hold.customer_email,
+                    "reason": hold.reason,
+                },
+            )
+        return HoldRow(dataclasses.replace(hold, id=hold_id), staff.user_id, now)
+
+    async def release_hold(self, staff: Staff, hold_id: int) -> None:
+        access.require_role(staff, StaffRole.ADMIN)
+        async with self._db.write() as tx:
+            if not await self._archive.delete_hold(tx, hold_id):
+                raise NotFound("no such hold")
+            await self._record(tx, staff, "archive.hold.released", f"hold:{hold_id}", {})
+
+    async def set_compliance(self, staff: Staff, user_id: int, value: bool) -> None:
+        """Give or take the compliance right (admins)."""
+        access.require_role(staff, StaffRole.ADMIN)
+        async with self._db.write() as tx:
+            if not await self._archive.set_compliance(tx, user_id, value):
+                raise NotFound("no such staff member")
+            await self._record(
+                tx, staff, "archive.compliance", f"user:{user_id}", {"compliance": value}
+            )
+
+    # Readers: supervisors and compliance ------------------------------------------------------
+
+    async def _reader(self, tx: Tx, staff: Staff) -> Staff:
+        """The staff member as an archive reader: with their compliance right, else a
+        supervisor or admin; anyone else is refused."""
+        if await self._archive.compliance(tx, staff.user_id):
+            return dataclasses.replace(staff, compliance=True)
+        return access.require_role(staff, StaffRole.SUPERVISOR)
+
+    async def is_compliance(self, staff: Staff) -> bool:
+        async with self._db.read() as tx:
+            return await self._archive.compliance(tx, staff.user_id)
+
+    async def search(self, staff: Staff, query: ArchiveQuery) -> list[Hit]:
+        if not 1 <= query.limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInput(f"limit is 1 to {MAX_SEARCH_LIMIT}")
+        if not 0 <= query.offset <= MAX_SEARCH_OFFSET:
+            raise InvalidInput(f"offset is 0 to {MAX_SEARCH_OFFSET}")
+        async with self._db.write() as tx:
+            reader = await self._reader(tx, staff)
+            query = dataclasses.replace(query, reader=None if reader.compliance else reader.user_id)
+            hits = await self._archive.search(tx, query)
+            await self._record(
+                tx,
+                staff,
+                "archive.search",
+                "archive",
+                {**_query_json(query), "compliance": reader.compliance, "hits": len(hits)},
+            )
+        return hits
+
+    async def read(self, staff: Staff, conversation_id: str) -> tuple[Conversation, list[Entry]]:
+        """One conversation of the archive, with every entry kept; a compliance read of a
+        staff conversation the reader is not a member of is audited as such."""
+        async with self._db.write() as tx:
+            reader = await self._reader(tx, staff)
+            conv = await self._conversations.conversation(tx, conversation_id)
+            if conv is None or not access.can_read(reader, conv):
+                raise NotFound(access.NO_SUCH_CONVERSATION)
+            compliance = conv.staff_only and not access.can_read(
+                dataclasses.replace(reader, compliance=False), conv
+            )
+            entries = await self._conversations.entries_after(tx, conv.id, 0)
+            await self._record(
+                tx,
+                staff,
+                "archive.compliance_read" if compliance else "archive.read",
+                conv.id,
+                {"kind": conv.kind.value},
+            )
+        return conv, entries
+
+    # Exports ------------------------------------------------------------------------------
+
+    async def start_export(self, staff: Staff, query: ArchiveQuery) -> ExportRow:
+        export_id = secrets.token_hex(16)
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            reader = await self._reader(tx, staff)
+            query = dataclasses.replace(
+                query, reader=None if reader.compliance else reader.user_id, offset=0
+            )
+            saved = _query_json(query)
+            await self._archive.create_export(tx, export_id, staff.user_id, saved, now)
+            await self._record(
+                tx,
+                staff,
+                "archive.export",
+                f"export:{export_id}",
+                {**saved, "compliance": reader.compliance},
+            )
+        task = asyncio.create_task(self._run_export(export_id, reader, query))
+        self._exports.add(task)
+        task.add_done_callback(self._exports.discard)
+        row = await self.export(staff, export_id)
+        return row
+
+    async def _run_export(self, export_id: str, reader: Staff, query: ArchiveQuery) -> None:
+        try:
+            async with self._db.read() as tx:
+                ids = await self._archive.conversation_ids(tx, query, MAX_EXPORT_CONVERSATIONS)
+            async with self._db.write() as tx:
+                await self._archive.progress(tx, export_id, 0, len(ids))
+            lines = io.BytesIO()
+            packed = io.BytesIO()
+            with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+                for done, conversation_id in enumerate(ids, start=1):
+                    async with self._db.read() as tx:
+                        conv = await self._conversations.conversation(tx, conversation_id)
+                        entries = (
+                            []
+                            if conv is None
+                            else await self._conversations.entries_after(tx, conv.id, 0)
+                        )
+                    if conv is not None and access.can_read(reader, conv):
+                        lines.write(_line(_conversation_json(conv)))
+                        for entry in entries:
+                            lines.write(_line(_entry_json(conv, entry)))
+                        zf.writestr(f"{conv.id}.html", transcript_html(conv, entries))
+                    if done % PROGRESS_EVERY == 0 and done < len(ids):
+                        async with self._db.write() as tx:
+                            await self._archive.progress(tx, export_id, done, len(ids))
+                    await asyncio.sleep(0)  # let sends in between
+            async with self._db.write() as tx:
+                await self._archive.progress(tx, export_id, len(ids), len(ids))
+                await self._archive.finish_export(
+                    tx,
+                    export_id,
+                    self._clock.now(),
+                    jsonl=lines.getvalue(),
+                    html_zip=packed.getvalue(),
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("archive export %s failed", export_id)
+            with contextlib.suppress(Exception):
+                async with self._db.write() as tx:
+                    await self._archive.finish_export(
+                        tx, export_id, self._clock.now(), error=type(exc).__name__
+                    )
+
+    async def export(self, staff: Staff, export_id: str) -> ExportRow:
+        """An export's state: for the one who started it only (anyone else: not found)."""
+        async with self._db.read() as tx:
+            row = await self._archive.export(tx, export_id)
+        if row is None or row.created_by != staff.user_id:
+            raise NotFound("no such export")
+        return row
+
+    async def export_file(self, staff: Staff, export_id: str, fmt: str) -> bytes:
+        row = await self.export(staff, export_id)
+        if row.state != "done":
+            raise InvalidInput(f"the export is {row.state}, not done")
+        async with self._db.write() as tx:
+            data = await self._archive.export_file(tx, export_id, fmt)
+            await self._record(
+                tx, staff, "archive.export.downloaded", f"export:{export_id}", {"format": fmt}
+            )
+        if data is None:
+            raise NotFound("no such export")
+        return data
+
+    # A customer's data on request ---------------------------------------------------------
+
+    async def _customer_query(
+        self, staff: Staff, sub: str | None, email: str | None, confirm_email: bool
+    ) -> ArchiveQuery:
+        if (sub is None) == (email is None):
+            raise InvalidInput("name the customer by exactly one of sub or email")
+        if email is not None and not confirm_email:
+            raise InvalidInput(
+                "an email is what was typed, not an identity: check it is theirs and send "
+                "confirm_email: true"
+            )
+        if sub is not None:
+            return ArchiveQuery(customer_sub=sub)
+        assert email is not None
+        return ArchiveQuery(customer_email=email)
+
+    async def customer_export(
+        self, staff: Staff, sub: str | None, email: str | None, confirm_email: bool = False
+    ) -> CustomerData:
+        """Everything held about one customer: their chats (with entries) and, by email, the
+        messages they left. Admins and compliance readers."""
+        query = await self._customer_query(staff, sub, email, confirm_email)
+        async with self._db.write() as tx:
+            if not await self._archive.compliance(tx, staff.user_id):
+                access.require_role(staff, StaffRole.ADMIN)
+            ids = await self._archive.conversation_ids(
+                tx, dataclasses.replace(query, kind=Kind.CUSTOMER_CHAT), MAX_CUSTOMER_CONVERSATIONS
+            )
+            out: list[dict[str, Any]] = []
+            for conversation_id in ids:
+                conv = await self._conversations.conversation(tx, conversation_id)
+                if conv is None:
+                    continue
+                entries = await self._conversations.entries_after(tx, conv.id, 0)
+                out.append(
+                    {
+                        **_conversation_json(conv),
+                        "entries": [_entry_json(conv, e) for e in entries],
+                    }
+                )
+            left = [] if email is None else await self._archive.customer_left_messages(tx, email)
+            await self._record(
+                tx,
+                staff,
+                "archive.customer.exported",
+                f"customer:{sub or email}",
+                {"conversations": len(out), "left_messages": len(left)},
+            )
+        return CustomerData(out, left)
+
+    async def customer_delete(
+        self, staff: Staff, sub: str | None, email: str | None, confirm_email: bool = False
+    ) -> Deleted:
+        """Delete what is held about one customer (admins): their chats, each with its
+        back-channel, and by email the messages they left, except what a legal hold keeps,
+        which is named in the answer."""
+        access.require_role(staff, StaffRole.ADMIN)
+        query = await self._customer_query(staff, sub, email, confirm_email)
+        async with self._db.write() as tx:
+            holds = [h.hold for h in await self._archive.holds(tx)]
+            ids = await self._archive.conversation_ids(
+                tx, dataclasses.replace(query, kind=Kind.CUSTOMER_CHAT), MAX_CUSTOMER_CONVERSATIONS
+            )
+            removed: list[str] = []
+            kept: list[tuple[str, Hold]] = []
+            open_chats: list[str] = []
+            for conversation_id in ids:
+                conv = await self._conversations.conversation(tx, conversation_id, lock=True)
+                if conv is None:
+                    continue
+                summary = retention.Summary(
+                    conv.id,
+                    conv.kind,
+                    conv.ended_at is not None,
+                    conv.created_at,
+                    None,
+                    None if conv.customer is None else conv.customer.sub,
+                    conv.metadata.get("email") if isinstance(conv.metadata, dict) else None,
+                )
+                hold = retention.holding(holds, summary)
+                if conv.ended_at is None:
+                    open_chats.append(conv.id)
+                    continue
+                if hold is not None:
+                    kept.append((conv.id, hold))
+                    continue
+                backchannel = await self._archive.backchannel_of(tx, conv.id)
+                if backchannel is not None:
+                    await self._archive.remove_conversation(tx, backchannel)
+                await self._archive.remove_conversation(tx, conv.id)
+                removed.append(conv.id)
+            left = 0
+            if email is not None:
+                email_hold = next(
+                    (
+                        h
+                        for h in holds
+                        if h.customer_email is not None
+                        and h.customer_email.casefold() == email.casefold()
+                    ),
+                    None,
+                )
+                if email_hold is not None:
+                    kept.append(("left_messages", email_hold))
+                else:
+                    left = await self._archive.delete_left_messages(tx, email)
+            await self._record(
+                tx,
+                staff,
+                "archive.customer.deleted",
+                f"customer:{sub or email}",
+                {
+                    "conversations": removed,
+                    "left_messages": left,
+                    "kept": [{"what": what, "hold": h.id} for what, h in kept],
+                    "open_chats": open_chats,
+                },
+            )
+        return Deleted(removed, left, kept, open_chats)
+
+    # The retention sweep ------------------------------------------------------------------
+
+    async def sweep(self) -> datetime | None:
+        """One round of the retention job: a few small batches, oldest first. Returns when to
+        come back (at once if more is waiting)."""
+        for _ in range(RETENTION_BATCHES_PER_SWEEP):
+            if await self._batch() < RETENTION_BATCH:
+                return self._clock.now() + RETENTION_IDLE
+        return self._clock.now()
+
+    async def _batch(self) -> int:
+        """One batch in one write transaction; how many conversations it looked at (the
+        most of any kind)."""
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            policy = await self._archive.policy(tx)
+            holds = [h.hold for h in await self._archive.holds(tx)]
+            # Held conversations are left out in the query, so they do not fill every batch.
+            held = [h.conversation_id for h in holds if h.conversation_id is not None]
+            seen = 0
+            removals: list[retention.Removal] = []
+            chat_cutoff = policy.cutoff(Kind.CUSTOMER_CHAT, now)
+            if chat_cutoff is not None:
+                chats = await self._archive.expired_chats(tx, chat_cutoff, RETENTION_BATCH, held)
+                seen = max(seen, len(chats))
+                removals += retention.plan(policy, holds, chats, now)
+            for kind in (Kind.DIRECT, Kind.ROOM, Kind.BACKCHANNEL):
+                cutoff = policy.cutoff(kind, now)
+                if cutoff is None:
+                    continue
+                staff_convs = await self._archive.staff_to_trim(
+                    tx, kind, cutoff, RETENTION_BATCH, held
+                )
+                seen = max(seen, len(staff_convs))
+                removals += retention.plan(policy, holds, staff_convs, now)
+            removed = trimmed = 0
+            for r in removals:
+                if r.action is Action.REMOVE:
+                    removed += await self._archive.remove_conversation(tx, r.conversation_id)
+                else:
+                    assert r.before is not None
+                    if await self._archive.trim(tx, r.conversation_id, r.before) is not None:
+                        trimmed += 1
+            if removals:
+                await self._audit.record(
+                    tx,
+                    now,
+                    "system:retention",
+                    "archive.retention",
+                    "archive",
+                    {"removed": removed, "trimmed": trimmed},
+                )
+        # Held conversations stay candidates; a batch of nothing but held ones ends the round.
+        return seen if removals else 0
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _query_json(q: ArchiveQuery) -> dict[str, Any]:
+    return {
+        "words": q.words,
+        "kind": None if q.kind is None else q.kind.value,
+        "user_id": q.user_id,
+        "customer_sub": q.customer_sub,
+        "customer_email": q.customer_email,
+        "since": None if q.since is None else q.since.isoformat(),
+        "until": None if q.until is None else q.until.isoformat(),
+        "offset": q.offset,
+        "limit": q.limit,
+    }
