@@ -31,9 +31,10 @@ import secrets
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import routing_load  # bench/routing_load.py, beside this file
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -46,17 +47,9 @@ from parley.storage.db import Database
 from parley.storage.stores import Stores
 from parley.storage.tables import (
     agent_state,
-    chat_requests,
-    conversations,
-    queues,
-    users,
-    workgroup_members,
-    workgroups,
 )
 
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-SKILLS = ({"billing": 1, "de": 1}, {"billing": 1, "en": 1}, {"tech": 2}, {})
-AGENT_SKILLS = ({"billing": 1, "de": 1}, {"billing": 1, "en": 1}, {"tech": 2, "en": 1}, {})
+T0 = routing_load.T0
 
 
 class FixedClock:
@@ -71,106 +64,8 @@ class FixedClock:
 
 
 async def fill(db: Database, agents: int, waiting: int) -> None:
-    async with db.engine.begin() as conn:
-        await conn.execute(
-            sa.insert(workgroups),
-            [
-                {
-                    "id": 1,
-                    "slug": "support",
-                    "name": "Support",
-                    "button_text": "",
-                    "offer_timeout_secs": 3_600,
-                    "wait_timeout_secs": 86_400,
-                    "max_chats": 2,
-                    "created_at": T0,
-                }
-            ],
-        )
-        await conn.execute(
-            sa.insert(queues),
-            [
-                {
-                    "id": q + 1,
-                    "workgroup_id": 1,
-                    "name": f"q{q + 1}",
-                    "position": q,
-                    "is_default": q == 3,
-                    "skills": SKILLS[q],
-                    "created_at": T0,
-                }
-                for q in range(4)
-            ],
-        )
-        people = range(1, agents + 1)
-        await conn.execute(
-            sa.insert(users),
-            [
-                {
-                    "id": i,
-                    "username": f"a{i}",
-                    "display_name": f"A {i}",
-                    "role": "agent",
-                    "password_hash": "x",
-                    "active": True,
-                    "created_at": T0,
-                }
-                for i in people
-            ],
-        )
-        await conn.execute(
-            sa.insert(agent_state),
-            [
-                {
-                    "user_id": i,
-                    "presence": "away",
-                    "status_text": "",
-                    "changed_at": T0,
-                    "idle_since": T0 - timedelta(seconds=i),
-                    "skills": AGENT_SKILLS[i % 4],
-                    "max_chats": 2,
-                }
-                for i in people
-            ],
-        )
-        await conn.execute(
-            sa.insert(workgroup_members), [{"workgroup_id": 1, "user_id": i} for i in people]
-        )
-        for start in range(0, waiting, 5_000):
-            chunk = range(start, min(waiting, start + 5_000))
-            await conn.execute(
-                sa.insert(conversations),
-                [
-                    {
-                        "id": f"c{n:031d}",
-                        "kind": "customer_chat",
-                        "status": "queued",
-                        "workgroup_id": 1,
-                        "last_seq": 1,
-                        "metadata": {},
-                        "created_at": T0 + timedelta(milliseconds=n),
-                    }
-                    for n in chunk
-                ],
-            )
-            await conn.execute(
-                sa.insert(chat_requests),
-                [
-                    {
-                        "arrival": n + 1,
-                        "conversation_id": f"c{n:031d}",
-                        "workgroup_id": 1,
-                        "status": "waiting",
-                        "created_at": T0 + timedelta(milliseconds=n),
-                        "declined_by": {},
-                        "offers_made": 0,
-                        "queue_id": n % 4 + 1,
-                        "priority": 1 if n % 10 == 0 else 0,
-                        "entered_at": T0 + timedelta(milliseconds=n),
-                    }
-                    for n in chunk
-                ],
-            )
+    # Long offers (a run must not time them out) and nobody available until measured.
+    await routing_load.fill(db, agents, waiting, offer_timeout_secs=3_600, presence="away")
 
 
 async def _after_fill(db: Database) -> None:

@@ -42,7 +42,16 @@ SKILLS = ({"billing": 1, "de": 1}, {"billing": 1, "en": 1}, {"tech": 2}, {})
 AGENT_SKILLS = ({"billing": 1, "de": 1}, {"billing": 1, "en": 1}, {"tech": 2, "en": 1}, {})
 
 
-async def fill(db: Database, agents: int, waiting: int) -> None:
+async def fill(
+    db: Database,
+    agents: int,
+    waiting: int,
+    *,
+    offer_timeout_secs: int = 30,
+    presence: str = "available",
+) -> None:
+    """One workgroup with four queues (``SKILLS``), ``agents`` agents and ``waiting`` chats
+    waiting, written straight into the tables (``bench/dispatcher_run.py`` uses it too)."""
     async with db.engine.begin() as conn:
         await conn.execute(
             sa.insert(workgroups),
@@ -52,7 +61,7 @@ async def fill(db: Database, agents: int, waiting: int) -> None:
                     "slug": "support",
                     "name": "Support",
                     "button_text": "",
-                    "offer_timeout_secs": 30,
+                    "offer_timeout_secs": offer_timeout_secs,
                     "wait_timeout_secs": 86_400,
                     "max_chats": 2,
                     "created_at": T0,
@@ -95,7 +104,7 @@ async def fill(db: Database, agents: int, waiting: int) -> None:
             [
                 {
                     "user_id": i,
-                    "presence": "available",
+                    "presence": presence,
                     "status_text": "",
                     "changed_at": T0,
                     "idle_since": T0 - timedelta(seconds=i),
