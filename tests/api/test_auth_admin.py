@@ -421,6 +421,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "reason": "no_agents",
             "next_open": None,
             "identity": "optional",
+            "archive_notice": "",  # none set (see test_archive.py)
         }
 
 

@@ -26,6 +26,7 @@ async def test_visitor_and_agent_chat(world: World) -> None:
             "reason": None,
             "next_open": None,
             "identity": "optional",
+            "archive_notice": "",  # none set (see test_archive.py)
         }
         chat = await world.open_chat(name="Zoe", email="zoe@example.com", question="Price?")
         cid = chat["conversation"]["id"]
