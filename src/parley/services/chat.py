@@ -612,10 +612,13 @@ class ChatService:
                 )
                 cursor = 0
             entries = await self._conversations.entries_after(tx, cid, cursor)
+            # Only a queued conversation has a place in a queue to show: it turns active when
+            # its agent joins (the request accepted in the same commit), and a transfer's
+            # request waits again with ``transfer_from`` set, which the visitor is not shown.
             status = (
-                None
-                if conv.status is Status.ENDED
-                else await self._routing.queue_status_in(tx, cid)
+                await self._routing.queue_status_in(tx, cid)
+                if conv.status is Status.QUEUED
+                else None
             )
         self._cache.put(conv, revision)
         return Catchup(
