@@ -102,3 +102,28 @@ async def test_repeated_send_after_reconnect_stores_once(world: World) -> None:
         await zoe.request({"type": "ping"})
         # Nothing new was stored, so no entry was sent: only the ack, with the original.
         assert [m for m in zoe.received if m["type"] == "entry"] == []
+
+
+async def test_a_cached_snapshot_is_reused_only_at_its_own_revision(world: World) -> None:
+    """``ConversationStore.conversation_at`` (a visitor's hello): the node's snapshot of a
+    conversation gives its participants only while the row is still at the snapshot's
+    revision; once someone joined (the revision moved), they are read again."""
+    await world.add_staff("alice", workgroups=["sales"])
+    store = world.parley.stores.conversations
+    chat = await world.open_chat()
+    cid = chat["conversation"]["id"]
+    async with world.parley.db.read() as tx:
+        before = await store.conversation_at(tx, cid)
+    assert before is not None
+    async with world.agent("alice") as alice:
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+    async with world.parley.db.read() as tx:
+        stale = await store.conversation_at(tx, cid, before)
+        fresh = await store.conversation_at(tx, cid)
+        again = await store.conversation_at(tx, cid, fresh)
+    assert stale is not None and fresh is not None and again is not None
+    assert stale[1] > before[1]
+    assert stale == fresh
+    assert len(stale[0].participants) == len(before[0].participants) + 1
+    assert again == fresh and again[0].participants is fresh[0].participants

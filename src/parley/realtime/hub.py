@@ -23,6 +23,7 @@ import json
 import logging
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -205,6 +206,20 @@ class ClientConnection:
 Snapshot = Callable[[Principal], Awaitable[Sequence[BaseModel]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Catchup:
+    """What one read of the record found for a connection starting to follow a conversation
+    (``Hub.follow_read``): its state, the cursor the entries follow (0 when the client's was
+    refused), those entries, and frames that go with them, before the state (the refused
+    cursors) and after the entries (the visitor's queue position)."""
+
+    state: ConversationOut
+    cursor: int
+    entries: Sequence[EntryOut]
+    before: Sequence[BaseModel] = ()
+    after: Sequence[BaseModel] = ()
+
+
 class Hub:
     def __init__(
         self, source: SyncSource, snapshot: Snapshot, metrics: Metrics | None = None
@@ -259,15 +274,58 @@ class Hub:
             conn.send(ConversationState(conversation=state))
             await self._catch_up(conn, conversation_id)
 
+    async def follow_read(
+        self,
+        conn: ClientConnection,
+        conversation_id: str,
+        read: Callable[[], Awaitable[Catchup]],
+    ) -> Catchup:
+        """Start following a conversation with the caller's own read of the record (a
+        visitor's hello reads everything it needs in one transaction). As in ``follow``, the
+        connection is registered first and ``read`` runs after, under the connection's lock:
+        an entry committed after the read arrives as a notification (held back by the lock,
+        then dropped at or below the cursor, and a gap is read from the record), so the state
+        and the cursor must come from ``read`` itself, never from a snapshot taken before.
+        If ``read`` raises, the connection does not follow the conversation."""
+        async with conn.lock:
+            already = conversation_id in conn.cursors
+            self._by_conversation[conversation_id].add(conn)
+            conn.cursors.setdefault(conversation_id, 0)
+            try:
+                found = await read()
+            except BaseException:
+                if not already:
+                    self._forget(conn, conversation_id)
+                raise
+            for message in found.before:
+                conn.send(message)
+            conn.send(ConversationState(conversation=found.state))
+            if already:  # its own cursor may be behind the read's: the record, from there
+                conn.cursors[conversation_id] = min(found.cursor, conn.cursors[conversation_id])
+                await self._catch_up(conn, conversation_id)
+            else:
+                cursor = found.cursor
+                for entry in found.entries:
+                    if entry.seq > cursor:
+                        conn.send(_entry_for(conn, conversation_id, entry))
+                        cursor = entry.seq
+                conn.cursors[conversation_id] = cursor
+            for message in found.after:
+                conn.send(message)
+            return found
+
+    def _forget(self, conn: ClientConnection, conversation_id: str) -> None:
+        conn.cursors.pop(conversation_id, None)
+        followers = self._by_conversation.get(conversation_id)
+        if followers is not None:
+            followers.discard(conn)
+            if not followers:
+                del self._by_conversation[conversation_id]
+
     async def unfollow(self, conn: ClientConnection, conversation_id: str) -> None:
         """Stop following a conversation: nothing more of it reaches this connection."""
         async with conn.lock:
-            conn.cursors.pop(conversation_id, None)
-            followers = self._by_conversation.get(conversation_id)
-            if followers is not None:
-                followers.discard(conn)
-                if not followers:
-                    del self._by_conversation[conversation_id]
+            self._forget(conn, conversation_id)
 
     async def handle(self, note: Notification) -> None:
         match note:

@@ -376,7 +376,17 @@ class AuthService:
     async def _expired(self, visitor: Visitor) -> bool:
         async with self._db.read() as tx:
             ended_at = await self._conversations.conversation_ended_at(tx, visitor.conversation_id)
+        return self.visitor_expired(ended_at)
+
+    def visitor_expired(self, ended_at: datetime | None) -> bool:
+        """Whether a visitor token of a conversation that ended at ``ended_at`` is refused."""
         return ended_at is not None and self._clock.now() >= ended_at + self._visitor_lifetime
+
+    def signed_visitor(self, token: str) -> Visitor:
+        """The visitor a token names, checking only its signature: the caller checks
+        ``visitor_expired`` on the conversation it reads (a WebSocket hello reads it anyway),
+        else use ``visitor``."""
+        return self._signed_visitor(token)
 
     def _signed_visitor(self, token: str) -> Visitor:
         assert self._visitor_signer is not None, "AuthService.start() was not awaited"

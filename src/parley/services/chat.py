@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from parley.clock import Clock
@@ -33,8 +34,9 @@ from parley.domain.identity import Mode as IdentityMode
 from parley.domain.wordfilter import Outcome as FilterOutcome
 from parley.domain.wordfilter import Scope as FilterScope
 from parley.metrics import Metrics
-from parley.protocol import ConversationOut, EntryOut, Outcome, TypingOut
+from parley.protocol import ConversationOut, EntryOut, Error, Outcome, TypingOut
 from parley.realtime.bus import Bus
+from parley.realtime.hub import Catchup
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
 from parley.services.conversations import readable, require_participant
 from parley.services.group_commit import ConversationCache, GroupCommit
@@ -592,6 +594,57 @@ class ChatService:
                 cursor = conv.history_starts_at_seq - 1
             subs.append(Subscription(conv.id, cursor))
         return Resume(subs, errors)
+
+    async def resume_visitor(self, visitor: Visitor, cursors: dict[str, int]) -> Catchup:
+        """A visitor's hello in one read transaction: its conversation (the row read now, its
+        participants taken from the node's snapshot when the row is still at the snapshot's
+        revision: ``ConversationStore.conversation_at``), the entries after its cursor, and
+        its place in the queue. Called by ``Hub.follow_read`` after the connection was
+        registered, so ``last_seq`` and the state are read after registering. A cursor
+        beyond ``last_seq`` is refused (``cursor_out_of_range``) and the log sent from the
+        start; cursors for any other conversation get ``not_found``. No such conversation:
+        ``Unauthenticated`` (a signed token for a conversation that is gone)."""
+        cid = visitor.conversation_id
+        refused: list[BaseModel] = []
+        for other_id in sorted(cursors.keys() - {cid}):
+            # A visitor reads only its own conversation: every other is the same "no such".
+            try:
+                access.require_read(visitor, None)
+            except DomainError as exc:
+                refused.append(Error(code=exc.code, message=exc.message, conversation_id=other_id))
+        async with self._db.read() as tx:
+            found = await self._conversations.conversation_at(tx, cid, self._cache.get(cid))
+            if found is None:
+                raise Unauthenticated("this visitor token names no conversation")
+            conv, revision = found
+            cursor = cursors.get(cid, 0)
+            if cursor > conv.last_seq:
+                refused.append(
+                    Error(
+                        code=CursorOutOfRange.code,
+                        message=f"conversation {cid} has no seq {cursor} (last is "
+                        f"{conv.last_seq}); it is sent again from the start",
+                        conversation_id=cid,
+                    )
+                )
+                cursor = 0
+            entries = await self._conversations.entries_after(tx, cid, cursor)
+            # Only a queued conversation has a place in a queue to show: it turns active when
+            # its agent joins (the request accepted in the same commit), and a transfer's
+            # request waits again with ``transfer_from`` set, which the visitor is not shown.
+            status = (
+                await self._routing.queue_status_in(tx, cid)
+                if conv.status is Status.QUEUED
+                else None
+            )
+        self._cache.put(conv, revision)
+        return Catchup(
+            ConversationOut.of(conv),
+            cursor,
+            [EntryOut.of(e) for e in entries],
+            before=refused,
+            after=[] if status is None else [status],
+        )
 
     async def customer_history(self, staff: Staff, conversation_id: str) -> list[ConversationOut]:
         """The customer's earlier conversations, newest first: linked by the verified identity,

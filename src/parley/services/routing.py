@@ -86,6 +86,7 @@ class RoutingService:
     ) -> None:
         self._metrics = metrics
         self._kept = KeptQueues(full_reload)
+        self._samples = _RecentSamples()
         self._staff = staff
         self._workgroups = workgroups
         self._conversations = conversations
@@ -474,19 +475,28 @@ class RoutingService:
     async def queue_status(self, conversation_id: str) -> QueueStatus | None:
         """Where a waiting request stands, with its estimated wait; None when not waiting."""
         async with self._db.read() as tx:
-            state = await self._requests.request_state(tx, conversation_id)
-            if state is None or state.transfer_from is not None:
-                return None  # a transfer is the agents' business, not the visitor's
-            found = await self._requests.queue_position(tx, conversation_id)
-            if found is None:
-                return None
-            queue_id, position = found
-            estimate = await _Estimates(tx, self._requests).at(queue_id, position)
+            return await self.queue_status_in(tx, conversation_id)
+
+    async def queue_status_in(self, tx: Tx, conversation_id: str) -> QueueStatus | None:
+        """``queue_status`` inside the caller's read (a visitor's hello). The position is
+        exact (read now); the queue's wait samples may be up to ``ESTIMATE_CACHE_SECS`` old
+        (they change only when someone is answered, and a reconnect storm would otherwise
+        read them once per visitor)."""
+        # A transfer is the agents' business, not the visitor's.
+        found = await self._requests.queue_position(tx, conversation_id, transfers=False)
+        if found is None:
+            return None
+        queue_id, position = found
+        samples = self._samples.get(queue_id, self._clock.now())
+        if samples is None:
+            samples = await self._requests.wait_samples(tx, queue_id, ESTIMATE_SAMPLES)
+            self._samples.put(queue_id, samples, self._clock.now())
+        estimate = routing.estimate_wait(samples, position)
         return QueueStatus(
             conversation_id=conversation_id,
             status="waiting",
             position=position,
-            estimated_wait_secs=estimate,
+            estimated_wait_secs=None if estimate is None else round(estimate.total_seconds()),
         )
 
     async def cancel_in(self, tx: Tx, wg: WorkgroupRow, request_id: str) -> list[Notification]:
@@ -736,6 +746,31 @@ async def _offer_out(
 
 #: How many of a queue's last answered requests the wait estimate looks at.
 ESTIMATE_SAMPLES = 20
+
+
+#: How long a queue's wait samples are reused for the queue status sent on a hello.
+ESTIMATE_CACHE_SECS = 10
+
+
+class _RecentSamples:
+    """Each queue's wait samples as last read, for ``ESTIMATE_CACHE_SECS`` (by the clock)."""
+
+    def __init__(self) -> None:
+        self._by_queue: dict[int, tuple[datetime, list[tuple[timedelta, int]]]] = {}
+
+    def get(self, queue_id: int, now: datetime) -> list[tuple[timedelta, int]] | None:
+        found = self._by_queue.get(queue_id)
+        if found is None or not timedelta(0) <= now - found[0] < _ESTIMATE_CACHE:
+            return None
+        return found[1]
+
+    def put(self, queue_id: int, samples: list[tuple[timedelta, int]], now: datetime) -> None:
+        if len(self._by_queue) > 10_000:  # queues come and go: never grow without bound
+            self._by_queue.clear()
+        self._by_queue[queue_id] = (now, samples)
+
+
+_ESTIMATE_CACHE = timedelta(seconds=ESTIMATE_CACHE_SECS)
 
 
 class _Estimates:

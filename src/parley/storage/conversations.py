@@ -19,6 +19,7 @@ from parley.domain.conversation import (
     Kind,
     Participant,
     Role,
+    RoomInfo,
     Status,
 )
 from parley.domain.identity import Customer, Link
@@ -119,6 +120,30 @@ class ConversationStore:
             return None
         return (await self._conversations_from(tx, [row]))[0]
 
+    async def conversation_at(
+        self, tx: Tx, conversation_id: str, known: tuple[Conversation, int] | None = None
+    ) -> tuple[Conversation, int] | None:
+        """A conversation and its revision, read now. ``known``: a snapshot of it with the
+        revision it is at least as new as (the node's ``ConversationCache``). When the row is
+        still at that revision, the snapshot's participants are still exact (every change to
+        them bumps the revision in the same transaction: ``save_conversation``), so they are
+        not read again; the row itself (``last_seq``, status, metadata) always is. Staff
+        conversations (rooms) are always read whole."""
+        if not lookupable(conversation_id):
+            return None
+        row = await tx.one(sa.select(conversations).where(conversations.c.id == conversation_id))
+        if row is None:
+            return None
+        revision = int(row.revision)
+        if (
+            known is not None
+            and known[1] == revision
+            and known[0].id == row.id
+            and Kind(row.kind) not in STAFF_KINDS
+        ):
+            return _conversation_of(row, known[0].participants, None), revision
+        return (await self._conversations_from(tx, [row]))[0], revision
+
     async def conversations(self, tx: Tx, conversation_ids: Sequence[str]) -> list[Conversation]:
         """Several conversations, in the order of ``conversation_ids`` (missing ones left out)."""
         if not conversation_ids:
@@ -146,27 +171,7 @@ class ConversationStore:
                         p.key, Role(p.role), p.display_name, p.joined_at, p.user_id, p.left_at
                     )
                 )
-        return [
-            Conversation(
-                id=r.id,
-                kind=Kind(r.kind),
-                status=Status(r.status),
-                created_at=r.created_at,
-                workgroup_id=r.workgroup_id,
-                participants=tuple(by_conv[r.id]),
-                last_seq=r.last_seq,
-                ended_at=r.ended_at,
-                end_reason=r.end_reason,
-                metadata=r.metadata,
-                customer=None
-                if r.customer_sub is None
-                else Customer(r.customer_sub, r.customer_email or "", r.customer_name or ""),
-                visitor_id=r.visitor_id,
-                room=rooms.get(r.id),
-                history_starts_at_seq=r.history_starts_at_seq,
-            )
-            for r in rows
-        ]
+        return [_conversation_of(r, tuple(by_conv[r.id]), rooms.get(r.id)) for r in rows]
 
     async def metadata_of(
         self, tx: Tx, conversation_ids: Sequence[str]
@@ -320,3 +325,26 @@ class ConversationStore:
             .limit(limit)
         )
         return await self._conversations_from(tx, rows)
+
+
+def _conversation_of(
+    r: sa.Row[Any], participants: tuple[Participant, ...], room: RoomInfo | None
+) -> Conversation:
+    return Conversation(
+        id=r.id,
+        kind=Kind(r.kind),
+        status=Status(r.status),
+        created_at=r.created_at,
+        workgroup_id=r.workgroup_id,
+        participants=participants,
+        last_seq=r.last_seq,
+        ended_at=r.ended_at,
+        end_reason=r.end_reason,
+        metadata=r.metadata,
+        customer=None
+        if r.customer_sub is None
+        else Customer(r.customer_sub, r.customer_email or "", r.customer_name or ""),
+        visitor_id=r.visitor_id,
+        room=room,
+        history_starts_at_seq=r.history_starts_at_seq,
+    )

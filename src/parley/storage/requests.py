@@ -119,16 +119,27 @@ class RequestStore:
     def __init__(self, workgroups: WorkgroupStore) -> None:
         self._workgroups = workgroups
 
-    async def queue_position(self, tx: Tx, conversation_id: str) -> tuple[int, int] | None:
+    async def queue_position(
+        self, tx: Tx, conversation_id: str, *, transfers: bool = True
+    ) -> tuple[int, int] | None:
         """The queue of a waiting request and its 1-based position there (priority, then
-        arrival)."""
+        arrival); None if it is not waiting (or, without ``transfers``, is a transfer). One
+        look-up by key, then a count over the queue's waiting rows (index
+        ``ix_chat_requests_queue_id_status_ended_at``)."""
+        if not lookupable(conversation_id):
+            return None
         me = await tx.one(
-            sa.select(chat_requests).where(
+            sa.select(
+                chat_requests.c.queue_id,
+                chat_requests.c.priority,
+                chat_requests.c.arrival,
+                chat_requests.c.transfer_from,
+            ).where(
                 chat_requests.c.conversation_id == conversation_id,
                 chat_requests.c.status == "waiting",
             )
         )
-        if me is None:
+        if me is None or (not transfers and me.transfer_from is not None):
             return None
         ahead = await tx.one(
             sa.select(sa.func.count())

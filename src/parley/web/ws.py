@@ -50,7 +50,7 @@ from parley.protocol import (
     client_message,
 )
 from parley.protocol import Send as SendMessage
-from parley.realtime.hub import ClientConnection
+from parley.realtime.hub import Catchup, ClientConnection
 from parley.services.auth import hash_token
 from parley.services.chat import Resume
 from parley.services.limits import ConnectionLimits
@@ -102,7 +102,9 @@ class Session:
         self.ws = websocket
         self.conn: ClientConnection | None = None
         self._token_hash: str | None = None
-        self._limits = ConnectionLimits(parley.rules, parley.clock.now())
+        #: Made on the first message (full buckets then are the same as full buckets now):
+        #: most visitors' sockets only listen.
+        self._limits: ConnectionLimits | None = None
 
     async def run(self) -> None:
         if not origin_allowed(self.ws, self.parley.settings):
@@ -122,25 +124,28 @@ class Session:
 
     async def _run(self) -> None:
         await self.ws.accept()
+        resume: Resume | None = None
         try:
             hello = await self._hello()
-            principal = await self._authenticate(hello)
-            resume = await self._resume(principal, hello)
+            if hello.visitor_token is not None:
+                conn = await self._visitor_hello(hello, hello.visitor_token)
+            else:
+                staff = await self._authenticate(hello)
+                resume = await self._resume(staff, hello)
+                conn = self._connection(staff)
         except _Close as close:
             await self._send_now(Error(code=close.code_name, message=close.reason))
             await self.ws.close(close.code, close.reason)
             return
         except WebSocketDisconnect:
             return
-        # The id the logs carry for this socket (web.request_context) names it in the hub too.
-        conn = ClientConnection(logs.connection_id.get() or secrets.token_hex(8), principal)
-        conn.token_hash = self._token_hash
-        self.conn = conn
+        principal = conn.principal
         conn.start(self.ws)
         kind: ConnectionKind = "visitor" if isinstance(principal, Visitor) else "staff"
         self.parley.metrics.connection_opened(kind)
         try:
-            await self._start(conn, resume)
+            if resume is not None:
+                await self._start(conn, resume)
             await self._read(conn)
         except WebSocketDisconnect:
             pass
@@ -153,6 +158,71 @@ class Session:
                 self.parley.maintenance.wake.set()
             await conn.stop()
             conn.mark_closed()
+
+    def _connection(self, principal: Principal) -> ClientConnection:
+        # The id the logs carry for this socket (web.request_context) names it in the hub too.
+        conn = ClientConnection(logs.connection_id.get() or secrets.token_hex(8), principal)
+        conn.token_hash = self._token_hash
+        self.conn = conn
+        return conn
+
+    async def _visitor_hello(self, hello: Hello, token: str) -> ClientConnection:
+        """A visitor's whole hello with one read of the database (``ChatService.
+        resume_visitor``): the token's signature is checked first (no I/O); the connection is
+        registered with the hub, then the conversation, the entries after the cursor and the
+        queue position are read in one transaction, and the token's expiry is checked on
+        the conversation read. Every frame up to ``synced`` is queued before the socket gets
+        them (the welcome first of all: nothing live can overtake it); a refused token
+        leaves nothing registered and nothing sent but the error."""
+        parley = self.parley
+        try:
+            visitor = parley.auth.signed_visitor(token)
+        except Unauthenticated as exc:
+            raise _Close(CLOSE_POLICY, exc.code, exc.message) from None
+        conn = self._connection(visitor)
+        conn.send(self._welcome(visitor))
+        cursors = dict(hello.cursors)
+
+        async def read() -> Catchup:
+            found = await parley.chat.resume_visitor(visitor, cursors)
+            if parley.auth.visitor_expired(found.state.ended_at):
+                raise Unauthenticated("this visitor token has expired: its chat ended")
+            return found
+
+        parley.hub.attach(conn)
+        try:
+            await parley.hub.follow_read(conn, visitor.conversation_id, read)
+        except BaseException as exc:
+            parley.hub.detach(conn)
+            await conn.stop()
+            if isinstance(exc, Unauthenticated):
+                raise _Close(CLOSE_POLICY, exc.code, exc.message) from None
+            raise
+        conn.send(Synced())
+        return conn
+
+    def _welcome(self, principal: Principal) -> Welcome:
+        parley = self.parley
+        if isinstance(principal, Visitor):
+            session = SessionOut(kind="visitor", conversation_id=principal.conversation_id)
+        else:
+            session = SessionOut(
+                kind="staff",
+                user_id=principal.user_id,
+                username=principal.username,
+                name=principal.display_name,
+                role=principal.role.value,
+            )
+        return Welcome(
+            session=session,
+            node_id=parley.node_id,
+            heartbeat_secs=parley.settings.heartbeat_secs,
+            max_message_chars=parley.settings.max_message_chars,
+            server_time=parley.clock.now(),
+            idle_away_secs=parley.presence.idle_away.total_seconds()
+            if isinstance(principal, Staff)
+            else 0,
+        )
 
     async def _send_now(self, message: Error) -> None:
         with contextlib.suppress(Exception):
@@ -184,11 +254,11 @@ class Session:
             raise _Close(CLOSE_POLICY, "protocol_error", "the first message must be hello")
         return message
 
-    async def _authenticate(self, hello: Hello) -> Principal:
+    async def _authenticate(self, hello: Hello) -> Staff:
+        """Staff: a bearer token in ``hello``, else the session cookie (visitors:
+        ``_visitor_hello``)."""
         auth = self.parley.auth
         try:
-            if hello.visitor_token is not None:
-                return await auth.visitor(hello.visitor_token)
             token = hello.token
             if token is None:
                 token = self.ws.cookies.get(SESSION_COOKIE)
@@ -216,28 +286,7 @@ class Session:
     async def _start(self, conn: ClientConnection, resume: Resume) -> None:
         parley = self.parley
         principal = conn.principal
-        if isinstance(principal, Visitor):
-            session = SessionOut(kind="visitor", conversation_id=principal.conversation_id)
-        else:
-            session = SessionOut(
-                kind="staff",
-                user_id=principal.user_id,
-                username=principal.username,
-                name=principal.display_name,
-                role=principal.role.value,
-            )
-        conn.send(
-            Welcome(
-                session=session,
-                node_id=parley.node_id,
-                heartbeat_secs=parley.settings.heartbeat_secs,
-                max_message_chars=parley.settings.max_message_chars,
-                server_time=parley.clock.now(),
-                idle_away_secs=parley.presence.idle_away.total_seconds()
-                if isinstance(principal, Staff)
-                else 0,
-            )
-        )
+        conn.send(self._welcome(principal))
         parley.hub.attach(conn)
         if isinstance(principal, Staff):
             await parley.presence.connected(principal, conn.id)
@@ -300,12 +349,15 @@ class Session:
         message over its limit gets ``rate_limited`` with ``retry_after``, and so does every
         later one until then, so that the client sends them again in order."""
         now = self.parley.clock.now()
+        limits = self._limits
+        if limits is None:
+            limits = self._limits = ConnectionLimits(self.parley.rules, now)
         if isinstance(message, Typing):
-            if self._limits.typing(now):
+            if limits.typing(now):
                 return False
             self.parley.limiter.refused("ws_typing")  # dropped, silently
             return True
-        wait = self._limits.message(now)
+        wait = limits.message(now)
         if wait:
             self.parley.limiter.refused("ws_message")
             log.info("limit ws_message reached")
