@@ -1288,8 +1288,16 @@ async def wind_down(lg: LoadGen, stats: Stats | None, within: float, what: str) 
         if not any(stats is None or p.stats is stats for p in lg.pending.values()):
             return
         await asyncio.sleep(0.05)
-    left = sum(1 for p in lg.pending.values() if stats is None or p.stats is stats)
-    raise BenchError(f"{what}: {left} messages still in flight after {within:.0f} s")
+    stuck = [(k, p) for k, p in lg.pending.items() if stats is None or p.stats is stats]
+    # Which half is missing tells a slow server (neither) from a lost ack or delivery.
+    sample = "; ".join(
+        f"{k} from {p.sender.name}: acked={p.acked is not None} "
+        f"delivered={p.delivered is not None} closed={p.sender.closed}"
+        for k, p in stuck[:8]
+    )
+    raise BenchError(
+        f"{what}: {len(stuck)} messages still in flight after {within:.0f} s ({sample})"
+    )
 
 
 async def closed_loop(lg: LoadGen, target: Target, sizes: Sizes) -> dict[str, Any]:
