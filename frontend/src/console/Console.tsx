@@ -11,6 +11,7 @@ import {
 } from "./alerts";
 import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
+import { ArchiveBanner } from "./ArchiveNotice";
 import { AuditLog } from "./AuditLog";
 import { BlockedWords } from "./BlockedWords";
 import { initialImState, readToSend, reduceIm } from "./im";
@@ -493,6 +494,7 @@ export function Console({
           </button>
         </p>
       )}
+      <ArchiveBanner userId={user.id} />
       <div class="sr-only" role="status" aria-live="polite">
         {announcement}
       </div>
