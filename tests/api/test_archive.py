@@ -338,3 +338,42 @@ async def test_a_long_trim_is_spread_over_batches_and_stays_a_prefix(
     assert starts == sorted(starts) and starts[0] == 2
     assert starts[-1] == got["conversation"]["last_seq"] + 1  # everything expired went
     assert await ok(world, "root", "post", SEARCH, json={"words": "note"}) == []
+
+
+async def test_archive_me_says_what_each_reader_may_do_and_the_routes_agree(
+    world: World,
+) -> None:
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("alice")
+    await world.add_staff("carol")
+    carol_right = f"/api/v1/admin/users/{world.user_ids['carol']}/compliance"
+    await ok(world, "root", "put", carol_right, json={"compliance": True})
+    assert (await ok(world, "root", "get", ADMIN))["compliance_users"] == [world.user_ids["carol"]]
+    customer = {"sub": "cust-1"}
+    for who, expected in {
+        "root": (False, True, True, True, True),
+        "sam": (False, True, False, False, False),
+        "alice": (False, False, False, False, False),
+        "carol": (True, True, True, False, False),
+    }.items():
+        got = await ok(world, who, "get", "/api/v1/archive/me")
+        assert got == dict(
+            zip(
+                ("compliance", "search", "customer_export", "customer_delete", "policy"),
+                expected,
+                strict=True,
+            )
+        ), who
+        # What it says is what the routes do.
+        answers = (
+            await rest(world, who, "post", SEARCH, json={"words": "x"}),
+            await rest(world, who, "post", "/api/v1/archive/customers/export", json=customer),
+            await rest(world, who, "post", "/api/v1/archive/customers/delete", json=customer),
+            await rest(world, who, "get", ADMIN),
+        )
+        assert [r.status_code == 200 for r in answers] == list(expected[1:]), (who, answers)
+    # Taken away: no longer listed, no longer allowed.
+    await ok(world, "root", "put", carol_right, json={"compliance": False})
+    assert (await ok(world, "root", "get", ADMIN))["compliance_users"] == []
+    assert (await ok(world, "carol", "get", "/api/v1/archive/me"))["search"] is False

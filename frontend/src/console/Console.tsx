@@ -11,6 +11,10 @@ import {
 } from "./alerts";
 import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
+import { ArchiveSearch, useArchiveRights } from "./Archive";
+import { ArchiveBanner } from "./ArchiveNotice";
+import { ArchivePolicyScreen } from "./ArchivePolicy";
+import { CustomerData } from "./CustomerData";
 import { AuditLog } from "./AuditLog";
 import { BlockedWords } from "./BlockedWords";
 import { initialImState, readToSend, reduceIm } from "./im";
@@ -37,7 +41,10 @@ type View =
   | "tokens"
   | "team"
   | "blocked-words"
-  | "audit";
+  | "audit"
+  | "archive"
+  | "customer-data"
+  | "archiving";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -411,6 +418,7 @@ export function Console({
   };
 
   const isAdmin = user.role === "admin";
+  const archive = useArchiveRights();
   const canSeeAll = (ROLE_RANK[user.role] ?? 0) >= 1;
   const reconnecting = isReconnecting(state);
 
@@ -450,6 +458,9 @@ export function Console({
           {isAdmin && nav("admin", "Admin")}
           {isAdmin && nav("blocked-words", "Blocked words")}
           {isAdmin && nav("audit", "Audit log")}
+          {archive.search && nav("archive", "Archive")}
+          {archive.customer_export && nav("customer-data", "Customer data")}
+          {archive.policy && nav("archiving", "Archiving")}
           {nav("tokens", "API tokens")}
         </nav>
         <div class="topbar-right">
@@ -493,6 +504,7 @@ export function Console({
           </button>
         </p>
       )}
+      <ArchiveBanner userId={user.id} />
       <div class="sr-only" role="status" aria-live="polite">
         {announcement}
       </div>
@@ -598,6 +610,11 @@ export function Console({
           ))}
         {view === "blocked-words" && isAdmin && <BlockedWords />}
         {view === "audit" && isAdmin && <AuditLog />}
+        {view === "archive" && archive.search && <ArchiveSearch staff={staff} rights={archive} />}
+        {view === "customer-data" && archive.customer_export && (
+          <CustomerData canExport={archive.customer_export} canDelete={archive.customer_delete} />
+        )}
+        {view === "archiving" && archive.policy && <ArchivePolicyScreen />}
         {view === "past" && (
           <PastChats canSeeAll={canSeeAll} me={state.me} workgroupName={workgroupName} />
         )}

@@ -6,9 +6,10 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/ho
 import type { PendingMessage } from "../shared/client";
 import type { Entry } from "../shared/protocol";
 import type { StaffMember } from "./api";
+import { ArchiveNoticeLine, HistoryRemovedLine } from "./ArchiveNotice";
 import { formatTime, participantName } from "./format";
 import { useNow } from "./hooks";
-import { imTitle, isMember, mentionParts, type ImConv } from "./im";
+import { imTitle, isMember, mentionParts, showsHistoryRemoved, type ImConv } from "./im";
 import { ImApi } from "./imApi";
 import { message as errorText } from "./PastChats";
 import { SendFailures } from "./SendFailures";
@@ -128,6 +129,7 @@ export function ImView({ conv, me, username, pending, maxChars, actions, staff, 
           Only staff see this; the customer never does.
         </p>
       )}
+      <ArchiveNoticeLine />
       {c.kind !== "direct" && (
         <div class="im-topic" data-testid="im-topic">
           {editingTopic ? (
@@ -334,7 +336,11 @@ function ImLog({
           Load earlier messages
         </button>
       )}
-      {conv.entries.length === 0 && pending.length === 0 && <p class="log-empty">No messages yet.</p>}
+      {showsHistoryRemoved(conv) ? (
+        <HistoryRemovedLine />
+      ) : (
+        conv.entries.length === 0 && pending.length === 0 && <p class="log-empty">No messages yet.</p>
+      )}
       {conv.entries.map((entry) => {
         if (entry.kind !== "message") {
           return (

@@ -125,6 +125,20 @@ export function readToSend(conv: ImConv): number | null {
   return last > conv.readSeq ? last : null;
 }
 
+/** The first seq the archiving policy kept (1: nothing was removed). */
+export function historyStart(conv: Conversation): number {
+  return Math.max(1, conv.history_starts_at_seq ?? 1);
+}
+
+/** Whether to say "Earlier messages were removed": the policy removed some, and what is loaded
+ * reaches back to the first entry kept (or nothing is left at all). */
+export function showsHistoryRemoved(conv: ImConv): boolean {
+  const start = historyStart(conv.conversation);
+  if (start <= 1) return false;
+  const first = conv.entries[0]?.seq;
+  return first === undefined ? conv.historyLoaded || !conv.hasMore : first <= start;
+}
+
 /** Whether I am a present member (may write, leave, add colleagues). */
 export function isMember(conv: Conversation, me: string): boolean {
   return conv.participants.some((p) => p.key === me && p.present);
@@ -287,6 +301,8 @@ export function reduceIm(state: ImState, action: ImAction): ImState {
       let entries = conv.entries;
       for (const e of action.entries) entries = insertEntry(entries, e);
       const first = entries[0]?.seq ?? 1;
+      // Nothing before what the archiving policy kept (docs/protocol.md, "The archive").
+      const kept = historyStart(conv.conversation);
       let lastEntry = conv.lastEntry;
       const newest = action.entries[action.entries.length - 1];
       if (newest && (!lastEntry || newest.seq > lastEntry.seq)) lastEntry = newest;
@@ -298,7 +314,7 @@ export function reduceIm(state: ImState, action: ImAction): ImState {
         entries,
         lastEntry,
         historyLoaded: true,
-        hasMore: action.entries.length >= action.limit && first > 1,
+        hasMore: action.entries.length >= action.limit && first > kept,
       });
     }
     case "im_read": {
@@ -354,6 +370,13 @@ export function reduceIm(state: ImState, action: ImAction): ImState {
       const conv = state.convs[action.conversationId];
       if (!conv) return state;
       return withConv(state, action.conversationId, { ...conv, entries: [], historyLoaded: false, hasMore: true });
+    }
+    case "history_removed": {
+      // What we held is older than what the policy kept: drop it (else a hole). The server
+      // sends everything kept on this connection, so there is nothing more to page back to.
+      const conv = state.convs[action.conversationId];
+      if (!conv) return state;
+      return withConv(state, action.conversationId, { ...conv, entries: [], historyLoaded: true, hasMore: false });
     }
     case "server":
       return onServer(state, action.message);

@@ -277,6 +277,33 @@ describe("ParleyClient", () => {
     expect(entries()).toEqual([1, 2, 1]);
   });
 
+  it("says so when the archiving policy removed what its cursor had not seen", () => {
+    const { client, sockets, events, entries, connectOnline } = setup();
+    client.connect();
+    connectOnline(sockets[0]);
+    sockets[0].push({ type: "entry", conversation_id: CID, entry: entry(1) });
+    sockets[0].drop();
+    vi.advanceTimersByTime(1000);
+    sockets[1].open();
+    sockets[1].push(welcome());
+    sockets[1].push({
+      type: "error",
+      ref: null,
+      code: "history_removed",
+      message: "entries before seq 5 were removed by the archiving policy",
+      conversation_id: CID,
+    });
+    // What is kept follows, from seq 5: delivered (nothing lost on our side, no reset).
+    sockets[1].push({ type: "entry", conversation_id: CID, entry: entry(5) });
+    sockets[1].push({ type: "entry", conversation_id: CID, entry: entry(6) });
+    expect(events.filter((e) => e.type === "history_removed")).toEqual([
+      { type: "history_removed", conversationId: CID },
+    ]);
+    expect(events.some((e) => e.type === "reset")).toBe(false);
+    expect(entries()).toEqual([1, 5, 6]);
+    expect(client.cursors.get(CID)).toBe(6);
+  });
+
   it("does not let two tabs overwrite each other's unsent messages", () => {
     const store = new MemoryStore();
     const tabA = setup(store);

@@ -51,6 +51,10 @@ export type ClientEvent =
   | { type: "failed"; message: PendingMessage; code: string; error: string }
   /** The server does not know what we had of this conversation: drop it, the whole log follows. */
   | { type: "reset"; conversationId: string }
+  /** The archiving policy removed entries this cursor had not seen (`history_removed`): drop
+   * what we hold of the conversation; what is kept follows, gapless from
+   * `conversation.history_starts_at_seq`. Show that earlier messages were removed. */
+  | { type: "history_removed"; conversationId: string }
   | { type: "stopped"; code: string; error: string };
 
 export interface ClientOptions {
@@ -269,6 +273,11 @@ export class ParleyClient {
           // Our copy is from another history (say, a restored backup): start again from seq 1.
           this.cursors.set(message.conversation_id, 0);
           this.emit({ type: "reset", conversationId: message.conversation_id });
+        }
+        if (message.code === "history_removed" && message.conversation_id) {
+          // The server sends what is kept, from its first seq (above our cursor): nothing to
+          // change here but to tell the views, which must not show a hole.
+          this.emit({ type: "history_removed", conversationId: message.conversation_id });
         }
         const failed = this.outbox.find((m) => m.clientId === message.ref);
         if (failed && message.code === "rate_limited") {

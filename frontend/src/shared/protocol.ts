@@ -45,6 +45,9 @@ export interface Conversation {
   customer?: VerifiedCustomer | null;
   /** Rooms and back-channels (staff IM): name, topic, visibility, the back-channel's chat. */
   room?: RoomInfo | null;
+  /** The first seq still kept: the archiving policy removed the entries before it (staff
+   * conversations only; 1, or absent, when nothing was removed). */
+  history_starts_at_seq?: number;
 }
 
 /** `conversation.room` of a staff room or back-channel. */

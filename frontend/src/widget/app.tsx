@@ -46,6 +46,8 @@ export interface WorkgroupStatus {
   next_open?: string | null;
   /** `required`: only customers the company's site signed in may chat. */
   identity?: "optional" | "required";
+  /** The archiving policy's one-line notice, shown before the first message ("": none). */
+  archive_notice?: string;
 }
 
 /** Leave a message instead of chatting, because of ``reason``; with what the visitor typed. */
@@ -146,6 +148,7 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
         onReset={reset}
         slug={slug}
         page={page}
+        notice={info?.archive_notice ?? ""}
       />
     );
   }
@@ -186,6 +189,7 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
         identity={identity}
         storage={storage}
         fields={status.form_fields ?? []}
+        notice={status.archive_notice ?? ""}
         onStarted={started}
         onUnavailable={setLeave}
       />
@@ -253,6 +257,7 @@ function PreChat({
   identity,
   storage,
   fields,
+  notice,
   onStarted,
   onUnavailable,
 }: {
@@ -261,6 +266,7 @@ function PreChat({
   identity: string | null;
   storage: KeyValueStore;
   fields: FormField[];
+  notice: string;
   onStarted: (chat: StoredChat, position: number | null) => void;
   onUnavailable: (leave: LeaveState) => void;
 }) {
@@ -393,6 +399,7 @@ function PreChat({
           {error}
         </p>
       )}
+      <ArchiveNotice text={notice} />
       <button type="submit" class="pw-primary" disabled={busy}>
         {busy ? "Starting…" : "Start chat"}
       </button>
@@ -418,6 +425,8 @@ function Chat(props: {
   onReset: () => void;
   slug: string;
   page: string;
+  /** The archive notice, at the top of the log (before the first message). */
+  notice?: string;
 }) {
   const { chat, storage } = props;
   const [state, dispatch] = useReducer(reduce, undefined, () => initialState(chat.conversationId, props.position));
@@ -516,7 +525,7 @@ function Chat(props: {
           </button>
         </div>
       )}
-      <Log state={state} />
+      <Log state={state} notice={props.notice} />
       {state.typing && current !== "ended" && (
         <p class="pw-typing" data-testid="typing" role="status">
           {state.typing.name} is typing…
@@ -560,7 +569,22 @@ function Chat(props: {
   );
 }
 
-export function Log({ state }: { state: Pick<ChatState, "entries" | "pending" | "conversation"> }) {
+/** The archiving policy's notice (plain text; Preact escapes it), or nothing when none is set. */
+export function ArchiveNotice({ text }: { text?: string }) {
+  return text?.trim() ? (
+    <p class="pw-archive" data-testid="archive-notice">
+      {text}
+    </p>
+  ) : null;
+}
+
+export function Log({
+  state,
+  notice,
+}: {
+  state: Pick<ChatState, "entries" | "pending" | "conversation">;
+  notice?: string;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const pending = visiblePending(state as ChatState);
   const count = state.entries.length + pending.length;
@@ -571,6 +595,12 @@ export function Log({ state }: { state: Pick<ChatState, "entries" | "pending" | 
   const question = state.conversation?.metadata.question;
   return (
     <div class="pw-log" role="log" aria-live="polite" aria-label="Conversation" ref={ref}>
+      <ArchiveNotice text={notice} />
+      {(state.conversation?.history_starts_at_seq ?? 1) > 1 && (
+        <p class="pw-system" data-testid="history-removed">
+          Earlier messages were removed under the archiving policy.
+        </p>
+      )}
       {question && <p class="pw-asked">You asked: {question}</p>}
       {state.entries.map((entry) => (
         <EntryView key={entry.seq} entry={entry} conversation={state.conversation} entries={state.entries} />

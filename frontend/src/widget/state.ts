@@ -132,7 +132,9 @@ export function reduce(state: ChatState, action: Action): ChatState {
       if (state.conversation && action.conversationId !== state.conversation.id) return state;
       return applyEntry(state, action.entry);
     case "reset":
-      // The server knows another history of this chat: drop ours; its whole log follows.
+    case "history_removed":
+      // The server knows another history of this chat (or the archiving policy removed the
+      // start of it): drop ours; what it holds follows.
       if (state.conversation && action.conversationId !== state.conversation.id) return state;
       return { ...state, entries: [], typing: null, ended: null };
     case "outbox":

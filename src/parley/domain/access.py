@@ -161,6 +161,36 @@ def can_read_for_compliance(principal: Staff, conv: Conversation) -> bool:
     return principal.compliance
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveRights:
+    """What a staff member may do with the archive (``services.archive`` enforces each one;
+    the console reads these to show only the screens that will work)."""
+
+    #: Holds the compliance right (``users.compliance``).
+    compliance: bool
+    #: Search, read and export the archive: supervisors and up, and compliance readers.
+    search: bool
+    #: Export everything about one customer: admins and compliance readers.
+    customer_export: bool
+    #: Delete a customer's data: admins.
+    customer_delete: bool
+    #: Set the policy, legal holds, the notice and the compliance right: admins.
+    policy: bool
+
+
+def archive_rights(principal: Staff, compliance: bool) -> ArchiveRights:
+    """``principal``'s archive rights, ``compliance`` read from ``users.compliance``."""
+    rank = _RANK[principal.role]
+    admin = rank >= _RANK[StaffRole.ADMIN]
+    return ArchiveRights(
+        compliance=compliance,
+        search=compliance or rank >= _RANK[StaffRole.SUPERVISOR],
+        customer_export=compliance or admin,
+        customer_delete=admin,
+        policy=admin,
+    )
+
+
 def require_member(principal: Principal, conv: Conversation) -> Staff:
     """Changing a staff conversation (inviting, pulling a colleague in, leaving) is for its
     present members. ``conv`` was loaded through the read gate, so a reader who is not a

@@ -69,6 +69,8 @@ class ArchivePolicy:
     keep_days: dict[Kind, int | None]
     notice: str
     holds: list[HoldRow]
+    #: Who holds the compliance right (user ids, deactivated accounts included).
+    compliance_users: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +197,10 @@ class ArchiveService:
             policy = await self._archive.policy(tx)
             notice = await self._archive.setting(tx, NOTICE)
             holds = await self._archive.holds(tx)
-        return ArchivePolicy({k: policy.days(k) for k in Kind}, notice or DEFAULT_NOTICE, holds)
+            compliance_users = await self._archive.compliance_users(tx)
+        return ArchivePolicy(
+            {k: policy.days(k) for k in Kind}, notice or DEFAULT_NOTICE, holds, compliance_users
+        )
 
     async def set_policy(
         self, staff: Staff, keep_days: dict[Kind, int | None], notice: str | None
@@ -279,6 +284,10 @@ class ArchiveService:
     async def is_compliance(self, staff: Staff) -> bool:
         async with self._db.read() as tx:
             return await self._archive.compliance(tx, staff.user_id)
+
+    async def rights(self, staff: Staff) -> access.ArchiveRights:
+        """What ``staff`` may do with the archive (for the console's screens)."""
+        return access.archive_rights(staff, await self.is_compliance(staff))
 
     async def search(self, staff: Staff, query: ArchiveQuery) -> list[Hit]:
         if not 1 <= query.limit <= MAX_SEARCH_LIMIT:

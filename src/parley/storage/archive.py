@@ -176,6 +176,13 @@ class ArchiveStore:
         )
         return row is not None and bool(row.compliance)
 
+    async def compliance_users(self, tx: Tx) -> list[int]:
+        """Every account holding the compliance right (active or not), by id."""
+        rows = await tx.all(
+            sa.select(users.c.id).where(users.c.compliance.is_(True)).order_by(users.c.id)
+        )
+        return [int(r.id) for r in rows]
+
     async def set_compliance(self, tx: Tx, user_id: int, value: bool) -> bool:
         result = await tx.conn.execute(
             sa.update(users).where(users.c.id == user_id).values(compliance=value)

@@ -76,10 +76,29 @@ class PolicyOut(BaseModel):
     keep_days: dict[Kind, int | None] = Field(description="null: kept forever.")
     notice: str
     holds: list[HoldOut]
+    compliance_users: list[int] = Field(
+        description="The ids of the accounts holding the compliance right (deactivated ones "
+        "included: they hold it again if reactivated)."
+    )
 
     @classmethod
     def of(cls, p: ArchivePolicy) -> "PolicyOut":
-        return cls(keep_days=p.keep_days, notice=p.notice, holds=[HoldOut.of(h) for h in p.holds])
+        return cls(
+            keep_days=p.keep_days,
+            notice=p.notice,
+            holds=[HoldOut.of(h) for h in p.holds],
+            compliance_users=p.compliance_users,
+        )
+
+
+class RightsOut(BaseModel):
+    """What the caller may do with the archive; each route checks it again."""
+
+    compliance: bool = Field(description="Holds the compliance right.")
+    search: bool = Field(description="Search, read and export (`/archive/search`, ...).")
+    customer_export: bool = Field(description="`POST /archive/customers/export`.")
+    customer_delete: bool = Field(description="`POST /archive/customers/delete`.")
+    policy: bool = Field(description="`/admin/archive`, holds, the compliance right.")
 
 
 class NoticeOut(BaseModel):
@@ -252,6 +271,17 @@ def router() -> APIRouter:
     @api.get("/archive/notice")
     async def notice(parley: Node, staff: AnyStaff) -> NoticeOut:
         return NoticeOut(notice=await parley.archive.notice())
+
+    @api.get("/archive/me")
+    async def rights(parley: Node, staff: AnyStaff) -> RightsOut:
+        r = await parley.archive.rights(staff)
+        return RightsOut(
+            compliance=r.compliance,
+            search=r.search,
+            customer_export=r.customer_export,
+            customer_delete=r.customer_delete,
+            policy=r.policy,
+        )
 
     @api.post("/archive/search")
     async def search(
