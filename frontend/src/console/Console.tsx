@@ -7,12 +7,18 @@ import {
   notificationPermission,
   notify,
   requestNotifications,
+  setSilenced,
   unlockAudio,
 } from "./alerts";
 import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
+import { DirectoryApi } from "./directoryApi";
 import { AuditLog } from "./AuditLog";
 import { BlockedWords } from "./BlockedWords";
+import { DirectorySidebar } from "./Directory";
+import { useDirectory } from "./useDirectory";
+import { useIdleAway } from "./idle";
+import { Profile } from "./Profile";
 import { initialImState, readToSend, reduceIm } from "./im";
 import { ImApi } from "./imApi";
 import { ImView, type ImActions } from "./ImView";
@@ -37,7 +43,8 @@ type View =
   | "tokens"
   | "team"
   | "blocked-words"
-  | "audit";
+  | "audit"
+  | "profile";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -105,6 +112,9 @@ export function Console({
   const knownWorkgroups = useRef(new Set<number>());
   const onLoggedOutRef = useRef(onLoggedOut);
   onLoggedOutRef.current = onLoggedOut;
+  // The directory (live from presence and staff_profile frames) and my buddy list; idle away.
+  const directory = useDirectory(client, user.id);
+  useIdleAway(client);
 
   const reloadWorkgroups = useCallback(async () => {
     try {
@@ -372,16 +382,27 @@ export function Console({
   const own = state.presence[user.id];
   const ownPresenceRef = useRef<string | undefined>(undefined);
   ownPresenceRef.current = own?.presence;
+  // Away because this member's browsers are idle (not chosen): it turns back by itself.
+  const ownIdle = own?.presence === "away" && (directory.mine?.idle ?? false);
+  // Busy silences every sound and pop-up of the console (docs/protocol.md, "Directory").
+  useEffect(() => setSilenced(own?.presence === "busy"), [own?.presence]);
+  useEffect(() => () => setSilenced(false), []);
   useEffect(() => {
     if (!own) return;
     const asked = askedPresence.current;
     if (asked === own.presence) askedPresence.current = null;
     if (asked !== "away" && own.presence === "away" && state.everSynced) {
-      setPresenceNotice(own.status_text ? `You were set to Away: ${own.status_text}` : "You were set to Away.");
+      setPresenceNotice(
+        ownIdle
+          ? "You are away: this browser had no input for a while, so no chats are offered to you. You are available again as soon as you are back."
+          : own.status_text
+            ? `You were set to Away: ${own.status_text}`
+            : "You were set to Away.",
+      );
     } else if (own.presence !== "away") {
       setPresenceNotice("");
     }
-  }, [own?.presence, own?.status_text]);
+  }, [own?.presence, own?.status_text, ownIdle]);
   const setPresence = async (presence: Presence, statusText: string) => {
     setHeaderError("");
     askedPresence.current = presence;
@@ -391,6 +412,16 @@ export function Console({
       status_text: statusText,
     });
     if (reply.type === "error") setHeaderError(`Could not change presence: ${reply.message}`);
+  };
+  // The profile screen's presence and status (REST, for the house rules' details).
+  const setPresenceRest = async (presence: Presence, statusText: string, confirm: boolean) => {
+    askedPresence.current = presence;
+    return DirectoryApi.setPresence(presence, statusText, confirm);
+  };
+  const openDirect = async (userId: number) => {
+    const conversation = await ImApi.openDirect([userId]);
+    dispatchIm({ type: "im_upsert", conversation });
+    openIm(conversation.id);
   };
 
   const logout = async () => {
@@ -451,6 +482,7 @@ export function Console({
           {isAdmin && nav("blocked-words", "Blocked words")}
           {isAdmin && nav("audit", "Audit log")}
           {nav("tokens", "API tokens")}
+          {nav("profile", "My profile")}
         </nav>
         <div class="topbar-right">
           <span
@@ -462,6 +494,7 @@ export function Console({
           </span>
           <PresenceControls
             presence={own?.presence ?? null}
+            idle={ownIdle}
             statusText={own?.status_text ?? ""}
             disabled={!state.everSynced}
             onChange={setPresence}
@@ -574,7 +607,17 @@ export function Console({
         error=""
         onOpen={openIm}
         onDialog={setTeamDialog}
-      />
+      >
+        <DirectorySidebar
+          dir={directory.dir}
+          myUserId={user.id}
+          buddies={directory.buddies}
+          error={directory.error}
+          onOpenDirect={openDirect}
+          onOpenProfile={() => setView("profile")}
+          onSaveBuddies={directory.saveBuddies}
+        />
+      </TeamSidebar>
       <main class="content">
         {view === "chats" && (
           <Chats state={state} actions={actions} workgroupName={workgroupName} backchannel={backchannelSlot} />
@@ -621,6 +664,9 @@ export function Console({
           />
         )}
         {view === "tokens" && <Tokens />}
+        {view === "profile" && (
+          <Profile me={user} entry={directory.mine} onEntry={directory.update} setPresence={setPresenceRest} />
+        )}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}
@@ -632,11 +678,14 @@ export function Console({
 
 function PresenceControls({
   presence,
+  idle,
   statusText,
   disabled,
   onChange,
 }: {
   presence: Presence | null;
+  /** Away because the browsers were idle: a new status text keeps the member available. */
+  idle: boolean;
   statusText: string;
   disabled: boolean;
   onChange: (presence: Presence, statusText: string) => Promise<void>;
@@ -661,7 +710,9 @@ function PresenceControls({
     const text = draft.trim().slice(0, 140);
     if (text === statusText || text === sent.current) return;
     sent.current = text;
-    void onChange(wanted.current ?? current, text);
+    // An idle away is not a choice: typing here ends it (`idle: false`); asking for "away"
+    // with the text would make it a chosen one that never turns back.
+    void onChange(wanted.current ?? (idle ? "available" : current), text);
   };
 
   return (
@@ -687,7 +738,7 @@ function PresenceControls({
         )}
         {PRESENCE_OPTIONS.map((o) => (
           <option value={o.value} key={o.value}>
-            {o.label}
+            {o.value === "away" && idle ? "Away (idle)" : o.label}
           </option>
         ))}
       </select>
