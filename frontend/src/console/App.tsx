@@ -1,14 +1,21 @@
 import { useEffect, useState } from "preact/hooks";
 
-import { Api, ApiError, setCsrfToken, type StaffUser } from "./api";
+import { Api, ApiError, setCsrfToken, type Session, type StaffUser } from "./api";
 import { Console } from "./Console";
 import { Login } from "./Login";
+import { EnrolOnly } from "./Security";
 
 type Phase =
   | { kind: "loading" }
   | { kind: "error"; message: string }
   | { kind: "login"; notice?: string }
+  /** The policy requires two-factor sign-in: this session may only enrol. */
+  | { kind: "enrol"; user: StaffUser }
   | { kind: "in"; user: StaffUser };
+
+function phaseOf(session: Session): Phase {
+  return session.must_enrol_2fa ? { kind: "enrol", user: session.user } : { kind: "in", user: session.user };
+}
 
 export function App() {
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
@@ -18,7 +25,7 @@ export function App() {
     try {
       const session = await Api.me();
       setCsrfToken(session.csrf_token);
-      setPhase({ kind: "in", user: session.user });
+      setPhase(phaseOf(session));
     } catch (e) {
       if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
         setPhase({ kind: "login" });
@@ -31,6 +38,15 @@ export function App() {
   useEffect(() => {
     void check();
   }, []);
+
+  const loggedIn = (session: Session) => {
+    setCsrfToken(session.csrf_token);
+    setPhase(phaseOf(session));
+  };
+  const loggedOut = (notice?: string) => {
+    setCsrfToken(null);
+    setPhase({ kind: "login", notice });
+  };
 
   switch (phase.kind) {
     case "loading":
@@ -55,25 +71,22 @@ export function App() {
         </main>
       );
     case "login":
+      return <Login notice={phase.notice} onLoggedIn={loggedIn} />;
+    case "enrol":
       return (
-        <Login
-          notice={phase.notice}
-          onLoggedIn={(session) => {
-            setCsrfToken(session.csrf_token);
-            setPhase({ kind: "in", user: session.user });
+        <EnrolOnly
+          username={phase.user.username}
+          // Confirming turned this very session into an ordinary one.
+          onEnrolled={() => void check()}
+          onLogout={() => {
+            Api.logout().then(
+              () => loggedOut("You are logged out."),
+              () => loggedOut("You are logged out."),
+            );
           }}
         />
       );
     case "in":
-      return (
-        <Console
-          key={phase.user.id}
-          user={phase.user}
-          onLoggedOut={(notice) => {
-            setCsrfToken(null);
-            setPhase({ kind: "login", notice });
-          }}
-        />
-      );
+      return <Console key={phase.user.id} user={phase.user} onLoggedOut={loggedOut} />;
   }
 }

@@ -10,6 +10,7 @@ import {
   setSilenced,
   unlockAudio,
 } from "./alerts";
+import { AccountPolicyAdmin } from "./AccountPolicy";
 import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
 import { DirectoryApi } from "./directoryApi";
@@ -19,6 +20,7 @@ import { DirectorySidebar } from "./Directory";
 import { useDirectory } from "./useDirectory";
 import { useIdleAway } from "./idle";
 import { Profile } from "./Profile";
+import { Security } from "./Security";
 import { initialImState, readToSend, reduceIm } from "./im";
 import { ImApi } from "./imApi";
 import { ImView, type ImActions } from "./ImView";
@@ -44,7 +46,9 @@ type View =
   | "team"
   | "blocked-words"
   | "audit"
-  | "profile";
+  | "profile"
+  | "security"
+  | "account-policy";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -481,8 +485,10 @@ export function Console({
           {isAdmin && nav("admin", "Admin")}
           {isAdmin && nav("blocked-words", "Blocked words")}
           {isAdmin && nav("audit", "Audit log")}
+          {isAdmin && nav("account-policy", "Account policy")}
           {nav("tokens", "API tokens")}
           {nav("profile", "My profile")}
+          {nav("security", "Security")}
         </nav>
         <div class="topbar-right">
           <span
@@ -667,6 +673,8 @@ export function Console({
         {view === "profile" && (
           <Profile me={user} entry={directory.mine} onEntry={directory.update} setPresence={setPresenceRest} />
         )}
+        {view === "security" && <Security username={user.username} />}
+        {view === "account-policy" && isAdmin && <AccountPolicyAdmin myRole={user.role} />}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}

@@ -198,7 +198,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 export const Api = {
   me: () => api<Session>("GET", "/auth/me"),
   login: (username: string, password: string) =>
-    api<Session>("POST", "/auth/login", { username, password }),
+    api<Session | TwoFactorStep>("POST", "/auth/login", { username, password }),
   /** Step two: the authenticator's code, or one of the recovery codes. */
   loginSecondStep: (pendingToken: string, code: { code: string } | { recovery_code: string }) =>
     api<Session>("POST", "/auth/login/2fa", { pending_token: pendingToken, ...code }),
