@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 
 import { Api, ApiError, setCsrfToken, type Session, type StaffUser } from "./api";
 import { Console } from "./Console";
+import { GuestAccept, GuestConsole, guestToken } from "./Guests";
 import { Login } from "./Login";
 import { EnrolOnly } from "./Security";
 
@@ -9,6 +10,8 @@ type Phase =
   | { kind: "loading" }
   | { kind: "error"; message: string }
   | { kind: "login"; notice?: string }
+  /** The acceptance page of a guest invitation (`#/guest?token=...`). */
+  | { kind: "guest-accept"; token: string }
   /** The policy requires two-factor sign-in: this session may only enrol. */
   | { kind: "enrol"; user: StaffUser }
   | { kind: "in"; user: StaffUser };
@@ -17,10 +20,20 @@ function phaseOf(session: Session): Phase {
   return session.must_enrol_2fa ? { kind: "enrol", user: session.user } : { kind: "in", user: session.user };
 }
 
+/** Drop the fragment (a used invitation token) from the address bar and the history entry. */
+function clearHash(): void {
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+}
+
 export function App() {
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
 
   const check = async () => {
+    const token = guestToken(location.hash);
+    if (token !== null) {
+      setPhase({ kind: "guest-accept", token });
+      return;
+    }
     setPhase({ kind: "loading" });
     try {
       const session = await Api.me();
@@ -41,6 +54,7 @@ export function App() {
 
   const loggedIn = (session: Session) => {
     setCsrfToken(session.csrf_token);
+    clearHash();
     setPhase(phaseOf(session));
   };
   const loggedOut = (notice?: string) => {
@@ -72,6 +86,8 @@ export function App() {
       );
     case "login":
       return <Login notice={phase.notice} onLoggedIn={loggedIn} />;
+    case "guest-accept":
+      return <GuestAccept token={phase.token} onLoggedIn={loggedIn} />;
     case "enrol":
       return (
         <EnrolOnly
@@ -87,6 +103,9 @@ export function App() {
         />
       );
     case "in":
+      if (phase.user.role === "guest") {
+        return <GuestConsole key={phase.user.id} user={phase.user} onLoggedOut={loggedOut} />;
+      }
       return <Console key={phase.user.id} user={phase.user} onLoggedOut={loggedOut} />;
   }
 }

@@ -6,6 +6,8 @@ import { FakeSocket } from "../shared/testing";
 import { AccountPolicyAdmin, consequences, parseDomains } from "./AccountPolicy";
 import { setFetcher, type Session } from "./api";
 import { App } from "./App";
+import { GuestInvite, guestLink } from "./GuestInvite";
+import { guestToken } from "./Guests";
 import { Login } from "./Login";
 import { groupSecret, Security, svgDataUrl } from "./Security";
 import { TwoFactorCell } from "./TwoFactorReset";
@@ -220,6 +222,87 @@ describe("the app", () => {
     await click("I have saved them");
     await flush();
     expect(root.querySelector('nav[aria-label="Main"]')).not.toBeNull();
+  });
+
+  it("opens the guest acceptance page from its link, makes the account and signs in", async () => {
+    vi.stubGlobal("WebSocket", FakeSocket);
+    history.replaceState(null, "", "/console/#/guest?token=t%2Bk");
+    answer = ({ url, body }) => {
+      if (url === "/guests/accept") {
+        expect(body).toEqual({ token: "t+k", username: "gus", password: "long enough", display_name: "Gus" });
+        return json(201, { id: 7, username: "gus", display_name: "Gus", role: "guest" });
+      }
+      if (url === "/auth/login") {
+        return json(200, { user: { id: 7, username: "gus", display_name: "Gus", role: "guest" }, csrf_token: "t" });
+      }
+      if (url.startsWith("/im/conversations")) return json(200, []);
+      return fail(404, "not_found");
+    };
+    act(() => render(<App />, root));
+    await flush();
+    expect(root.querySelector("h1")!.textContent).toBe("Accept your invitation");
+    input(root.querySelector("#guest-username"), "gus");
+    input(root.querySelector("#guest-name"), "Gus");
+    input(root.querySelector("#guest-password"), "long enough");
+    input(root.querySelector("#guest-password-again"), "long enougH");
+    await click("Accept and sign in");
+    expect(alertText()).toMatch(/differ/);
+    input(root.querySelector("#guest-password-again"), "long enough");
+    await click("Accept and sign in");
+    await flush();
+    // A guest's console: their room only, no navigation, no directory; the token is gone from the address.
+    expect(root.querySelector('[data-testid="guest-console"]')).not.toBeNull();
+    expect(root.querySelector('nav[aria-label="Main"]')).toBeNull();
+    expect(root.querySelector("#directory-search")).toBeNull();
+    expect(location.hash).toBe("");
+    expect(calls.some((c) => c.url === "/staff" || c.url.startsWith("/directory"))).toBe(false);
+  });
+
+  it("reads the token from the fragment only", () => {
+    expect(guestToken("#/guest?token=abc")).toBe("abc");
+    expect(guestToken("#/guest")).toBe("");
+    expect(guestToken("#/other?token=abc")).toBeNull();
+    expect(guestToken("")).toBeNull();
+    expect(guestLink("a b", "https://chat.example")).toBe("https://chat.example/console/#/guest?token=a%20b");
+  });
+});
+
+describe("guests", () => {
+  it("invites a guest and shows the one-time link when nothing was emailed", async () => {
+    answer = ({ url, body }) => {
+      if (url === "/im/rooms/r1/guests") {
+        return json(201, {
+          id: "g1",
+          conversation_id: "r1",
+          email: (body as { email: string }).email,
+          expires_at: "2026-03-05T10:00:00Z",
+          token: "tok-123",
+          emailed: false,
+        });
+      }
+      return fail(404, "not_found");
+    };
+    act(() => render(<GuestInvite roomId="r1" roomName={EVIL} />, root));
+    await click("Invite a guest");
+    const dialog = root.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain(EVIL);
+    expect(dialog.querySelector("img")).toBeNull();
+    input(dialog.querySelector('input[type="email"]'), "gus@partner.example");
+    await click("Send invitation");
+    expect(calls.at(-1)!.body).toEqual({ email: "gus@partner.example" });
+    const link = root.querySelector<HTMLInputElement>('[data-testid="guest-link"]')!;
+    expect(link.value).toBe(`${location.origin}/console/#/guest?token=tok-123`);
+    expect(root.querySelector('[data-testid="guest-invited"]')!.textContent).toContain("No email was sent");
+  });
+
+  it("says clearly when the network is internal-only", async () => {
+    answer = () => fail(403, "internal_only", "guests cannot be invited: this network is internal-only");
+    act(() => render(<GuestInvite roomId="r1" roomName="Partners" />, root));
+    await click("Invite a guest");
+    input(root.querySelector('input[type="email"]'), "gus@partner.example");
+    await click("Send invitation");
+    expect(root.querySelector('[data-testid="guest-refused"]')!.textContent).toMatch(/internal-only/);
+    expect(root.querySelector('[data-testid="guest-link"]')).toBeNull();
   });
 });
 
