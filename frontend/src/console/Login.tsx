@@ -8,12 +8,6 @@ export function isTwoFactorStep(answer: Session | TwoFactorStep): answer is TwoF
   return (answer as TwoFactorStep).two_factor_required === true;
 }
 
-function retryText(err: ApiError): string {
-  const details = err.details as { retry_after?: number } | null;
-  const secs = details && typeof details.retry_after === "number" ? Math.ceil(details.retry_after) : 0;
-  return secs ? ` Try again in ${secs} s.` : " Try again later.";
-}
-
 export function Login({
   onLoggedIn,
   notice,
@@ -55,8 +49,6 @@ export function Login({
         setError("Enter your username and password.");
       } else if (err instanceof ApiError && err.code === "internal_only") {
         setError("Guests cannot sign in: this network is internal-only.");
-      } else if (err instanceof ApiError && err.code === "rate_limited") {
-        setError(`Too many attempts.${retryText(err)}`);
       } else {
         setError(err instanceof Error ? err.message : String(err));
       }
@@ -173,8 +165,6 @@ function SecondStep({
         onRestart("The sign-in took too long or is no longer valid. Log in again.");
       } else if (err instanceof ApiError && err.code === "internal_only") {
         onRestart("Guests cannot sign in: this network is internal-only.");
-      } else if (err instanceof ApiError && err.code === "rate_limited") {
-        setError(`Too many codes tried.${retryText(err)}`);
       } else {
         setError(err instanceof Error ? err.message : String(err));
       }
