@@ -302,6 +302,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             mailer_for(settings),
             sender=settings.smtp_from,
             guest_invitation_lifetime=timedelta(hours=settings.guest_invitation_hours),
+            console_url=None
+            if settings.public_url is None
+            else settings.public_url.rstrip("/") + "/console/",
             staff=stores.staff,
             accounts=stores.accounts,
             audit=stores.audit,

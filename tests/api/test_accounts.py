@@ -4,10 +4,16 @@ the audit rows every change of policy, role or account writes."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pyotp
+import pytest
+from tests.conftest import make_world
+from tests.smtp import SmtpSink, smtp_server
 from tests.support import PASSWORD, World
 
 from parley.domain.access import StaffRole
@@ -242,6 +248,41 @@ async def test_a_guest_reads_their_room_only(world: World) -> None:
         assert r.status_code == 422
         r = await http.post("/api/v1/im/direct", json={"user_ids": [world.user_ids.get("gus", 0)]})
         assert r.status_code == 404
+
+
+@pytest.fixture
+async def mail_world(backend: str, tmp_path: Path) -> AsyncIterator[tuple[World, SmtpSink]]:
+    """A node that mails through a real SMTP server and knows its public URL."""
+    async with smtp_server() as sink:
+        async for w in make_world(
+            backend,
+            tmp_path,
+            smtp_host="127.0.0.1",
+            smtp_port=sink.port,
+            smtp_security="none",
+            public_url="https://chat.example.com",
+        ):
+            yield w, sink
+
+
+async def test_a_guest_invitation_mails_the_console_link(
+    mail_world: tuple[World, SmtpSink],
+) -> None:
+    world, smtp = mail_world
+    await world.add_staff("olga")
+    async with world.staff_http("olga") as http:
+        r = await http.post("/api/v1/im/rooms", json={"name": "Partners"})
+        cid = r.json()["id"]
+        r = await http.post(f"/api/v1/im/rooms/{cid}/guests", json={"email": "gus@partner.example"})
+        assert r.status_code == 201, r.text
+        assert r.json()["emailed"] is True
+        token = r.json()["token"]
+    mail = await smtp.next()
+    assert mail.rcpt_tos == ["gus@partner.example"]
+    body = mail.message.get_content()
+    # The console's acceptance page, the token in the fragment (never sent to a server).
+    assert f"https://chat.example.com/console/#/guest?token={quote(token, safe='')}" in body
+    assert "POST /api/v1" not in body
 
 
 async def test_internal_only_turns_guests_away(world: World) -> None:

@@ -8,6 +8,7 @@ import { formatFormFields, parseFormFields } from "./formFields";
 import { HoursAdmin } from "./HoursAdmin";
 import { IdentityKeys } from "./IdentityKeys";
 import { AgentRoutingEditor } from "./Skills";
+import { TwoFactorCell } from "./TwoFactorReset";
 
 const ROLES: Role[] = ["agent", "supervisor", "admin"];
 const ROLE_LABEL: Record<Role, string> = { agent: "Agent", supervisor: "Supervisor", admin: "Admin" };
@@ -472,7 +473,7 @@ function EditWorkgroup({
 
 // Staff -----------------------------------------------------------------------------------
 
-const EMPTY_USER = { username: "", display_name: "", role: "agent" as Role, password: "" };
+const EMPTY_USER = { username: "", display_name: "", role: "agent" as Role, password: "", email: "" };
 
 function StaffAdmin({
   users,
@@ -539,6 +540,8 @@ function StaffAdmin({
           role: create.role,
           password: create.password,
           workgroups: groups,
+          // Needed when the account policy limits staff to the company's email domains.
+          ...(create.email.trim() ? { email: create.email.trim() } : {}),
         }),
       `User “${create.username.trim()}” created.`,
     );
@@ -571,6 +574,7 @@ function StaffAdmin({
               <th scope="col">Role</th>
               <th scope="col">Workgroups</th>
               <th scope="col">Status</th>
+              <th scope="col">Two-factor</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
               </th>
@@ -588,6 +592,9 @@ function StaffAdmin({
                   </td>
                   <td>{u.display_name}</td>
                   <td>
+                    {u.role === "guest" ? (
+                      <span title="Someone outside the company, invited into one room">Guest</span>
+                    ) : (
                     <select
                       aria-label={`Role of ${u.username}`}
                       value={u.role}
@@ -606,9 +613,20 @@ function StaffAdmin({
                         </option>
                       ))}
                     </select>
+                    )}
                   </td>
                   <td>{memberOf.length ? memberOf.map((w) => w.name).join(", ") : <span class="muted">None</span>}</td>
                   <td>{u.active ? "Active" : "Deactivated"}</td>
+                  <td>
+                    <TwoFactorCell
+                      user={u}
+                      onChanged={async (note) => {
+                        setError("");
+                        setNotice(note);
+                        await reload();
+                      }}
+                    />
+                  </td>
                   <td>
                     <div class="row-actions">
                     <button
@@ -749,6 +767,17 @@ function StaffAdmin({
                 </option>
               ))}
             </select>
+          </div>
+          <div class="field">
+            <label for="user-new-email">Email</label>
+            <input
+              id="user-new-email"
+              type="email"
+              maxLength={254}
+              autoComplete="off"
+              value={create.email}
+              onInput={(e) => setCreate({ ...create, email: (e.target as HTMLInputElement).value })}
+            />
           </div>
           <div class="field">
             <label for="user-new-password">Password</label>

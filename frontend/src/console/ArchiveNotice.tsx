@@ -30,7 +30,7 @@ export function resetArchiveNotice(): void {
 function load(): void {
   if (loading) return;
   loading = ArchiveApi.notice().then(
-    (r) => setArchiveNotice(r.notice),
+    (r) => setArchiveNotice(typeof r.notice === "string" ? r.notice : ""),
     () => {
       loading = null; // a later view tries again; the notice is a line, not a blocker
     },

@@ -7,16 +7,24 @@ import {
   notificationPermission,
   notify,
   requestNotifications,
+  setSilenced,
   unlockAudio,
 } from "./alerts";
+import { AccountPolicyAdmin } from "./AccountPolicy";
 import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
 import { ArchiveSearch, useArchiveRights } from "./Archive";
 import { ArchiveBanner } from "./ArchiveNotice";
 import { ArchivePolicyScreen } from "./ArchivePolicy";
 import { CustomerData } from "./CustomerData";
+import { DirectoryApi } from "./directoryApi";
 import { AuditLog } from "./AuditLog";
 import { BlockedWords } from "./BlockedWords";
+import { DirectorySidebar } from "./Directory";
+import { useDirectory } from "./useDirectory";
+import { useIdleAway } from "./idle";
+import { Profile } from "./Profile";
+import { Security } from "./Security";
 import { initialImState, readToSend, reduceIm } from "./im";
 import { ImApi } from "./imApi";
 import { ImView, type ImActions } from "./ImView";
@@ -44,7 +52,10 @@ type View =
   | "audit"
   | "archive"
   | "customer-data"
-  | "archiving";
+  | "archiving"
+  | "profile"
+  | "security"
+  | "account-policy";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -112,6 +123,9 @@ export function Console({
   const knownWorkgroups = useRef(new Set<number>());
   const onLoggedOutRef = useRef(onLoggedOut);
   onLoggedOutRef.current = onLoggedOut;
+  // The directory (live from presence and staff_profile frames) and my buddy list; idle away.
+  const directory = useDirectory(client, user.id);
+  useIdleAway(client);
 
   const reloadWorkgroups = useCallback(async () => {
     try {
@@ -379,16 +393,27 @@ export function Console({
   const own = state.presence[user.id];
   const ownPresenceRef = useRef<string | undefined>(undefined);
   ownPresenceRef.current = own?.presence;
+  // Away because this member's browsers are idle (not chosen): it turns back by itself.
+  const ownIdle = own?.presence === "away" && (directory.mine?.idle ?? false);
+  // Busy silences every sound and pop-up of the console (docs/protocol.md, "Directory").
+  useEffect(() => setSilenced(own?.presence === "busy"), [own?.presence]);
+  useEffect(() => () => setSilenced(false), []);
   useEffect(() => {
     if (!own) return;
     const asked = askedPresence.current;
     if (asked === own.presence) askedPresence.current = null;
     if (asked !== "away" && own.presence === "away" && state.everSynced) {
-      setPresenceNotice(own.status_text ? `You were set to Away: ${own.status_text}` : "You were set to Away.");
+      setPresenceNotice(
+        ownIdle
+          ? "You are away: this browser had no input for a while, so no chats are offered to you. You are available again as soon as you are back."
+          : own.status_text
+            ? `You were set to Away: ${own.status_text}`
+            : "You were set to Away.",
+      );
     } else if (own.presence !== "away") {
       setPresenceNotice("");
     }
-  }, [own?.presence, own?.status_text]);
+  }, [own?.presence, own?.status_text, ownIdle]);
   const setPresence = async (presence: Presence, statusText: string) => {
     setHeaderError("");
     askedPresence.current = presence;
@@ -398,6 +423,16 @@ export function Console({
       status_text: statusText,
     });
     if (reply.type === "error") setHeaderError(`Could not change presence: ${reply.message}`);
+  };
+  // The profile screen's presence and status (REST, for the house rules' details).
+  const setPresenceRest = async (presence: Presence, statusText: string, confirm: boolean) => {
+    askedPresence.current = presence;
+    return DirectoryApi.setPresence(presence, statusText, confirm);
+  };
+  const openDirect = async (userId: number) => {
+    const conversation = await ImApi.openDirect([userId]);
+    dispatchIm({ type: "im_upsert", conversation });
+    openIm(conversation.id);
   };
 
   const logout = async () => {
@@ -461,7 +496,10 @@ export function Console({
           {archive.search && nav("archive", "Archive")}
           {archive.customer_export && nav("customer-data", "Customer data")}
           {archive.policy && nav("archiving", "Archiving")}
+          {isAdmin && nav("account-policy", "Account policy")}
           {nav("tokens", "API tokens")}
+          {nav("profile", "My profile")}
+          {nav("security", "Security")}
         </nav>
         <div class="topbar-right">
           <span
@@ -473,6 +511,7 @@ export function Console({
           </span>
           <PresenceControls
             presence={own?.presence ?? null}
+            idle={ownIdle}
             statusText={own?.status_text ?? ""}
             disabled={!state.everSynced}
             onChange={setPresence}
@@ -586,7 +625,17 @@ export function Console({
         error=""
         onOpen={openIm}
         onDialog={setTeamDialog}
-      />
+      >
+        <DirectorySidebar
+          dir={directory.dir}
+          myUserId={user.id}
+          buddies={directory.buddies}
+          error={directory.error}
+          onOpenDirect={openDirect}
+          onOpenProfile={() => setView("profile")}
+          onSaveBuddies={directory.saveBuddies}
+        />
+      </TeamSidebar>
       <main class="content">
         {view === "chats" && (
           <Chats state={state} actions={actions} workgroupName={workgroupName} backchannel={backchannelSlot} />
@@ -638,6 +687,11 @@ export function Console({
           />
         )}
         {view === "tokens" && <Tokens />}
+        {view === "profile" && (
+          <Profile me={user} entry={directory.mine} onEntry={directory.update} setPresence={setPresenceRest} />
+        )}
+        {view === "security" && <Security username={user.username} />}
+        {view === "account-policy" && isAdmin && <AccountPolicyAdmin myRole={user.role} />}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}
@@ -649,11 +703,14 @@ export function Console({
 
 function PresenceControls({
   presence,
+  idle,
   statusText,
   disabled,
   onChange,
 }: {
   presence: Presence | null;
+  /** Away because the browsers were idle: a new status text keeps the member available. */
+  idle: boolean;
   statusText: string;
   disabled: boolean;
   onChange: (presence: Presence, statusText: string) => Promise<void>;
@@ -678,7 +735,9 @@ function PresenceControls({
     const text = draft.trim().slice(0, 140);
     if (text === statusText || text === sent.current) return;
     sent.current = text;
-    void onChange(wanted.current ?? current, text);
+    // An idle away is not a choice: typing here ends it (`idle: false`); asking for "away"
+    // with the text would make it a chosen one that never turns back.
+    void onChange(wanted.current ?? (idle ? "available" : current), text);
   };
 
   return (
@@ -704,7 +763,7 @@ function PresenceControls({
         )}
         {PRESENCE_OPTIONS.map((o) => (
           <option value={o.value} key={o.value}>
-            {o.label}
+            {o.value === "away" && idle ? "Away (idle)" : o.label}
           </option>
         ))}
       </select>

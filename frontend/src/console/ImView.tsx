@@ -8,6 +8,7 @@ import type { Entry } from "../shared/protocol";
 import type { StaffMember } from "./api";
 import { ArchiveNoticeLine, HistoryRemovedLine } from "./ArchiveNotice";
 import { formatTime, participantName } from "./format";
+import { GuestInvite } from "./GuestInvite";
 import { useNow } from "./hooks";
 import { imTitle, isMember, mentionParts, showsHistoryRemoved, type ImConv } from "./im";
 import { ImApi } from "./imApi";
@@ -39,9 +40,22 @@ interface Props {
   /** The back-channel beside a customer chat: a narrower pane, its own labels. */
   variant?: "room" | "backchannel";
   onClose?: () => void;
+  /** A guest's view: no colleagues to add, no guests to invite. */
+  limited?: boolean;
 }
 
-export function ImView({ conv, me, username, pending, maxChars, actions, staff, variant = "room", onClose }: Props) {
+export function ImView({
+  conv,
+  me,
+  username,
+  pending,
+  maxChars,
+  actions,
+  staff,
+  variant = "room",
+  onClose,
+  limited = false,
+}: Props) {
   const c = conv.conversation;
   const id = c.id;
   const side = variant === "backchannel";
@@ -92,6 +106,7 @@ export function ImView({ conv, me, username, pending, maxChars, actions, staff, 
   const candidates = staff.filter((s) => !memberKeys.has(`user:${s.user_id}`));
   const typing = conv.typing && now - conv.typing.at < TYPING_STALE_MS ? conv.typing : null;
   const canEditTopic = c.kind !== "direct" && member;
+  const owner = c.participants.some((p) => p.key === me && p.present && p.role === "owner");
   const labelId = `im-title-${id}`;
 
   return (
@@ -107,11 +122,12 @@ export function ImView({ conv, me, username, pending, maxChars, actions, staff, 
           {c.kind === "room" && c.room && <span class="tag">{c.room.visibility}</span>}
         </h3>
         <div class="chat-head-actions">
-          {c.kind !== "direct" && member && (
+          {c.kind !== "direct" && member && !limited && (
             <button type="button" onClick={() => setAdding((v) => !v)} disabled={busy}>
               Add colleague
             </button>
           )}
+          {c.kind === "room" && owner && !limited && <GuestInvite roomId={id} roomName={c.room?.name ?? title} />}
           {c.kind === "room" && member && (
             <button type="button" onClick={() => void run("leave", () => actions.leave(id))} disabled={busy}>
               Leave room

@@ -17,11 +17,13 @@ interface SidebarProps {
   error: string;
   onOpen: (id: string) => void;
   onDialog: (dialog: TeamDialog) => void;
+  /** Below the conversations: the directory (Directory.tsx). */
+  children?: preact.ComponentChildren;
 }
 
 export type TeamDialog = "message" | "room" | "browse" | null;
 
-export function TeamSidebar({ state, active, error, onOpen, onDialog }: SidebarProps) {
+export function TeamSidebar({ state, active, error, onOpen, onDialog, children }: SidebarProps) {
   const list = imList(state);
   return (
     <aside class="team" aria-labelledby="team-heading">
@@ -85,6 +87,7 @@ export function TeamSidebar({ state, active, error, onOpen, onDialog }: SidebarP
           })}
         </ul>
       )}
+      {children}
     </aside>
   );
 }
@@ -106,7 +109,7 @@ export function TeamDialogs(props: DialogProps) {
   return null;
 }
 
-function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: unknown }) {
+export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: unknown }) {
   const id = `dialog-${title.replace(/\W+/g, "-").toLowerCase()}`;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {

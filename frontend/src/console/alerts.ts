@@ -1,7 +1,18 @@
 // New-offer alerts: a short WebAudio beep (no audio file) and a browser notification when the
-// user has granted permission (asked only from a button, never at load).
+// user has granted permission (asked only from a button, never at load). While the user is
+// "busy" (docs/protocol.md, "Directory and buddy list") both are silenced, whatever calls them.
 
 let audio: AudioContext | null = null;
+let silenced = false;
+
+/** Busy: no sound, no pop-up (what was on screen stays there). */
+export function setSilenced(on: boolean): void {
+  silenced = on;
+}
+
+export function isSilenced(): boolean {
+  return silenced;
+}
 
 /** Browsers only let audio start after a user gesture: call this from one (any click/key). */
 export function unlockAudio(): void {
@@ -18,6 +29,7 @@ export function unlockAudio(): void {
 }
 
 export function beep(): void {
+  if (silenced) return;
   try {
     if (!audio || audio.state !== "running") return;
     const osc = audio.createOscillator();
@@ -55,7 +67,7 @@ export async function requestNotifications(): Promise<NotificationPermission | "
 }
 
 export function notify(title: string, body: string, tag: string): void {
-  if (!notificationsSupported() || Notification.permission !== "granted") return;
+  if (silenced || !notificationsSupported() || Notification.permission !== "granted") return;
   try {
     const n = new Notification(title, { body, tag });
     n.onclick = () => {

@@ -12,12 +12,14 @@ import type {
 import type { WorkgroupHours } from "./inbox";
 
 export type Role = "agent" | "supervisor" | "admin";
+/** A signed-in account: staff, or a guest (someone outside the company, in one room). */
+export type AccountRole = Role | "guest";
 
 export interface StaffUser {
   id: number;
   username: string;
   display_name: string;
-  role: Role;
+  role: AccountRole;
 }
 
 /** One line of the staff directory (`GET /api/v1/staff`), readable by any staff. */
@@ -33,6 +35,9 @@ export interface StaffMember {
 
 export interface AdminUser extends StaffUser {
   active: boolean;
+  email?: string | null;
+  /** Signs in with a TOTP code (docs/protocol.md, "Accounts"). */
+  two_factor?: boolean;
 }
 
 export interface Workgroup {
@@ -84,6 +89,16 @@ export interface FormField {
 export interface Session {
   user: StaffUser;
   csrf_token: string | null;
+  /** The policy requires two-factor sign-in and this account has not enrolled: this session
+   * may only enrol (`/me/2fa`). */
+  must_enrol_2fa?: boolean;
+}
+
+/** Step one of a sign-in with two factors: send `pending_token` with a code. */
+export interface TwoFactorStep {
+  two_factor_required: true;
+  pending_token: string;
+  expires_at: string;
 }
 
 export interface Transcript {
@@ -133,9 +148,13 @@ export function setFetcher(f: Fetcher): void {
   fetcher = f;
 }
 
+/** A REST call. `body` is sent as JSON, or as it is when it is a `Blob` (a file). */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const raw = typeof Blob !== "undefined" && body instanceof Blob;
+  if (body !== undefined) {
+    headers["Content-Type"] = raw ? (body as Blob).type || "application/octet-stream" : "application/json";
+  }
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
   let response: Response;
   try {
@@ -143,7 +162,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? (body as Blob) : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "network", "The server could not be reached. Check your connection.");
@@ -179,7 +198,10 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 export const Api = {
   me: () => api<Session>("GET", "/auth/me"),
   login: (username: string, password: string) =>
-    api<Session>("POST", "/auth/login", { username, password }),
+    api<Session | TwoFactorStep>("POST", "/auth/login", { username, password }),
+  /** Step two: the authenticator's code, or one of the recovery codes. */
+  loginSecondStep: (pendingToken: string, code: { code: string } | { recovery_code: string }) =>
+    api<Session>("POST", "/auth/login/2fa", { pending_token: pendingToken, ...code }),
   logout: () => api<void>("POST", "/auth/logout"),
   workgroups: () => api<Workgroup[]>("GET", "/admin/workgroups"),
   createWorkgroup: (body: Omit<Workgroup, "id" | "members">) =>
@@ -196,6 +218,7 @@ export const Api = {
     role: Role;
     display_name: string;
     workgroups: string[];
+    email?: string;
   }) => api<AdminUser>("POST", "/admin/users", body),
   patchUser: (
     username: string,

@@ -160,6 +160,8 @@ export interface Welcome {
   heartbeat_secs: number;
   max_message_chars: number;
   server_time: string;
+  /** Staff: after this long without input, send `idle` (0 or absent: never). */
+  idle_away_secs?: number;
 }
 
 export type ServerMessage =
@@ -188,7 +190,23 @@ export type ServerMessage =
       estimated_wait_secs?: number | null;
     }
   | { type: "typing"; conversation_id: string; participant: string; name: string; active: boolean }
-  | { type: "presence"; user_id: number; presence: Presence; status_text: string }
+  | {
+      type: "presence";
+      user_id: number;
+      presence: Presence;
+      status_text: string;
+      /** The away was made by idle browsers (it turns back by itself). */
+      idle?: boolean;
+    }
+  | {
+      /** A staff member's new title or photo (or display name). */
+      type: "staff_profile";
+      user_id: number;
+      display_name: string;
+      title: string;
+      /** Changes with every new photo; null without one. */
+      photo_url: string | null;
+    }
   | { type: "offer"; offer: Offer }
   | { type: "offer_ended"; offer_id: string; reason: string }
   | { type: "waiting_changed"; workgroup_id: number }

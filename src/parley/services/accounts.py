@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 
@@ -97,6 +98,7 @@ class AccountService:
         *,
         sender: str,
         guest_invitation_lifetime: timedelta,
+        console_url: str | None = None,
         staff: StaffStore,
         accounts: AccountStore,
         audit: AuditStore,
@@ -110,6 +112,9 @@ class AccountService:
         self._mailer = mailer
         self._sender = sender
         self._guest_lifetime = guest_invitation_lifetime
+        #: The console's address (``https://chat.example.com/console/``), for the link in a
+        #: guest's invitation; None when the server does not know its public URL.
+        self._console_url = console_url
         self._staff = staff
         self._accounts = accounts
         self._audit = audit
@@ -308,11 +313,20 @@ class AccountService:
         message["From"] = self._sender
         message["To"] = email
         message["Subject"] = f"You are invited to the room {room!r} on Parley"[:200]
+        # The console's acceptance page reads the token from the URL's fragment, which
+        # browsers never send to a server (docs/protocol.md, "Accounts").
+        page = f"#/guest?token={quote(token, safe='')}"
+        where = (
+            f"Accept it here, choosing a username and a password:\n{self._console_url}{page}\n\n"
+            if self._console_url
+            else "Accept it on the console of the server that invited you, at the address\n"
+            f"/console/{page}\n(or with POST /api/v1/guests/accept).\n\n"
+        )
         message.set_content(
             "You were invited into a room as a guest.\n\n"
-            f"Your invitation code: {token}\n\n"
-            "Accept it with POST /api/v1/guests/accept (your username and password); it is "
-            "valid once and expires.\n"
+            f"{where}"
+            f"Your invitation code: {token}\n"
+            "It is valid once and expires.\n"
         )
         try:
             await self._mailer.send(message)
