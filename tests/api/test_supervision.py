@@ -6,6 +6,7 @@ customer), whispers (the agents only), barging in and taking over, and the audit
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,16 @@ from typing import Any
 
 import pytest
 from tests.conftest import make_world
-from tests.support import World, WsClient
+from tests.fakes import FakeClock
+from tests.support import (
+    REDIS_URL,
+    World,
+    WsClient,
+    check_redis,
+    postgres_schema,
+    run_node,
+    settings_for,
+)
 
 from parley.domain.access import StaffRole
 from parley.storage.audit import AuditQuery
@@ -590,3 +600,82 @@ async def test_take_over(world: World) -> None:
 
 async def _token(world: World, cid: str) -> str:
     return world.parley.auth.visitor_token(cid)
+
+
+async def test_two_nodes_one_wallboard_one_monitor(tmp_path: Path) -> None:
+    """PostgreSQL + Redis, two nodes: the supervisor's socket on node A, the agent, the
+    visitor and their changes on node B. A's board follows B's changes (the bus wakes it,
+    the database answers), A's watcher sees B's messages, and B refuses a send from the
+    watcher (the ``monitors`` row)."""
+    await check_redis()
+    clock = FakeClock()
+    async with postgres_schema() as url:
+        shared = settings_for(
+            tmp_path,
+            database_url=url,
+            redis_url=REDIS_URL,
+            redis_channel="parley-test:" + secrets.token_hex(4),
+            wallboard_push_interval_secs=0,
+        )
+        a_settings = shared.model_copy(update={"node_id": "board-a"})
+        b_settings = shared.model_copy(update={"node_id": "board-b"})
+        async with run_node(a_settings, clock) as a, run_node(b_settings, clock) as b:
+            on_a, on_b = World(a, clock, "postgres"), World(b, clock, "postgres")
+            await on_a.add_workgroup("sales")
+            await on_b.add_staff("alice", workgroups=["sales"])
+            await on_a.add_staff("sam", StaffRole.SUPERVISOR)
+            await on_a.add_staff("admin", StaffRole.ADMIN)
+            r = await rest(
+                on_a,
+                "admin",
+                "put",
+                "/api/v1/admin/workgroups/sales/supervisors",
+                json={"usernames": ["sam"]},
+            )
+            assert r.status_code == 200
+            on_b.tokens["sam"] = on_a.tokens["sam"]
+            async with staff_socket(on_a, "sam") as sam:
+                assert (await sam.request({"type": "supervise"}))["type"] == "ok"
+                await sam.expect(board_of("sales", waiting=0))
+                async with on_b.agent("alice") as alice:
+                    chat = await on_b.open_chat()
+                    cid = chat["conversation"]["id"]
+                    await sam.expect(board_of("sales", waiting=1))
+                    offer = (await alice.expect_type("offer"))["offer"]
+                    await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+                    await sam.expect(board_of("sales", waiting=0, answered=1))
+
+                    ok = await sam.request({"type": "monitor", "conversation_id": cid})
+                    assert ok["type"] == "ok"
+                    await alice.request(
+                        {
+                            "type": "send",
+                            "conversation_id": cid,
+                            "client_id": "a1",
+                            "text": "from node B",
+                        }
+                    )
+                    await sam.expect(
+                        lambda m: (
+                            is_entry("message")(m) and m["entry"]["body"]["text"] == "from node B"
+                        )
+                    )
+                    r = await rest(
+                        on_b,
+                        "sam",
+                        "post",
+                        f"/api/v1/conversations/{cid}/messages",
+                        json={"client_id": "s1", "text": "oops"},
+                    )
+                    assert r.json()["error"]["code"] == "monitor_read_only"
+                    acked = await sam.request(
+                        {
+                            "type": "whisper",
+                            "conversation_id": cid,
+                            "client_id": "w1",
+                            "text": SECRET,
+                        }
+                    )
+                    assert acked["type"] == "ack"
+                    coached = await alice.expect(is_entry("note"))
+                    assert coached["entry"]["body"]["coaching"] is True
