@@ -4,5 +4,6 @@ import { App } from "./App";
 import "./console.css";
 import "./transfer.css";
 import "./team.css";
+import "./supervisor.css";
 
 render(<App />, document.getElementById("app")!);
