@@ -290,23 +290,68 @@ def _secs(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds()))
 
 
+@dataclass(slots=True)
+class Counts:
+    """A queue's (or every queue's) requests whose wait ended today, counted."""
+
+    answered: int = 0
+    in_target: int = 0
+    waited_secs: float = 0.0
+    abandoned: int = 0
+    late_abandons: int = 0
+    expired: int = 0
+
+    def add(self, f: Finished, target_secs: float) -> None:
+        wait = max((f.ended_at - f.since).total_seconds(), 0.0)
+        if f.ending is Ending.ANSWERED:
+            self.answered += 1
+            self.waited_secs += wait
+            if wait <= target_secs:
+                self.in_target += 1
+        elif f.ending is Ending.ABANDONED:
+            self.abandoned += 1
+            if wait > target_secs:
+                self.late_abandons += 1
+        else:
+            self.expired += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The day's ended requests counted for the workgroup and per queue (``ended``): they
+    change only when the facts are read again, so the service counts them then, not on every
+    tick."""
+
+    total: Counts
+    by_queue: Mapping[int | None, Counts]
+
+
+def ended(facts: Facts, settings: Settings, start: datetime, now: datetime) -> Ended:
+    """One pass over the requests that ended between ``start`` and ``now``."""
+    target = float(settings.sl_target_secs)
+    total = Counts()
+    by_queue: dict[int | None, Counts] = {}
+    for f in facts.finished.values():
+        if start <= f.ended_at <= now:
+            total.add(f, target)
+            found = by_queue.get(f.queue_id)
+            if found is None:
+                found = by_queue[f.queue_id] = Counts()
+            found.add(f, target)
+    return Ended(total, by_queue)
+
+
 def _tile(
     queue_id: int | None,
     name: str,
     waiting: list[Waiting],
-    finished: list[Finished],
+    counts: Counts,
     settings: Settings,
     now: datetime,
 ) -> QueueTile:
-    target = timedelta(seconds=settings.sl_target_secs)
-    answered = [f for f in finished if f.ending is Ending.ANSWERED]
-    abandoned = [f for f in finished if f.ending is Ending.ABANDONED]
-    expired = sum(1 for f in finished if f.ending is Ending.EXPIRED)
-    in_target = sum(1 for f in answered if f.wait <= target)
-    late_abandons = sum(1 for f in abandoned if f.wait > target)
-    counted = len(answered) + late_abandons + expired
-    level = None if counted == 0 else in_target / counted
-    asa = None if not answered else sum(f.wait.total_seconds() for f in answered) / len(answered)
+    counted = counts.answered + counts.late_abandons + counts.expired
+    level = None if counted == 0 else counts.in_target / counted
+    asa = None if not counts.answered else counts.waited_secs / counts.answered
     longest = max((_secs(now - w.since) for w in waiting), default=0)
     alerts = []
     if settings.alert_waiting is not None and len(waiting) >= settings.alert_waiting:
@@ -317,17 +362,17 @@ def _tile(
         alerts.append("service_level")
     if settings.alert_asa_secs is not None and asa is not None and asa >= settings.alert_asa_secs:
         alerts.append("asa")
-    if settings.alert_abandoned is not None and len(abandoned) >= settings.alert_abandoned:
+    if settings.alert_abandoned is not None and counts.abandoned >= settings.alert_abandoned:
         alerts.append("abandoned")
     return QueueTile(
         queue_id,
         name,
         len(waiting),
         longest,
-        len(answered),
-        len(abandoned),
-        expired,
-        in_target,
+        counts.answered,
+        counts.abandoned,
+        counts.expired,
+        counts.in_target,
         level,
         asa,
         tuple(alerts),
@@ -349,18 +394,29 @@ def occupancy(agents: Iterable[Agent]) -> float | None:
     return sum(min(a.chats, a.capacity) for a in counted) / slots
 
 
-def compute(facts: Facts, settings: Settings, start: datetime, now: datetime) -> Board:
+def compute(
+    facts: Facts,
+    settings: Settings,
+    start: datetime,
+    now: datetime,
+    counted: Ended | None = None,
+) -> Board:
     """The board at ``now``, counting the requests that ended since ``start`` (the workgroup's
-    day start, ``day_start``)."""
+    day start, ``day_start``). ``counted``: those, already counted by ``ended`` for these
+    facts and settings (a busy day holds thousands; boards are computed every second)."""
+    if counted is None:
+        counted = ended(facts, settings, start, now)
     waiting = [w for w in facts.waiting.values() if not w.transfer]
-    finished = [f for f in facts.finished.values() if start <= f.ended_at <= now]
-    total = _tile(None, "All queues", waiting, finished, settings, now)
+    waiting_in: dict[int | None, list[Waiting]] = {}
+    for w in waiting:
+        waiting_in.setdefault(w.queue_id, []).append(w)
+    total = _tile(None, "All queues", waiting, counted.total, settings, now)
     queues = tuple(
         _tile(
             queue_id,
             name,
-            [w for w in waiting if w.queue_id == queue_id],
-            [f for f in finished if f.queue_id == queue_id],
+            waiting_in.get(queue_id, []),
+            counted.by_queue.get(queue_id, Counts()),
             settings,
             now,
         )

@@ -80,6 +80,8 @@ class _Kept:
     start: datetime
     loaded_at: datetime
     finished_at: datetime
+    #: The day's ended requests, counted when they were read (they change only then).
+    counted: wallboard.Ended | None = None
 
 
 class WallboardService:
@@ -259,7 +261,9 @@ class WallboardService:
             conn.send(WallboardMessage(workgroup_id=w, board=None))
 
     def _board(self, kept: _Kept, now: datetime) -> WallboardOut:
-        board = wallboard.compute(kept.facts, kept.settings, kept.start, now)
+        if kept.counted is None:
+            kept.counted = wallboard.ended(kept.facts, kept.settings, kept.start, now)
+        board = wallboard.compute(kept.facts, kept.settings, kept.start, now, kept.counted)
         return WallboardOut.of(kept.wg.id, kept.wg.slug, kept.wg.name, board)
 
     async def _read(self, tx: Tx, workgroup_id: int, now: datetime, *, whole: bool) -> None:
