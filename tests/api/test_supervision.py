@@ -544,6 +544,14 @@ async def test_barge_in_shows_the_supervisor_joining(world: World) -> None:
         )
         twice = await sam.request({"type": "barge", "conversation_id": cid})
         assert twice["code"] == "conflict"
+        # Done watching, but in the chat: the socket still follows it.
+        assert (await sam.request({"type": "unmonitor", "conversation_id": cid}))["type"] == "ok"
+        await alice.request(
+            {"type": "send", "conversation_id": cid, "client_id": "a7", "text": "for both"}
+        )
+        await sam.expect(
+            lambda m: is_entry("message")(m) and m["entry"]["body"]["text"] == "for both"
+        )
         # Still alice's chat: she has it against her capacity, sam does not.
         board = await rest(world, "sam", "get", "/api/v1/supervision/workgroups/sales/wallboard")
         [live] = board.json()["chats"]

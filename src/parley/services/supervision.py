@@ -46,6 +46,8 @@ from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
 
 #: The most supervisors one workgroup may have.
 MAX_SUPERVISORS = 200
+#: The most chats one socket watches at once.
+MAX_WATCHED_PER_SOCKET = 20
 
 
 def actor(staff: Staff) -> str:
@@ -190,6 +192,11 @@ class SupervisionService:
         """Start watching a chat from one socket (the caller then follows it in the hub).
         Written to the audit log; the chat's agents are told if the workgroup shows it."""
         now = self._clock.now()
+        mine = self._watching.get(connection_id, set())
+        if conversation_id not in mine and len(mine) >= MAX_WATCHED_PER_SOCKET:
+            raise Conflict(
+                f"a connection watches at most {MAX_WATCHED_PER_SOCKET} chats: stop watching one"
+            )
         try:
             async with self._db.write() as tx:
                 conv = await self._conversations.conversation(tx, conversation_id)
@@ -218,14 +225,17 @@ class SupervisionService:
 
     async def unmonitor(
         self, principal: Principal, connection_id: str, conversation_id: str
-    ) -> None:
-        access.require_supervisor(principal)
+    ) -> bool:
+        """Stop watching a chat from one socket. Returns whether the socket should stop
+        following it (not when its user takes part in it now: they barged in)."""
+        staff = access.require_supervisor(principal)
         async with self._db.write() as tx:
             stopped = await self._supervision.stop_monitor(tx, connection_id, conversation_id)
-            conv = await self._conversations.conversation(tx, conversation_id) if stopped else None
-            notes = [] if conv is None else await self._watchers_note(tx, conv)
+            conv = await self._conversations.conversation(tx, conversation_id)
+            notes = [] if conv is None or not stopped else await self._watchers_note(tx, conv)
         self._forget(connection_id, conversation_id)
         await self._bus.publish(notes)
+        return conv is None or not access.is_member(staff, conv)
 
     def watching(self, connection_id: str, conversation_id: str) -> bool:
         """Whether this node's socket watches the chat (it then follows it read-only)."""

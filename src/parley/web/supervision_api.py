@@ -12,7 +12,7 @@ principal and calls one service method; permissions are checked there, through
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.domain import wallboard
@@ -23,7 +23,8 @@ from parley.protocol import (
     SupervisionSettingsOut,
     WallboardOut,
 )
-from parley.web.api import ERRORS
+from parley.web import limits
+from parley.web.api import ERRORS, RATE_LIMITED
 from parley.web.node import Node
 from parley.web.security import Admin, AnyStaff
 
@@ -114,11 +115,16 @@ def router() -> APIRouter:
             staff, workgroup=workgroup, agent=agent, queue=queue
         )
 
-    @api.post("/supervision/chats/{conversation_id}/whisper")
+    @api.post("/supervision/chats/{conversation_id}/whisper", responses=RATE_LIMITED)
     async def whisper(
-        parley: Node, conversation_id: ConversationId, body: WhisperIn, staff: AnyStaff
+        parley: Node,
+        conversation_id: ConversationId,
+        body: WhisperIn,
+        staff: AnyStaff,
+        request: Request,
     ) -> EntryOut:
-        """Coach the chat's agents: the customer never sees it."""
+        """Coach the chat's agents: the customer never sees it. Limited like a send."""
+        await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
         return await parley.supervision.whisper(
             staff, conversation_id, body.client_id, body.text, confirm=body.confirm
         )

@@ -437,8 +437,8 @@ class Session:
                 await parley.hub.follow(conn, cid, cursor)
                 return Ok(ref=ref)
             case Unmonitor(ref=ref, conversation_id=cid):
-                await parley.supervision.unmonitor(who, conn.id, cid)
-                await parley.hub.unfollow(conn, cid)
+                if await parley.supervision.unmonitor(who, conn.id, cid):
+                    await parley.hub.unfollow(conn, cid)
                 return Ok(ref=ref)
             case Whisper():
                 await self._whisper(conn, message)
