@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 
 import type { Conversation, Entry, LiveChat, QueueTile, Wallboard } from "../shared/protocol";
 import { EntryLog } from "./EntryLog";
+import { settingsOf } from "./SupervisionAdmin";
 import { initialState, reduce, takenOverBy, watchingText } from "./state";
 import { Supervisor, type SupervisorActions } from "./Supervisor";
 import {
@@ -243,5 +244,33 @@ describe("the agent's side", () => {
     expect(takenOverBy(s, CID)).toBe("Sam");
     s = reduce(s, { type: "server", message: { type: "watching", conversation_id: CID, watchers: [] } });
     expect(s.watchers[CID]).toBeUndefined();
+  });
+});
+
+describe("the supervision settings form", () => {
+  it("reads an empty threshold as none", () => {
+    const s = settingsOf({
+      supervisors: ["sam"],
+      sl_target_secs: "30",
+      sl_goal_percent: "90",
+      alert_waiting: "",
+      alert_longest_wait_secs: "60",
+      alert_asa_secs: " ",
+      alert_abandoned: "5",
+      stalled_secs: "120",
+      sound: true,
+      show_monitoring: false,
+    });
+    expect(s).toEqual({
+      sl_target_secs: 30,
+      sl_goal_percent: 90,
+      alert_waiting: null,
+      alert_longest_wait_secs: 60,
+      alert_asa_secs: null,
+      alert_abandoned: 5,
+      stalled_secs: 120,
+      sound: true,
+      show_monitoring: false,
+    });
   });
 });

@@ -478,6 +478,7 @@ routing_events = sa.Table(
     ),
     # transfer_requested transfer_accepted transfer_failed transfer_cancelled
     # invited invite_accepted invite_declined invite_left
+    # barged_in taken_over (a supervisor joined, or took the chat over)
     sa.Column("kind", sa.String(24), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor_id", sa.Integer, nullable=True),
