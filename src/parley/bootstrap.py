@@ -36,7 +36,9 @@ from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
+from parley.services.supervision import SupervisionService
 from parley.services.templates import TemplateService
+from parley.services.wallboard import WallboardService
 from parley.settings import Settings
 from parley.storage.db import Database
 from parley.storage.stores import Stores
@@ -90,6 +92,10 @@ class Parley:
     identity: IdentityService
     #: Prometheus metrics (GET /metrics), this node's own registry.
     metrics: Metrics
+    #: Supervisors, live: who supervises what, monitoring, whispers, barging in, taking over.
+    supervision: SupervisionService
+    #: The wallboards this node pushes to its supervisors' sockets.
+    wallboard: WallboardService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -105,6 +111,7 @@ class Parley:
             ("dispatcher", self.dispatcher.run()),
             ("maintenance", self.maintenance.run()),
             ("mail", self.mail_loop.run()),
+            ("wallboard", self.wallboard.run()),
         ):
             self._tasks.append(asyncio.create_task(job, name=f"parley-{name}"))
 
@@ -195,6 +202,28 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         writes=writes,
         cache=cache,
         house_rules=house_rules,
+        supervision=stores.supervision,
+    )
+    supervision = SupervisionService(
+        db,
+        bus,
+        clock,
+        max_message_chars=settings.max_message_chars,
+        staff=stores.staff,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        requests=stores.requests,
+        agents=stores.agents,
+        supervision=stores.supervision,
+        audit=stores.audit,
+        house_rules=house_rules,
+    )
+    wallboard = WallboardService(
+        db,
+        clock,
+        workgroups=stores.workgroups,
+        supervision=stores.supervision,
+        push_interval=settings.wallboard_push_interval_secs,
     )
     presence = PresenceService(
         db,
@@ -233,7 +262,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)
-    snapshots = Snapshots(db, presence, routing, invitations)
+    snapshots = Snapshots(db, presence, routing, invitations, supervision)
     hub = Hub(chat, snapshots.ephemeral, metrics)
     ownership = Ownership(db, bus, node_id=node_id, takeover=takeover)
     dispatcher = Dispatcher(
@@ -274,7 +303,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         agents=stores.agents,
     )
     bus.subscribe(mentions.on_notification)
+    bus.subscribe(wallboard.on_notification)
     bus.on_resync(hub.resync)
+    bus.on_resync(wallboard.resync)
     return Parley(
         settings=settings,
         node_id=node_id,
@@ -351,4 +382,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         ws_connections=ConnectionCap(settings.ws_connections_per_ip),
         identity=identity,
         metrics=metrics,
+        supervision=supervision,
+        wallboard=wallboard,
     )

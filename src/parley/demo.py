@@ -39,8 +39,13 @@ async def seed(parley: Parley) -> None:
             )
     for slug in ("sales", "support"):
         await parley.admin.set_members(None, slug, ["alice", "bob"])
+        # Sam supervises both: the Supervisor view's wallboard, live chats and monitoring.
+        await parley.supervision.set_supervisors(_ADMIN, slug, ["sam"])
     await _routing(parley)
     await _identity(parley)
+
+
+_ADMIN = Staff(0, "demo", "Demo", StaffRole.ADMIN)
 
 
 async def _identity(parley: Parley) -> None:

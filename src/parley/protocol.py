@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from parley.domain import access
+from parley.domain import access, wallboard
 from parley.domain.access import Principal
 from parley.domain.conversation import Conversation, Entry, EntryKind, Visibility
 from parley.domain.presence import Presence
@@ -306,6 +306,165 @@ class LeftMessageOut(_Message):
     last_email_error: str | None
 
 
+class SupervisionSettingsOut(_Message):
+    """A workgroup's wallboard settings (``docs/metrics.md``, "Live (wallboard)")."""
+
+    sl_target_secs: int = Field(description="Service level target: answered within T seconds.")
+    sl_goal_percent: int = Field(description="Below this service level, its tile is red.")
+    alert_waiting: int | None = Field(description="Red at this many waiting (null: never).")
+    alert_longest_wait_secs: int | None
+    alert_asa_secs: int | None
+    alert_abandoned: int | None
+    stalled_secs: int = Field(description="A live chat nobody wrote in for this long is stalled.")
+    sound: bool = Field(description="The console sounds when a tile turns red.")
+    show_monitoring: bool = Field(description="The chat's agents see who is watching it.")
+
+    @classmethod
+    def of(cls, s: wallboard.Settings) -> SupervisionSettingsOut:
+        return cls(
+            sl_target_secs=s.sl_target_secs,
+            sl_goal_percent=s.sl_goal_percent,
+            alert_waiting=s.alert_waiting,
+            alert_longest_wait_secs=s.alert_longest_wait_secs,
+            alert_asa_secs=s.alert_asa_secs,
+            alert_abandoned=s.alert_abandoned,
+            stalled_secs=s.stalled_secs,
+            sound=s.sound,
+            show_monitoring=s.show_monitoring,
+        )
+
+
+class QueueTileOut(_Message):
+    """One queue's live numbers (``queue_id`` null: the whole workgroup)."""
+
+    queue_id: int | None
+    name: str
+    waiting: int
+    longest_wait_secs: int
+    answered: int = Field(description="Answered today (the workgroup's time zone).")
+    abandoned: int = Field(description="Customers who gave up waiting today.")
+    expired: int = Field(description="Waits that timed out today.")
+    answered_in_target: int
+    service_level: float | None = Field(description="0 to 1; null while nothing counts.")
+    asa_secs: float | None = Field(description="Average speed of answer today.")
+    alerts: list[str] = Field(description="The numbers over their threshold (red).")
+
+    @classmethod
+    def of(cls, t: wallboard.QueueTile) -> QueueTileOut:
+        return cls(
+            queue_id=t.queue_id,
+            name=t.name,
+            waiting=t.waiting,
+            longest_wait_secs=t.longest_wait_secs,
+            answered=t.answered,
+            abandoned=t.abandoned,
+            expired=t.expired,
+            answered_in_target=t.answered_in_target,
+            service_level=t.service_level,
+            asa_secs=None if t.asa_secs is None else round(t.asa_secs, 1),
+            alerts=list(t.alerts),
+        )
+
+
+class AgentTileOut(_Message):
+    user_id: int
+    name: str
+    presence: Presence
+    secs_in_state: int
+    chats: int
+    capacity: int
+
+
+class ChatAgentOut(_Message):
+    user_id: int
+    name: str
+
+
+class LiveChatOut(_Message):
+    """An active customer chat, as the live chats list shows it."""
+
+    conversation_id: str
+    workgroup_id: int
+    customer: str = Field(description="The name the customer typed.")
+    queue_id: int | None
+    queue_name: str
+    agents: list[ChatAgentOut]
+    created_at: datetime
+    wait_secs: int | None = Field(description="How long the customer waited for the agent.")
+    duration_secs: int = Field(description="Since the agent took it.")
+    idle_secs: int = Field(description="Since the last message.")
+    stalled: bool
+
+    @classmethod
+    def of(cls, workgroup_id: int, c: wallboard.ChatTile) -> LiveChatOut:
+        return cls(
+            conversation_id=c.conversation_id,
+            workgroup_id=workgroup_id,
+            customer=c.customer,
+            queue_id=c.queue_id,
+            queue_name=c.queue_name,
+            agents=[ChatAgentOut(user_id=u, name=n) for u, n in c.agents],
+            created_at=c.created_at,
+            wait_secs=c.wait_secs,
+            duration_secs=c.duration_secs,
+            idle_secs=c.idle_secs,
+            stalled=c.stalled,
+        )
+
+
+class WallboardOut(_Message):
+    """A workgroup's wallboard (``docs/metrics.md``, "Live (wallboard)")."""
+
+    workgroup_id: int
+    slug: str
+    name: str
+    at: datetime = Field(description="The server time the numbers are for.")
+    day_start: datetime = Field(description="Today's start in the workgroup's time zone.")
+    settings: SupervisionSettingsOut
+    total: QueueTileOut
+    queues: list[QueueTileOut]
+    agents: list[AgentTileOut]
+    by_presence: dict[str, int]
+    occupancy: float | None = Field(description="0 to 1; null when nobody is working.")
+    chats: list[LiveChatOut]
+    alerts: list[str] = Field(
+        description="Every red tile: the workgroup's by name, a queue's as name:queue_id."
+    )
+
+    @classmethod
+    def of(cls, workgroup_id: int, slug: str, name: str, b: wallboard.Board) -> WallboardOut:
+        return cls(
+            workgroup_id=workgroup_id,
+            slug=slug,
+            name=name,
+            at=b.at,
+            day_start=b.day_start,
+            settings=SupervisionSettingsOut.of(b.settings),
+            total=QueueTileOut.of(b.total),
+            queues=[QueueTileOut.of(q) for q in b.queues],
+            agents=[
+                AgentTileOut(
+                    user_id=a.user_id,
+                    name=a.name,
+                    presence=a.presence,
+                    secs_in_state=a.secs_in_state,
+                    chats=a.chats,
+                    capacity=a.capacity,
+                )
+                for a in b.agents
+            ],
+            by_presence=dict(b.by_presence),
+            occupancy=b.occupancy,
+            chats=[LiveChatOut.of(workgroup_id, c) for c in b.chats],
+            alerts=list(b.alerts),
+        )
+
+
+class WatcherOut(_Message):
+    user_id: int
+    name: str
+
+
 # Client -> server -----------------------------------------------------------------------------
 
 
@@ -429,6 +588,63 @@ class Leave(CleanInput):
     conversation_id: ConversationId
 
 
+class Supervise(CleanInput):
+    """Supervisors and admins: push the wallboard (and live chats) of every workgroup you
+    supervise, now and whenever it changes (``wallboard``)."""
+
+    type: Literal["supervise"]
+    ref: Ref | None = None
+
+
+class Unsupervise(CleanInput):
+    type: Literal["unsupervise"]
+    ref: Ref | None = None
+
+
+class Monitor(CleanInput):
+    """Watch a live chat of a workgroup you supervise, read-only (silent monitoring): its
+    state, its entries after ``cursor``, then live. The customer is never told."""
+
+    type: Literal["monitor"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+    cursor: Annotated[int, Field(ge=0)] = 0
+
+
+class Unmonitor(CleanInput):
+    type: Literal["unmonitor"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+
+
+class Whisper(CleanInput):
+    """Write to the chat's agents only, as coaching: the customer never sees it. Answered
+    with an ``ack`` like ``send``."""
+
+    type: Literal["whisper"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+    client_id: Annotated[str, Field(min_length=1, max_length=64)]
+    text: str
+    confirm: bool = False
+
+
+class Barge(CleanInput):
+    """Join a chat you watch as a participant: the customer sees you join."""
+
+    type: Literal["barge"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+
+
+class TakeOver(CleanInput):
+    """Take a chat over: its agents leave, you become its agent."""
+
+    type: Literal["take_over"]
+    ref: Ref | None = None
+    conversation_id: ConversationId
+
+
 ClientMessage = Annotated[
     Hello
     | Ping
@@ -443,7 +659,14 @@ ClientMessage = Annotated[
     | AcceptInvitation
     | DeclineInvitation
     | CancelInvitation
-    | Leave,
+    | Leave
+    | Supervise
+    | Unsupervise
+    | Monitor
+    | Unmonitor
+    | Whisper
+    | Barge
+    | TakeOver,
     Field(discriminator="type"),
 ]
 client_message = TypeAdapter[ClientMessage](ClientMessage)
@@ -650,6 +873,25 @@ class BlockedWordNotice(_Message):
     words: list[str]
 
 
+class WallboardMessage(_Message):
+    """After ``supervise``: a workgroup's wallboard, whole, each time it changed (at most a
+    few times a second; a first one for each workgroup at once). ``board`` null: you no
+    longer supervise it (or it is gone)."""
+
+    type: Literal["wallboard"] = "wallboard"
+    workgroup_id: int
+    board: WallboardOut | None
+
+
+class WatchingMessage(_Message):
+    """To the staff following a chat, in workgroups that show it: who is watching it now
+    (silent monitoring). Never sent to a visitor."""
+
+    type: Literal["watching"] = "watching"
+    conversation_id: str
+    watchers: list[WatcherOut]
+
+
 class Reconnect(_Message):
     """The server is going away; reconnect (to any node) and resume with your cursors."""
 
@@ -679,6 +921,8 @@ ServerMessage = Annotated[
     | InvitationEndedMessage
     | MentionMessage
     | BlockedWordNotice
+    | WallboardMessage
+    | WatchingMessage
     | Reconnect,
     Field(discriminator="type"),
 ]

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     heartbeat_secs: float = Field(
         20, gt=0, description="Interval of WebSocket pings and of the node heartbeat."
     )
+    wallboard_push_interval_secs: float = Field(
+        0.25,
+        ge=0,
+        le=10,
+        description="A supervisor's wallboard is pushed at most once per this many seconds "
+        "(changes in between go together).",
+    )
     dispatch_interval_secs: float = Field(
         5, gt=0, description="The dispatcher's safety sweep, besides running on every change."
     )

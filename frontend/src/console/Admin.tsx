@@ -7,6 +7,7 @@ import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
 import { HoursAdmin } from "./HoursAdmin";
 import { IdentityKeys } from "./IdentityKeys";
+import { SupervisionAdmin } from "./SupervisionAdmin";
 import { AgentRoutingEditor } from "./Skills";
 import { TwoFactorCell } from "./TwoFactorReset";
 
@@ -47,6 +48,7 @@ export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
       />
       <HoursAdmin workgroups={workgroups} />
       <IdentityKeys workgroups={workgroups} />
+      <SupervisionAdmin workgroups={workgroups} users={users ?? []} />
       <StaffAdmin
         users={users}
         error={usersError}

@@ -17,7 +17,9 @@ import {
   isEnded,
   myRole,
   pendingFor,
+  takenOverBy,
   transferredTo,
+  watchingText,
   type Action,
   type ChatState,
   type ConsoleState,
@@ -175,7 +177,9 @@ function ChatPanel({
   /** Was in it and left (an invited helper, done helping). */
   const hasLeft = !isParticipant && conv.participants.some((p) => p.key === me);
   /** Handed on to someone else (a transfer went through): the chat is theirs now. */
-  const gone = transferredTo(state, id);
+  const gone = transferredTo(state, id) ?? takenOverBy(state, id);
+  const takenOver = takenOverBy(state, id) !== null;
+  const watchers = state.watchers[id] ?? [];
   const outgoing = state.transfers[id];
   const transferWaiting = outgoing?.status === "requesting" || outgoing?.status === "pending";
   const handoff = state.handoffs[id];
@@ -254,6 +258,11 @@ function ChatPanel({
             {name}
             {ended && <span class="tag ended-tag">Ended</span>}
           </h3>
+          {!ended && watchers.length > 0 && (
+            <span class="watching" data-testid="watching" role="status">
+              {watchingText(watchers)}
+            </span>
+          )}
           <div class="chat-head-actions">
             {backchannel && isParticipant && !side && (
               <button
@@ -353,7 +362,11 @@ function ChatPanel({
             {error}
           </p>
         )}
-        {!ended && gone !== null ? (
+        {!ended && gone !== null && takenOver ? (
+          <p class="transferred-note" data-testid="taken-over" role="status">
+            {gone} took this chat over. It is theirs now; close the tab when you are done.
+          </p>
+        ) : !ended && gone !== null ? (
           <p class="transferred-note" data-testid="transferred" role="status">
             Transferred to {gone}. The chat is theirs now; close the tab when you are done.
           </p>

@@ -35,6 +35,8 @@ import { InvitationCards } from "./Invitations";
 import { Offers } from "./Offers";
 import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
+import { Supervisor, type SupervisorActions } from "./Supervisor";
+import { initialSupervisorState, reduceSupervisor } from "./supervisor";
 import { Tokens } from "./Tokens";
 import { useWaiting, Waiting } from "./Waiting";
 import { initialState, invitationsToMe, isReconnecting, offerList, reduce } from "./state";
@@ -55,7 +57,8 @@ type View =
   | "archiving"
   | "profile"
   | "security"
-  | "account-policy";
+  | "account-policy"
+  | "supervisor";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -101,6 +104,17 @@ export function Console({
   const [state, dispatch] = useReducer(reduce, undefined, () =>
     initialState(user.id, client.pending),
   );
+  // Supervisors and admins: the Supervisor view talks over a socket of its own, so that a chat
+  // it watches never becomes a chat tab here (with a composer); connected when first shown.
+  const canSupervise = (ROLE_RANK[user.role] ?? 0) >= 1;
+  const supClient = useMemo(
+    () => (canSupervise ? new ParleyClient({ url: socketUrl(), auth: () => ({}) }) : null),
+    [user.id, canSupervise],
+  );
+  const [sup, dispatchSup] = useReducer(reduceSupervisor, undefined, initialSupervisorState);
+  const watchingRef = useRef<string | null>(null);
+  watchingRef.current = sup.watching;
+  const supStarted = useRef(false);
   const [view, setView] = useState<View>("chats");
   const [im, dispatchIm] = useReducer(reduceIm, undefined, () => initialImState(user.id));
   const [imError, setImError] = useState("");
@@ -217,6 +231,79 @@ export function Console({
   useEffect(() => {
     Api.staff().then(setStaff, (e) => setStaffError(`The staff list is not available: ${message(e)}`));
   }, []);
+
+  useEffect(() => {
+    if (!supClient) return;
+    const off = supClient.on((event) => {
+      if (event.type === "stopped") {
+        onLoggedOutRef.current("Your session has ended. Please log in again.");
+        return;
+      }
+      dispatchSup(event);
+      if (event.type === "server" && event.message.type === "synced") {
+        // Every (re)connect: the boards again (a fresh snapshot), and the chat being watched.
+        void supClient.request({ type: "supervise" });
+        const id = watchingRef.current;
+        if (id) {
+          void supClient.request({
+            type: "monitor",
+            conversation_id: id,
+            cursor: supClient.cursors.get(id) ?? 0,
+          });
+        }
+      }
+    });
+    return () => {
+      off();
+      supClient.close();
+    };
+  }, [supClient]);
+  useEffect(() => {
+    if (view === "supervisor" && supClient && !supStarted.current) {
+      supStarted.current = true;
+      supClient.connect();
+    }
+  }, [view, supClient]);
+  const [supError, setSupError] = useState("");
+  const supActions: SupervisorActions = useMemo(
+    () => ({
+      request: (m) =>
+        supClient
+          ? supClient.request(m)
+          : Promise.resolve({ type: "error", ref: null, code: "forbidden", message: "not allowed" }),
+      watch: (id) => {
+        if (!supClient) return;
+        setSupError("");
+        const previous = watchingRef.current;
+        if (previous && previous !== id) {
+          void supClient.request({ type: "unmonitor", conversation_id: previous });
+          supClient.forget(previous);
+        }
+        dispatchSup({ type: "watch", conversationId: id });
+        void supClient
+          .request({ type: "monitor", conversation_id: id, cursor: supClient.cursors.get(id) ?? 0 })
+          .then((reply) => {
+            if (reply.type === "error" && watchingRef.current === id) {
+              setSupError(`Could not watch that chat: ${reply.message}`);
+              supClient.forget(id);
+              dispatchSup({ type: "stop_watching" });
+            }
+          });
+      },
+      stopWatching: () => {
+        const id = watchingRef.current;
+        if (!supClient || !id) return;
+        void supClient.request({ type: "unmonitor", conversation_id: id });
+        supClient.forget(id); // not followed again after a reconnect
+        dispatchSup({ type: "stop_watching" });
+      },
+      openChat: (id) => {
+        setView("chats");
+        dispatch({ type: "select", conversationId: id });
+      },
+    }),
+    [supClient],
+  );
 
   // Which staff conversations are on screen: the Team view's, and the back-channel beside the
   // selected chat. Those are read as they come (unread stays 0, the read marker follows).
@@ -489,6 +576,7 @@ export function Console({
           {nav("past", "Past chats")}
           {nav("inbox", "Inbox")}
           {nav("waiting", "Waiting")}
+          {canSupervise && nav("supervisor", "Supervisor")}
           {isAdmin && nav("routing", "Routing")}
           {isAdmin && nav("admin", "Admin")}
           {isAdmin && nav("blocked-words", "Blocked words")}
@@ -678,6 +766,16 @@ export function Console({
           />
         )}
         {view === "routing" && isAdmin && <Routing workgroups={workgroups} />}
+        {view === "supervisor" && canSupervise && (
+          <>
+            {supError && (
+              <p class="error banner" role="alert">
+                {supError}
+              </p>
+            )}
+            <Supervisor state={sup} actions={supActions} me={state.me} />
+          </>
+        )}
         {view === "inbox" && (
           <Inbox
             client={client}

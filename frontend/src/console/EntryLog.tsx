@@ -61,19 +61,33 @@ export function EntryLog({ conversation, entries, pending = [], me, label }: Pro
         }
         const mine = me !== undefined && entry.author === me;
         const note = entry.kind === "note";
+        // A supervisor's whisper: a note by someone who need not be in the chat.
+        const coaching = note && entry.body.coaching === true;
+        const who = mine
+          ? "You"
+          : coaching && typeof entry.body.name === "string" && entry.body.name
+            ? entry.body.name
+            : participantName(conversation, entry.author);
         return (
           <div
             key={entry.seq}
-            class={`entry message from-${kind}${mine ? " mine" : ""}${note ? " note" : ""}`}
+            class={`entry message from-${kind}${mine ? " mine" : ""}${note ? " note" : ""}${coaching ? " coaching" : ""}`}
             data-testid="message"
             data-seq={entry.seq}
             data-author={kind}
             data-status="sent"
             data-private={note ? "true" : undefined}
+            data-coaching={coaching ? "true" : undefined}
           >
             <div class="meta">
-              <span class="who">{mine ? "You" : participantName(conversation, entry.author)}</span>
-              {note && <span class="note-label">Note — only staff see this</span>}
+              <span class="who">{who}</span>
+              {coaching ? (
+                <span class="note-label coaching-label">
+                  Coaching{mine ? "" : ` from ${who}`} — only staff see this
+                </span>
+              ) : (
+                note && <span class="note-label">Note — only staff see this</span>
+              )}
               <time dateTime={entry.created_at}>{formatTime(entry.created_at)}</time>
             </div>
             <div class="text">{String(entry.body.text ?? "")}</div>

@@ -7,6 +7,7 @@ import type {
   Entry,
   LeftMessage,
   Presence,
+  SupervisionSettings,
   TransferKind,
 } from "../shared/protocol";
 import type { WorkgroupHours } from "./inbox";
@@ -269,4 +270,24 @@ export const Api = {
   createToken: (name: string, expiresInDays: number) =>
     api<NewApiToken>("POST", "/auth/tokens", { name, expires_in_days: expiresInDays }),
   revokeToken: (id: string) => api<void>("DELETE", `/auth/tokens/${encodeURIComponent(id)}`),
+  /** Supervisors, live: barge in or take over (over REST; whispers and watching go by socket). */
+  barge: (id: string) => api<void>("POST", `/supervision/chats/${encodeURIComponent(id)}/barge`),
+  takeOver: (id: string) =>
+    api<void>("POST", `/supervision/chats/${encodeURIComponent(id)}/take-over`),
+  supervisors: (slug: string) =>
+    api<{ usernames: string[] }>("GET", `/admin/workgroups/${encodeURIComponent(slug)}/supervisors`),
+  setSupervisors: (slug: string, usernames: string[]) =>
+    api<{ usernames: string[] }>(
+      "PUT",
+      `/admin/workgroups/${encodeURIComponent(slug)}/supervisors`,
+      { usernames },
+    ),
+  supervision: (slug: string) =>
+    api<SupervisionSettings>("GET", `/admin/workgroups/${encodeURIComponent(slug)}/supervision`),
+  setSupervision: (slug: string, body: SupervisionSettings) =>
+    api<SupervisionSettings>(
+      "PUT",
+      `/admin/workgroups/${encodeURIComponent(slug)}/supervision`,
+      body,
+    ),
 };

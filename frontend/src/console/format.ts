@@ -38,8 +38,10 @@ export function systemText(conversation: Conversation, entry: Entry): string {
       return `${customerName(conversation)} is waiting`;
     case "joined":
       return `${String(entry.body.name || participantName(conversation, entry.author))} joined`;
-    case "left":
-      return `${String(entry.body.name || participantName(conversation, entry.author))} left`;
+    case "left": {
+      const who = String(entry.body.name || participantName(conversation, entry.author));
+      return entry.body.reason === "taken_over" ? `${who} left (a supervisor took over)` : `${who} left`;
+    }
     case "ended": {
       const reason = String(entry.body.reason ?? "ended");
       const base = END_TEXT[reason] ?? `Chat ended (${reason})`;

@@ -5,5 +5,6 @@ import "./console.css";
 import "./transfer.css";
 import "./team.css";
 import "./directory.css";
+import "./supervisor.css";
 
 render(<App />, document.getElementById("app")!);

@@ -98,6 +98,8 @@ export interface ConsoleState {
   /** Chats handed on to this agent: who sent them and their note, by conversation id (from
    * the transfer offer, kept after accepting it). */
   handoffs: Record<string, TransferInfo>;
+  /** Who is watching each chat (a supervisor monitoring it, where the workgroup shows it). */
+  watchers: Record<string, string[]>;
 }
 
 export type Action =
@@ -135,6 +137,7 @@ export function initialState(userId: number, pending: PendingMessage[] = []): Co
     watching: true,
     transfers: {},
     handoffs: {},
+    watchers: {},
   };
 }
 
@@ -455,6 +458,13 @@ function onServer(state: ConsoleState, message: import("../shared/protocol").Ser
       }
       return { ...state, offers, handoffs };
     }
+    case "watching": {
+      const watchers = { ...state.watchers };
+      const names = message.watchers.map((w) => w.name);
+      if (names.length) watchers[message.conversation_id] = names;
+      else delete watchers[message.conversation_id];
+      return { ...state, watchers };
+    }
     case "transfer": {
       const id = message.conversation_id;
       const known = state.transfers[id];
@@ -547,4 +557,29 @@ export function transferredTo(state: ConsoleState, id: string): string | null {
     }
   }
   return null;
+}
+
+/** Who took this chat over from this agent (a supervisor, "take over"), from the log: their
+ * `left` entry with reason "taken_over", and the agent who joined right after it. Null while
+ * the chat is theirs. */
+export function takenOverBy(state: ConsoleState, id: string): string | null {
+  const chat = state.chats[id];
+  if (!chat) return null;
+  const me = chat.conversation.participants.find((p) => p.key === state.me);
+  if (me?.present) return null;
+  for (let i = chat.entries.length - 1; i >= 0; i--) {
+    const e = chat.entries[i];
+    if (e.kind === "left" && e.author === state.me && e.body.reason === "taken_over") {
+      const next = chat.entries.slice(i + 1).find((j) => j.kind === "joined" && j.body.role === "agent");
+      return String(next?.body.name || "a supervisor");
+    }
+  }
+  return null;
+}
+
+/** "Sam is watching", "Sam and Tess are watching": for the chat's agents. */
+export function watchingText(names: string[]): string {
+  if (names.length === 0) return "";
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+  return `${list} ${names.length === 1 ? "is" : "are"} watching`;
 }

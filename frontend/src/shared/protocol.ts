@@ -146,6 +146,77 @@ export interface LeftMessage {
 
 export type Presence = "available" | "away" | "busy" | "offline";
 
+/** A workgroup's wallboard settings (docs/metrics.md, "Live (wallboard)"). */
+export interface SupervisionSettings {
+  sl_target_secs: number;
+  sl_goal_percent: number;
+  alert_waiting: number | null;
+  alert_longest_wait_secs: number | null;
+  alert_asa_secs: number | null;
+  alert_abandoned: number | null;
+  stalled_secs: number;
+  sound: boolean;
+  show_monitoring: boolean;
+}
+
+/** One queue's live numbers (`queue_id` null: the whole workgroup). */
+export interface QueueTile {
+  queue_id: number | null;
+  name: string;
+  waiting: number;
+  longest_wait_secs: number;
+  answered: number;
+  abandoned: number;
+  expired: number;
+  answered_in_target: number;
+  /** 0..1; null while nothing counts. */
+  service_level: number | null;
+  asa_secs: number | null;
+  /** What is over its threshold: waiting, longest_wait, service_level, asa, abandoned. */
+  alerts: string[];
+}
+
+export interface AgentTile {
+  user_id: number;
+  name: string;
+  presence: Presence;
+  secs_in_state: number;
+  chats: number;
+  capacity: number;
+}
+
+/** An active customer chat on the wallboard's live chats list. */
+export interface LiveChat {
+  conversation_id: string;
+  workgroup_id: number;
+  /** What the visitor typed: render as text. */
+  customer: string;
+  queue_id: number | null;
+  queue_name: string;
+  agents: { user_id: number; name: string }[];
+  created_at: string;
+  wait_secs: number | null;
+  duration_secs: number;
+  idle_secs: number;
+  stalled: boolean;
+}
+
+export interface Wallboard {
+  workgroup_id: number;
+  slug: string;
+  name: string;
+  at: string;
+  day_start: string;
+  settings: SupervisionSettings;
+  total: QueueTile;
+  queues: QueueTile[];
+  agents: AgentTile[];
+  by_presence: Record<string, number>;
+  occupancy: number | null;
+  chats: LiveChat[];
+  alerts: string[];
+}
+
 export interface Welcome {
   type: "welcome";
   session: {
@@ -244,6 +315,18 @@ export type ServerMessage =
       author: string;
       name: string;
       text: string;
+    }
+  | {
+      /** After `supervise`: a workgroup's whole board; null: no longer yours. */
+      type: "wallboard";
+      workgroup_id: number;
+      board: Wallboard | null;
+    }
+  | {
+      /** Who watches a chat now (where the workgroup shows it); never to a visitor. */
+      type: "watching";
+      conversation_id: string;
+      watchers: { user_id: number; name: string }[];
     }
   | { type: "reconnect"; reason: string };
 

@@ -24,7 +24,7 @@ from parley.domain.conversation import (
     hidden,
     staff_key,
 )
-from parley.domain.errors import Forbidden, NotFound
+from parley.domain.errors import Conflict, Forbidden, MonitorReadOnly, NotFound
 
 
 class StaffRole(StrEnum):
@@ -268,12 +268,24 @@ def require_read(
 
 
 def require_participant(
-    principal: Principal, conv: Conversation, member_of: Collection[int] = ()
+    principal: Principal,
+    conv: Conversation,
+    member_of: Collection[int] = (),
+    *,
+    monitoring: bool = False,
 ) -> None:
     """Writing (messages, typing, ending) is for present participants only. Whoever may not
     even read the conversation gets ``NotFound``, like for a missing one; a reader who is not
-    a participant (a supervisor, a colleague of the workgroup) gets ``Forbidden``."""
+    a participant (a supervisor, a colleague of the workgroup) gets ``Forbidden``, and a
+    supervisor watching it (``monitoring``: silent monitoring, ``require_monitor``) gets
+    ``MonitorReadOnly``: watching never turns into writing."""
     require_read(principal, conv, member_of)
+    participant = conv.participant(principal.key)
+    if monitoring and (participant is None or not participant.present):
+        raise MonitorReadOnly(
+            "you are watching this chat: monitoring is read-only (whisper to its agents, "
+            "or barge in to write to the customer)"
+        )
     _present(principal, conv)
 
 
@@ -337,7 +349,8 @@ def can_override(principal: Principal) -> bool:
 
 
 def can_see_entry(principal: Principal, kind: str) -> bool:
-    """Private notes are for staff: a visitor never sees one (they get a placeholder)."""
+    """Private notes are for staff: a visitor never sees one (they get a placeholder). A
+    supervisor's whisper to the agents is a note too (``conversation.post_whisper``)."""
     return isinstance(principal, Staff) or kind != EntryKind.NOTE.value
 
 
@@ -405,3 +418,103 @@ def can_manage_token(principal: Principal, owner_id: int) -> bool:
     return isinstance(principal, Staff) and (
         principal.user_id == owner_id or _RANK[principal.role] >= _RANK[StaffRole.ADMIN]
     )
+
+
+# Supervisors: the wallboard, live chats, monitoring, whispers, barging in, taking over ----------
+
+#: What a supervisor gets for a workgroup they do not supervise, and for one that does not
+#: exist: the same answer.
+NO_SUCH_WORKGROUP = "no such workgroup"
+
+
+def require_supervisor(principal: Principal) -> Staff:
+    """The supervisor screens and frames (wallboard, live chats, monitoring) are for
+    supervisors and admins: an agent, a guest or a visitor is refused (``Forbidden``)."""
+    return require_role(principal, StaffRole.SUPERVISOR)
+
+
+def can_supervise(
+    principal: Principal, workgroup_id: int | None, supervises: Collection[int]
+) -> bool:
+    """An admin supervises every workgroup; a supervisor those an admin made them supervise
+    (``supervises``: ``workgroup_supervisors``); nobody else any. Membership of a workgroup
+    (taking its chats) gives nothing here."""
+    if workgroup_id is None or not isinstance(principal, Staff):
+        return False
+    if principal.role is StaffRole.ADMIN:
+        return True
+    return principal.role is StaffRole.SUPERVISOR and workgroup_id in supervises
+
+
+def supervised(
+    principal: Principal, supervises: Collection[int], every: Collection[int]
+) -> frozenset[int]:
+    """The workgroups (of ``every``) whose wallboard and live chats the principal sees."""
+    staff = require_supervisor(principal)
+    return frozenset(w for w in every if can_supervise(staff, w, supervises))
+
+
+def require_supervise(
+    principal: Principal, workgroup_id: int | None, supervises: Collection[int]
+) -> Staff:
+    """A workgroup's wallboard, live chats and supervision settings: for its supervisors and
+    admins. Another workgroup reads exactly like one that does not exist."""
+    staff = require_supervisor(principal)
+    if not can_supervise(staff, workgroup_id, supervises):
+        raise NotFound(NO_SUCH_WORKGROUP)
+    return staff
+
+
+def require_monitor(
+    principal: Principal, conv: Conversation | None, supervises: Collection[int]
+) -> Staff:
+    """Watching a chat as it happens (silent monitoring): a customer chat, queued or active,
+    of a workgroup the principal supervises. A chat of another workgroup, a staff
+    conversation or a missing one: the same ``NotFound`` as for no such conversation. The
+    watcher takes no part: the conversation does not change, and a send from them is refused
+    (``require_participant`` with ``monitoring``)."""
+    staff = require_supervisor(principal)
+    if (
+        conv is None
+        or conv.kind is not Kind.CUSTOMER_CHAT
+        or not can_supervise(staff, conv.workgroup_id, supervises)
+    ):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    if conv.status is Status.ENDED:
+        raise Conflict("this chat has ended")
+    return staff
+
+
+def require_coach(
+    principal: Principal, conv: Conversation | None, supervises: Collection[int]
+) -> Staff:
+    """A whisper (coaching the chat's agents; the customer never sees it): whoever may watch
+    the chat (``require_monitor``), participant or not."""
+    return require_monitor(principal, conv, supervises)
+
+
+def require_barge(
+    principal: Principal, conv: Conversation | None, supervises: Collection[int]
+) -> Staff:
+    """Barging in (joining the chat, which the customer sees): whoever may watch it, once an
+    agent has it, and not already in it."""
+    staff = require_monitor(principal, conv, supervises)
+    assert conv is not None
+    if conv.status is not Status.ACTIVE:
+        raise Conflict("this chat is still waiting for an agent")
+    me = conv.participant(staff.key)
+    if me is not None and me.present:
+        raise Conflict("you are already in this chat")
+    return staff
+
+
+def require_take_over(
+    principal: Principal, conv: Conversation | None, supervises: Collection[int]
+) -> Staff:
+    """Taking a chat over (its agents leave, the supervisor becomes its agent): whoever may
+    watch it, once an agent has it."""
+    staff = require_monitor(principal, conv, supervises)
+    assert conv is not None
+    if conv.status is not Status.ACTIVE:
+        raise Conflict("this chat is still waiting for an agent")
+    return staff

@@ -248,6 +248,62 @@ def post_note(
     return _append(conv, EntryKind.NOTE, author, {"text": text}, now, client_id)
 
 
+def post_whisper(
+    conv: Conversation,
+    author: str,
+    name: str,
+    text: str,
+    client_id: str,
+    now: datetime,
+    max_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+) -> tuple[Conversation, Entry]:
+    """Append a supervisor's whisper to the chat's agents: a private note (so that whatever
+    keeps notes from the visitor keeps it too) marked as coaching, by someone watching who is
+    not a participant (``access.require_coach`` decides who may). It needs an agent to read it:
+    an active chat."""
+    validate_text(text, max_chars)
+    validate_client_id(client_id)
+    if conv.kind is not Kind.CUSTOMER_CHAT:
+        raise Forbidden("whispers are for customer chats")
+    if conv.status is Status.ENDED:
+        raise Conflict("this conversation has ended")
+    if not conv.agent_ids():
+        raise Conflict("nobody to coach: this chat has no agent yet")
+    body = {"text": text, "coaching": True, "name": name}
+    return _append(conv, EntryKind.NOTE, author, body, now, client_id)
+
+
+def is_coaching(entry: Entry) -> bool:
+    """A supervisor's whisper (``post_whisper``)."""
+    return entry.kind is EntryKind.NOTE and entry.body.get("coaching") is True
+
+
+def take_over(
+    conv: Conversation, supervisor: Participant, now: datetime
+) -> tuple[Conversation, list[Entry], list[int]]:
+    """A supervisor takes the chat over: its present agents leave (reason ``taken_over``) and
+    the supervisor becomes its agent (a supervisor who barged in as a helper changes role).
+    Returns the chat, the entries (the agents' ``left``, then the supervisor's ``joined``)
+    and the user ids of the agents who left."""
+    if conv.kind is not Kind.CUSTOMER_CHAT or conv.status is not Status.ACTIVE:
+        raise Conflict("only an active customer chat can be taken over")
+    if supervisor.role is not Role.AGENT:
+        raise InvalidInput("the one who takes a chat over becomes its agent")
+    me = conv.participant(supervisor.key)
+    if me is not None and me.present and me.role is Role.AGENT:
+        raise Conflict("this chat is already yours")
+    entries: list[Entry] = []
+    left: list[int] = []
+    for p in conv.participants:
+        if p.role is Role.AGENT and p.present and p.key != supervisor.key:
+            conv, entry = leave(conv, p.key, "taken_over", now)
+            entries.append(entry)
+            if p.user_id is not None:
+                left.append(p.user_id)
+    conv, joined = join(conv, replace(supervisor, joined_at=now), now)
+    return conv, [*entries, joined], left
+
+
 def _writer(
     conv: Conversation, author: str, text: str, client_id: str, max_chars: int
 ) -> Participant:

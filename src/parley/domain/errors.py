@@ -171,6 +171,13 @@ class TwoFactorEnrolmentRequired(Unauthenticated):
     code = "two_factor_enrolment_required"
 
 
+class MonitorReadOnly(Forbidden):
+    """A supervisor watching a chat (silent monitoring) tried to write in it: monitoring is
+    read-only. Whisper to the agents, or barge in to write to the customer."""
+
+    code = "monitor_read_only"
+
+
 class InternalOnly(Forbidden):
     """The company's network is internal-only: no guest is invited or signs in."""
 

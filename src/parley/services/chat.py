@@ -48,6 +48,7 @@ from parley.storage.agents import AgentStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.requests import RequestStore
+from parley.storage.supervision import SupervisionStore
 from parley.storage.tx import Tx
 from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
 from parley.storage.writer import SendItem
@@ -143,11 +144,13 @@ class ChatService:
         writes: GroupCommit | None = None,
         cache: ConversationCache | None = None,
         house_rules: HouseRulesService | None = None,
+        supervision: SupervisionStore | None = None,
     ) -> None:
         """``writes``: the node's group commit (without it, or before it runs, every send
         goes the ordinary way); ``cache``: its snapshots of live conversations;
         ``house_rules``: the blocked words every message is checked against (none without)."""
         self._house_rules = house_rules
+        self._supervision = supervision
         self._writes = writes
         self._cache = cache if cache is not None else ConversationCache(0)
         self._metrics = metrics
@@ -368,7 +371,7 @@ class ChatService:
                     return existing, False
                 if conv.status is Status.ENDED:
                     raise Conflict("this conversation has ended")
-                await require_participant(tx, self._workgroups, principal, conv)
+                await require_participant(tx, self._workgroups, principal, conv, self._supervision)
                 post = conv_policy.post_note if private else conv_policy.post_message
                 conv, entry = post(
                     conv, principal.key, text, client_id, now, self.max_message_chars
@@ -405,7 +408,7 @@ class ChatService:
                 conv = await self._conversation(tx, principal, conversation_id)
                 if conv.status is Status.ENDED:
                     return
-                await require_participant(tx, self._workgroups, principal, conv)
+                await require_participant(tx, self._workgroups, principal, conv, self._supervision)
         me = conv.participant(principal.key)
         assert me is not None
         message = TypingOut(
@@ -472,7 +475,7 @@ class ChatService:
             after = await self._requests.request_state(tx, conv.id)
             if after is not None and after.status == "waiting" and wg is None:
                 raise _Relock
-            await require_participant(tx, self._workgroups, principal, conv)
+            await require_participant(tx, self._workgroups, principal, conv, self._supervision)
             if wg is not None:
                 notes += await self._routing.cancel_in(tx, wg, conv.id)
             if conv.status is not Status.QUEUED:

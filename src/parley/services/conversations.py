@@ -11,6 +11,7 @@ from parley.domain import access
 from parley.domain.access import Principal, Staff
 from parley.domain.conversation import Conversation
 from parley.storage.conversations import ConversationStore
+from parley.storage.supervision import SupervisionStore
 from parley.storage.tx import Tx
 from parley.storage.workgroups import WorkgroupStore
 
@@ -41,7 +42,22 @@ async def readable(
 
 
 async def require_participant(
-    tx: Tx, workgroups: WorkgroupStore, principal: Principal, conv: Conversation
+    tx: Tx,
+    workgroups: WorkgroupStore,
+    principal: Principal,
+    conv: Conversation,
+    supervision: SupervisionStore | None = None,
 ) -> None:
-    """``access.require_participant`` with the principal's workgroups when they matter."""
-    access.require_participant(principal, conv, await member_of(tx, workgroups, principal, conv))
+    """``access.require_participant`` with the principal's workgroups when they matter, and
+    (given ``supervision``) whether a staff member who is not a participant is watching the
+    chat (silent monitoring: refused as ``monitor_read_only``)."""
+    monitoring = False
+    if (
+        supervision is not None
+        and isinstance(principal, Staff)
+        and not access.is_member(principal, conv)
+    ):
+        monitoring = await supervision.is_monitoring(tx, principal.user_id, conv.id)
+    access.require_participant(
+        principal, conv, await member_of(tx, workgroups, principal, conv), monitoring=monitoring
+    )

@@ -1,5 +1,6 @@
 """The ephemeral state a client is sent on (re)connect and after the bus lost messages:
-presence and pending offers for staff, the queue position for a waiting visitor."""
+presence, pending offers and invitations, and who is watching their chats for staff; the queue
+position for a waiting visitor."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from parley.protocol import InvitationMessage, OfferMessage
 from parley.services.invitations import InvitationService
 from parley.services.presence import PresenceService
 from parley.services.routing import RoutingService
+from parley.services.supervision import SupervisionService
 from parley.storage.db import Database
 
 
@@ -20,11 +22,13 @@ class Snapshots:
         presence: PresenceService,
         routing: RoutingService,
         invitations: InvitationService | None = None,
+        supervision: SupervisionService | None = None,
     ) -> None:
         self._db = db
         self._presence = presence
         self._routing = routing
         self._invitations = invitations
+        self._supervision = supervision
 
     async def ephemeral(self, principal: Principal) -> list[BaseModel]:
         if isinstance(principal, Visitor):
@@ -36,4 +40,7 @@ class Snapshots:
             messages += [
                 InvitationMessage(invitation=i) for i in await self._invitations.pending(principal)
             ]
+        if self._supervision is not None:
+            # Who is watching the chats this member is in (where the workgroup shows it).
+            messages += await self._supervision.watching_snapshot(principal)
         return messages

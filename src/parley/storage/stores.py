@@ -18,6 +18,7 @@ from parley.storage.invitations import InvitationStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.staff import StaffStore
+from parley.storage.supervision import SupervisionStore
 from parley.storage.templates import TemplateStore
 from parley.storage.workgroups import WorkgroupStore
 
@@ -38,6 +39,7 @@ class Stores:
     templates: TemplateStore
     accounts: AccountStore
     archive: ArchiveStore
+    supervision: SupervisionStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -57,4 +59,5 @@ class Stores:
             templates=TemplateStore(),
             accounts=AccountStore(),
             archive=ArchiveStore(),
+            supervision=SupervisionStore(),
         )

@@ -478,6 +478,7 @@ routing_events = sa.Table(
     ),
     # transfer_requested transfer_accepted transfer_failed transfer_cancelled
     # invited invite_accepted invite_declined invite_left
+    # barged_in taken_over (a supervisor joined, or took the chat over)
     sa.Column("kind", sa.String(24), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor_id", sa.Integer, nullable=True),
@@ -731,4 +732,71 @@ archive_exports = sa.Table(
     sa.Column("jsonl", sa.LargeBinary, nullable=True),
     sa.Column("html_zip", sa.LargeBinary, nullable=True),
     sa.Index("ix_archive_exports_created_by", "created_by"),
+)
+
+# Supervisors (the live part: wallboard, monitoring) -----------------------------------------
+
+# Who supervises which workgroup (an admin sets it): their wallboard, live chats, monitoring,
+# whispers, barging in and taking over. Admins supervise every workgroup without a row.
+workgroup_supervisors = sa.Table(
+    "workgroup_supervisors",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_workgroup_supervisors_user_id", "user_id"),
+)
+
+# A workgroup's wallboard settings (``domain.wallboard.Settings``); no row: the defaults.
+workgroup_supervision = sa.Table(
+    "workgroup_supervision",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("sl_target_secs", sa.Integer, nullable=False, server_default="45"),
+    sa.Column("sl_goal_percent", sa.Integer, nullable=False, server_default="80"),
+    sa.Column("alert_waiting", sa.Integer, nullable=True),
+    sa.Column("alert_longest_wait_secs", sa.Integer, nullable=True),
+    sa.Column("alert_asa_secs", sa.Integer, nullable=True),
+    sa.Column("alert_abandoned", sa.Integer, nullable=True),
+    sa.Column("stalled_secs", sa.Integer, nullable=False, server_default="120"),
+    sa.Column("sound", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The chat's agents see who is watching it.
+    sa.Column("show_monitoring", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Who is watching which chat now (silent monitoring), per WebSocket: the row goes when the
+# socket closes, and with its ``connections`` row when its node died.
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "connection_id",
+        sa.String(32),
+        sa.ForeignKey("connections.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("connection_id", "conversation_id"),
+    sa.Index("ix_monitors_conversation_id", "conversation_id"),
+    sa.Index("ix_monitors_user_id", "user_id"),
 )

@@ -31,6 +31,7 @@ from parley.web import (
     metrics_api,
     pages,
     routing_api,
+    supervision_api,
 )
 from parley.web.headers import SecurityHeaders
 from parley.web.node import Node, node_of
@@ -135,6 +136,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         house_rules_api.router(),
         archive_api.router(),
         collab_api.router(),
+        supervision_api.router(),
         im_api.router(),
         directory_api.router(),
         directory_api.templates_router(),

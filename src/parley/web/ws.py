@@ -30,6 +30,7 @@ from parley.metrics import ConnectionKind
 from parley.protocol import (
     AcceptInvitation,
     AcceptOffer,
+    Barge,
     CancelInvitation,
     DeclineInvitation,
     DeclineOffer,
@@ -39,14 +40,20 @@ from parley.protocol import (
     Idle,
     Invite,
     Leave,
+    Monitor,
     Ok,
     Ping,
     Pong,
     SessionOut,
     SetPresence,
+    Supervise,
     Synced,
+    TakeOver,
     Typing,
+    Unmonitor,
+    Unsupervise,
     Welcome,
+    Whisper,
     client_message,
 )
 from parley.protocol import Send as SendMessage
@@ -152,7 +159,12 @@ class Session:
         finally:
             self.parley.metrics.connection_closed(kind)
             self.parley.hub.detach(conn)
+            self.parley.wallboard.detach(conn)
             if isinstance(principal, Staff):
+                with contextlib.suppress(Exception):
+                    # Before its ``connections`` row goes (which takes its monitors with it),
+                    # so that the chats it watched can say who still watches them.
+                    await self.parley.supervision.detach(conn.id)
                 with contextlib.suppress(Exception):
                     await self.parley.presence.disconnected(principal, conn.id)
                 self.parley.maintenance.wake.set()
@@ -414,6 +426,29 @@ class Session:
             case Leave(ref=ref, conversation_id=cid):
                 await parley.invitations.leave(_staff(who), cid)
                 return Ok(ref=ref)
+            case Supervise(ref=ref):
+                await parley.wallboard.subscribe(conn)
+                return Ok(ref=ref)
+            case Unsupervise(ref=ref):
+                parley.wallboard.unsubscribe(conn)
+                return Ok(ref=ref)
+            case Monitor(ref=ref, conversation_id=cid, cursor=cursor):
+                await parley.supervision.monitor(who, conn.id, cid)
+                await parley.hub.follow(conn, cid, cursor)
+                return Ok(ref=ref)
+            case Unmonitor(ref=ref, conversation_id=cid):
+                if await parley.supervision.unmonitor(who, conn.id, cid):
+                    await parley.hub.unfollow(conn, cid)
+                return Ok(ref=ref)
+            case Whisper():
+                await self._whisper(conn, message)
+                return None
+            case Barge(ref=ref, conversation_id=cid):
+                await parley.supervision.barge(who, cid)
+                return Ok(ref=ref)
+            case TakeOver(ref=ref, conversation_id=cid):
+                await parley.supervision.take_over(who, cid)
+                return Ok(ref=ref)
             case Hello():
                 return Error(code="protocol_error", message="hello was already received")
         return Error(code="unknown_type", message="unknown message type")  # pragma: no cover
@@ -431,6 +466,20 @@ class Session:
                 message.text,
                 private=message.private,
                 confirm=message.confirm,
+            )
+        except BaseException:
+            hub.forget_ack(conn, cid, client_id)
+            raise
+        await hub.answer(conn, cid, client_id, entry)
+
+    async def _whisper(self, conn: ClientConnection, message: Whisper) -> None:
+        """Answered like a send: the ``ack`` carries the entry, in its place in the stream of
+        a socket that follows the chat (a watching one does)."""
+        hub, cid, client_id = self.parley.hub, message.conversation_id, message.client_id
+        hub.expect_ack(conn, cid, client_id, message.ref)
+        try:
+            entry = await self.parley.supervision.whisper(
+                conn.principal, cid, client_id, message.text, confirm=message.confirm
             )
         except BaseException:
             hub.forget_ack(conn, cid, client_id)

@@ -1,0 +1,111 @@
+"""The wallboard service, one round at a time (no loop, no sleeping): a burst of wake-ups is
+one read and one board; a board that did not change is not sent again; a message moves a chat's
+time without reading the database; the kept facts, brought up to date read by read, equal the
+facts read whole (the stale-copy check), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support import World
+
+from parley.domain import wallboard
+from parley.domain.access import Staff, StaffRole
+from parley.protocol import EntryOut
+from parley.realtime.hub import ClientConnection
+from parley.realtime.notifications import Appended, Kick
+from parley.services.wallboard import WallboardService, load
+
+ADMIN = Staff(999, "root", "Root", StaffRole.ADMIN)
+
+
+def frames(conn: ClientConnection) -> list[dict[str, Any]]:
+    out = [json.loads(t) for t in conn.outbox if t is not None]
+    conn.outbox.clear()
+    return out
+
+
+async def test_rounds_coalesce_and_send_only_changes(world: World) -> None:
+    parley = world.parley
+    service = WallboardService(
+        parley.db,
+        world.clock,
+        workgroups=parley.stores.workgroups,
+        supervision=parley.stores.supervision,
+    )
+    conn = ClientConnection("test", ADMIN)
+    await service.subscribe(conn)
+    await service._round(world.clock.now())
+    [first] = frames(conn)
+    assert first["type"] == "wallboard" and first["board"]["total"]["waiting"] == 0
+    sales = first["workgroup_id"]
+
+    # Nothing changed: nothing sent, nothing read.
+    reads = service.reads
+    await service._round(world.clock.now())
+    assert frames(conn) == [] and service.reads == reads
+
+    # Three chats open, three wake-ups: one read, one board.
+    chats = [await world.open_chat(name=f"C{i}") for i in range(3)]
+    for _ in chats:
+        await service.on_notification(Kick(workgroup_id=sales))
+    await service._round(world.clock.now())
+    [burst] = frames(conn)
+    assert burst["board"]["total"]["waiting"] == 3
+    assert service.reads == reads + 1
+
+    # Time passes: the waits grow, computed again from memory (no read).
+    world.clock.advance(30)
+    await service._round(world.clock.now())
+    [later] = frames(conn)
+    assert later["board"]["total"]["longest_wait_secs"] == 30
+    assert service.reads == reads + 1
+
+    # Whatever the kept copy went through, it is what a whole read gives.
+    now = world.clock.now()
+    async with parley.db.read() as tx:
+        fresh = await load(
+            tx, parley.stores.workgroups, parley.stores.supervision, sales, now, None
+        )
+    kept = service._kept[sales]
+    assert fresh is not None
+    assert wallboard.compute(kept.facts, kept.settings, kept.start, now) == wallboard.compute(
+        fresh.facts, fresh.settings, fresh.start, now
+    )
+
+
+async def test_a_message_moves_the_chat_without_a_read(world: World) -> None:
+    parley = world.parley
+    await world.add_staff("alice", workgroups=["sales"])
+    service = WallboardService(
+        parley.db,
+        world.clock,
+        workgroups=parley.stores.workgroups,
+        supervision=parley.stores.supervision,
+    )
+    conn = ClientConnection("test", ADMIN)
+    async with world.agent("alice") as alice:
+        chat = await world.open_chat()
+        cid = chat["conversation"]["id"]
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        await service.subscribe(conn)
+        await service._round(world.clock.now())
+        [board] = frames(conn)
+        assert [c["conversation_id"] for c in board["board"]["chats"]] == [cid]
+        world.clock.advance(200)
+        await service._round(world.clock.now())
+        [quiet] = frames(conn)
+        assert quiet["board"]["chats"][0]["stalled"] is True
+        reads = service.reads
+        sent = await alice.request(
+            {"type": "send", "conversation_id": cid, "client_id": "a1", "text": "still here"}
+        )
+        entry = EntryOut.model_validate(sent["entry"])
+        await service.on_notification(Appended(conversation_id=cid, entries=[entry]))
+        await service._round(world.clock.now())
+        [moved] = frames(conn)
+        assert moved["board"]["chats"][0]["stalled"] is False
+        assert moved["board"]["chats"][0]["idle_secs"] == 0
+        assert service.reads == reads  # a message reads nothing
