@@ -520,6 +520,8 @@ class Error(_Message):
     conversation_id: str | None = None
     #: With ``rate_limited``: send the refused message again after this many seconds.
     retry_after: int | None = None
+    #: With ``history_removed``: the first ``seq`` still kept; what follows is sent from it.
+    history_starts_at_seq: int | None = None
 
 
 class QueueStatus(_Message):

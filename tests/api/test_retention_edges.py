@@ -83,3 +83,52 @@ async def test_reading_a_conversation_while_it_is_trimmed_sees_one_snapshot(
     got = await ok(world, "alice", "get", f"/api/v1/conversations/{cid}")
     assert got["conversation"]["history_starts_at_seq"] == fresh
     assert [e["seq"] for e in got["entries"]] == [fresh]
+
+
+async def test_a_connected_client_left_behind_by_a_trim_is_told_history_removed(
+    world: World,
+) -> None:
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("alice")
+    room = await ok(world, "alice", "post", "/api/v1/im/rooms", json={"name": "Ops"})
+    cid = str(room["id"])
+    seen = await say(world, "alice", cid, "a0", "seen by the socket")
+    await ok(world, "root", "put", ADMIN, json={"keep_days": {"room": 1}})
+    bus = world.parley.bus
+    deliver = world.parley.hub.handle
+    at = bus._handlers.index(deliver)
+    async with world.agent("alice", available=False, cursors={cid: seen}) as alice:
+        # The hints of the next two entries are lost on the way to this node's hub (a Redis
+        # outage, say): the socket does not get them.
+        async def lost(note: Any) -> None:
+            if getattr(note, "conversation_id", None) != cid:
+                await deliver(note)
+
+        bus._handlers[at] = lost
+        try:
+            missed = [await say(world, "alice", cid, f"m{i}", f"missed {i}") for i in range(2)]
+        finally:
+            bus._handlers[at] = deliver
+        # Two days on, the retention job removes everything up to now...
+        world.clock.advance(2 * DAY)
+        await world.parley.archive.sweep()
+        # ...and the next entry shows the socket a gap: it reads the record, and is told
+        # that what it missed was removed, before it gets what is kept.
+        fresh = await say(world, "alice", cid, "f", "fresh")
+        error = await alice.expect_type("error")
+        assert error["code"] == "history_removed" and error["conversation_id"] == cid
+        assert error["history_starts_at_seq"] == fresh == missed[-1] + 1
+        entry = await alice.expect_type("entry")
+        assert entry["entry"]["seq"] == fresh
+        assert [e["seq"] for e in alice.entries(cid)] == [fresh]
+    # REST answers a cursor the trim left behind the same way (0 asks for what is kept).
+    async with world.staff_http("alice") as http:
+        r = await http.get(f"/api/v1/conversations/{cid}/entries", params={"after": seen})
+        assert r.status_code == 410, r.text
+        body = r.json()["error"]
+        assert body["code"] == "history_removed"
+        assert body["details"] == {"history_starts_at_seq": fresh}
+        for after in (0, fresh - 1):
+            r = await http.get(f"/api/v1/conversations/{cid}/entries", params={"after": after})
+            assert [e["seq"] for e in r.json()] == [fresh], r.text

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from parley.domain.conversation import Kind
-from parley.domain.errors import InvalidInput
+from parley.domain.errors import HistoryRemoved, InvalidInput
 
 #: The longest a policy may say in days (100 years); beyond that, say "forever".
 MAX_KEEP_DAYS = 36_500
@@ -210,3 +210,13 @@ def cursor_answer(cursor: int, history_starts_at_seq: int, last_seq: int) -> Cur
     if cursor < history_starts_at_seq - 1:
         return CursorAnswer.HISTORY_REMOVED
     return CursorAnswer.OK
+
+
+def history_removed(conversation_id: str, history_starts_at_seq: int) -> HistoryRemoved:
+    """The answer to a cursor below ``history_starts_at_seq - 1`` (``cursor_answer``), the
+    same on every path that sends history from a cursor (hello, a live catch-up, REST)."""
+    return HistoryRemoved(
+        f"entries of conversation {conversation_id} before seq {history_starts_at_seq} were "
+        f"removed by the archiving policy; it is sent from seq {history_starts_at_seq}",
+        history_starts_at_seq,
+    )

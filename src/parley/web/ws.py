@@ -299,7 +299,7 @@ class Session:
                 )
             )
         for sub in resume.subscriptions:
-            await parley.hub.follow(conn, sub.conversation_id, sub.cursor)
+            await parley.hub.follow(conn, sub.conversation_id, sub.cursor, announce=sub.sent)
         for message in await parley.snapshots.ephemeral(principal):
             conn.send(message)
         conn.send(Synced())
