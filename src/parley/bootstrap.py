@@ -99,6 +99,8 @@ class Parley:
         await self.presence.forget_node()
         await self.auth.start()
         await self.identity.start()
+        # Exports a previous process left running are failed, not left running forever.
+        await self.archive.start()
         await self.bus.start()
         for name, job in (
             ("ownership", self.ownership.run()),
@@ -229,7 +231,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     maintenance.sweeps.append(invitations.sweep)
     archive = ArchiveService(
-        db, clock, conversations=stores.conversations, archive=stores.archive, audit=stores.audit
+        db,
+        clock,
+        conversations=stores.conversations,
+        archive=stores.archive,
+        audit=stores.audit,
+        node_id=node_id,
+        export_keep=timedelta(days=settings.archive_export_keep_days),
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         le=16 * 1024 * 1024,
         description="Largest staff photo upload (PUT /api/v1/me/photo).",
     )
+    archive_export_keep_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="How long a finished archive export (its JSON lines and HTML files) is "
+        "kept before the retention job deletes it.",
+    )
     heartbeat_secs: float = Field(
         20, gt=0, description="Interval of WebSocket pings and of the node heartbeat."
     )

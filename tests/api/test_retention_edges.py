@@ -6,10 +6,12 @@ customer keeps their chats."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import make_world
 from tests.support import World
 
 from parley.domain.access import StaffRole
@@ -132,3 +134,95 @@ async def test_a_connected_client_left_behind_by_a_trim_is_told_history_removed(
         for after in (0, fresh - 1):
             r = await http.get(f"/api/v1/conversations/{cid}/entries", params={"after": after})
             assert [e["seq"] for e in r.json()] == [fresh], r.text
+
+
+EXPORTS = "/api/v1/archive/exports"
+
+
+async def test_exports_a_stopped_node_left_running_are_failed_not_running_forever(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
+    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.open_chat(name="Zoe")
+    archive, store = world.parley.archive, world.parley.stores.archive
+    now = world.clock.now()
+    # Rows as processes that are gone left them: this node id's (a previous process with the
+    # same id), a node's whose heartbeat stopped an hour ago, and a live node's.
+    rows = {"own": world.parley.node_id, "stale": "gone", "alive": "other"}
+    async with world.parley.db.write() as tx:
+        for export_id, node in rows.items():
+            await store.create_export(tx, export_id, world.user_ids["sam"], {}, now, node)
+        await store.progress(tx, "stale", 0, 5, now - timedelta(hours=1))
+
+    async def state(export_id: str) -> tuple[str, str | None]:
+        async with world.parley.db.read() as tx:
+            row = await store.export(tx, export_id)
+        assert row is not None
+        return row.state, row.error
+
+    await archive.start()  # what a node does as it starts
+    assert await state("own") == ("failed", "interrupted")
+    assert await state("stale") == ("failed", "interrupted")
+    # On SQLite there is one node: nothing else can be running one. On PostgreSQL a live
+    # node's export goes on, until its heartbeat is stale too.
+    if world.backend == "sqlite":
+        assert await state("alive") == ("failed", "interrupted")
+    else:
+        assert await state("alive") == ("running", None)
+        world.clock.advance(11 * 60)
+        await archive.sweep()
+        assert await state("alive") == ("failed", "interrupted")
+
+    # A node that stops mid-export marks it failed as it stops.
+    from parley.storage.archive import ArchiveStore
+
+    async def never(*_: Any, **__: Any) -> list[str]:
+        await world.clock.sleep_until(world.clock.now() + timedelta(days=365))
+        return []
+
+    monkeypatch.setattr(ArchiveStore, "conversation_ids", never)
+    started = await ok(world, "sam", "post", EXPORTS, json={})
+    assert started["state"] == "running"
+    await archive.close()
+    got = await ok(world, "sam", "get", f"{EXPORTS}/{started['id']}")
+    assert got["state"] == "failed" and got["error"] == "interrupted"
+
+
+async def test_finished_exports_are_deleted_after_their_retention(
+    backend: str, tmp_path: Path
+) -> None:
+    # Sessions that outlive the days this test lets pass.
+    async for world in make_world(backend, tmp_path, session_days=30):
+        await world.add_workgroup("sales")
+        await finished_exports_are_deleted(world)
+
+
+async def finished_exports_are_deleted(world: World) -> None:
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.open_chat(name="Zoe")
+    assert world.parley.archive.export_keep == timedelta(days=7)  # the default
+    first = await ok(world, "sam", "post", EXPORTS, json={})
+    await world.parley.archive.wait_exports()
+    world.clock.advance(3 * DAY)
+    second = await ok(world, "sam", "post", EXPORTS, json={})
+    await world.parley.archive.wait_exports()
+    world.clock.advance(5 * DAY)  # the first finished 8 days ago, the second 5
+    await world.parley.archive.sweep()
+    async with world.staff_http("sam") as http:
+        for path in ("", "/download", "/download?format=html"):
+            r = await http.get(f"{EXPORTS}/{first['id']}{path}")
+            assert r.status_code == 404, (path, r.text)
+        r = await http.get(f"{EXPORTS}/{second['id']}/download")
+        assert r.status_code == 200
+    async with world.parley.db.read() as tx:
+        assert await world.parley.stores.archive.export(tx, first["id"]) is None
+    rows = await ok(world, "root", "get", "/api/v1/admin/audit", params={"action": "archive"})
+    retention = [r for r in rows if r["action"] == "archive.retention"]
+    assert [r["details"] for r in retention] == [{"exports_deleted": 1, "exports_interrupted": 0}]
+    world.clock.advance(3 * DAY)
+    await world.parley.archive.sweep()
+    async with world.staff_http("sam") as http:
+        assert (await http.get(f"{EXPORTS}/{second['id']}")).status_code == 404

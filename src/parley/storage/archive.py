@@ -37,6 +37,8 @@ from parley.storage.tx import Tx, lookupable
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: The most words one search uses.
 MAX_WORDS = 16
+#: The ``error`` of an export whose node stopped before it finished.
+INTERRUPTED = "interrupted"
 #: The most entries one trim removes (about 40 µs each on SQLite, through the FTS trigger).
 MAX_TRIM_ENTRIES = 2000
 
@@ -496,11 +498,23 @@ class ArchiveStore:
     # Exports ------------------------------------------------------------------------------
 
     async def create_export(
-        self, tx: Tx, export_id: str, created_by: int, query: dict[str, Any], now: datetime
+        self,
+        tx: Tx,
+        export_id: str,
+        created_by: int,
+        query: dict[str, Any],
+        now: datetime,
+        node_id: str,
     ) -> None:
         await tx.conn.execute(
             sa.insert(archive_exports).values(
-                id=export_id, created_by=created_by, created_at=now, query=query, state="running"
+                id=export_id,
+                created_by=created_by,
+                created_at=now,
+                query=query,
+                state="running",
+                node_id=node_id,
+                heartbeat_at=now,
             )
         )
 
@@ -526,12 +540,73 @@ class ArchiveStore:
             row.error,
         )
 
-    async def progress(self, tx: Tx, export_id: str, done: int, total: int) -> None:
+    async def progress(self, tx: Tx, export_id: str, done: int, total: int, now: datetime) -> None:
+        """The export's progress, and its node's heartbeat."""
         await tx.conn.execute(
             sa.update(archive_exports)
             .where(archive_exports.c.id == export_id)
-            .values(done=done, total=total)
+            .values(done=done, total=total, heartbeat_at=now)
         )
+
+    async def interrupt_exports(
+        self,
+        tx: Tx,
+        now: datetime,
+        *,
+        node_id: str | None = None,
+        stale_before: datetime | None = None,
+        everyone: bool = False,
+        ids: Sequence[str] = (),
+        alive: Sequence[str] = (),
+    ) -> int:
+        """Mark failed (``interrupted``) the exports still ``running`` whose node is gone:
+        those of ``node_id``, those whose heartbeat is older than ``stale_before``, every one
+        when ``everyone`` (one node alone on SQLite), and ``ids``; never those in ``alive``
+        (the caller's own, running). How many."""
+        which: list[sa.ColumnElement[bool]] = []
+        if everyone:
+            which.append(sa.true())
+        if node_id is not None:
+            which.append(archive_exports.c.node_id == node_id)
+        if stale_before is not None:
+            which.append(
+                sa.or_(
+                    archive_exports.c.heartbeat_at.is_(None),
+                    archive_exports.c.heartbeat_at < stale_before,
+                )
+            )
+        if ids:
+            which.append(archive_exports.c.id.in_(list(ids)))
+        if not which:
+            return 0
+        result = await tx.conn.execute(
+            sa.update(archive_exports)
+            .where(
+                archive_exports.c.state == "running",
+                archive_exports.c.id.not_in(list(alive)),
+                sa.or_(*which),
+            )
+            .values(state="failed", error=INTERRUPTED, finished_at=now, jsonl=None, html_zip=None)
+        )
+        return int(result.rowcount or 0)
+
+    async def delete_exports(self, tx: Tx, finished_before: datetime, limit: int) -> int:
+        """Delete exports (their rows, and the files in them) that finished (done or failed)
+        before ``finished_before``, oldest first, at most ``limit``. How many."""
+        old = (
+            sa.select(archive_exports.c.id)
+            .where(
+                archive_exports.c.state != "running",
+                archive_exports.c.finished_at < finished_before,
+            )
+            .order_by(archive_exports.c.finished_at)
+            .limit(limit)
+        )
+        ids = [r.id for r in await tx.all(old)]
+        if not ids:
+            return 0
+        await tx.conn.execute(sa.delete(archive_exports).where(archive_exports.c.id.in_(ids)))
+        return len(ids)
 
     async def finish_export(
         self,

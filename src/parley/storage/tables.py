@@ -730,5 +730,12 @@ archive_exports = sa.Table(
     sa.Column("error", sa.String(500), nullable=True),
     sa.Column("jsonl", sa.LargeBinary, nullable=True),
     sa.Column("html_zip", sa.LargeBinary, nullable=True),
+    # Since 0017: while running, the node running it and its last progress write; a running
+    # export whose node stopped is marked failed (at that node's start, or once stale).
+    sa.Column("node_id", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),
     sa.Index("ix_archive_exports_created_by", "created_by"),
+    # The retention job deletes finished exports by age.
+    sa.Index("ix_archive_exports_finished_at", "finished_at"),
+    sa.Index("ix_archive_exports_state", "state"),
 )

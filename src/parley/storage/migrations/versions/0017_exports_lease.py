@@ -1,0 +1,38 @@
+"""exports: the node running each and its heartbeat
+
+A running archive export names the node running it (``node_id``) and when that node last
+wrote its progress (``heartbeat_at``): an export left ``running`` by a node that stopped or
+crashed is marked failed at start-up (the node's own) or once its heartbeat is stale (any
+node's), instead of staying ``running`` forever. Finished exports are deleted by the retention
+job after ``archive_export_keep_days``; ``finished_at`` is indexed for it.
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-10
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("archive_exports") as batch:
+        batch.add_column(sa.Column("node_id", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_index("ix_archive_exports_finished_at", ["finished_at"])
+        batch.create_index("ix_archive_exports_state", ["state"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("archive_exports") as batch:
+        batch.drop_index("ix_archive_exports_state")
+        batch.drop_index("ix_archive_exports_finished_at")
+        batch.drop_column("heartbeat_at")
+        batch.drop_column("node_id")
