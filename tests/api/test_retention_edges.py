@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import make_world
-from tests.support import World
+from tests.support import World, WsClient
 
 from parley.domain.access import StaffRole
 from parley.storage.conversations import ConversationStore
@@ -37,6 +37,18 @@ async def say(world: World, who: str, cid: str, client_id: str, text: str) -> in
         json={"client_id": client_id, "text": text},
     )
     return int(entry["seq"])
+
+
+async def taken(world: World, agent: WsClient, **form: Any) -> str:
+    """A chat opened in sales and accepted by ``agent``; returns its id."""
+    chat = await world.open_chat(**form)
+    cid = str(chat["conversation"]["id"])
+    offer = await agent.expect(
+        lambda m: m["type"] == "offer" and m["offer"]["conversation_id"] == cid
+    )
+    reply = await agent.request({"type": "accept_offer", "offer_id": offer["offer"]["offer_id"]})
+    assert reply["type"] == "ok", reply
+    return cid
 
 
 async def old_room(world: World, old: int = 3) -> str:
@@ -226,3 +238,59 @@ async def finished_exports_are_deleted(world: World) -> None:
     await world.parley.archive.sweep()
     async with world.staff_http("sam") as http:
         assert (await http.get(f"{EXPORTS}/{second['id']}")).status_code == 404
+
+
+async def test_a_hold_on_a_customer_keeps_their_chats_and_back_channels(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.identity import new_key, sign
+
+    from parley.services import archive
+
+    # Batches of two: held chats (the oldest here) must not fill every batch.
+    monkeypatch.setattr(archive, "RETENTION_BATCH", 2)
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("alice", workgroups=["sales"])
+    key = await new_key(world)
+    async with world.agent("alice") as alice:
+        # Dana, verified (sub "dana"), with a back-channel where colleagues talked.
+        dana = await taken(world, alice, identity=sign(world, key, "dana"))
+        bc = await ok(world, "alice", "post", f"/api/v1/conversations/{dana}/backchannel")
+        await say(world, "alice", bc["id"], "b1", "what do we tell Dana?")
+        # Erin typed her email (any case); Fred's is only in his identity token.
+        await alice.request({"type": "end", "conversation_id": dana})
+        erin = await taken(world, alice, email="Erin@Example.COM")
+        await alice.request({"type": "end", "conversation_id": erin})
+        fred = await taken(world, alice, identity=sign(world, key, "fred"))
+        await alice.request({"type": "end", "conversation_id": fred})
+        world.clock.advance(60)
+        # Ended last, not held: it goes.
+        free = await taken(world, alice, email="zed@example.com")
+        await alice.request({"type": "end", "conversation_id": free})
+    await ok(
+        world,
+        "root",
+        "put",
+        ADMIN,
+        json={"keep_days": {"customer_chat": 1, "backchannel": 1}},
+    )
+    for hold in (
+        {"customer_sub": "dana"},
+        {"customer_email": "erin@example.com"},
+        {"customer_email": "FRED@example.com"},
+    ):
+        await ok(world, "root", "post", f"{ADMIN}/holds", json={**hold, "reason": "suit"})
+    world.clock.advance(2 * DAY)
+    await world.parley.archive.sweep()
+
+    async def status(cid: str) -> int:
+        async with world.staff_http("root") as http:
+            return (await http.get(f"/api/v1/archive/conversations/{cid}")).status_code
+
+    assert [await status(c) for c in (dana, erin, fred)] == [200, 200, 200]
+    assert await status(free) == 404
+    # The held chat's back-channel keeps everything too (held with its chat).
+    kept = await ok(world, "alice", "get", f"/api/v1/conversations/{bc['id']}")
+    assert kept["conversation"]["history_starts_at_seq"] == 1
+    assert "what do we tell Dana?" in [e["body"].get("text") for e in kept["entries"]]

@@ -83,12 +83,20 @@ class Hold:
     reason: str = ""
 
     def covers(self, conv: Summary) -> bool:
+        """A hold on a conversation covers it and its back-channel; a hold on a customer
+        covers every chat of theirs (by ``sub``; by email, the verified one or the one typed
+        in the form, case-folded), and each chat's back-channel (whose summary carries its
+        chat's customer)."""
         if self.conversation_id is not None:
             return self.conversation_id in (conv.id, conv.held_with)
         if self.customer_sub is not None:
             return conv.customer_sub == self.customer_sub
-        if self.customer_email is not None and conv.customer_email is not None:
-            return conv.customer_email.casefold() == self.customer_email.casefold()
+        if self.customer_email is not None:
+            wanted = self.customer_email.casefold()
+            return any(
+                email is not None and email.casefold() == wanted
+                for email in (conv.customer_email, conv.typed_email)
+            )
         return False
 
 
@@ -111,7 +119,9 @@ def new_hold(
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """What the policy needs to know of one conversation."""
+    """What the policy needs to know of one conversation. A back-channel's carries its
+    customer chat's customer (``customer_sub``, the emails): a hold on the customer holds it
+    with the chat."""
 
     id: str
     kind: Kind
@@ -121,11 +131,14 @@ class Summary:
     #: The oldest entry still kept (None: none is left).
     oldest_entry_at: datetime | None = None
     customer_sub: str | None = None
+    #: The verified email (the identity token's).
     customer_email: str | None = None
     #: A back-channel: its customer chat (held with it, removed with it).
     held_with: str | None = None
     #: A customer chat: its back-channel's summary, if it has one.
     backchannel: Summary | None = None
+    #: The email typed in the pre-chat form (not an identity, but a hold by email covers it).
+    typed_email: str | None = None
 
 
 class Action(StrEnum):
@@ -139,6 +152,27 @@ class Removal:
     action: Action
     #: TRIM: entries created before this go (a prefix; see ``trim_point``).
     before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the holds keep, as the retention job's queries leave it out (so that held
+    conversations do not fill every batch): conversation ids (a back-channel is left out
+    with its chat), customer ``sub``s, and emails (case-folded). ``decide`` still checks
+    every hold: the queries only spare it the work."""
+
+    conversations: tuple[str, ...] = ()
+    subs: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+
+def held(holds: Iterable[Hold]) -> Held:
+    holds = list(holds)
+    return Held(
+        tuple(h.conversation_id for h in holds if h.conversation_id is not None),
+        tuple(h.customer_sub for h in holds if h.customer_sub is not None),
+        tuple(h.customer_email.casefold() for h in holds if h.customer_email is not None),
+    )
 
 
 def holding(holds: Iterable[Hold], conv: Summary) -> Hold | None:

@@ -532,6 +532,7 @@ class ArchiveService:
                 conv = await self._conversations.conversation(tx, conversation_id, lock=True)
                 if conv is None:
                     continue
+                typed = conv.metadata.get("email") if isinstance(conv.metadata, dict) else None
                 summary = retention.Summary(
                     conv.id,
                     conv.kind,
@@ -539,7 +540,8 @@ class ArchiveService:
                     conv.created_at,
                     None,
                     None if conv.customer is None else conv.customer.sub,
-                    conv.metadata.get("email") if isinstance(conv.metadata, dict) else None,
+                    None if conv.customer is None else conv.customer.email or None,
+                    typed_email=typed if isinstance(typed, str) else None,
                 )
                 hold = retention.holding(holds, summary)
                 if conv.ended_at is None:
@@ -627,8 +629,9 @@ class ArchiveService:
         async with self._db.write() as tx:
             policy = await self._archive.policy(tx)
             holds = [h.hold for h in await self._archive.holds(tx)]
-            # Held conversations are left out in the query, so they do not fill every batch.
-            held = [h.conversation_id for h in holds if h.conversation_id is not None]
+            # What the holds keep (conversations, customers) is left out in the queries, so
+            # that it does not fill every batch; ``plan`` checks every hold all the same.
+            held = retention.held(holds)
             seen = 0
             removals: list[retention.Removal] = []
             chat_cutoff = policy.cutoff(Kind.CUSTOMER_CHAT, now)

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from parley.domain.conversation import Kind
-from parley.domain.retention import Hold, Policy, Summary
+from parley.domain.retention import Held, Hold, Policy, Summary
 from parley.storage.tables import (
     archive_exports,
     archive_settings,
@@ -37,6 +37,7 @@ from parley.storage.tx import Tx, lookupable
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: The most words one search uses.
 MAX_WORDS = 16
+NOTHING_HELD = Held()
 #: The ``error`` of an export whose node stopped before it finished.
 INTERRUPTED = "interrupted"
 #: The most entries one trim removes (about 40 µs each on SQLite, through the FTS trigger).
@@ -187,17 +188,18 @@ class ArchiveStore:
     # Retention -----------------------------------------------------------------------------
 
     async def expired_chats(
-        self, tx: Tx, before: datetime, limit: int, held: Sequence[str] = ()
+        self, tx: Tx, before: datetime, limit: int, held: Held = NOTHING_HELD
     ) -> list[Summary]:
         """Ended customer chats last active before ``before``, oldest first, each with its
-        back-channel's summary; ``held`` (conversations under a hold) left out."""
+        back-channel's summary; what ``held`` names (conversations, customers by ``sub`` or
+        either email) left out, so that held chats do not fill every batch."""
         rows = await tx.all(
             sa.select(conversations)
             .where(
                 conversations.c.kind == Kind.CUSTOMER_CHAT.value,
                 conversations.c.status == "ended",
                 conversations.c.ended_at < before,
-                conversations.c.id.not_in(held),
+                *_not_held(conversations, held),
             )
             .order_by(conversations.c.ended_at, conversations.c.id)
             .limit(limit)
@@ -210,6 +212,7 @@ class ArchiveStore:
             .where(rooms.c.customer_conversation_id.in_([r.id for r in rows]))
         )
         last = await self._last_activity(tx, [r.id for r in bc_rows])
+        chats = {r.id: r for r in rows}
         backchannels = {
             r.customer_conversation_id: Summary(
                 r.id,
@@ -217,7 +220,11 @@ class ArchiveStore:
                 False,
                 last.get(r.id, r.created_at),
                 None,
+                # Held with its chat: by the chat's id, or its customer's.
+                chats[r.customer_conversation_id].customer_sub,
+                chats[r.customer_conversation_id].customer_email,
                 held_with=r.customer_conversation_id,
+                typed_email=_typed_email(chats[r.customer_conversation_id].metadata),
             )
             for r in bc_rows
         }
@@ -229,9 +236,10 @@ class ArchiveStore:
                 r.ended_at,
                 None,
                 r.customer_sub,
-                r.metadata.get("email") if isinstance(r.metadata, dict) else None,
+                r.customer_email,
                 None,
                 backchannels.get(r.id),
+                _typed_email(r.metadata),
             )
             for r in rows
         ]
@@ -251,18 +259,24 @@ class ArchiveStore:
         return out
 
     async def staff_to_trim(
-        self, tx: Tx, kind: Kind, before: datetime, limit: int, held: Sequence[str] = ()
+        self, tx: Tx, kind: Kind, before: datetime, limit: int, held: Held = NOTHING_HELD
     ) -> list[Summary]:
         """Staff conversations of ``kind`` whose oldest kept entry was created before
         ``before``, oldest first (one primary-key lookup each: the entry at
-        ``history_starts_at_seq``)."""
+        ``history_starts_at_seq``). A back-channel's summary carries its chat's customer;
+        what ``held`` names is left out (a back-channel with its chat, by the chat's id or
+        its customer)."""
         first = entries.alias("first")
+        chat = conversations.alias("chat")
         rows = await tx.all(
             sa.select(
                 conversations.c.id,
                 conversations.c.created_at,
                 first.c.created_at.label("oldest"),
                 rooms.c.customer_conversation_id,
+                chat.c.customer_sub,
+                chat.c.customer_email,
+                chat.c.metadata,
             )
             .join(
                 first,
@@ -272,10 +286,12 @@ class ArchiveStore:
                 ),
             )
             .outerjoin(rooms, rooms.c.conversation_id == conversations.c.id)
+            .outerjoin(chat, chat.c.id == rooms.c.customer_conversation_id)
             .where(
                 conversations.c.kind == kind.value,
                 first.c.created_at < before,
-                conversations.c.id.not_in(held),
+                *_not_held(conversations, Held(conversations=held.conversations)),
+                *_not_held(chat, held),
             )
             .order_by(first.c.created_at, conversations.c.id)
             .limit(limit)
@@ -287,7 +303,10 @@ class ArchiveStore:
                 False,
                 r.oldest,  # only used for chats; a trim needs the oldest entry
                 r.oldest,
+                r.customer_sub,
+                r.customer_email,
                 held_with=r.customer_conversation_id,
+                typed_email=_typed_email(r.metadata),
             )
             for r in rows
         ]
@@ -634,6 +653,30 @@ class ArchiveStore:
         column = archive_exports.c.jsonl if fmt == "jsonl" else archive_exports.c.html_zip
         row = await tx.one(sa.select(column.label("data")).where(archive_exports.c.id == export_id))
         return None if row is None or row.data is None else bytes(row.data)
+
+
+def _typed_email(metadata: Any) -> str | None:
+    """The email typed in a chat's pre-chat form (``metadata.email``), if any."""
+    email = metadata.get("email") if isinstance(metadata, dict) else None
+    return email if isinstance(email, str) and email else None
+
+
+def _not_held(table: sa.FromClause, held: Held) -> list[sa.ColumnElement[bool]]:
+    """Conditions that leave out the conversations of ``table`` (``conversations`` or an
+    alias; a row of an outer join that found none passes) that ``held`` names. NULLs pass:
+    ``x NOT IN (...)`` alone is not true for a NULL ``x``."""
+    c = table.c
+    out: list[sa.ColumnElement[bool]] = []
+    if held.conversations:
+        out.append(sa.or_(c.id.is_(None), c.id.not_in(held.conversations)))
+    if held.subs:
+        out.append(sa.or_(c.customer_sub.is_(None), c.customer_sub.not_in(held.subs)))
+    if held.emails:
+        typed = sa.func.lower(c.metadata["email"].as_string())
+        verified = sa.func.lower(c.customer_email)
+        out.append(sa.or_(verified.is_(None), verified.not_in(held.emails)))
+        out.append(sa.or_(typed.is_(None), typed.not_in(held.emails)))
+    return out
 
 
 def _fields(q: ArchiveQuery) -> dict[str, Any]:
