@@ -37,7 +37,7 @@ from parley.protocol import ConversationOut, EntryOut, Error, Outcome, TypingOut
 from parley.realtime.bus import Bus
 from parley.realtime.hub import Backlog, Catchup
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
-from parley.services.conversations import readable, require_participant
+from parley.services.conversations import member_of, readable, require_participant
 from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.house_rules import AuditRecord, HouseRulesService, audit_record, refusal
 from parley.services.identity import IdentityService
@@ -263,7 +263,13 @@ class ChatService:
         conv_policy.validate_client_id(client_id)
         record: AuditRecord | None = None
         if self._house_rules is not None:
-            text, record = await self._filter(principal, conversation_id, text, private, confirm)
+            # Access first: a stranger's send answers exactly like one to a conversation that
+            # does not exist (and a reader's who is not a participant, ``forbidden``), before
+            # the words are looked at, so that neither writes an audit row.
+            kind = await self._sender_kind(principal, conversation_id, client_id)
+            text, record = await self._filter(
+                principal, conversation_id, kind, text, private, confirm
+            )
         now = self._clock.now()
 
         async def ordinary() -> tuple[Entry, bool]:
@@ -285,26 +291,54 @@ class ChatService:
             return out
         return EntryOut.of(await self._writes.submit(item, ordinary))
 
-    async def _kind_of(self, conversation_id: str) -> Kind | None:
-        """The conversation's kind, from the node's snapshot (read into it when missing: the
-        send is drafted on it next); None if there is no such conversation."""
+    async def _sender_kind(
+        self, principal: Principal, conversation_id: str, client_id: str
+    ) -> Kind:
+        """The kind of the conversation ``principal`` may write in, checked before its words
+        are: from the node's snapshot when they are a present participant there (no read; the
+        send is drafted on it next), else read as the ordinary send reads it: ``NotFound`` if
+        they may not read it (the same as for none), ``Forbidden`` for a reader who is not a
+        present participant (``access.require_participant``), unless the client id is one
+        they stored before (the ordinary send answers a retry with its entry, as always)."""
         cached = self._cache.get(conversation_id)
-        if cached is None:
-            async with self._db.read() as tx:
-                cached = await writer.snapshot(tx, self._conversations, conversation_id)
-            if cached is None:
-                return None
-            self._cache.put(*cached)
-        return cached[0].kind
+        if cached is not None:
+            try:
+                access.require_participant(principal, cached[0])
+                return cached[0].kind
+            except DomainError:
+                pass
+        async with self._db.read() as tx:
+            found = await writer.snapshot(tx, self._conversations, conversation_id)
+            if found is None:
+                access.require_read(principal, None)  # raises NotFound
+            assert found is not None
+            conv = access.require_read(
+                principal,
+                found[0],
+                await member_of(tx, self._workgroups, principal, found[0]),
+            )
+            existing = await self._conversations.entry_by_client_id(
+                tx, conv.id, principal.key, client_id
+            )
+            if existing is None:
+                await require_participant(tx, self._workgroups, principal, conv)
+        self._cache.put(*found)
+        return conv.kind
 
     async def _filter(
-        self, principal: Principal, conversation_id: str, text: str, private: bool, confirm: bool
+        self,
+        principal: Principal,
+        conversation_id: str,
+        kind: Kind,
+        text: str,
+        private: bool,
+        confirm: bool,
     ) -> tuple[str, AuditRecord | None]:
         """The text to store under the house rules, and what the audit log keeps of it."""
         assert self._house_rules is not None
         if isinstance(principal, Visitor):
             scope = FilterScope.CUSTOMER
-        elif private or await self._kind_of(conversation_id) is not Kind.CUSTOMER_CHAT:
+        elif private or kind is not Kind.CUSTOMER_CHAT:
             scope = FilterScope.STAFF_IM  # notes, DMs, rooms, back-channels: staff among staff
         else:
             scope = FilterScope.STAFF_TO_CUSTOMER
