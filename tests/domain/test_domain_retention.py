@@ -252,3 +252,15 @@ def test_a_hold_on_a_customer_covers_both_emails_and_the_back_channel() -> None:
     assert retention.held([by_email, Hold(2, customer_sub="s1"), Hold(3, "c9")]) == (
         retention.Held(("c9",), ("s1",), ("fred@example.com",))
     )
+
+
+def test_the_lines_staff_are_shown_per_kind() -> None:
+    lines = retention.kind_lines(Policy({Kind.CUSTOMER_CHAT: 90, Kind.ROOM: 1}))
+    assert lines == {
+        Kind.CUSTOMER_CHAT: "Customer chats are archived and kept for 90 days after they end, "
+        "then removed.",
+        Kind.DIRECT: "Direct messages are archived and kept with no time limit.",
+        Kind.ROOM: "Rooms are archived; each message is kept for 1 day, then removed.",
+        Kind.BACKCHANNEL: "Back-channels are archived and kept with no time limit.",
+    }
+    assert "36,500 days" in retention.kind_line(Kind.DIRECT, 36_500)

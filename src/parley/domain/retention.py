@@ -62,6 +62,31 @@ def validate_keep_days(days: int | None) -> int | None:
     return days
 
 
+_KIND_NAMES = {
+    Kind.CUSTOMER_CHAT: "Customer chats",
+    Kind.DIRECT: "Direct messages",
+    Kind.ROOM: "Rooms",
+    Kind.BACKCHANNEL: "Back-channels",
+}
+
+
+def kind_line(kind: Kind, days: int | None) -> str:
+    """One line of plain text saying how the archiving policy keeps one kind of conversation,
+    for the console to show where people write (a DM, a room, a back-channel, a chat)."""
+    name = _KIND_NAMES[kind]
+    if days is None:
+        return f"{name} are archived and kept with no time limit."
+    span = "1 day" if days == 1 else f"{days:,} days"
+    if kind is Kind.CUSTOMER_CHAT:
+        return f"{name} are archived and kept for {span} after they end, then removed."
+    return f"{name} are archived; each message is kept for {span}, then removed."
+
+
+def kind_lines(policy: Policy) -> dict[Kind, str]:
+    """``kind_line`` for every kind."""
+    return {kind: kind_line(kind, policy.days(kind)) for kind in Kind}
+
+
 def validate_notice(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_NOTICE_CHARS:

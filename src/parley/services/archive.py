@@ -35,6 +35,7 @@ from parley.domain.access import Staff, StaffRole
 from parley.domain.conversation import Conversation, Entry, Kind
 from parley.domain.errors import InvalidInput, NotFound
 from parley.domain.retention import Action, Hold
+from parley.protocol import ArchiveNoticeOut
 from parley.services.house_rules import actor_of
 from parley.storage.archive import ArchiveQuery, ArchiveStore, ExportRow, Hit, HoldRow
 from parley.storage.audit import AuditStore
@@ -79,6 +80,22 @@ class ArchivePolicy:
     keep_days: dict[Kind, int | None]
     notice: str
     holds: list[HoldRow]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffNotice:
+    notice: str
+    updated_at: datetime | None
+    keep_days: dict[Kind, int | None]
+    lines: dict[Kind, str]
+
+    def out(self) -> ArchiveNoticeOut:
+        return ArchiveNoticeOut(
+            notice=self.notice,
+            updated_at=self.updated_at,
+            keep_days={k.value: v for k, v in self.keep_days.items()},
+            lines={k.value: v for k, v in self.lines.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +283,20 @@ class ArchiveService:
         """The line shown where people write (public: the widget reads it)."""
         async with self._db.read() as tx:
             return await self._archive.setting(tx, NOTICE) or DEFAULT_NOTICE
+
+    async def staff_notice(self) -> StaffNotice:
+        """What every staff member is told (``welcome``, ``GET /archive/notice``): the notice,
+        when it or the policy last changed, and per kind the days kept and a line to show."""
+        async with self._db.read() as tx:
+            notice = await self._archive.setting(tx, NOTICE) or DEFAULT_NOTICE
+            policy = await self._archive.policy(tx)
+            changed = await self._archive.changed_at(tx, NOTICE)
+        return StaffNotice(
+            notice,
+            changed,
+            {k: policy.days(k) for k in Kind},
+            retention.kind_lines(policy),
+        )
 
     async def add_hold(
         self,

@@ -165,6 +165,22 @@ class ArchiveStore:
         )
         return None if row is None else str(row.value)
 
+    async def changed_at(self, tx: Tx, name: str) -> datetime | None:
+        """When the setting ``name`` or any retention policy last changed (None: never)."""
+        times = [
+            r.at
+            for r in await tx.all(
+                sa.union_all(
+                    sa.select(sa.func.max(archive_settings.c.updated_at).label("at")).where(
+                        archive_settings.c.name == name
+                    ),
+                    sa.select(sa.func.max(retention_policies.c.updated_at).label("at")),
+                )
+            )
+            if r.at is not None
+        ]
+        return max(times, default=None)
+
     async def set_setting(self, tx: Tx, name: str, value: str, now: datetime) -> None:
         await tx.conn.execute(sa.delete(archive_settings).where(archive_settings.c.name == name))
         await tx.conn.execute(

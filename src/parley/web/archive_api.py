@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from parley.domain import retention
 from parley.domain.conversation import Kind
-from parley.protocol import CleanInput, ConversationOut, EntryOut
+from parley.protocol import ArchiveNoticeOut, CleanInput, ConversationOut, EntryOut
 from parley.services.archive import (
     MAX_SEARCH_LIMIT,
     MAX_SEARCH_OFFSET,
@@ -80,10 +80,6 @@ class PolicyOut(BaseModel):
     @classmethod
     def of(cls, p: ArchivePolicy) -> "PolicyOut":
         return cls(keep_days=p.keep_days, notice=p.notice, holds=[HoldOut.of(h) for h in p.holds])
-
-
-class NoticeOut(BaseModel):
-    notice: str = Field(description="Plain text, one line; empty when none is set.")
 
 
 class HoldIn(_In):
@@ -250,8 +246,8 @@ def router() -> APIRouter:
         return Response(status_code=204)
 
     @api.get("/archive/notice")
-    async def notice(parley: Node, staff: AnyStaff) -> NoticeOut:
-        return NoticeOut(notice=await parley.archive.notice())
+    async def notice(parley: Node, staff: AnyStaff) -> ArchiveNoticeOut:
+        return (await parley.archive.staff_notice()).out()
 
     @api.post("/archive/search")
     async def search(

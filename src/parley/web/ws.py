@@ -30,6 +30,7 @@ from parley.metrics import ConnectionKind
 from parley.protocol import (
     AcceptInvitation,
     AcceptOffer,
+    ArchiveNoticeOut,
     CancelInvitation,
     DeclineInvitation,
     DeclineOffer,
@@ -201,7 +202,7 @@ class Session:
         conn.send(Synced())
         return conn
 
-    def _welcome(self, principal: Principal) -> Welcome:
+    def _welcome(self, principal: Principal, archive: ArchiveNoticeOut | None = None) -> Welcome:
         parley = self.parley
         if isinstance(principal, Visitor):
             session = SessionOut(kind="visitor", conversation_id=principal.conversation_id)
@@ -222,6 +223,7 @@ class Session:
             idle_away_secs=parley.presence.idle_away.total_seconds()
             if isinstance(principal, Staff)
             else 0,
+            archive=archive,
         )
 
     async def _send_now(self, message: Error) -> None:
@@ -286,7 +288,8 @@ class Session:
     async def _start(self, conn: ClientConnection, resume: Resume) -> None:
         parley = self.parley
         principal = conn.principal
-        conn.send(self._welcome(principal))
+        notice = await parley.archive.staff_notice() if isinstance(principal, Staff) else None
+        conn.send(self._welcome(principal, None if notice is None else notice.out()))
         parley.hub.attach(conn)
         if isinstance(principal, Staff):
             await parley.presence.connected(principal, conn.id)
