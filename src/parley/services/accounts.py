@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -33,6 +34,7 @@ from parley.domain.access import NO_SUCH_CONVERSATION, Staff, StaffRole, require
 from parley.domain.accounts import AccountPolicy
 from parley.domain.conversation import Conversation, Participant, Role, staff_key
 from parley.domain.errors import Conflict, InternalOnly, InvalidInput, NotFound, Unauthenticated
+from parley.domain.names import shown_name
 from parley.mail import Mailer, MailError
 from parley.protocol import EntryOut
 from parley.realtime.bus import Bus
@@ -123,16 +125,31 @@ class AccountService:
         async with self._db.read() as tx:
             return await self._accounts.policy(tx)
 
-    async def set_policy(self, actor: Staff | None, new: AccountPolicy) -> AccountPolicy:
+    async def set_policy(
+        self,
+        actor: Staff | None,
+        new: AccountPolicy | Callable[[AccountPolicy], AccountPolicy],
+    ) -> AccountPolicy:
+        """Set the account policy (``new``, or ``new(current)`` for a change of some of it).
+        A new ``name_format`` renames every account as others see it (``display_name`` from
+        the name as entered), in the same transaction; names already in conversations stay
+        as they were when their people joined, as after a rename."""
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
-        new = new.validated()
         now = self._clock.now()
         notes: list[Notification] = []
         guests: list[UserRow] = []
         async with self._db.write() as tx:
             old = await self._accounts.policy(tx)
+            new = (new if isinstance(new, AccountPolicy) else new(old)).validated()
             await self._accounts.set_policy(tx, new)
+            if new.name_format is not old.name_format:
+                for user in await self._staff.list_users(tx):
+                    shown = shown_name(user.entered_name, new.name_format)
+                    if shown != user.display_name:
+                        await self._staff.update_user(
+                            tx, user.id, display_name=shown, name_as_entered=user.entered_name
+                        )
             await self._audit.record(
                 tx,
                 now,
@@ -347,6 +364,7 @@ class AccountService:
                     raise Unauthenticated(NO_SUCH_INVITATION)
                 if await self._staff.user_by_username(tx, username) is not None:
                     raise Conflict(f"the username {username!r} is taken")
+                entered, display_name = display_name, shown_name(display_name, policy.name_format)
                 user_id = await self._staff.insert_user(
                     tx,
                     username,
@@ -355,6 +373,7 @@ class AccountService:
                     password_hash,
                     now,
                     email=invitation.email,
+                    name_as_entered=entered,
                 )
                 if not await self._accounts.accept_guest_invitation(
                     tx, invitation.token_hash, user_id

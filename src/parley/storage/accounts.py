@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from parley.domain.accounts import AccountPolicy, TwoFactorPolicy
+from parley.domain.names import NameFormat
 from parley.storage.tables import account_policy, guest_invitations, recovery_codes, users
 from parley.storage.tx import Tx, lookupable
 
@@ -37,6 +38,13 @@ class GuestInvitationRow:
     accepted_by: int | None
 
 
+def _name_format(value: object) -> NameFormat:
+    try:
+        return NameFormat(str(value)) if value is not None else NameFormat.AS_ENTERED
+    except ValueError:  # a format a newer version wrote: the names as entered
+        return NameFormat.AS_ENTERED
+
+
 class AccountStore:
     __slots__ = ()
 
@@ -48,6 +56,7 @@ class AccountStore:
             TwoFactorPolicy(rows.get("require_2fa", TwoFactorPolicy.NONE.value)),
             bool(rows.get("internal_only", False)),
             tuple(rows.get("staff_email_domains", [])),
+            _name_format(rows.get("name_format")),
         )
 
     async def set_policy(self, tx: Tx, policy: AccountPolicy) -> None:

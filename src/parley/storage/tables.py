@@ -53,6 +53,8 @@ users = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("username", sa.String(64), nullable=False, unique=True),
+    # What everyone else is shown (``domain.names.shown_name`` of ``name_as_entered`` in the
+    # account policy's ``name_format``).
     sa.Column("display_name", sa.String(128), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(256), nullable=False),
@@ -72,6 +74,9 @@ users = sa.Table(
     # The archive's compliance right (given by admins): reads every conversation through the
     # archive API, every read audited (parley.services.archive).
     sa.Column("compliance", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Since 0017: the name as entered (NULL: the same as ``display_name``, as every name was
+    # before names had a format).
+    sa.Column("name_as_entered", sa.String(128), nullable=True),
 )
 
 auth_tokens = sa.Table(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.domain.accounts import MAX_DOMAINS, AccountPolicy, TwoFactorPolicy
+from parley.domain.names import NameFormat
 from parley.protocol import CleanInput, OneLineEmail
 from parley.web import limits
 from parley.web.api import ERRORS, RATE_LIMITED, UserOut
@@ -56,9 +57,20 @@ class AccountPolicyIO(_In):
         max_length=MAX_DOMAINS,
         description="Staff accounts' email must be at one of these (empty: any).",
     )
+    name_format: NameFormat | None = Field(
+        None,
+        description="How every staff member's name is shown to others: as_entered, "
+        "first_last ('Mary Smith'), first_l ('Mary S.'), f_last ('M. Smith'). Omitted or "
+        "null: left as it is.",
+    )
 
-    def policy(self) -> AccountPolicy:
-        return AccountPolicy(self.require_2fa, self.internal_only, tuple(self.staff_email_domains))
+    def policy(self, current: AccountPolicy) -> AccountPolicy:
+        return AccountPolicy(
+            self.require_2fa,
+            self.internal_only,
+            tuple(self.staff_email_domains),
+            current.name_format if self.name_format is None else self.name_format,
+        )
 
     @classmethod
     def of(cls, p: AccountPolicy) -> "AccountPolicyIO":
@@ -66,6 +78,7 @@ class AccountPolicyIO(_In):
             require_2fa=p.require_2fa,
             internal_only=p.internal_only,
             staff_email_domains=list(p.staff_email_domains),
+            name_format=p.name_format,
         )
 
 
@@ -123,7 +136,7 @@ def router() -> APIRouter:
 
     @api.put("/admin/account-policy", tags=["admin"])
     async def set_policy(parley: Node, body: AccountPolicyIO, admin: Admin) -> AccountPolicyIO:
-        return AccountPolicyIO.of(await parley.accounts.set_policy(admin, body.policy()))
+        return AccountPolicyIO.of(await parley.accounts.set_policy(admin, body.policy))
 
     @api.post("/im/rooms/{conversation_id}/guests", tags=["im"], status_code=201)
     async def invite_guest(

@@ -1,10 +1,14 @@
-"""exports: the node running each and its heartbeat
+"""exports' node and heartbeat; names as entered
 
 A running archive export names the node running it (``node_id``) and when that node last
 wrote its progress (``heartbeat_at``): an export left ``running`` by a node that stopped or
 crashed is marked failed at start-up (the node's own) or once its heartbeat is stale (any
 node's), instead of staying ``running`` forever. Finished exports are deleted by the retention
 job after ``archive_export_keep_days``; ``finished_at`` is indexed for it.
+
+``users.name_as_entered``: a staff member's name as typed, now that ``display_name`` is what
+others are shown in the account policy's ``name_format`` (``domain.names``). NULL (every
+existing account) means the same as ``display_name``: names were shown as entered until now.
 
 Revision ID: 0017
 Revises: 0016
@@ -23,6 +27,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("name_as_entered", sa.String(length=128), nullable=True))
     with op.batch_alter_table("archive_exports") as batch:
         batch.add_column(sa.Column("node_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
@@ -36,3 +42,5 @@ def downgrade() -> None:
         batch.drop_index("ix_archive_exports_finished_at")
         batch.drop_column("heartbeat_at")
         batch.drop_column("node_id")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("name_as_entered")
