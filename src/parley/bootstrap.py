@@ -39,6 +39,7 @@ from parley.services.snapshot import Snapshots
 from parley.services.templates import TemplateService
 from parley.settings import Settings
 from parley.storage.db import Database
+from parley.storage.sealing import Sealer
 from parley.storage.stores import Stores
 from parley.storage.writer import writer_for
 
@@ -94,6 +95,8 @@ class Parley:
 
     async def start(self) -> None:
         await self.db.migrate()
+        # The secrets key, and every TOTP secret sealed with its first key.
+        await self.accounts.start()
         await self.writes.start()
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
@@ -141,7 +144,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         idle_transaction_timeout=silence_limit(takeover),
     )
     # The stores are stateless: one of each for the node, each service handed those it uses.
-    stores = Stores.create()
+    # The secrets key is read (or made) at start (AccountService.start), after the migrations.
+    sealer = Sealer(settings.resolved_secrets_key_file())
+    stores = Stores.create(sealer)
     bus: Bus = (
         RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
         if settings.redis_url
@@ -315,6 +320,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             audit=stores.audit,
             conversations=stores.conversations,
             rooms=stores.rooms,
+            sealer=sealer,
         ),
         routing=routing,
         queues=QueueService(

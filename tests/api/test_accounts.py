@@ -308,3 +308,73 @@ async def test_staff_email_domains_and_account_audit(world: World) -> None:
     assert rows[3]["details"] == {"from": "agent", "to": "supervisor"}
     assert all(r["actor"] == f"staff:{world.user_ids['root']}" for r in rows)
     assert "another long one" not in str(rows)
+
+
+async def test_totp_secrets_are_sealed_at_rest_and_old_clear_ones_sealed_at_start(
+    world: World,
+) -> None:
+    import sqlalchemy as sa
+
+    from parley.storage import sealing
+    from parley.storage.tables import users
+
+    await world.add_staff("alice")
+    await world.add_staff("bob")
+    secret, _ = await enrol(world, "alice")
+
+    async def stored(username: str) -> tuple[str | None, str | None]:
+        async with world.parley.db.read() as tx:
+            row = await tx.one(
+                sa.select(users.c.totp_secret, users.c.totp_secret_sealed).where(
+                    users.c.username == username
+                )
+            )
+        assert row is not None
+        return row.totp_secret, row.totp_secret_sealed
+
+    clear, sealed = await stored("alice")
+    assert clear is None and sealed is not None
+    assert sealed.startswith("fernet:") and secret not in sealed
+    key_file = world.parley.settings.resolved_secrets_key_file()
+    assert key_file.exists() and str(key_file).startswith(str(world.parley.settings.data_dir))
+
+    # Bob enrolled before secrets were sealed (migration 0017): his is in the clear.
+    bob_secret = pyotp.random_base32()
+    async with world.parley.db.write() as tx:
+        await tx.conn.execute(
+            sa.update(users)
+            .where(users.c.username == "bob")
+            .values(totp_secret=bob_secret, totp_enabled=True)
+        )
+    await world.parley.accounts.start()  # what a node does as it starts
+    clear, sealed = await stored("bob")
+    assert clear is None and sealed is not None and bob_secret not in sealed
+    # Rotation: a new first key; the next start seals every secret with it.
+    before = (await stored("alice"))[1]
+    sealing.rotate(key_file)
+    await world.parley.accounts.start()
+    after = (await stored("alice"))[1]
+    assert after is not None and after != before
+    first = sealing.parse_keys(key_file.read_text())[0]
+    from cryptography.fernet import Fernet
+
+    assert Fernet(first).decrypt(after.removeprefix("fernet:").encode()).decode() == secret
+    # Both still sign in with their codes.
+    world.clock.advance(30)
+    for username, their_secret in (("alice", secret), ("bob", bob_secret)):
+        pending = (await login(world, username)).json()["pending_token"]
+        r = await second(world, {"pending_token": pending, "code": code_now(world, their_secret)})
+        assert r.status_code == 200, (username, r.text)
+    # A node without the key file, on a database with sealed secrets, does not start (a new
+    # key would lock everyone out of two-factor sign-in).
+    key_file.rename(key_file.with_name("elsewhere.key"))
+    try:
+        raised = False
+        try:
+            await world.parley.accounts.start()
+        except sealing.SealingError as exc:
+            raised = "missing" in str(exc)
+        assert raised
+        assert not key_file.exists()
+    finally:
+        key_file.with_name("elsewhere.key").rename(key_file)

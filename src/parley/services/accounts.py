@@ -17,6 +17,7 @@ Every change writes an audit row (``storage.audit``) in its own transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.rooms import RoomStore
+from parley.storage.sealing import Sealer
 from parley.storage.staff import StaffStore, UserRow
 from parley.storage.tx import Tx
 
@@ -104,7 +106,10 @@ class AccountService:
         audit: AuditStore,
         conversations: ConversationStore,
         rooms: RoomStore,
+        sealer: Sealer,
     ) -> None:
+        """``sealer``: the key ring ``accounts`` seals TOTP secrets with (``start`` loads it)."""
+        self._sealer = sealer
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -117,6 +122,27 @@ class AccountService:
         self._audit = audit
         self._conversations = conversations
         self._rooms = rooms
+
+    async def start(self) -> None:
+        """Load the secrets key (made on a first start, unless the database already holds
+        secrets sealed with one: then a missing key file stops the start, ``SealingError``),
+        then seal with its first key every TOTP secret that is not: those in the clear from
+        before 0017 and those sealed with an older key after a rotation."""
+        async with self._db.read() as tx:
+            sealed = await self._accounts.any_sealed_secret(tx)
+        await asyncio.to_thread(self._sealer.load, create=not sealed)
+        async with self._db.write() as tx:
+            done, unreadable = await self._accounts.reseal_secrets(tx)
+        if done:
+            log.info("sealed %d two-factor secret(s) with the first secrets key", done)
+        if unreadable:
+            log.error(
+                "%d two-factor secret(s) are sealed with a key %s does not hold: those accounts "
+                "cannot sign in with a code until the key is back (or an admin resets their "
+                "two-factor sign-in)",
+                unreadable,
+                self._sealer.path,
+            )
 
     # The policy -----------------------------------------------------------------------------
 

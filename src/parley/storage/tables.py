@@ -65,7 +65,8 @@ users = sa.Table(
     # Since 0014: the account's email (staff: checked against staff_email_domains; guests: the
     # address they were invited at), and two-factor sign-in (TOTP).
     sa.Column("email", sa.String(254), nullable=True),
-    # The TOTP secret (base32): written at enrolment, never returned after it.
+    # The TOTP secret in the clear (base32), as accounts enrolled before 0017 have it until
+    # the next start seals it: always NULL after that (``totp_secret_sealed`` holds it).
     sa.Column("totp_secret", sa.String(64), nullable=True),
     # False while enrolment waits for its first code.
     sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -77,6 +78,9 @@ users = sa.Table(
     # Since 0017: the name as entered (NULL: the same as ``display_name``, as every name was
     # before names had a format).
     sa.Column("name_as_entered", sa.String(128), nullable=True),
+    # Since 0017: the TOTP secret sealed with the secrets key (``storage.sealing``: "fernet:"
+    # and a Fernet token), written at enrolment, never returned after it.
+    sa.Column("totp_secret_sealed", sa.String(255), nullable=True),
 )
 
 auth_tokens = sa.Table(
