@@ -378,3 +378,25 @@ async def test_totp_secrets_are_sealed_at_rest_and_old_clear_ones_sealed_at_star
         assert not key_file.exists()
     finally:
         key_file.with_name("elsewhere.key").rename(key_file)
+
+
+async def test_enrolment_gives_a_qr_code_of_the_otpauth_uri(world: World) -> None:
+    import xml.etree.ElementTree as ET
+
+    from parley.web.qr import qr_svg
+
+    await world.add_staff("alice")
+    async with world.staff_http("alice") as http:
+        r = await http.post("/api/v1/me/2fa")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    svg = body["qr_svg"]
+    root = ET.fromstring(svg)  # noqa: S314 (our own server's answer, in a test)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    # Nothing but a title and paths: no script, no handler, no link out.
+    tags = {el.tag.rsplit("}", 1)[-1] for el in root.iter()}
+    assert tags <= {"svg", "title", "g", "path"}
+    assert not [a for el in root.iter() for a in el.attrib if a.startswith("on") or "href" in a]
+    # It is the QR code of the URI returned with it (the same drawing, made again).
+    assert svg == qr_svg(body["otpauth_uri"], "Scan with your authenticator app")
+    assert svg != qr_svg(body["otpauth_uri"].replace(body["secret"], "A" * 32), "x")

@@ -17,6 +17,7 @@ from parley.protocol import CleanInput, OneLineEmail
 from parley.web import limits
 from parley.web.api import ERRORS, RATE_LIMITED, UserOut
 from parley.web.node import Node
+from parley.web.qr import qr_svg
 from parley.web.security import Admin, AnyStaff, Enrolling
 
 
@@ -27,6 +28,10 @@ class _In(CleanInput):
 class EnrolmentOut(BaseModel):
     secret: str = Field(description="Base32, for typing into an app: shown this once.")
     otpauth_uri: str = Field(description="The otpauth:// URI (for a QR code): shown this once.")
+    qr_svg: str = Field(
+        description="A QR code of otpauth_uri, an SVG document (black on white, no script) to "
+        "show as <img src='data:image/svg+xml;base64,...'>: shown this once."
+    )
 
 
 class CodeIn(_In):
@@ -116,7 +121,11 @@ def router() -> APIRouter:
     async def enrol(parley: Node, me: Enrolling) -> EnrolmentOut:
         """Start enrolling: a new secret (confirm it with a first code)."""
         e = await parley.accounts.enrol(me.staff)
-        return EnrolmentOut(secret=e.secret, otpauth_uri=e.uri)
+        return EnrolmentOut(
+            secret=e.secret,
+            otpauth_uri=e.uri,
+            qr_svg=qr_svg(e.uri, "Scan with your authenticator app"),
+        )
 
     @api.post("/me/2fa/confirm", tags=["auth"])
     async def confirm(parley: Node, body: CodeIn, me: Enrolling) -> RecoveryCodesOut:
