@@ -41,6 +41,7 @@ from parley.services.templates import TemplateService
 from parley.services.wallboard import WallboardService
 from parley.settings import Settings
 from parley.storage.db import Database
+from parley.storage.sealing import Sealer
 from parley.storage.stores import Stores
 from parley.storage.writer import writer_for
 
@@ -100,11 +101,15 @@ class Parley:
 
     async def start(self) -> None:
         await self.db.migrate()
+        # The secrets key, and every TOTP secret sealed with its first key.
+        await self.accounts.start()
         await self.writes.start()
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
         await self.auth.start()
         await self.identity.start()
+        # Exports a previous process left running are failed, not left running forever.
+        await self.archive.start()
         await self.bus.start()
         for name, job in (
             ("ownership", self.ownership.run()),
@@ -146,7 +151,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         idle_transaction_timeout=silence_limit(takeover),
     )
     # The stores are stateless: one of each for the node, each service handed those it uses.
-    stores = Stores.create()
+    # The secrets key is read (or made) at start (AccountService.start), after the migrations.
+    sealer = Sealer(settings.resolved_secrets_key_file())
+    stores = Stores.create(sealer)
     bus: Bus = (
         RedisBus(settings.redis_url, node_id, channel=settings.redis_channel)
         if settings.redis_url
@@ -258,7 +265,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     maintenance.sweeps.append(invitations.sweep)
     archive = ArchiveService(
-        db, clock, conversations=stores.conversations, archive=stores.archive, audit=stores.audit
+        db,
+        clock,
+        conversations=stores.conversations,
+        archive=stores.archive,
+        audit=stores.audit,
+        node_id=node_id,
+        export_keep=timedelta(days=settings.archive_export_keep_days),
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)
@@ -341,6 +354,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             audit=stores.audit,
             conversations=stores.conversations,
             rooms=stores.rooms,
+            sealer=sealer,
         ),
         routing=routing,
         queues=QueueService(

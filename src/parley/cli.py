@@ -24,6 +24,7 @@ from parley.domain.access import StaffRole
 from parley.domain.errors import DomainError
 from parley.protocol import json_schema_text
 from parley.settings import Settings
+from parley.storage.sealing import Sealer, SealingError, rotate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -287,6 +288,37 @@ def create_workgroup(slug: str, name: str, members: tuple[str, ...], **options: 
 
     run_offline(options, create)
     click.echo(f"created workgroup {slug!r}")
+
+
+@main.group("secrets-key")
+def secrets_key() -> None:
+    """The key file that seals secrets at rest (TOTP secrets); see docs/operations.md."""
+
+
+@secrets_key.command("create")
+@server_options
+def secrets_key_create(**options: Any) -> None:
+    """Make the key file (0600) if it is missing, e.g. once for several nodes, to copy."""
+    path = settings_from(options).resolved_secrets_key_file()
+    sealer = Sealer(path)
+    try:
+        made = sealer.load(create=True)
+    except SealingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'made' if made else 'kept'} {path}")
+
+
+@secrets_key.command("rotate")
+@server_options
+def secrets_key_rotate(**options: Any) -> None:
+    """Put a new key first in the key file, keeping the old ones. Copy the file to every node,
+    then restart them: each seals again with the new key as it starts."""
+    path = settings_from(options).resolved_secrets_key_file()
+    try:
+        rotate(path)
+    except (OSError, SealingError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    click.echo(f"a new first key in {path}: copy it to every node, then restart them")
 
 
 if __name__ == "__main__":  # python -m parley.cli

@@ -684,6 +684,26 @@ class SessionOut(_Message):
     conversation_id: str | None = None
 
 
+class ArchiveNoticeOut(_Message):
+    """What staff are told of the archiving policy (in ``welcome``, and ``GET /archive/
+    notice``): the admin's notice for a banner, and a line per kind of conversation."""
+
+    notice: str = Field(description="The admin's notice: plain text, one line; empty: none.")
+    updated_at: datetime | None = Field(
+        None,
+        description="When the notice or the policy last changed (null: never set); show the "
+        "banner again when it moves.",
+    )
+    keep_days: dict[str, int | None] = Field(
+        description="Per kind of conversation (customer_chat, direct, room, backchannel): "
+        "days kept, null for no time limit."
+    )
+    lines: dict[str, str] = Field(
+        description="Per kind: one line of plain text for where people write, e.g. 'Direct "
+        "messages are archived; each message is kept for 30 days, then removed.'"
+    )
+
+
 class Welcome(_Message):
     type: Literal["welcome"] = "welcome"
     session: SessionOut
@@ -694,6 +714,9 @@ class Welcome(_Message):
     server_time: datetime
     #: Staff: after this long without input, send ``idle`` with ``true`` (0: do not).
     idle_away_secs: float = 0
+    #: Staff: the archiving policy's notice (a banner at first login, a line per kind);
+    #: visitors read theirs from the workgroup's status.
+    archive: ArchiveNoticeOut | None = None
 
 
 class ConversationState(_Message):
@@ -743,6 +766,8 @@ class Error(_Message):
     conversation_id: str | None = None
     #: With ``rate_limited``: send the refused message again after this many seconds.
     retry_after: int | None = None
+    #: With ``history_removed``: the first ``seq`` still kept; what follows is sent from it.
+    history_starts_at_seq: int | None = None
 
 
 class QueueStatus(_Message):

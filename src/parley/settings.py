@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8080, ge=0, le=65535, description="Port to listen on (0: any free port).")
     data_dir: Path = Field(Path("parley-data"), description="Where the embedded database lives.")
+    secrets_key_file: Path | None = Field(
+        None,
+        description="The keys that seal secrets at rest (TOTP secrets), outside the database; "
+        "made (0600) on first start (default: secrets.key in data_dir). Every node of one "
+        "database needs the same file.",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL, e.g. postgresql://host/db (default: SQLite in data_dir)."
     )
@@ -76,6 +82,13 @@ class Settings(BaseSettings):
         ge=1024,
         le=16 * 1024 * 1024,
         description="Largest staff photo upload (PUT /api/v1/me/photo).",
+    )
+    archive_export_keep_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="How long a finished archive export (its JSON lines and HTML files) is "
+        "kept before the retention job deletes it.",
     )
     heartbeat_secs: float = Field(
         20, gt=0, description="Interval of WebSocket pings and of the node heartbeat."
@@ -321,6 +334,9 @@ class Settings(BaseSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.data_dir)
+
+    def resolved_secrets_key_file(self) -> Path:
+        return self.secrets_key_file or self.data_dir / "secrets.key"
 
 
 def value_list(value: str) -> list[str]:

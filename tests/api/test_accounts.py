@@ -349,3 +349,95 @@ async def test_staff_email_domains_and_account_audit(world: World) -> None:
     assert rows[3]["details"] == {"from": "agent", "to": "supervisor"}
     assert all(r["actor"] == f"staff:{world.user_ids['root']}" for r in rows)
     assert "another long one" not in str(rows)
+
+
+async def test_totp_secrets_are_sealed_at_rest_and_old_clear_ones_sealed_at_start(
+    world: World,
+) -> None:
+    import sqlalchemy as sa
+
+    from parley.storage import sealing
+    from parley.storage.tables import users
+
+    await world.add_staff("alice")
+    await world.add_staff("bob")
+    secret, _ = await enrol(world, "alice")
+
+    async def stored(username: str) -> tuple[str | None, str | None]:
+        async with world.parley.db.read() as tx:
+            row = await tx.one(
+                sa.select(users.c.totp_secret, users.c.totp_secret_sealed).where(
+                    users.c.username == username
+                )
+            )
+        assert row is not None
+        return row.totp_secret, row.totp_secret_sealed
+
+    clear, sealed = await stored("alice")
+    assert clear is None and sealed is not None
+    assert sealed.startswith("fernet:") and secret not in sealed
+    key_file = world.parley.settings.resolved_secrets_key_file()
+    assert key_file.exists() and str(key_file).startswith(str(world.parley.settings.data_dir))
+
+    # Bob enrolled before secrets were sealed (migration 0017): his is in the clear.
+    bob_secret = pyotp.random_base32()
+    async with world.parley.db.write() as tx:
+        await tx.conn.execute(
+            sa.update(users)
+            .where(users.c.username == "bob")
+            .values(totp_secret=bob_secret, totp_enabled=True)
+        )
+    await world.parley.accounts.start()  # what a node does as it starts
+    clear, sealed = await stored("bob")
+    assert clear is None and sealed is not None and bob_secret not in sealed
+    # Rotation: a new first key; the next start seals every secret with it.
+    before = (await stored("alice"))[1]
+    sealing.rotate(key_file)
+    await world.parley.accounts.start()
+    after = (await stored("alice"))[1]
+    assert after is not None and after != before
+    first = sealing.parse_keys(key_file.read_text())[0]
+    from cryptography.fernet import Fernet
+
+    assert Fernet(first).decrypt(after.removeprefix("fernet:").encode()).decode() == secret
+    # Both still sign in with their codes.
+    world.clock.advance(30)
+    for username, their_secret in (("alice", secret), ("bob", bob_secret)):
+        pending = (await login(world, username)).json()["pending_token"]
+        r = await second(world, {"pending_token": pending, "code": code_now(world, their_secret)})
+        assert r.status_code == 200, (username, r.text)
+    # A node without the key file, on a database with sealed secrets, does not start (a new
+    # key would lock everyone out of two-factor sign-in).
+    key_file.rename(key_file.with_name("elsewhere.key"))
+    try:
+        raised = False
+        try:
+            await world.parley.accounts.start()
+        except sealing.SealingError as exc:
+            raised = "missing" in str(exc)
+        assert raised
+        assert not key_file.exists()
+    finally:
+        key_file.with_name("elsewhere.key").rename(key_file)
+
+
+async def test_enrolment_gives_a_qr_code_of_the_otpauth_uri(world: World) -> None:
+    import xml.etree.ElementTree as ET
+
+    from parley.web.qr import qr_svg
+
+    await world.add_staff("alice")
+    async with world.staff_http("alice") as http:
+        r = await http.post("/api/v1/me/2fa")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    svg = body["qr_svg"]
+    root = ET.fromstring(svg)  # noqa: S314 (our own server's answer, in a test)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    # Nothing but a title and paths: no script, no handler, no link out.
+    tags = {el.tag.rsplit("}", 1)[-1] for el in root.iter()}
+    assert tags <= {"svg", "title", "g", "path"}
+    assert not [a for el in root.iter() for a in el.attrib if a.startswith("on") or "href" in a]
+    # It is the QR code of the URI returned with it (the same drawing, made again).
+    assert svg == qr_svg(body["otpauth_uri"], "Scan with your authenticator app")
+    assert svg != qr_svg(body["otpauth_uri"].replace(body["secret"], "A" * 32), "x")

@@ -11,7 +11,7 @@ import zipfile
 from typing import Any
 
 import httpx
-from tests.support import World
+from tests.support import World, WsClient
 
 from parley.domain.access import StaffRole
 
@@ -77,7 +77,22 @@ async def test_admins_set_the_policy_and_everyone_sees_the_notice(world: World) 
     async with world.node.http() as http:
         status = (await http.get("/api/v1/workgroups/sales/status")).json()
     assert status["archive_notice"] == notice
-    assert (await ok(world, "alice", "get", "/api/v1/archive/notice")) == {"notice": notice}
+    told = await ok(world, "alice", "get", "/api/v1/archive/notice")
+    assert told["notice"] == notice
+    assert told["keep_days"] == got["keep_days"]
+    assert told["updated_at"] is not None
+    assert told["lines"]["room"] == (
+        "Rooms are archived; each message is kept for 30 days, then removed."
+    )
+    assert told["lines"]["direct"] == "Direct messages are archived and kept with no time limit."
+    # Staff are told it in ``welcome`` too (visitors: in the workgroup's status).
+    async with world.agent("alice", available=False) as alice:
+        welcome = next(m for m in alice.received if m["type"] == "welcome")
+    assert welcome["archive"] == told
+    chat = await world.open_chat()
+    async with WsClient.connect(world.node.ws_url) as visitor:
+        welcome = await visitor.hello(visitor_token=chat["visitor_token"])
+    assert welcome["archive"] is None
     # Only admins; bad input is refused and changes nothing.
     assert (await rest(world, "alice", "put", ADMIN, json={"notice": "x"})).status_code == 403
     for bad in (

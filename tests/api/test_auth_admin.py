@@ -251,6 +251,7 @@ async def test_admin_manages_users(world: World) -> None:
         assert {k: v for k, v in r.json().items() if k != "id"} == {
             "username": "bob",
             "display_name": "Bob B.",
+            "shown_name": "Bob B.",
             "role": "agent",
             "active": True,
             "email": None,

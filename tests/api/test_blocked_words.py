@@ -302,3 +302,55 @@ async def test_dms_and_rooms_are_in_scope_staff_im(world: World) -> None:
         assert r.status_code == 200, r.text
     texts = [e["body"]["text"] for e in r.json() if e["kind"] == "message"]
     assert texts == ["I guarantee it", "the *** plan"]
+
+
+async def test_a_strangers_blocked_word_reads_like_no_such_conversation_and_is_not_audited(
+    world: World,
+) -> None:
+    """Access is checked before the words: a stranger's send to a DM answers exactly like a
+    send to a conversation that does not exist, a reader who is not a participant is
+    ``forbidden``, and neither leaves an audit row."""
+    await world.add_staff("root", StaffRole.ADMIN)
+    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("bob")
+    await world.add_staff("carol")
+    async with world.staff_http("root") as http:
+        await create(
+            http, rule("guarantee", "refuse", ["staff_im", "staff_to_customer"], reason="No")
+        )
+    cid, _ = await chat_with_agent(world)  # alice's
+    async with world.staff_http("alice") as http:
+        r = await http.post("/api/v1/im/direct", json={"user_ids": [world.user_ids["carol"]]})
+        assert r.status_code in (200, 201), r.text
+        dm = r.json()["id"]
+    body = {"client_id": "x1", "text": "I guarantee it"}
+    async with world.staff_http("bob") as http:
+        stranger = await http.post(f"/api/v1/conversations/{dm}/messages", json=body)
+        missing = await http.post(f"/api/v1/conversations/{'0' * 32}/messages", json=body)
+    assert stranger.status_code == missing.status_code == 404
+    assert (
+        stranger.json()
+        == missing.json()
+        == {"error": {"code": "not_found", "message": "no such conversation"}}
+    )
+    async with world.agent("bob", available=False) as bob:
+        frames = [
+            await bob.request({"type": "send", "conversation_id": c, **body})
+            for c in (dm, "0" * 32)
+        ]
+    assert [(f["code"], f["message"]) for f in frames] == [
+        ("not_found", "no such conversation")
+    ] * 2
+    # A supervisor reads the customer chat but does not take part in it.
+    async with world.staff_http("sam") as http:
+        r = await http.post(f"/api/v1/conversations/{cid}/messages", json=body)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", r.text
+    async with world.staff_http("root") as http:
+        assert (await http.get(AUDIT, params={"action": "blocked_word.refused"})).json() == []
+    # A participant's refusal is what the audit log keeps.
+    async with world.staff_http("alice") as http:
+        r = await http.post(f"/api/v1/conversations/{dm}/messages", json=body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "blocked_word"
+    async with world.staff_http("root") as http:
+        audited = (await http.get(AUDIT, params={"action": "blocked_word.refused"})).json()
+    assert [a["actor"] for a in audited] == [f"staff:{world.user_ids['alice']}"]

@@ -421,3 +421,13 @@ async def test_guests_are_not_in_the_directory_and_do_not_read_it(world: World) 
     ):
         r = await rest(world, "gus", method, path, **kw)
         assert r.status_code == 403, (path, r.text)
+
+
+async def test_the_older_staff_list_is_still_served_and_marked_deprecated(world: World) -> None:
+    await world.add_staff("alice")
+    async with world.staff_http("alice") as http:
+        r = await http.get("/api/v1/staff")
+        assert r.status_code == 200 and [m["username"] for m in r.json()] == ["alice"]
+        spec = (await http.get("/openapi.json")).json()
+    assert spec["paths"]["/api/v1/staff"]["get"]["deprecated"] is True
+    assert "deprecated" not in spec["paths"]["/api/v1/directory"]["get"]

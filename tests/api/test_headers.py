@@ -220,3 +220,48 @@ async def test_a_revalidated_file_keeps_the_policy_of_its_200(node: World) -> No
             assert "content-security-policy" not in again.headers, path
             assert "x-frame-options" not in again.headers, path
             assert_common(again, path)
+
+
+async def test_staff_photos_are_cached_privately_and_revalidated_by_etag(node: World) -> None:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(out, format="PNG")
+    uid = node.user_ids["alice"]
+    async with node.staff_http("alice") as http:
+        r = await http.put("/api/v1/me/photo", content=out.getvalue())
+        assert r.status_code == 200, r.text
+        photo = f"/api/v1/staff/{uid}/photo"
+        r = await http.get(photo)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+        assert r.headers["cache-control"] == "private, max-age=300"
+        etag = r.headers["etag"]
+        assert_common(r, "photo")
+        # Revalidated: 304, no body, the same caching and ETag.
+        again = await http.get(photo, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"] == "private, max-age=300"
+        # A changed photo has a new ETag (and a new versioned URL in the directory).
+        out2 = io.BytesIO()
+        Image.new("RGB", (64, 64), "blue").save(out2, format="PNG")
+        assert (await http.put("/api/v1/me/photo", content=out2.getvalue())).status_code == 200
+        changed = await http.get(photo, headers={"If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+        # Everything else under /api/ stays no-store: other routes, and a photo route's errors.
+        for path, status in (
+            ("/api/v1/directory", 200),
+            (f"/api/v1/staff/{uid}", 404),
+            ("/api/v1/staff/99999/photo", 404),
+            (f"/api/v1/staff/{uid}/photo/x", 404),
+            ("/api/v1/me/photo", 405),
+        ):
+            r = await http.get(path)
+            assert r.status_code == status, (path, r.text)
+            assert r.headers["cache-control"] == "no-store", path
+    # Not signed in: refused, and not cached either.
+    async with node.node.http() as http:
+        r = await http.get(f"/api/v1/staff/{uid}/photo")
+        assert r.status_code == 401 and r.headers["cache-control"] == "no-store"

@@ -40,20 +40,25 @@ class Model:
     customer_sub: str | None = None
     backchannel: Model | None = None
     chat: str | None = None
+    typed_email: str | None = None
+    #: A back-channel: its chat, whose customer its summary carries.
+    owner: Model | None = None
 
     def summary(self) -> Summary:
         kept = sorted(self.entries.items())
         bc = self.backchannel
+        customer = self.owner or self
         return Summary(
             self.id,
             self.kind,
             self.ended_at is not None,
             max([self.created, *self.entries.values()]),
             kept[0][1] if kept else None,
-            self.customer_sub,
+            customer.customer_sub,
             None,
             self.chat,
             None if bc is None else bc.summary(),
+            customer.typed_email,
         )
 
 
@@ -75,12 +80,14 @@ keep = st.one_of(st.none(), st.integers(1, 5))
     ),
     held=st.sets(st.integers(0, 7), max_size=2),
     held_sub=st.booleans(),
+    held_email=st.booleans(),
 )
 def test_only_what_expired_is_gone_and_every_cursor_has_an_answer(
     policy_days: dict[Kind, int | None],
     steps: list[tuple[int, str, int]],
     held: set[int],
     held_sub: bool,
+    held_email: bool,
 ) -> None:
     policy = Policy(policy_days)
     now = T0
@@ -88,13 +95,16 @@ def test_only_what_expired_is_gone_and_every_cursor_has_an_answer(
     for i in range(8):
         kind = [Kind.CUSTOMER_CHAT, Kind.DIRECT, Kind.ROOM, Kind.CUSTOMER_CHAT][i % 4]
         convs[f"c{i}"] = Model(f"c{i}", kind, T0, customer_sub="dana" if i == 4 else None)
-    # c0 has a back-channel (c8)
-    bc = Model("c8", Kind.BACKCHANNEL, T0, chat="c0")
+    # c0 (Erin typed her email) has a back-channel (c8), held with it by a hold on Erin.
+    convs["c0"].typed_email = "erin@example.com"
+    bc = Model("c8", Kind.BACKCHANNEL, T0, chat="c0", owner=convs["c0"])
     convs["c0"].backchannel = bc
     convs["c8"] = bc
     holds = [Hold(n + 1, conversation_id=f"c{i}") for n, i in enumerate(sorted(held))]
     if held_sub:
         holds.append(Hold(99, customer_sub="dana"))
+    if held_email:
+        holds.append(Hold(98, customer_email="ERIN@example.com"))
     removed: set[str] = set()
     # What each client has applied: a cursor per conversation, taken at random moments.
     cursors: dict[str, int] = {}
@@ -221,3 +231,36 @@ def test_the_compliance_right_reads_staff_conversations_and_nothing_else_does() 
     chat = replace(dm, kind=Kind.CUSTOMER_CHAT, room=None, participants=(), workgroup_id=9)
     assert not access.can_read(carl, chat)
     assert access.can_read(replace(carl, compliance=True), chat)
+
+
+def test_a_hold_on_a_customer_covers_both_emails_and_the_back_channel() -> None:
+    now = T0 + timedelta(days=30)
+    policy = Policy({Kind.CUSTOMER_CHAT: 1, Kind.BACKCHANNEL: 1})
+    verified = Summary("a", Kind.CUSTOMER_CHAT, True, T0, None, "s1", "Fred@Example.com")
+    typed = Summary("b", Kind.CUSTOMER_CHAT, True, T0, None, typed_email="fred@example.COM")
+    neither = Summary("c", Kind.CUSTOMER_CHAT, True, T0, None, "s2", "zed@example.com")
+    by_email = Hold(1, customer_email="FRED@example.com")
+    assert by_email.covers(verified) and by_email.covers(typed)
+    assert not by_email.covers(neither)
+    assert [decide(policy, [by_email], s, now) for s in (verified, typed)] == [[], []]
+    assert decide(policy, [by_email], neither, now) != []
+    # A back-channel's summary carries its chat's customer: trimmed only if that is not held.
+    bc = Summary("d", Kind.BACKCHANNEL, False, T0, T0, "s1", held_with="a")
+    assert decide(policy, [Hold(2, customer_sub="s1")], bc, now) == []
+    assert decide(policy, [Hold(2, customer_sub="s2")], bc, now) != []
+    # What the retention queries leave out: held ids, subs, emails (case-folded).
+    assert retention.held([by_email, Hold(2, customer_sub="s1"), Hold(3, "c9")]) == (
+        retention.Held(("c9",), ("s1",), ("fred@example.com",))
+    )
+
+
+def test_the_lines_staff_are_shown_per_kind() -> None:
+    lines = retention.kind_lines(Policy({Kind.CUSTOMER_CHAT: 90, Kind.ROOM: 1}))
+    assert lines == {
+        Kind.CUSTOMER_CHAT: "Customer chats are archived and kept for 90 days after they end, "
+        "then removed.",
+        Kind.DIRECT: "Direct messages are archived and kept with no time limit.",
+        Kind.ROOM: "Rooms are archived; each message is kept for 1 day, then removed.",
+        Kind.BACKCHANNEL: "Back-channels are archived and kept with no time limit.",
+    }
+    assert "36,500 days" in retention.kind_line(Kind.DIRECT, 36_500)

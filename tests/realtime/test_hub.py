@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from parley.domain.access import Principal, Visitor
 from parley.protocol import ConversationOut, EntryOut, QueueStatus
-from parley.realtime.hub import ClientConnection, Hub
+from parley.realtime.hub import Backlog, ClientConnection, Hub
 from parley.realtime.notifications import Appended, ToConversation
 
 CID = "c" * 32
@@ -34,6 +34,19 @@ class FakeRecord:
     def __init__(self, last: int) -> None:
         self.entries = [entry(i) for i in range(1, last + 1)]
         self.reads = 0
+        self.last_seq = last
+        #: Where the kept history starts (``trim`` moves it up, as the retention job does).
+        self.start = 1
+
+    def trim(self, start: int) -> None:
+        self.entries = [e for e in self.entries if e.seq >= start]
+        self.start = start
+
+    def append(self, *seqs: int) -> list[EntryOut]:
+        new = [entry(s) for s in seqs]
+        self.entries += new
+        self.last_seq = max(self.last_seq, *seqs)
+        return new
 
     async def conversation_out(self, conversation_id: str) -> ConversationOut | None:
         return ConversationOut(
@@ -41,17 +54,22 @@ class FakeRecord:
             kind="customer_chat",
             status="active",
             workgroup_id=1,
-            last_seq=len(self.entries),
+            last_seq=max([self.last_seq, *(e.seq for e in self.entries)]),
             created_at=NOW,
             ended_at=None,
             end_reason=None,
             metadata={},
             participants=[],
+            history_starts_at_seq=self.start,
         )
 
-    async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]:
+    async def backlog(self, conversation_id: str, after: int, *, state: bool = False) -> Backlog:
         self.reads += 1
-        return [e for e in self.entries if e.seq > after]
+        return Backlog(
+            self.start,
+            [e for e in self.entries if e.seq > after],
+            await self.conversation_out(conversation_id) if state else None,
+        )
 
 
 async def no_snapshot(_: Principal) -> Sequence[BaseModel]:
@@ -169,3 +187,92 @@ async def test_following_again_does_not_send_the_conversation_twice() -> None:
     assert seqs(sent(conn)) == [1, 2, 3]
     await hub.handle(Follow(user_id=7, conversation_id=CID))  # then accepts it
     assert sent(conn) == []
+
+
+def removed(messages: list[dict[str, object]]) -> list[object]:
+    """The ``history_starts_at_seq`` of every ``history_removed`` error sent."""
+    return [
+        m["history_starts_at_seq"]
+        for m in messages
+        if m["type"] == "error" and m["code"] == "history_removed"
+    ]
+
+
+async def test_a_live_catch_up_into_removed_history_says_history_removed() -> None:
+    record = FakeRecord(last=3)
+    hub = Hub(record, no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 3)
+    sent(conn)
+    # 4 to 6 are committed but their hints are lost; then the retention job trims 1 to 6.
+    record.append(4, 5, 6)
+    record.trim(7)
+    await hub.handle(Appended(conversation_id=CID, entries=record.append(7)))
+    messages = sent(conn)
+    assert [m["type"] for m in messages] == ["error", "entry"]
+    assert messages[0]["conversation_id"] == CID and removed(messages) == [7]
+    assert seqs(messages) == [7]
+    # Told once: the next gap reads from what is kept, with nothing more to say.
+    record.append(8)
+    await hub.handle(Appended(conversation_id=CID, entries=record.append(9)))
+    messages = sent(conn)
+    assert removed(messages) == [] and seqs(messages) == [8, 9]
+
+
+async def test_a_resync_into_removed_history_says_history_removed() -> None:
+    record = FakeRecord(last=2)
+    hub = Hub(record, no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 2)
+    sent(conn)
+    record.append(3, 4, 5)  # published while the bus was down
+    record.trim(5)
+    await hub.resync()
+    messages = sent(conn)
+    assert removed(messages) == [5] and seqs(messages) == [5]
+
+
+async def test_following_from_a_cursor_below_what_is_kept() -> None:
+    record = FakeRecord(last=6)
+    record.trim(4)
+    hub = Hub(record, no_snapshot)
+    # A cursor the client holds: told, before the state, then sent from what is kept.
+    told = ClientConnection("x", Visitor(CID))
+    hub.attach(told)
+    await hub.follow(told, CID, 1)
+    messages = sent(told)
+    assert [m["type"] for m in messages[:2]] == ["error", "conversation"]
+    assert removed(messages) == [4] and seqs(messages) == [4, 5, 6]
+    # Without a cursor (0, not sent): from what is kept, silently.
+    silent = ClientConnection("y", Visitor(CID))
+    hub.attach(silent)
+    await hub.follow(silent, CID, 0)
+    messages = sent(silent)
+    assert removed(messages) == [] and seqs(messages) == [4, 5, 6]
+    # A cursor 0 the client did send is told, as on hello.
+    explicit = ClientConnection("z", Visitor(CID))
+    hub.attach(explicit)
+    await hub.follow(explicit, CID, 0, announce=True)
+    assert removed(sent(explicit)) == [4]
+    # At or after the cut, nothing to say.
+    fine = ClientConnection("w", Visitor(CID))
+    hub.attach(fine)
+    await hub.follow(fine, CID, 3, announce=True)
+    messages = sent(fine)
+    assert removed(messages) == [] and seqs(messages) == [4, 5, 6]
+
+
+async def test_a_silent_follow_of_a_trimmed_empty_conversation_is_not_told_later() -> None:
+    record = FakeRecord(last=3)
+    record.trim(4)  # everything expired
+    hub = Hub(record, no_snapshot)
+    conn = ClientConnection("x", Visitor(CID))
+    hub.attach(conn)
+    await hub.follow(conn, CID, 0)
+    assert seqs(sent(conn)) == []
+    assert conn.cursors[CID] == 3  # it stands where what is kept begins
+    await hub.handle(Appended(conversation_id=CID, entries=record.append(4)))
+    messages = sent(conn)
+    assert removed(messages) == [] and seqs(messages) == [4]

@@ -2,7 +2,8 @@
 staff email domains.
 
 - ``AccountPolicy``: what an admin sets (``require_2fa``, ``internal_only``,
-  ``staff_email_domains``), validated by ``AccountPolicy.validated``.
+  ``staff_email_domains``, ``name_format``: how staff names look to others, see
+  ``domain.names``), validated by ``AccountPolicy.validated``.
 - ``two_factor_required(policy, role)``: whether someone of ``role`` must sign in with a code.
 - ``check_email(policy, role, email)``: a staff account's email must be in the company's
   domains when the policy names any (guests come from outside by definition).
@@ -25,6 +26,7 @@ import pyotp
 
 from parley.domain.access import StaffRole, rank
 from parley.domain.errors import InvalidInput
+from parley.domain.names import NameFormat
 
 #: A TOTP time step, as authenticator apps use (RFC 6238 defaults: 30 s, 6 digits, SHA-1).
 TOTP_STEP_SECS = 30
@@ -53,6 +55,8 @@ class AccountPolicy:
     internal_only: bool = False
     #: Staff accounts' email must be at one of these (empty: any).
     staff_email_domains: tuple[str, ...] = ()
+    #: How every staff member's name is shown to others (``names.shown_name``).
+    name_format: NameFormat = NameFormat.AS_ENTERED
 
     def validated(self) -> AccountPolicy:
         if len(self.staff_email_domains) > MAX_DOMAINS:
@@ -65,7 +69,10 @@ class AccountPolicy:
             if domain not in domains:
                 domains.append(domain)
         return AccountPolicy(
-            TwoFactorPolicy(self.require_2fa), self.internal_only, tuple(sorted(domains))
+            TwoFactorPolicy(self.require_2fa),
+            self.internal_only,
+            tuple(sorted(domains)),
+            NameFormat(self.name_format),
         )
 
     def plain(self) -> dict[str, object]:
@@ -73,6 +80,7 @@ class AccountPolicy:
             "require_2fa": self.require_2fa.value,
             "internal_only": self.internal_only,
             "staff_email_domains": list(self.staff_email_domains),
+            "name_format": self.name_format.value,
         }
 
 

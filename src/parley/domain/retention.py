@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from parley.domain.conversation import Kind
-from parley.domain.errors import InvalidInput
+from parley.domain.errors import HistoryRemoved, InvalidInput
 
 #: The longest a policy may say in days (100 years); beyond that, say "forever".
 MAX_KEEP_DAYS = 36_500
@@ -62,6 +62,31 @@ def validate_keep_days(days: int | None) -> int | None:
     return days
 
 
+_KIND_NAMES = {
+    Kind.CUSTOMER_CHAT: "Customer chats",
+    Kind.DIRECT: "Direct messages",
+    Kind.ROOM: "Rooms",
+    Kind.BACKCHANNEL: "Back-channels",
+}
+
+
+def kind_line(kind: Kind, days: int | None) -> str:
+    """One line of plain text saying how the archiving policy keeps one kind of conversation,
+    for the console to show where people write (a DM, a room, a back-channel, a chat)."""
+    name = _KIND_NAMES[kind]
+    if days is None:
+        return f"{name} are archived and kept with no time limit."
+    span = "1 day" if days == 1 else f"{days:,} days"
+    if kind is Kind.CUSTOMER_CHAT:
+        return f"{name} are archived and kept for {span} after they end, then removed."
+    return f"{name} are archived; each message is kept for {span}, then removed."
+
+
+def kind_lines(policy: Policy) -> dict[Kind, str]:
+    """``kind_line`` for every kind."""
+    return {kind: kind_line(kind, policy.days(kind)) for kind in Kind}
+
+
 def validate_notice(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_NOTICE_CHARS:
@@ -83,12 +108,20 @@ class Hold:
     reason: str = ""
 
     def covers(self, conv: Summary) -> bool:
+        """A hold on a conversation covers it and its back-channel; a hold on a customer
+        covers every chat of theirs (by ``sub``; by email, the verified one or the one typed
+        in the form, case-folded), and each chat's back-channel (whose summary carries its
+        chat's customer)."""
         if self.conversation_id is not None:
             return self.conversation_id in (conv.id, conv.held_with)
         if self.customer_sub is not None:
             return conv.customer_sub == self.customer_sub
-        if self.customer_email is not None and conv.customer_email is not None:
-            return conv.customer_email.casefold() == self.customer_email.casefold()
+        if self.customer_email is not None:
+            wanted = self.customer_email.casefold()
+            return any(
+                email is not None and email.casefold() == wanted
+                for email in (conv.customer_email, conv.typed_email)
+            )
         return False
 
 
@@ -111,7 +144,9 @@ def new_hold(
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """What the policy needs to know of one conversation."""
+    """What the policy needs to know of one conversation. A back-channel's carries its
+    customer chat's customer (``customer_sub``, the emails): a hold on the customer holds it
+    with the chat."""
 
     id: str
     kind: Kind
@@ -121,11 +156,14 @@ class Summary:
     #: The oldest entry still kept (None: none is left).
     oldest_entry_at: datetime | None = None
     customer_sub: str | None = None
+    #: The verified email (the identity token's).
     customer_email: str | None = None
     #: A back-channel: its customer chat (held with it, removed with it).
     held_with: str | None = None
     #: A customer chat: its back-channel's summary, if it has one.
     backchannel: Summary | None = None
+    #: The email typed in the pre-chat form (not an identity, but a hold by email covers it).
+    typed_email: str | None = None
 
 
 class Action(StrEnum):
@@ -139,6 +177,27 @@ class Removal:
     action: Action
     #: TRIM: entries created before this go (a prefix; see ``trim_point``).
     before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the holds keep, as the retention job's queries leave it out (so that held
+    conversations do not fill every batch): conversation ids (a back-channel is left out
+    with its chat), customer ``sub``s, and emails (case-folded). ``decide`` still checks
+    every hold: the queries only spare it the work."""
+
+    conversations: tuple[str, ...] = ()
+    subs: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+
+def held(holds: Iterable[Hold]) -> Held:
+    holds = list(holds)
+    return Held(
+        tuple(h.conversation_id for h in holds if h.conversation_id is not None),
+        tuple(h.customer_sub for h in holds if h.customer_sub is not None),
+        tuple(h.customer_email.casefold() for h in holds if h.customer_email is not None),
+    )
 
 
 def holding(holds: Iterable[Hold], conv: Summary) -> Hold | None:
@@ -210,3 +269,13 @@ def cursor_answer(cursor: int, history_starts_at_seq: int, last_seq: int) -> Cur
     if cursor < history_starts_at_seq - 1:
         return CursorAnswer.HISTORY_REMOVED
     return CursorAnswer.OK
+
+
+def history_removed(conversation_id: str, history_starts_at_seq: int) -> HistoryRemoved:
+    """The answer to a cursor below ``history_starts_at_seq - 1`` (``cursor_answer``), the
+    same on every path that sends history from a cursor (hello, a live catch-up, REST)."""
+    return HistoryRemoved(
+        f"entries of conversation {conversation_id} before seq {history_starts_at_seq} were "
+        f"removed by the archiving policy; it is sent from seq {history_starts_at_seq}",
+        history_starts_at_seq,
+    )

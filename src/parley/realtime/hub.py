@@ -28,6 +28,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from parley.domain import retention
 from parley.domain.access import Principal, Staff, Visitor
 from parley.metrics import Metrics
 from parley.protocol import Ack, ConversationOut, ConversationState, EntryMessage, EntryOut, Error
@@ -49,12 +50,25 @@ log = logging.getLogger(__name__)
 DEFAULT_OUTBOX_LIMIT = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """One read of the record (one snapshot): where the kept history of a conversation starts,
+    the entries after a cursor (none below ``history_starts_at_seq``), and, when asked for,
+    the conversation's state."""
+
+    history_starts_at_seq: int
+    entries: Sequence[EntryOut]
+    state: ConversationOut | None = None
+
+
 class SyncSource(Protocol):
     """Reads the record; implemented by the chat service."""
 
-    async def conversation_out(self, conversation_id: str) -> ConversationOut | None: ...
-
-    async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]: ...
+    async def backlog(
+        self, conversation_id: str, after: int, *, state: bool = False
+    ) -> Backlog | None:
+        """None: no such conversation (any more)."""
+        ...
 
 
 class Transport(Protocol):
@@ -257,22 +271,38 @@ class Hub:
                 if not followers:
                     del self._by_conversation[conversation_id]
 
-    async def follow(self, conn: ClientConnection, conversation_id: str, cursor: int) -> None:
+    async def follow(
+        self,
+        conn: ClientConnection,
+        conversation_id: str,
+        cursor: int,
+        *,
+        announce: bool | None = None,
+    ) -> None:
         """Start following a conversation: its state, what follows ``cursor``, then live.
 
         The connection is registered before the database is read, so that an entry committed
         in between arrives either in the read or as a notification (deduplicated by cursor).
+        The state and the entries come from one read (``SyncSource.backlog``). A cursor below
+        what the archiving policy kept is told ``history_removed`` before the state when
+        ``announce`` (default: when the cursor is above 0; a hello says whether the client
+        sent one), and is sent from ``history_starts_at_seq`` either way.
         """
         async with conn.lock:
             if conversation_id in conn.cursors:
                 cursor = min(cursor, conn.cursors[conversation_id])
             self._by_conversation[conversation_id].add(conn)
             conn.cursors[conversation_id] = cursor
-            state = await self._source.conversation_out(conversation_id)
-            if state is None:
+            found = await self._source.backlog(conversation_id, cursor, state=True)
+            if found is None or found.state is None:
                 return
-            conn.send(ConversationState(conversation=state))
-            await self._catch_up(conn, conversation_id)
+            self._send_backlog(
+                conn,
+                conversation_id,
+                found,
+                announce=cursor > 0 if announce is None else announce,
+                state=found.state,
+            )
 
     async def follow_read(
         self,
@@ -394,10 +424,45 @@ class Hub:
                 conn.cursors[conversation_id] = cursor
 
     async def _catch_up(self, conn: ClientConnection, conversation_id: str) -> None:
+        """Send what follows the connection's cursor, read from the record (a gap, a resync,
+        an ack that would overtake): a cursor the retention job has since left behind is told
+        ``history_removed`` first, as on hello."""
+        found = await self._source.backlog(conversation_id, conn.cursors[conversation_id])
+        if found is not None:
+            self._send_backlog(conn, conversation_id, found, announce=True)
+
+    def _send_backlog(
+        self,
+        conn: ClientConnection,
+        conversation_id: str,
+        found: Backlog,
+        *,
+        announce: bool,
+        state: ConversationOut | None = None,
+    ) -> None:
+        """``history_removed`` (when the cursor is below what is kept and ``announce``), the
+        state (when given), then the entries after the cursor; the cursor then stands at
+        least at ``history_starts_at_seq - 1``, so nothing removed is ever announced twice."""
         cursor = conn.cursors[conversation_id]
-        for entry in await self._source.entries_after(conversation_id, cursor):
-            conn.send(_entry_for(conn, conversation_id, entry))
-            cursor = entry.seq
+        start = found.history_starts_at_seq
+        if cursor < start - 1:  # domain.retention.cursor_answer: history_removed
+            if announce:
+                removed = retention.history_removed(conversation_id, start)
+                conn.send(
+                    Error(
+                        code=removed.code,
+                        message=removed.message,
+                        conversation_id=conversation_id,
+                        history_starts_at_seq=start,
+                    )
+                )
+            cursor = start - 1
+        if state is not None:
+            conn.send(ConversationState(conversation=state))
+        for entry in found.entries:
+            if entry.seq > cursor:
+                conn.send(_entry_for(conn, conversation_id, entry))
+                cursor = entry.seq
         conn.cursors[conversation_id] = cursor
 
     def expect_ack(

@@ -17,8 +17,10 @@ Every change writes an audit row (``storage.audit``) in its own transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -34,6 +36,7 @@ from parley.domain.access import NO_SUCH_CONVERSATION, Staff, StaffRole, require
 from parley.domain.accounts import AccountPolicy
 from parley.domain.conversation import Conversation, Participant, Role, staff_key
 from parley.domain.errors import Conflict, InternalOnly, InvalidInput, NotFound, Unauthenticated
+from parley.domain.names import shown_name
 from parley.mail import Mailer, MailError
 from parley.protocol import EntryOut
 from parley.realtime.bus import Bus
@@ -46,6 +49,7 @@ from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.rooms import RoomStore
+from parley.storage.sealing import Sealer
 from parley.storage.staff import StaffStore, UserRow
 from parley.storage.tx import Tx
 
@@ -104,7 +108,10 @@ class AccountService:
         audit: AuditStore,
         conversations: ConversationStore,
         rooms: RoomStore,
+        sealer: Sealer,
     ) -> None:
+        """``sealer``: the key ring ``accounts`` seals TOTP secrets with (``start`` loads it)."""
+        self._sealer = sealer
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -121,6 +128,27 @@ class AccountService:
         self._conversations = conversations
         self._rooms = rooms
 
+    async def start(self) -> None:
+        """Load the secrets key (made on a first start, unless the database already holds
+        secrets sealed with one: then a missing key file stops the start, ``SealingError``),
+        then seal with its first key every TOTP secret that is not: those in the clear from
+        before 0017 and those sealed with an older key after a rotation."""
+        async with self._db.read() as tx:
+            sealed = await self._accounts.any_sealed_secret(tx)
+        await asyncio.to_thread(self._sealer.load, create=not sealed)
+        async with self._db.write() as tx:
+            done, unreadable = await self._accounts.reseal_secrets(tx)
+        if done:
+            log.info("sealed %d two-factor secret(s) with the first secrets key", done)
+        if unreadable:
+            log.error(
+                "%d two-factor secret(s) are sealed with a key %s does not hold: those accounts "
+                "cannot sign in with a code until the key is back (or an admin resets their "
+                "two-factor sign-in)",
+                unreadable,
+                self._sealer.path,
+            )
+
     # The policy -----------------------------------------------------------------------------
 
     async def policy(self, actor: Staff) -> AccountPolicy:
@@ -128,16 +156,31 @@ class AccountService:
         async with self._db.read() as tx:
             return await self._accounts.policy(tx)
 
-    async def set_policy(self, actor: Staff | None, new: AccountPolicy) -> AccountPolicy:
+    async def set_policy(
+        self,
+        actor: Staff | None,
+        new: AccountPolicy | Callable[[AccountPolicy], AccountPolicy],
+    ) -> AccountPolicy:
+        """Set the account policy (``new``, or ``new(current)`` for a change of some of it).
+        A new ``name_format`` renames every account as others see it (``display_name`` from
+        the name as entered), in the same transaction; names already in conversations stay
+        as they were when their people joined, as after a rename."""
         if actor is not None:
             require_role(actor, StaffRole.ADMIN)
-        new = new.validated()
         now = self._clock.now()
         notes: list[Notification] = []
         guests: list[UserRow] = []
         async with self._db.write() as tx:
             old = await self._accounts.policy(tx)
+            new = (new if isinstance(new, AccountPolicy) else new(old)).validated()
             await self._accounts.set_policy(tx, new)
+            if new.name_format is not old.name_format:
+                for user in await self._staff.list_users(tx):
+                    shown = shown_name(user.entered_name, new.name_format)
+                    if shown != user.display_name:
+                        await self._staff.update_user(
+                            tx, user.id, display_name=shown, name_as_entered=user.entered_name
+                        )
             await self._audit.record(
                 tx,
                 now,
@@ -361,6 +404,7 @@ class AccountService:
                     raise Unauthenticated(NO_SUCH_INVITATION)
                 if await self._staff.user_by_username(tx, username) is not None:
                     raise Conflict(f"the username {username!r} is taken")
+                entered, display_name = display_name, shown_name(display_name, policy.name_format)
                 user_id = await self._staff.insert_user(
                     tx,
                     username,
@@ -369,6 +413,7 @@ class AccountService:
                     password_hash,
                     now,
                     email=invitation.email,
+                    name_as_entered=entered,
                 )
                 if not await self._accounts.accept_guest_invitation(
                     tx, invitation.token_hash, user_id

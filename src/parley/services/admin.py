@@ -15,6 +15,7 @@ from parley.domain.access import Principal, Staff, StaffRole, require_role
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.forms import FormField, validate_fields
 from parley.domain.identity import Mode as IdentityMode
+from parley.domain.names import shown_name
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Kick, Notification, Revoke
 from parley.services.auth import hash_password
@@ -161,7 +162,14 @@ class AdminService:
                 if await self._staff.user_by_username(tx, username) is not None:
                     raise Conflict(f"the username {username!r} is taken")
                 user_id = await self._staff.insert_user(
-                    tx, username, display_name, role, password_hash, now, email=email
+                    tx,
+                    username,
+                    shown_name(display_name, policy.name_format),
+                    role,
+                    password_hash,
+                    now,
+                    email=email,
+                    name_as_entered=display_name,
                 )
                 await self._record(
                     tx,
@@ -210,7 +218,7 @@ class AdminService:
         if display_name is not None:
             if not display_name.strip() or len(display_name) > 128:
                 raise InvalidInput("a display name needs 1 to 128 characters")
-            values["display_name"] = display_name.strip()
+            values["name_as_entered"] = display_name.strip()
         if password is not None:
             if len(password) < MIN_PASSWORD_CHARS:
                 raise InvalidInput(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
@@ -221,9 +229,11 @@ class AdminService:
                 raise NotFound(f"no user {username!r}")
             if role is not None and role is not user.role and user.role is StaffRole.GUEST:
                 raise InvalidInput("a guest stays a guest; make a staff account instead")
+            policy = await self._accounts.policy(tx)
             if user.role is not StaffRole.GUEST and (email is not None or role is not None):
-                policy = await self._accounts.policy(tx)
                 account_policy.check_email(policy, role or user.role, email or user.email)
+            if display_name is not None:
+                values["display_name"] = shown_name(display_name.strip(), policy.name_format)
             if values:
                 await self._staff.update_user(tx, user.id, **values)
             await self._audit_update(tx, actor, user, role, active, password, display_name, email)
@@ -262,7 +272,7 @@ class AdminService:
         if password is not None:
             await self._record(tx, actor, "account.password_reset", user.id, {})
         changed: dict[str, object] = {}
-        if display_name is not None and display_name.strip() != user.display_name:
+        if display_name is not None and display_name.strip() != user.entered_name:
             changed["display_name"] = display_name.strip()
         if email is not None and email != user.email:
             changed["email"] = email

@@ -35,6 +35,7 @@ from parley.domain.access import Staff, StaffRole
 from parley.domain.conversation import Conversation, Entry, Kind
 from parley.domain.errors import InvalidInput, NotFound
 from parley.domain.retention import Action, Hold
+from parley.protocol import ArchiveNoticeOut
 from parley.services.house_rules import actor_of
 from parley.storage.archive import ArchiveQuery, ArchiveStore, ExportRow, Hit, HoldRow
 from parley.storage.audit import AuditStore
@@ -57,8 +58,18 @@ MAX_SEARCH_LIMIT = 200
 MAX_SEARCH_OFFSET = 10_000
 #: The most conversations a customer's export or deletion covers in one request.
 MAX_CUSTOMER_CONVERSATIONS = 1000
-#: How often a running export writes its progress (every this many conversations).
+#: How often a running export writes its progress (every this many conversations), and its
+#: heartbeat at least this often besides.
 PROGRESS_EVERY = 10
+EXPORT_HEARTBEAT = timedelta(minutes=1)
+#: A running export whose heartbeat is older than this lost its node (stopped, crashed): the
+#: retention job marks it failed (``interrupted``).
+EXPORT_STALE = timedelta(minutes=10)
+#: The default of ``archive_export_keep_days``: finished exports (rows and files) are deleted
+#: by the retention job this long after they finished.
+EXPORT_KEEP = timedelta(days=7)
+#: The most exports one retention round deletes.
+EXPORTS_PER_SWEEP = 100
 
 NOTICE = "notice"
 DEFAULT_NOTICE = ""
@@ -71,6 +82,22 @@ class ArchivePolicy:
     holds: list[HoldRow]
     #: Who holds the compliance right (user ids, deactivated accounts included).
     compliance_users: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffNotice:
+    notice: str
+    updated_at: datetime | None
+    keep_days: dict[Kind, int | None]
+    lines: dict[Kind, str]
+
+    def out(self) -> ArchiveNoticeOut:
+        return ArchiveNoticeOut(
+            notice=self.notice,
+            updated_at=self.updated_at,
+            keep_days={k.value: v for k, v in self.keep_days.items()},
+            lines={k.value: v for k, v in self.lines.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,20 +191,54 @@ class ArchiveService:
         conversations: ConversationStore,
         archive: ArchiveStore,
         audit: AuditStore,
+        node_id: str = "",
+        export_keep: timedelta = EXPORT_KEEP,
     ) -> None:
+        """``node_id``: this node's, written on the exports it runs; ``export_keep``: how long
+        a finished export is kept (``archive_export_keep_days``)."""
         self._db = db
         self._clock = clock
         self._conversations = conversations
         self._archive = archive
         self._audit = audit
-        self._exports: set[asyncio.Task[None]] = set()
+        self._node_id = node_id
+        self.export_keep = export_keep
+        #: The exports this node runs: task -> export id.
+        self._exports: dict[asyncio.Task[None], str] = {}
+        #: When the retention job looks at the exports next (at most once a minute).
+        self._exports_due: datetime | None = None
+
+    async def start(self) -> None:
+        """At start-up: an export a previous process left ``running`` (it stopped or crashed
+        mid-export) is marked failed (``interrupted``): on SQLite every one (a single node),
+        on PostgreSQL those of this node id and those whose heartbeat is stale (another
+        node's that is alive goes on). Start it again to get it."""
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            count = await self._archive.interrupt_exports(
+                tx,
+                now,
+                node_id=self._node_id or None,
+                stale_before=now - EXPORT_STALE,
+                everyone=self._db.is_sqlite,
+            )
+        if count:
+            log.warning("%d archive export(s) left running by a stopped node marked failed", count)
 
     async def close(self) -> None:
-        for task in list(self._exports):
+        """Stop the exports this node runs; each is marked failed (``interrupted``)."""
+        running = dict(self._exports)
+        for task in running:
             task.cancel()
-        for task in list(self._exports):
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if running:
+            with contextlib.suppress(Exception):
+                async with self._db.write() as tx:
+                    await self._archive.interrupt_exports(
+                        tx, self._clock.now(), ids=list(running.values())
+                    )
 
     async def wait_exports(self) -> None:
         """Until every export this node started has finished (tests, shutdown)."""
@@ -227,6 +288,20 @@ class ArchiveService:
         """The line shown where people write (public: the widget reads it)."""
         async with self._db.read() as tx:
             return await self._archive.setting(tx, NOTICE) or DEFAULT_NOTICE
+
+    async def staff_notice(self) -> StaffNotice:
+        """What every staff member is told (``welcome``, ``GET /archive/notice``): the notice,
+        when it or the policy last changed, and per kind the days kept and a line to show."""
+        async with self._db.read() as tx:
+            notice = await self._archive.setting(tx, NOTICE) or DEFAULT_NOTICE
+            policy = await self._archive.policy(tx)
+            changed = await self._archive.changed_at(tx, NOTICE)
+        return StaffNotice(
+            notice,
+            changed,
+            {k: policy.days(k) for k in Kind},
+            retention.kind_lines(policy),
+        )
 
     async def add_hold(
         self,
@@ -339,7 +414,9 @@ class ArchiveService:
                 query, reader=None if reader.compliance else reader.user_id, offset=0
             )
             saved = _query_json(query)
-            await self._archive.create_export(tx, export_id, staff.user_id, saved, now)
+            await self._archive.create_export(
+                tx, export_id, staff.user_id, saved, now, self._node_id
+            )
             await self._record(
                 tx,
                 staff,
@@ -348,8 +425,8 @@ class ArchiveService:
                 {**saved, "compliance": reader.compliance},
             )
         task = asyncio.create_task(self._run_export(export_id, reader, query))
-        self._exports.add(task)
-        task.add_done_callback(self._exports.discard)
+        self._exports[task] = export_id
+        task.add_done_callback(lambda done: self._exports.pop(done, None))
         row = await self.export(staff, export_id)
         return row
 
@@ -357,8 +434,9 @@ class ArchiveService:
         try:
             async with self._db.read() as tx:
                 ids = await self._archive.conversation_ids(tx, query, MAX_EXPORT_CONVERSATIONS)
+            beat = self._clock.now()
             async with self._db.write() as tx:
-                await self._archive.progress(tx, export_id, 0, len(ids))
+                await self._archive.progress(tx, export_id, 0, len(ids), beat)
             lines = io.BytesIO()
             packed = io.BytesIO()
             with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -375,12 +453,16 @@ class ArchiveService:
                         for entry in entries:
                             lines.write(_line(_entry_json(conv, entry)))
                         zf.writestr(f"{conv.id}.html", transcript_html(conv, entries))
-                    if done % PROGRESS_EVERY == 0 and done < len(ids):
+                    now = self._clock.now()
+                    if done < len(ids) and (
+                        done % PROGRESS_EVERY == 0 or now - beat >= EXPORT_HEARTBEAT
+                    ):
+                        beat = now
                         async with self._db.write() as tx:
-                            await self._archive.progress(tx, export_id, done, len(ids))
+                            await self._archive.progress(tx, export_id, done, len(ids), now)
                     await asyncio.sleep(0)  # let sends in between
             async with self._db.write() as tx:
-                await self._archive.progress(tx, export_id, len(ids), len(ids))
+                await self._archive.progress(tx, export_id, len(ids), len(ids), self._clock.now())
                 await self._archive.finish_export(
                     tx,
                     export_id,
@@ -490,6 +572,7 @@ class ArchiveService:
                 conv = await self._conversations.conversation(tx, conversation_id, lock=True)
                 if conv is None:
                     continue
+                typed = conv.metadata.get("email") if isinstance(conv.metadata, dict) else None
                 summary = retention.Summary(
                     conv.id,
                     conv.kind,
@@ -497,7 +580,8 @@ class ArchiveService:
                     conv.created_at,
                     None,
                     None if conv.customer is None else conv.customer.sub,
-                    conv.metadata.get("email") if isinstance(conv.metadata, dict) else None,
+                    None if conv.customer is None else conv.customer.email or None,
+                    typed_email=typed if isinstance(typed, str) else None,
                 )
                 hold = retention.holding(holds, summary)
                 if conv.ended_at is None:
@@ -543,12 +627,40 @@ class ArchiveService:
     # The retention sweep ------------------------------------------------------------------
 
     async def sweep(self) -> datetime | None:
-        """One round of the retention job: a few small batches, oldest first. Returns when to
-        come back (at once if more is waiting)."""
+        """One round of the retention job: the exports first (``_sweep_exports``), then a few
+        small batches of conversations, oldest first. Returns when to come back (at once if
+        more is waiting)."""
+        await self._sweep_exports()
         for _ in range(RETENTION_BATCHES_PER_SWEEP):
             if await self._batch() < RETENTION_BATCH:
                 return self._clock.now() + RETENTION_IDLE
         return self._clock.now()
+
+    async def _sweep_exports(self) -> None:
+        """Exports whose node stopped (heartbeat older than ``EXPORT_STALE``, not one this
+        node runs) are marked failed, and those finished more than ``export_keep`` ago are
+        deleted, rows and files; one audit row (``archive.retention``) says how many. At most
+        once per ``EXPORT_HEARTBEAT``."""
+        now = self._clock.now()
+        if self._exports_due is not None and now < self._exports_due:
+            return
+        self._exports_due = now + EXPORT_HEARTBEAT
+        async with self._db.write() as tx:
+            interrupted = await self._archive.interrupt_exports(
+                tx, now, stale_before=now - EXPORT_STALE, alive=list(self._exports.values())
+            )
+            deleted = await self._archive.delete_exports(
+                tx, now - self.export_keep, EXPORTS_PER_SWEEP
+            )
+            if interrupted or deleted:
+                await self._audit.record(
+                    tx,
+                    now,
+                    "system:retention",
+                    "archive.retention",
+                    "exports",
+                    {"exports_deleted": deleted, "exports_interrupted": interrupted},
+                )
 
     async def _batch(self) -> int:
         """One batch in one write transaction; how many conversations it looked at (the
@@ -557,8 +669,9 @@ class ArchiveService:
         async with self._db.write() as tx:
             policy = await self._archive.policy(tx)
             holds = [h.hold for h in await self._archive.holds(tx)]
-            # Held conversations are left out in the query, so they do not fill every batch.
-            held = [h.conversation_id for h in holds if h.conversation_id is not None]
+            # What the holds keep (conversations, customers) is left out in the queries, so
+            # that it does not fill every batch; ``plan`` checks every hold all the same.
+            held = retention.held(holds)
             seen = 0
             removals: list[retention.Removal] = []
             chat_cutoff = policy.cutoff(Kind.CUSTOMER_CHAT, now)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from parley.clock import Clock
-from parley.domain import access
+from parley.domain import access, retention
 from parley.domain import conversation as conv_policy
 from parley.domain import hours as hours_policy
 from parley.domain import identity as identity_policy
@@ -23,7 +23,6 @@ from parley.domain.errors import (
     CursorOutOfRange,
     DomainError,
     Forbidden,
-    HistoryRemoved,
     NotFound,
     Unauthenticated,
     Unavailable,
@@ -36,9 +35,9 @@ from parley.domain.wordfilter import Scope as FilterScope
 from parley.metrics import Metrics
 from parley.protocol import ConversationOut, EntryOut, Error, Outcome, TypingOut
 from parley.realtime.bus import Bus
-from parley.realtime.hub import Catchup
+from parley.realtime.hub import Backlog, Catchup
 from parley.realtime.notifications import Appended, Kick, Notification, ToConversation
-from parley.services.conversations import readable, require_participant
+from parley.services.conversations import member_of, readable, require_participant
 from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.house_rules import AuditRecord, HouseRulesService, audit_record, refusal
 from parley.services.identity import IdentityService
@@ -109,6 +108,10 @@ class WorkgroupStatus:
 class Subscription:
     conversation_id: str
     cursor: int
+    #: Whether the client sent this cursor (then ``history_removed`` is said if the archiving
+    #: policy removed what follows it; a conversation followed without one is sent silently
+    #: from what is kept).
+    sent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +266,13 @@ class ChatService:
         conv_policy.validate_client_id(client_id)
         record: AuditRecord | None = None
         if self._house_rules is not None:
-            text, record = await self._filter(principal, conversation_id, text, private, confirm)
+            # Access first: a stranger's send answers exactly like one to a conversation that
+            # does not exist (and a reader's who is not a participant, ``forbidden``), before
+            # the words are looked at, so that neither writes an audit row.
+            kind = await self._sender_kind(principal, conversation_id, client_id)
+            text, record = await self._filter(
+                principal, conversation_id, kind, text, private, confirm
+            )
         now = self._clock.now()
 
         async def ordinary() -> tuple[Entry, bool]:
@@ -285,26 +294,54 @@ class ChatService:
             return out
         return EntryOut.of(await self._writes.submit(item, ordinary))
 
-    async def _kind_of(self, conversation_id: str) -> Kind | None:
-        """The conversation's kind, from the node's snapshot (read into it when missing: the
-        send is drafted on it next); None if there is no such conversation."""
+    async def _sender_kind(
+        self, principal: Principal, conversation_id: str, client_id: str
+    ) -> Kind:
+        """The kind of the conversation ``principal`` may write in, checked before its words
+        are: from the node's snapshot when they are a present participant there (no read; the
+        send is drafted on it next), else read as the ordinary send reads it: ``NotFound`` if
+        they may not read it (the same as for none), ``Forbidden`` for a reader who is not a
+        present participant (``access.require_participant``), unless the client id is one
+        they stored before (the ordinary send answers a retry with its entry, as always)."""
         cached = self._cache.get(conversation_id)
-        if cached is None:
-            async with self._db.read() as tx:
-                cached = await writer.snapshot(tx, self._conversations, conversation_id)
-            if cached is None:
-                return None
-            self._cache.put(*cached)
-        return cached[0].kind
+        if cached is not None:
+            try:
+                access.require_participant(principal, cached[0])
+                return cached[0].kind
+            except DomainError:
+                pass
+        async with self._db.read() as tx:
+            found = await writer.snapshot(tx, self._conversations, conversation_id)
+            if found is None:
+                access.require_read(principal, None)  # raises NotFound
+            assert found is not None
+            conv = access.require_read(
+                principal,
+                found[0],
+                await member_of(tx, self._workgroups, principal, found[0]),
+            )
+            existing = await self._conversations.entry_by_client_id(
+                tx, conv.id, principal.key, client_id
+            )
+            if existing is None:
+                await require_participant(tx, self._workgroups, principal, conv)
+        self._cache.put(*found)
+        return conv.kind
 
     async def _filter(
-        self, principal: Principal, conversation_id: str, text: str, private: bool, confirm: bool
+        self,
+        principal: Principal,
+        conversation_id: str,
+        kind: Kind,
+        text: str,
+        private: bool,
+        confirm: bool,
     ) -> tuple[str, AuditRecord | None]:
         """The text to store under the house rules, and what the audit log keeps of it."""
         assert self._house_rules is not None
         if isinstance(principal, Visitor):
             scope = FilterScope.CUSTOMER
-        elif private or await self._kind_of(conversation_id) is not Kind.CUSTOMER_CHAT:
+        elif private or kind is not Kind.CUSTOMER_CHAT:
             scope = FilterScope.STAFF_IM  # notes, DMs, rooms, back-channels: staff among staff
         else:
             scope = FilterScope.STAFF_TO_CUSTOMER
@@ -517,6 +554,10 @@ class ChatService:
             conv = await self._conversation(tx, principal, conversation_id)
             if after > conv.last_seq:
                 raise CursorOutOfRange(f"seq {after} does not exist yet (last is {conv.last_seq})")
+            if 0 < after < conv.history_starts_at_seq - 1:
+                # As on the socket: a cursor the archiving policy left behind is told so (0
+                # asks for everything kept).
+                raise retention.history_removed(conv.id, conv.history_starts_at_seq)
             found = await self._conversations.entries_after(tx, conv.id, after, limit)
         return [EntryOut.of(access.visible_entry(principal, e)) for e in found]
 
@@ -579,23 +620,9 @@ class ChatService:
                     )
                 )
                 cursor = 0
-            if cursor < conv.history_starts_at_seq - 1:
-                # The archiving policy removed what this cursor has not seen: say so, and
-                # send what is kept (domain.retention.cursor_answer).
-                if conv.id in cursors:
-                    errors.append(
-                        RefusedCursor(
-                            conv.id,
-                            HistoryRemoved(
-                                f"entries of conversation {conv.id} before seq "
-                                f"{conv.history_starts_at_seq} were removed by the archiving "
-                                f"policy; it is sent from seq {conv.history_starts_at_seq}",
-                                conv.history_starts_at_seq,
-                            ),
-                        )
-                    )
-                cursor = conv.history_starts_at_seq - 1
-            subs.append(Subscription(conv.id, cursor))
+            # A cursor below what the archiving policy kept is told ``history_removed`` by the
+            # hub as it follows (Hub.follow), in the same read as the entries it then sends.
+            subs.append(Subscription(conv.id, cursor, conv.id in cursors))
         return Resume(subs, errors)
 
     async def resume_visitor(self, visitor: Visitor, cursors: dict[str, int]) -> Catchup:
@@ -631,6 +658,20 @@ class ChatService:
                     )
                 )
                 cursor = 0
+            start = conv.history_starts_at_seq
+            if cursor < start - 1:
+                # Customer chats go whole, never trimmed; the same answer as everywhere.
+                if cid in cursors:
+                    removed = retention.history_removed(cid, start)
+                    refused.append(
+                        Error(
+                            code=removed.code,
+                            message=removed.message,
+                            conversation_id=cid,
+                            history_starts_at_seq=start,
+                        )
+                    )
+                cursor = start - 1
             entries = await self._conversations.entries_after(tx, cid, cursor)
             # Only a queued conversation has a place in a queue to show: it turns active when
             # its agent joins (the request accepted in the same commit), and a transfer's
@@ -680,17 +721,28 @@ class ChatService:
 
     # The hub's view of the record (parley.realtime.hub.SyncSource) -----------------------------
 
-    async def conversation_out(self, conversation_id: str) -> ConversationOut | None:
+    async def backlog(
+        self, conversation_id: str, after: int, *, state: bool = False
+    ) -> Backlog | None:
+        """Where the conversation's kept history starts and the entries after ``after`` (from
+        there), with its state when ``state``: one read transaction, so they agree however
+        the retention job trims meanwhile."""
         async with self._db.read() as tx:
-            conv = await self._conversations.conversation(tx, conversation_id)
-        return None if conv is None else ConversationOut.of(conv)
-
-    async def entries_after(self, conversation_id: str, after: int) -> list[EntryOut]:
-        async with self._db.read() as tx:
-            return [
-                EntryOut.of(e)
-                for e in await self._conversations.entries_after(tx, conversation_id, after)
-            ]
+            out = None
+            if state:
+                conv = await self._conversations.conversation(tx, conversation_id)
+                if conv is None:
+                    return None
+                out, start = ConversationOut.of(conv), conv.history_starts_at_seq
+            else:
+                found = await self._conversations.history_start(tx, conversation_id)
+                if found is None:
+                    return None
+                start = found
+            entries = await self._conversations.entries_after(
+                tx, conversation_id, max(after, start - 1)
+            )
+        return Backlog(start, [EntryOut.of(e) for e in entries], out)
 
     async def _conversation(
         self, tx: Tx, principal: Principal, conversation_id: str, *, lock: bool = False

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from parley.domain.conversation import Kind
-from parley.domain.retention import Hold, Policy, Summary
+from parley.domain.retention import Held, Hold, Policy, Summary
 from parley.storage.tables import (
     archive_exports,
     archive_settings,
@@ -37,6 +37,9 @@ from parley.storage.tx import Tx, lookupable
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: The most words one search uses.
 MAX_WORDS = 16
+NOTHING_HELD = Held()
+#: The ``error`` of an export whose node stopped before it finished.
+INTERRUPTED = "interrupted"
 #: The most entries one trim removes (about 40 µs each on SQLite, through the FTS trigger).
 MAX_TRIM_ENTRIES = 2000
 
@@ -162,6 +165,22 @@ class ArchiveStore:
         )
         return None if row is None else str(row.value)
 
+    async def changed_at(self, tx: Tx, name: str) -> datetime | None:
+        """When the setting ``name`` or any retention policy last changed (None: never)."""
+        times = [
+            r.at
+            for r in await tx.all(
+                sa.union_all(
+                    sa.select(sa.func.max(archive_settings.c.updated_at).label("at")).where(
+                        archive_settings.c.name == name
+                    ),
+                    sa.select(sa.func.max(retention_policies.c.updated_at).label("at")),
+                )
+            )
+            if r.at is not None
+        ]
+        return max(times, default=None)
+
     async def set_setting(self, tx: Tx, name: str, value: str, now: datetime) -> None:
         await tx.conn.execute(sa.delete(archive_settings).where(archive_settings.c.name == name))
         await tx.conn.execute(
@@ -192,17 +211,18 @@ class ArchiveStore:
     # Retention -----------------------------------------------------------------------------
 
     async def expired_chats(
-        self, tx: Tx, before: datetime, limit: int, held: Sequence[str] = ()
+        self, tx: Tx, before: datetime, limit: int, held: Held = NOTHING_HELD
     ) -> list[Summary]:
         """Ended customer chats last active before ``before``, oldest first, each with its
-        back-channel's summary; ``held`` (conversations under a hold) left out."""
+        back-channel's summary; what ``held`` names (conversations, customers by ``sub`` or
+        either email) left out, so that held chats do not fill every batch."""
         rows = await tx.all(
             sa.select(conversations)
             .where(
                 conversations.c.kind == Kind.CUSTOMER_CHAT.value,
                 conversations.c.status == "ended",
                 conversations.c.ended_at < before,
-                conversations.c.id.not_in(held),
+                *_not_held(conversations, held),
             )
             .order_by(conversations.c.ended_at, conversations.c.id)
             .limit(limit)
@@ -215,6 +235,7 @@ class ArchiveStore:
             .where(rooms.c.customer_conversation_id.in_([r.id for r in rows]))
         )
         last = await self._last_activity(tx, [r.id for r in bc_rows])
+        chats = {r.id: r for r in rows}
         backchannels = {
             r.customer_conversation_id: Summary(
                 r.id,
@@ -222,7 +243,11 @@ class ArchiveStore:
                 False,
                 last.get(r.id, r.created_at),
                 None,
+                # Held with its chat: by the chat's id, or its customer's.
+                chats[r.customer_conversation_id].customer_sub,
+                chats[r.customer_conversation_id].customer_email,
                 held_with=r.customer_conversation_id,
+                typed_email=_typed_email(chats[r.customer_conversation_id].metadata),
             )
             for r in bc_rows
         }
@@ -234,9 +259,10 @@ class ArchiveStore:
                 r.ended_at,
                 None,
                 r.customer_sub,
-                r.metadata.get("email") if isinstance(r.metadata, dict) else None,
+                r.customer_email,
                 None,
                 backchannels.get(r.id),
+                _typed_email(r.metadata),
             )
             for r in rows
         ]
@@ -256,18 +282,24 @@ class ArchiveStore:
         return out
 
     async def staff_to_trim(
-        self, tx: Tx, kind: Kind, before: datetime, limit: int, held: Sequence[str] = ()
+        self, tx: Tx, kind: Kind, before: datetime, limit: int, held: Held = NOTHING_HELD
     ) -> list[Summary]:
         """Staff conversations of ``kind`` whose oldest kept entry was created before
         ``before``, oldest first (one primary-key lookup each: the entry at
-        ``history_starts_at_seq``)."""
+        ``history_starts_at_seq``). A back-channel's summary carries its chat's customer;
+        what ``held`` names is left out (a back-channel with its chat, by the chat's id or
+        its customer)."""
         first = entries.alias("first")
+        chat = conversations.alias("chat")
         rows = await tx.all(
             sa.select(
                 conversations.c.id,
                 conversations.c.created_at,
                 first.c.created_at.label("oldest"),
                 rooms.c.customer_conversation_id,
+                chat.c.customer_sub,
+                chat.c.customer_email,
+                chat.c.metadata,
             )
             .join(
                 first,
@@ -277,10 +309,12 @@ class ArchiveStore:
                 ),
             )
             .outerjoin(rooms, rooms.c.conversation_id == conversations.c.id)
+            .outerjoin(chat, chat.c.id == rooms.c.customer_conversation_id)
             .where(
                 conversations.c.kind == kind.value,
                 first.c.created_at < before,
-                conversations.c.id.not_in(held),
+                *_not_held(conversations, Held(conversations=held.conversations)),
+                *_not_held(chat, held),
             )
             .order_by(first.c.created_at, conversations.c.id)
             .limit(limit)
@@ -292,7 +326,10 @@ class ArchiveStore:
                 False,
                 r.oldest,  # only used for chats; a trim needs the oldest entry
                 r.oldest,
+                r.customer_sub,
+                r.customer_email,
                 held_with=r.customer_conversation_id,
+                typed_email=_typed_email(r.metadata),
             )
             for r in rows
         ]
@@ -503,11 +540,23 @@ class ArchiveStore:
     # Exports ------------------------------------------------------------------------------
 
     async def create_export(
-        self, tx: Tx, export_id: str, created_by: int, query: dict[str, Any], now: datetime
+        self,
+        tx: Tx,
+        export_id: str,
+        created_by: int,
+        query: dict[str, Any],
+        now: datetime,
+        node_id: str,
     ) -> None:
         await tx.conn.execute(
             sa.insert(archive_exports).values(
-                id=export_id, created_by=created_by, created_at=now, query=query, state="running"
+                id=export_id,
+                created_by=created_by,
+                created_at=now,
+                query=query,
+                state="running",
+                node_id=node_id,
+                heartbeat_at=now,
             )
         )
 
@@ -533,12 +582,73 @@ class ArchiveStore:
             row.error,
         )
 
-    async def progress(self, tx: Tx, export_id: str, done: int, total: int) -> None:
+    async def progress(self, tx: Tx, export_id: str, done: int, total: int, now: datetime) -> None:
+        """The export's progress, and its node's heartbeat."""
         await tx.conn.execute(
             sa.update(archive_exports)
             .where(archive_exports.c.id == export_id)
-            .values(done=done, total=total)
+            .values(done=done, total=total, heartbeat_at=now)
         )
+
+    async def interrupt_exports(
+        self,
+        tx: Tx,
+        now: datetime,
+        *,
+        node_id: str | None = None,
+        stale_before: datetime | None = None,
+        everyone: bool = False,
+        ids: Sequence[str] = (),
+        alive: Sequence[str] = (),
+    ) -> int:
+        """Mark failed (``interrupted``) the exports still ``running`` whose node is gone:
+        those of ``node_id``, those whose heartbeat is older than ``stale_before``, every one
+        when ``everyone`` (one node alone on SQLite), and ``ids``; never those in ``alive``
+        (the caller's own, running). How many."""
+        which: list[sa.ColumnElement[bool]] = []
+        if everyone:
+            which.append(sa.true())
+        if node_id is not None:
+            which.append(archive_exports.c.node_id == node_id)
+        if stale_before is not None:
+            which.append(
+                sa.or_(
+                    archive_exports.c.heartbeat_at.is_(None),
+                    archive_exports.c.heartbeat_at < stale_before,
+                )
+            )
+        if ids:
+            which.append(archive_exports.c.id.in_(list(ids)))
+        if not which:
+            return 0
+        result = await tx.conn.execute(
+            sa.update(archive_exports)
+            .where(
+                archive_exports.c.state == "running",
+                archive_exports.c.id.not_in(list(alive)),
+                sa.or_(*which),
+            )
+            .values(state="failed", error=INTERRUPTED, finished_at=now, jsonl=None, html_zip=None)
+        )
+        return int(result.rowcount or 0)
+
+    async def delete_exports(self, tx: Tx, finished_before: datetime, limit: int) -> int:
+        """Delete exports (their rows, and the files in them) that finished (done or failed)
+        before ``finished_before``, oldest first, at most ``limit``. How many."""
+        old = (
+            sa.select(archive_exports.c.id)
+            .where(
+                archive_exports.c.state != "running",
+                archive_exports.c.finished_at < finished_before,
+            )
+            .order_by(archive_exports.c.finished_at)
+            .limit(limit)
+        )
+        ids = [r.id for r in await tx.all(old)]
+        if not ids:
+            return 0
+        await tx.conn.execute(sa.delete(archive_exports).where(archive_exports.c.id.in_(ids)))
+        return len(ids)
 
     async def finish_export(
         self,
@@ -566,6 +676,30 @@ class ArchiveStore:
         column = archive_exports.c.jsonl if fmt == "jsonl" else archive_exports.c.html_zip
         row = await tx.one(sa.select(column.label("data")).where(archive_exports.c.id == export_id))
         return None if row is None or row.data is None else bytes(row.data)
+
+
+def _typed_email(metadata: Any) -> str | None:
+    """The email typed in a chat's pre-chat form (``metadata.email``), if any."""
+    email = metadata.get("email") if isinstance(metadata, dict) else None
+    return email if isinstance(email, str) and email else None
+
+
+def _not_held(table: sa.FromClause, held: Held) -> list[sa.ColumnElement[bool]]:
+    """Conditions that leave out the conversations of ``table`` (``conversations`` or an
+    alias; a row of an outer join that found none passes) that ``held`` names. NULLs pass:
+    ``x NOT IN (...)`` alone is not true for a NULL ``x``."""
+    c = table.c
+    out: list[sa.ColumnElement[bool]] = []
+    if held.conversations:
+        out.append(sa.or_(c.id.is_(None), c.id.not_in(held.conversations)))
+    if held.subs:
+        out.append(sa.or_(c.customer_sub.is_(None), c.customer_sub.not_in(held.subs)))
+    if held.emails:
+        typed = sa.func.lower(c.metadata["email"].as_string())
+        verified = sa.func.lower(c.customer_email)
+        out.append(sa.or_(verified.is_(None), verified.not_in(held.emails)))
+        out.append(sa.or_(typed.is_(None), typed.not_in(held.emails)))
+    return out
 
 
 def _fields(q: ArchiveQuery) -> dict[str, Any]:

@@ -120,6 +120,17 @@ class ConversationStore:
             return None
         return (await self._conversations_from(tx, [row]))[0]
 
+    async def history_start(self, tx: Tx, conversation_id: str) -> int | None:
+        """The conversation's ``history_starts_at_seq`` (None: no such conversation)."""
+        if not lookupable(conversation_id):
+            return None
+        row = await tx.one(
+            sa.select(conversations.c.history_starts_at_seq).where(
+                conversations.c.id == conversation_id
+            )
+        )
+        return None if row is None else int(row.history_starts_at_seq)
+
     async def conversation_at(
         self, tx: Tx, conversation_id: str, known: tuple[Conversation, int] | None = None
     ) -> tuple[Conversation, int] | None:

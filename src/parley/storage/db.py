@@ -4,7 +4,8 @@ and migrations run at start-up.
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a commit is on disk before anyone
 is told a message was sent. Write transactions start with ``BEGIN IMMEDIATE``: SQLite then
 serialises writers up front instead of failing one of them at its first write. On PostgreSQL,
-services take row locks (``SELECT ... FOR UPDATE``) on the rows they change.
+services take row locks (``SELECT ... FOR UPDATE``) on the rows they change, and read
+transactions run ``REPEATABLE READ`` so that each sees one snapshot, as on SQLite.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
 )
+#: PostgreSQL's isolation for ``Database.read``: one snapshot per transaction (the default,
+#: READ COMMITTED, takes a new one per statement).
+READ_ISOLATION = "REPEATABLE READ"
 # Serialises migrations of several nodes starting at once on PostgreSQL (per schema).
 _MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/migrate'))"
 
@@ -170,8 +174,16 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with self.engine.connect() as conn, conn.begin():
-            yield Tx(conn, postgres=not self.is_sqlite)
+        """A read transaction that sees one snapshot of the database, whatever commits while
+        it runs: on SQLite a transaction reads one snapshot anyway (WAL), on PostgreSQL it
+        runs ``REPEATABLE READ`` (a read-only transaction there costs nothing more and never
+        fails for it). So a conversation and its entries read in one ``read()`` always agree,
+        even while the retention job trims them (``storage.archive.trim``)."""
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = await conn.execution_options(isolation_level=READ_ISOLATION)
+            async with conn.begin():
+                yield Tx(conn, postgres=not self.is_sqlite)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -36,6 +36,12 @@ class UserRow:
     email: str | None = None
     #: Signs in with a TOTP code (enrolment confirmed). The secret is never in a row.
     two_factor: bool = False
+    #: The name as entered (``display_name`` is what others are shown: ``domain.names``).
+    name_as_entered: str | None = None
+
+    @property
+    def entered_name(self) -> str:
+        return self.name_as_entered if self.name_as_entered is not None else self.display_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ def _user(row: sa.Row[Any]) -> UserRow:
         row.created_at,
         row.email,
         bool(row.totp_enabled),
+        row.name_as_entered,
     )
 
 
@@ -102,12 +109,15 @@ class StaffStore:
         password_hash: str,
         now: datetime,
         email: str | None = None,
+        name_as_entered: str | None = None,
     ) -> int:
+        """``display_name``: what others are shown; ``name_as_entered``: as typed."""
         result = await tx.conn.execute(
             sa.insert(users)
             .values(
                 username=username,
                 display_name=display_name,
+                name_as_entered=name_as_entered,
                 role=role.value,
                 password_hash=password_hash,
                 active=True,

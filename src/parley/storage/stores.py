@@ -17,6 +17,7 @@ from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
+from parley.storage.sealing import Sealer
 from parley.storage.staff import StaffStore
 from parley.storage.supervision import SupervisionStore
 from parley.storage.templates import TemplateStore
@@ -42,7 +43,8 @@ class Stores:
     supervision: SupervisionStore
 
     @classmethod
-    def create(cls) -> Stores:
+    def create(cls, sealer: Sealer | None = None) -> Stores:
+        """``sealer``: the key ring the account store seals TOTP secrets with."""
         workgroups = WorkgroupStore()
         return cls(
             staff=StaffStore(),
@@ -57,7 +59,7 @@ class Stores:
             audit=AuditStore(),
             directory=DirectoryStore(),
             templates=TemplateStore(),
-            accounts=AccountStore(),
+            accounts=AccountStore(sealer),
             archive=ArchiveStore(),
             supervision=SupervisionStore(),
         )

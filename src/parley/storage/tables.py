@@ -53,6 +53,8 @@ users = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("username", sa.String(64), nullable=False, unique=True),
+    # What everyone else is shown (``domain.names.shown_name`` of ``name_as_entered`` in the
+    # account policy's ``name_format``).
     sa.Column("display_name", sa.String(128), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(256), nullable=False),
@@ -63,7 +65,8 @@ users = sa.Table(
     # Since 0014: the account's email (staff: checked against staff_email_domains; guests: the
     # address they were invited at), and two-factor sign-in (TOTP).
     sa.Column("email", sa.String(254), nullable=True),
-    # The TOTP secret (base32): written at enrolment, never returned after it.
+    # The TOTP secret in the clear (base32), as accounts enrolled before 0017 have it until
+    # the next start seals it: always NULL after that (``totp_secret_sealed`` holds it).
     sa.Column("totp_secret", sa.String(64), nullable=True),
     # False while enrolment waits for its first code.
     sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -72,6 +75,12 @@ users = sa.Table(
     # The archive's compliance right (given by admins): reads every conversation through the
     # archive API, every read audited (parley.services.archive).
     sa.Column("compliance", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Since 0017: the name as entered (NULL: the same as ``display_name``, as every name was
+    # before names had a format).
+    sa.Column("name_as_entered", sa.String(128), nullable=True),
+    # Since 0017: the TOTP secret sealed with the secrets key (``storage.sealing``: "fernet:"
+    # and a Fernet token), written at enrolment, never returned after it.
+    sa.Column("totp_secret_sealed", sa.String(255), nullable=True),
 )
 
 auth_tokens = sa.Table(
@@ -731,7 +740,14 @@ archive_exports = sa.Table(
     sa.Column("error", sa.String(500), nullable=True),
     sa.Column("jsonl", sa.LargeBinary, nullable=True),
     sa.Column("html_zip", sa.LargeBinary, nullable=True),
+    # Since 0017: while running, the node running it and its last progress write; a running
+    # export whose node stopped is marked failed (at that node's start, or once stale).
+    sa.Column("node_id", sa.String(64), nullable=True),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),
     sa.Index("ix_archive_exports_created_by", "created_by"),
+    # The retention job deletes finished exports by age.
+    sa.Index("ix_archive_exports_finished_at", "finished_at"),
+    sa.Index("ix_archive_exports_state", "state"),
 )
 
 # Supervisors (the live part: wallboard, monitoring) -----------------------------------------

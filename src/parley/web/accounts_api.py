@@ -12,10 +12,12 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.domain.accounts import MAX_DOMAINS, AccountPolicy, TwoFactorPolicy
+from parley.domain.names import NameFormat
 from parley.protocol import CleanInput, OneLineEmail
 from parley.web import limits
 from parley.web.api import ERRORS, RATE_LIMITED, UserOut
 from parley.web.node import Node
+from parley.web.qr import qr_svg
 from parley.web.security import Admin, AnyStaff, Enrolling
 
 
@@ -26,6 +28,10 @@ class _In(CleanInput):
 class EnrolmentOut(BaseModel):
     secret: str = Field(description="Base32, for typing into an app: shown this once.")
     otpauth_uri: str = Field(description="The otpauth:// URI (for a QR code): shown this once.")
+    qr_svg: str = Field(
+        description="A QR code of otpauth_uri, an SVG document (black on white, no script) to "
+        "show as <img src='data:image/svg+xml;base64,...'>: shown this once."
+    )
 
 
 class CodeIn(_In):
@@ -56,9 +62,20 @@ class AccountPolicyIO(_In):
         max_length=MAX_DOMAINS,
         description="Staff accounts' email must be at one of these (empty: any).",
     )
+    name_format: NameFormat | None = Field(
+        None,
+        description="How every staff member's name is shown to others: as_entered, "
+        "first_last ('Mary Smith'), first_l ('Mary S.'), f_last ('M. Smith'). Omitted or "
+        "null: left as it is.",
+    )
 
-    def policy(self) -> AccountPolicy:
-        return AccountPolicy(self.require_2fa, self.internal_only, tuple(self.staff_email_domains))
+    def policy(self, current: AccountPolicy) -> AccountPolicy:
+        return AccountPolicy(
+            self.require_2fa,
+            self.internal_only,
+            tuple(self.staff_email_domains),
+            current.name_format if self.name_format is None else self.name_format,
+        )
 
     @classmethod
     def of(cls, p: AccountPolicy) -> "AccountPolicyIO":
@@ -66,6 +83,7 @@ class AccountPolicyIO(_In):
             require_2fa=p.require_2fa,
             internal_only=p.internal_only,
             staff_email_domains=list(p.staff_email_domains),
+            name_format=p.name_format,
         )
 
 
@@ -103,7 +121,11 @@ def router() -> APIRouter:
     async def enrol(parley: Node, me: Enrolling) -> EnrolmentOut:
         """Start enrolling: a new secret (confirm it with a first code)."""
         e = await parley.accounts.enrol(me.staff)
-        return EnrolmentOut(secret=e.secret, otpauth_uri=e.uri)
+        return EnrolmentOut(
+            secret=e.secret,
+            otpauth_uri=e.uri,
+            qr_svg=qr_svg(e.uri, "Scan with your authenticator app"),
+        )
 
     @api.post("/me/2fa/confirm", tags=["auth"])
     async def confirm(parley: Node, body: CodeIn, me: Enrolling) -> RecoveryCodesOut:
@@ -123,7 +145,7 @@ def router() -> APIRouter:
 
     @api.put("/admin/account-policy", tags=["admin"])
     async def set_policy(parley: Node, body: AccountPolicyIO, admin: Admin) -> AccountPolicyIO:
-        return AccountPolicyIO.of(await parley.accounts.set_policy(admin, body.policy()))
+        return AccountPolicyIO.of(await parley.accounts.set_policy(admin, body.policy))
 
     @api.post("/im/rooms/{conversation_id}/guests", tags=["im"], status_code=201)
     async def invite_guest(

@@ -53,7 +53,13 @@ class _In(CleanInput):
 class UserOut(BaseModel):
     id: int
     username: str
-    display_name: str
+    display_name: str = Field(
+        description="The name as entered (what create and update take); others are shown "
+        "shown_name."
+    )
+    shown_name: str = Field(
+        description="The name as everyone else sees it, in the account policy's name_format."
+    )
     role: StaffRole
     active: bool
     email: str | None = None
@@ -64,7 +70,8 @@ class UserOut(BaseModel):
         return cls(
             id=user.id,
             username=user.username,
-            display_name=user.display_name,
+            display_name=user.entered_name,
+            shown_name=user.display_name,
             role=user.role,
             active=user.active,
             email=user.email,

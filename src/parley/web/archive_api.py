@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from parley.domain import retention
 from parley.domain.conversation import Kind
-from parley.protocol import CleanInput, ConversationOut, EntryOut
+from parley.protocol import ArchiveNoticeOut, CleanInput, ConversationOut, EntryOut
 from parley.services.archive import (
     MAX_SEARCH_LIMIT,
     MAX_SEARCH_OFFSET,
@@ -99,10 +99,6 @@ class RightsOut(BaseModel):
     customer_export: bool = Field(description="`POST /archive/customers/export`.")
     customer_delete: bool = Field(description="`POST /archive/customers/delete`.")
     policy: bool = Field(description="`/admin/archive`, holds, the compliance right.")
-
-
-class NoticeOut(BaseModel):
-    notice: str = Field(description="Plain text, one line; empty when none is set.")
 
 
 class HoldIn(_In):
@@ -269,8 +265,8 @@ def router() -> APIRouter:
         return Response(status_code=204)
 
     @api.get("/archive/notice")
-    async def notice(parley: Node, staff: AnyStaff) -> NoticeOut:
-        return NoticeOut(notice=await parley.archive.notice())
+    async def notice(parley: Node, staff: AnyStaff) -> ArchiveNoticeOut:
+        return (await parley.archive.staff_notice()).out()
 
     @api.get("/archive/me")
     async def rights(parley: Node, staff: AnyStaff) -> RightsOut:

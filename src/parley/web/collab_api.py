@@ -52,8 +52,11 @@ def router() -> APIRouter:
     """The routes, for every node: a handler reaches its own through ``parley: Node``."""
     api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["collaboration"])
 
-    @api.get("/staff")
+    @api.get("/staff", deprecated=True)
     async def staff_directory(parley: Node, staff: AnyStaff) -> list[StaffMemberOut]:
+        """Deprecated, kept for the invite dialog: every active account at once. Use ``GET
+        /directory`` (search, paging, titles, photos); ``workgroup_ids`` is what only this
+        route has, and it stays until the console's invite dialog moves."""
         return [
             StaffMemberOut(
                 user_id=m.user_id,

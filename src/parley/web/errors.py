@@ -60,6 +60,8 @@ def install(app: FastAPI) -> None:
             details = {"reason": exc.reason}
         elif isinstance(exc, errors.BlockedWord):
             details = {"rule": exc.rule, "reason": exc.reason, "words": list(exc.words)}
+        elif isinstance(exc, errors.HistoryRemoved):
+            details = {"history_starts_at_seq": exc.first_seq}
         elif isinstance(exc, errors.BadPattern):
             details = {"rule": exc.rule, "where": exc.where, "reason": exc.reason}
         elif isinstance(exc, errors.RateLimited):

@@ -13,13 +13,18 @@ set any of these headers themselves; whatever they set is replaced.
 - the widget's iframe page (``/widget/``): the page policy with ``frame-ancestors`` set to the
   allowed site origins (``allowed_origins``), or ``'self'`` when none are configured;
 - everything under ``/api/``, and ``/metrics``: ``Cache-Control: no-store`` (conversation data,
-  operational data).
+  operational data), except a staff photo (``GET /api/v1/staff/{id}/photo``) answered 200 or
+  304: ``private, max-age=300``. A photo is shown to every staff member, its URL in the
+  directory is versioned by its hash, and it has an ``ETag``: the browser keeps it five minutes,
+  then revalidates it (a 304 costs no image). Its errors (401, 404) stay ``no-store``.
 
 A ``304 Not Modified`` (a revalidated ``/static`` or ``/demo`` file) gets no CSP and no
 ``X-Frame-Options``: browsers keep those of the stored 200, which had them.
 """
 
 from __future__ import annotations
+
+import re
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +36,9 @@ METRICS = "/metrics"
 DOCS_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS = "max-age=31536000"
+#: A staff member's photo (``web.directory_api``): the one ``/api/`` answer a browser may keep.
+STAFF_PHOTO = re.compile(r"/api/v1/staff/[0-9]+/photo")
+PHOTO_CACHE = "private, max-age=300"
 
 # Parley's own pages: no inline scripts, no scripts from elsewhere.
 PAGE_CSP = (
@@ -70,7 +78,9 @@ def headers_for(
     headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": REFERRER_POLICY}
     if https:
         headers["Strict-Transport-Security"] = HSTS
-    if path == "/api" or path.startswith("/api/") or path == METRICS:
+    if status in (200, 304) and STAFF_PHOTO.fullmatch(path):
+        headers["Cache-Control"] = PHOTO_CACHE
+    elif path == "/api" or path.startswith("/api/") or path == METRICS:
         headers["Cache-Control"] = "no-store"
     if status == 304:
         # A revalidated file keeps the headers of the 200 the browser stored, and the headers of

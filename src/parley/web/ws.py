@@ -30,6 +30,7 @@ from parley.metrics import ConnectionKind
 from parley.protocol import (
     AcceptInvitation,
     AcceptOffer,
+    ArchiveNoticeOut,
     Barge,
     CancelInvitation,
     DeclineInvitation,
@@ -213,7 +214,7 @@ class Session:
         conn.send(Synced())
         return conn
 
-    def _welcome(self, principal: Principal) -> Welcome:
+    def _welcome(self, principal: Principal, archive: ArchiveNoticeOut | None = None) -> Welcome:
         parley = self.parley
         if isinstance(principal, Visitor):
             session = SessionOut(kind="visitor", conversation_id=principal.conversation_id)
@@ -234,6 +235,7 @@ class Session:
             idle_away_secs=parley.presence.idle_away.total_seconds()
             if isinstance(principal, Staff)
             else 0,
+            archive=archive,
         )
 
     async def _send_now(self, message: Error) -> None:
@@ -298,7 +300,8 @@ class Session:
     async def _start(self, conn: ClientConnection, resume: Resume) -> None:
         parley = self.parley
         principal = conn.principal
-        conn.send(self._welcome(principal))
+        notice = await parley.archive.staff_notice() if isinstance(principal, Staff) else None
+        conn.send(self._welcome(principal, None if notice is None else notice.out()))
         parley.hub.attach(conn)
         if isinstance(principal, Staff):
             await parley.presence.connected(principal, conn.id)
@@ -311,7 +314,7 @@ class Session:
                 )
             )
         for sub in resume.subscriptions:
-            await parley.hub.follow(conn, sub.conversation_id, sub.cursor)
+            await parley.hub.follow(conn, sub.conversation_id, sub.cursor, announce=sub.sent)
         for message in await parley.snapshots.ephemeral(principal):
             conn.send(message)
         conn.send(Synced())

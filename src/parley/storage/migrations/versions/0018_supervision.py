@@ -8,7 +8,7 @@ turn a tile red, when a chat is stalled, sound, whether agents see who is watchi
 row when a node died). Nobody supervises anything until an admin says so.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
