@@ -248,6 +248,13 @@ async def test_a_guest_reads_their_room_only(world: World) -> None:
         assert r.status_code == 422
         r = await http.post("/api/v1/im/direct", json={"user_ids": [world.user_ids.get("gus", 0)]})
         assert r.status_code == 404
+        # Nor gives a guest the compliance right (it reads every conversation).
+        right = f"/api/v1/admin/users/{world.user_ids['gus']}/compliance"
+        r = await http.put(right, json={"compliance": True})
+        assert r.status_code == 422, r.text
+        assert "guest" in r.json()["error"]["message"]
+        r = await http.put(right, json={"compliance": False})
+        assert r.status_code == 204, r.text
 
 
 @pytest.fixture

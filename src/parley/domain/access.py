@@ -24,7 +24,7 @@ from parley.domain.conversation import (
     hidden,
     staff_key,
 )
-from parley.domain.errors import Conflict, Forbidden, MonitorReadOnly, NotFound
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, MonitorReadOnly, NotFound
 
 
 class StaffRole(StrEnum):
@@ -159,6 +159,13 @@ def can_read_for_compliance(principal: Staff, conv: Conversation) -> bool:
     it. Principals built for the socket, the IM and the rest of the API never carry the
     flag, so nobody reads a DM they are not in anywhere else, whatever their role."""
     return principal.compliance
+
+
+def require_compliance_holder(role: StaffRole) -> None:
+    """Who may hold the compliance right (reading every conversation through the archive):
+    staff, never a guest, whose account is limited to one room (``InvalidInput``)."""
+    if role is StaffRole.GUEST:
+        raise InvalidInput("a guest cannot hold the compliance right")
 
 
 @dataclass(frozen=True, slots=True)

@@ -341,8 +341,12 @@ class ArchiveService:
         """Give or take the compliance right (admins)."""
         access.require_role(staff, StaffRole.ADMIN)
         async with self._db.write() as tx:
-            if not await self._archive.set_compliance(tx, user_id, value):
+            role = await self._archive.role_of(tx, user_id)
+            if role is None:
                 raise NotFound("no such staff member")
+            if value:
+                access.require_compliance_holder(role)
+            await self._archive.set_compliance(tx, user_id, value)
             await self._record(
                 tx, staff, "archive.compliance", f"user:{user_id}", {"compliance": value}
             )

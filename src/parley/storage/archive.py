@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from parley.domain.access import StaffRole
 from parley.domain.conversation import Kind
 from parley.domain.retention import Held, Hold, Policy, Summary
 from parley.storage.tables import (
@@ -201,6 +202,10 @@ class ArchiveStore:
             sa.select(users.c.id).where(users.c.compliance.is_(True)).order_by(users.c.id)
         )
         return [int(r.id) for r in rows]
+
+    async def role_of(self, tx: Tx, user_id: int) -> StaffRole | None:
+        row = await tx.one(sa.select(users.c.role).where(users.c.id == user_id))
+        return None if row is None else StaffRole(row.role)
 
     async def set_compliance(self, tx: Tx, user_id: int, value: bool) -> bool:
         result = await tx.conn.execute(
