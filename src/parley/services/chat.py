@@ -324,7 +324,7 @@ class ChatService:
                 tx, conv.id, principal.key, client_id
             )
             if existing is None:
-                await require_participant(tx, self._workgroups, principal, conv)
+                await require_participant(tx, self._workgroups, principal, conv, self._supervision)
         self._cache.put(*found)
         return conv.kind
 
