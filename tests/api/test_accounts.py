@@ -240,6 +240,15 @@ async def test_a_guest_reads_their_room_only(world: World) -> None:
             assert r.status_code == 404, (path, r.text)
         mine = (await http.get("/api/v1/im/conversations")).json()
         assert [c["conversation"]["id"] for c in mine] == [cid]
+    # Nor anyone's presence or profile on the socket: not in the snapshot, not live.
+    async with world.agent("gus", available=False) as gus, world.agent("olga") as olga:
+        async with world.staff_http("olga") as http:
+            r = await http.put("/api/v1/me/profile", json={"title": "Partners lead"})
+            assert r.status_code == 200, r.text
+        # Every staff connection is sent it in one pass: once Olga has it, Gus was passed over.
+        await olga.expect_type("staff_profile", user_id=world.user_ids["olga"])
+        await gus.request({"type": "ping"})
+        assert not [m for m in gus.received if m.get("type") in ("presence", "staff_profile")]
     # Nobody makes a guest by hand, or DMs one.
     async with world.staff_http("root") as http:
         r = await http.post(

@@ -89,6 +89,13 @@ def require_role(principal: Principal, role: StaffRole) -> Staff:
 NO_SUCH_CONVERSATION = "no such conversation"
 
 
+def can_see_directory(principal: Principal) -> bool:
+    """Who sees the staff directory and everyone's presence and profile (``presence`` and
+    ``staff_profile`` frames, live and in the snapshot): staff from agents up. Never a visitor,
+    nor a guest, who sees only the members of their one room in it."""
+    return isinstance(principal, Staff) and _RANK[principal.role] >= _RANK[StaffRole.AGENT]
+
+
 def can_read(principal: Principal, conv: Conversation, member_of: Collection[int] = ()) -> bool:
     """Who reads a conversation (its transcript, entries, private notes included for staff):
     a visitor its own chat; supervisors and admins every one; an agent those they took part

@@ -29,7 +29,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from parley.domain import retention
-from parley.domain.access import Principal, Staff, Visitor
+from parley.domain.access import Principal, Staff, Visitor, can_see_directory
 from parley.metrics import Metrics
 from parley.protocol import Ack, ConversationOut, ConversationState, EntryMessage, EntryOut, Error
 from parley.realtime.notifications import (
@@ -194,6 +194,11 @@ class ClientConnection:
     @property
     def audience(self) -> str:
         return "visitor" if isinstance(self.principal, Visitor) else "staff"
+
+    @property
+    def sees_directory(self) -> bool:
+        """Gets every staff member's presence and profile (``ToStaff``): not a guest."""
+        return can_see_directory(self.principal)
 
     @property
     def user_id(self) -> int | None:
@@ -374,7 +379,7 @@ class Hub:
                     conn.send(note.message)
             case ToStaff():
                 for conn in list(self._all):
-                    if conn.audience == "staff":
+                    if conn.sees_directory:
                         conn.send(note.message)
             case Follow():
                 for conn in list(self._by_user.get(note.user_id, ())):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from parley.domain.access import Principal, Visitor
+from parley.domain.access import Principal, Visitor, can_see_directory
 from parley.protocol import InvitationMessage, OfferMessage
 from parley.services.invitations import InvitationService
 from parley.services.presence import PresenceService
@@ -34,7 +34,9 @@ class Snapshots:
         if isinstance(principal, Visitor):
             status = await self._routing.queue_status(principal.conversation_id)
             return [] if status is None else [status]
-        messages: list[BaseModel] = list(await self._presence.snapshot())
+        messages: list[BaseModel] = (
+            list(await self._presence.snapshot()) if can_see_directory(principal) else []
+        )
         messages += [OfferMessage(offer=o) for o in await self._routing.pending_offers(principal)]
         if self._invitations is not None:
             messages += [
