@@ -111,3 +111,13 @@ def test_values_prefer_the_verified_identity_over_what_was_typed() -> None:
     )
     # Nothing known at all: blank values, so the fallbacks apply.
     assert render("Hi {customer.first_name|there}", values_for(chat({}), "", "")).text == "Hi there"
+
+
+def test_templates_use_the_same_placeholders_but_no_form_fields() -> None:
+    from parley.domain.templates import TemplateKind, Tone, template
+
+    t = template("Hi", "Hello {customer.first_name|there}", TemplateKind.GREETING, Tone.PERSONAL)
+    assert t.text == "Hello {customer.first_name|there}"
+    for text in ("Hello {customer.nmae}", "Order {field.order}", "Price: {5"):
+        with pytest.raises(InvalidInput):
+            template("Hi", text, TemplateKind.GREETING, Tone.PERSONAL)

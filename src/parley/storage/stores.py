@@ -10,11 +10,13 @@ from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
+from parley.storage.canned import CannedStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.directory import DirectoryStore
 from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
+from parley.storage.knowledge import KnowledgeStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.staff import StaffStore
@@ -38,6 +40,8 @@ class Stores:
     templates: TemplateStore
     accounts: AccountStore
     archive: ArchiveStore
+    canned: CannedStore
+    knowledge: KnowledgeStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -57,4 +61,6 @@ class Stores:
             templates=TemplateStore(),
             accounts=AccountStore(),
             archive=ArchiveStore(),
+            canned=CannedStore(),
+            knowledge=KnowledgeStore(),
         )

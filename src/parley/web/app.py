@@ -31,6 +31,7 @@ from parley.web import (
     metrics_api,
     pages,
     routing_api,
+    workspace_api,
 )
 from parley.web.headers import SecurityHeaders
 from parley.web.node import Node, node_of
@@ -138,6 +139,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         im_api.router(),
         directory_api.router(),
         directory_api.templates_router(),
+        workspace_api.router(),
         accounts_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
