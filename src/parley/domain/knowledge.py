@@ -49,7 +49,8 @@ STOPWORDS = frozenset(
     over own please same she should so some such than thank thanks that the their theirs them
     then there these they this those through to too under until up very was we were what when
     where which while who whom why will with would you your yours yourself hello hi hey help
-    need want like know tell cant im ive dont doesnt didnt isnt also still yet one
+    need want like know tell cant im ive dont doesnt didnt isnt also still yet one doesn
+    didn isn wasn aren won wouldn couldn shouldn haven hasn ll re ve
     aber als am an auch auf aus bei bin bis bitte da dann das dass dem den der des die dies
     doch du ein eine einem einen einer es für hallo hat habe haben ich ihr im in ist ja kann
     kein keine man mein meine mich mir mit nach nicht noch nur oder sich sie sind so und uns
