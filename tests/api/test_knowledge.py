@@ -275,3 +275,27 @@ async def test_the_public_search_is_limited_per_address_and_per_workgroup(
         r = await search("sales", "203.0.113.3")
         assert r.status_code == 429 and "workgroup" in r.json()["error"]["message"]
         assert (await search("support", "203.0.113.3")).status_code == 200
+
+
+async def test_the_public_page_of_an_article(world: World) -> None:
+    await _team(world)
+    ids = await _corpus(world)
+    async with world.staff_http("sue") as sue:
+        tricky = await _article(
+            sue,
+            workgroup="sales",
+            title="<b>Bold</b> & co",
+            body="[x](https://help.example) <script>alert(1)</script>",
+            visibility="public",
+        )
+    async with world.node.http() as http:
+        r = await http.get(f"/help/sales/{ids['Refunds']}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        assert "<h1>Refunds</h1>" in r.text and "<p>A refund is paid" in r.text
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        r = await http.get(f"/help/sales/{tricky['id']}")
+        assert "<h1>&lt;b&gt;Bold&lt;/b&gt; &amp; co</h1>" in r.text
+        assert "<script>" not in r.text
+        for path in (f"/help/sales/{ids['Escalating a refund']}", "/help/sales/99999", "/help/x/1"):
+            r = await http.get(path)
+            assert r.status_code == 404 and "No such article" in r.text

@@ -24,6 +24,7 @@ from parley.web import (
     collab_api,
     directory_api,
     errors,
+    help_pages,
     house_rules_api,
     identity_api,
     im_api,
@@ -144,6 +145,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
         pages.router(demo=demo),
+        help_pages.router(),
         _operations(),
     ]
     return tuple(route for router in routers for route in router.routes)
