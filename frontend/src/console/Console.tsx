@@ -13,6 +13,8 @@ import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
 import { AuditLog } from "./AuditLog";
 import { BlockedWords } from "./BlockedWords";
+import { CannedResponses } from "./CannedResponses";
+import { KnowledgeBase } from "./KnowledgeBase";
 import { initialImState, readToSend, reduceIm } from "./im";
 import { ImApi } from "./imApi";
 import { ImView, type ImActions } from "./ImView";
@@ -37,7 +39,9 @@ type View =
   | "tokens"
   | "team"
   | "blocked-words"
-  | "audit";
+  | "audit"
+  | "canned"
+  | "kb";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -446,6 +450,8 @@ export function Console({
           {nav("past", "Past chats")}
           {nav("inbox", "Inbox")}
           {nav("waiting", "Waiting")}
+          {nav("canned", "Canned responses")}
+          {nav("kb", "Knowledge base")}
           {isAdmin && nav("routing", "Routing")}
           {isAdmin && nav("admin", "Admin")}
           {isAdmin && nav("blocked-words", "Blocked words")}
@@ -621,6 +627,8 @@ export function Console({
           />
         )}
         {view === "tokens" && <Tokens />}
+        {view === "canned" && <CannedResponses user={user} workgroups={workgroups} />}
+        {view === "kb" && <KnowledgeBase user={user} workgroups={workgroups} />}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}
