@@ -54,7 +54,7 @@ export interface CannedPicker {
   /** Call first in the reply box's keydown: true when the picker handled the key. */
   onKeyDown(e: KeyboardEvent): boolean;
   close(): void;
-  /** ARIA for the reply box (a combobox while the picker is open). */
+  /** ARIA for the reply box: it stays a textbox (named "Message"), which owns the list. */
   inputProps: JSX.HTMLAttributes<HTMLTextAreaElement>;
   view: JSX.Element | null;
 }
@@ -209,9 +209,7 @@ export function useCannedPicker(
     close,
     view,
     inputProps: {
-      role: "combobox",
       "aria-autocomplete": "list",
-      "aria-expanded": open,
       "aria-controls": open ? listId : undefined,
       "aria-activedescendant": open && items.length ? optionId(Math.min(active, items.length - 1)) : undefined,
     },

@@ -112,7 +112,7 @@ describe("the / picker in the reply box", () => {
     act(() => render(<Chats state={state()} actions={actions()} workgroupName={() => "Sales"} />, root));
     const box = root.querySelector("textarea")!;
     type(box, "/ref");
-    expect(box.getAttribute("aria-expanded")).toBe("true");
+    expect(box.getAttribute("aria-controls")).toBe(`canned-${CID}`);
     await wait(SEARCH_DELAY_MS + 20);
     await flush();
     expect(calls).toContain(`GET /api/v1/canned/search?q=ref&conversation_id=${CID}&limit=8`);

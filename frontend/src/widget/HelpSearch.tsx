@@ -37,6 +37,12 @@ export function HelpSearch({
   const [notice, setNotice] = useState("");
   const [error, setError] = useState("");
   const input = useRef<HTMLInputElement>(null);
+  const typed = useRef(false);
+  // The chat's question may arrive after the first render (the conversation syncs): take it
+  // as the search, unless the visitor typed one already.
+  useEffect(() => {
+    if (!typed.current) setQuery(initialQuery);
+  }, [initialQuery]);
   const base = `/workgroups/${encodeURIComponent(slug)}/kb`;
 
   useEffect(() => {
@@ -140,7 +146,10 @@ export function HelpSearch({
                 maxLength={500}
                 placeholder="What do you need help with?"
                 value={query}
-                onInput={(e) => setQuery(e.currentTarget.value)}
+                onInput={(e) => {
+                  typed.current = true;
+                  setQuery(e.currentTarget.value);
+                }}
               />
               {results !== null && (
                 <ul class="pw-help-results" aria-label="Articles found" data-testid="help-results">

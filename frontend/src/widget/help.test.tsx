@@ -80,3 +80,15 @@ describe("the widget's help search", () => {
     expect(root.querySelector('[data-testid="help-notice"]')?.textContent).toBe("Glad it helped!");
   });
 });
+
+describe("the question as the first search", () => {
+  it("is taken when it arrives after the first render", async () => {
+    act(() => render(<HelpSearch slug="sales" initialQuery="" />, root));
+    act(() => render(<HelpSearch slug="sales" initialQuery="refund" />, root));
+    act(() => button("Search our help articles").click());
+    await wait(300);
+    await flush();
+    expect(calls.map((c) => c.url)).toEqual(["/api/v1/workgroups/sales/kb?q=refund"]);
+    expect((root.querySelector("#pw-help-q") as HTMLInputElement).value).toBe("refund");
+  });
+});
