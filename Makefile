@@ -44,13 +44,14 @@ schema: $(STAMP)  ## Regenerate the committed JSON Schema of the WebSocket proto
 # make bench SIDE_BY_SIDE="--quick --skip postgres"
 SIDE_BY_SIDE ?= --quick
 
-bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision and dispatcher run time, worst rule patterns, Parley side by side with a bare relay.
+bench: $(STAMP)  ## Message latency, routing against Erlang C, routing decision and dispatcher run time, worst rule patterns, the knowledge base's precision at 3, Parley side by side with a bare relay.
 	$(BIN)/python bench/side_by_side.py $(SIDE_BY_SIDE)
 	$(BIN)/python bench/messages.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/routing_decision.py
 	$(BIN)/python bench/dispatcher_run.py
 	$(BIN)/python bench/rules_worst.py
+	$(BIN)/python bench/kb_precision.py --quiet
 
 clean:
 	rm -rf $(VENV) parley-data parley-demo-data .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/parley/web/static

@@ -22,6 +22,7 @@ from parley.services.accounts import AccountService
 from parley.services.admin import AdminService
 from parley.services.archive import ArchiveService
 from parley.services.auth import AuthService
+from parley.services.canned import CannedService
 from parley.services.chat import ChatService
 from parley.services.directory import DirectoryService
 from parley.services.group_commit import ConversationCache, GroupCommit
@@ -30,6 +31,7 @@ from parley.services.identity import IdentityService
 from parley.services.im import ImService, MentionNotifier
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
+from parley.services.knowledge import KnowledgeService
 from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
@@ -76,6 +78,9 @@ class Parley:
     presence: PresenceService
     directory: DirectoryService
     templates: TemplateService
+    #: The agent's workspace: canned responses (and greetings), the knowledge base.
+    canned: CannedService
+    knowledge: KnowledgeService
     snapshots: Snapshots
     ownership: Ownership
     dispatcher: Dispatcher
@@ -302,6 +307,28 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     # The sweep finds retries that fell due and messages left through another node.
     mail_loop = MailLoop(inbox, clock, interval=timedelta(seconds=MAIL_SWEEP_SECS))
+    canned = CannedService(
+        db,
+        clock,
+        house_rules,
+        chat,
+        canned=stores.canned,
+        templates=stores.templates,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        audit=stores.audit,
+    )
+    # The workgroup's automatic greeting, once an agent accepted a chat.
+    routing.on_accepted.append(canned.greet)
+    knowledge = KnowledgeService(
+        db,
+        clock,
+        chat,
+        knowledge=stores.knowledge,
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        audit=stores.audit,
+    )
     bus.subscribe(hub.handle)
     bus.subscribe(cache.on_notification)
     bus.subscribe(ownership.on_notification)
@@ -374,6 +401,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         templates=TemplateService(
             db, clock, house_rules, templates=stores.templates, audit=stores.audit
         ),
+        canned=canned,
+        knowledge=knowledge,
         snapshots=snapshots,
         ownership=ownership,
         dispatcher=dispatcher,

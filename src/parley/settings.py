@@ -187,6 +187,14 @@ class Settings(BaseSettings):
         "10 per 10 minutes",
         description="Photo uploads per staff member (each one is decoded and re-encoded).",
     )
+    kb_ip_limit: str = Field(
+        "60 per minute",
+        description="Knowledge-base searches and reads in the widget per client IP address.",
+    )
+    kb_workgroup_limit: str = Field(
+        "1200 per minute",
+        description="Knowledge-base searches and reads in the widget per workgroup, from everyone.",
+    )
     ws_message_limit: str = Field(
         "60 per 30 seconds",
         description="WebSocket messages (all but typing) per connection: a burst of N, then N "
@@ -267,6 +275,8 @@ class Settings(BaseSettings):
         "message_email_limit",
         "send_limit",
         "photo_limit",
+        "kb_ip_limit",
+        "kb_workgroup_limit",
         "ws_message_limit",
         "ws_typing_limit",
     )

@@ -25,6 +25,7 @@ import {
   type ConsoleState,
 } from "./state";
 import { TypingNotifier } from "./typing";
+import { ArticleSuggestions, MissingValues, spliceText, useCannedPicker } from "./Suggestions";
 
 /** A typing indicator nobody refreshed for this long is stale (the server never expires it). */
 const TYPING_STALE_MS = 8000;
@@ -191,6 +192,31 @@ function ChatPanel({
   const [inviting, setInviting] = useState(false);
   const [privateNote, setPrivateNote] = useState(false);
   const [openingBackchannel, setOpeningBackchannel] = useState(false);
+  const [missing, setMissing] = useState<string[]>([]);
+  const box = useRef<HTMLTextAreaElement>(null);
+  const textRef = useRef(text);
+  textRef.current = text;
+  /** Put `inserted` in place of `[start, end)` of the reply box, for editing (never sent). */
+  const insertText = (start: number, end: number, inserted: string) => {
+    const next = spliceText(textRef.current, start, end, inserted);
+    update(next.text);
+    requestAnimationFrame(() => {
+      box.current?.focus();
+      box.current?.setSelectionRange(next.caret, next.caret);
+    });
+  };
+  const picker = useCannedPicker(id, (start, end, inserted, gaps) => {
+    insertText(start, end, inserted);
+    setMissing(gaps);
+  });
+  /** An article's link or excerpt, at the caret (on a line of its own when there is text). */
+  const insertAtCaret = (inserted: string) => {
+    const current = textRef.current;
+    const at = box.current?.selectionStart ?? current.length;
+    const before = current.slice(0, at);
+    const glue = before && !/\s$/.test(before) ? " " : "";
+    insertText(at, at, glue + inserted);
+  };
   const side = backchannel?.render(id) ?? null;
   const now = useNow(1000, chat.typing !== null);
   const notifier = useMemo(() => new TypingNotifier((active) => actions.typing(id, active)), [id]);
@@ -219,6 +245,8 @@ function ChatPanel({
     actions.send(id, value, privateNote ? { private: true } : {});
     setText("");
     setDraft("");
+    setMissing([]);
+    picker.close();
   };
 
   const end = async (outcome?: string) => {
@@ -386,8 +414,11 @@ function ChatPanel({
             <label for={`message-${id}`} class="sr-only">
               Message
             </label>
+            {picker.view}
             <textarea
               id={`message-${id}`}
+              ref={box}
+              {...picker.inputProps}
               rows={3}
               value={text}
               maxLength={maxChars}
@@ -399,14 +430,26 @@ function ChatPanel({
                     : `Reply to ${name}…  (Enter sends, Shift+Enter for a new line)`
               }
               disabled={!canWrite}
-              onInput={(e) => update((e.target as HTMLTextAreaElement).value)}
+              onInput={(e) => {
+                const el = e.target as HTMLTextAreaElement;
+                update(el.value);
+                picker.update(el.value, el.selectionStart);
+              }}
+              onClick={(e) => {
+                const el = e.target as HTMLTextAreaElement;
+                picker.update(el.value, el.selectionStart);
+              }}
               onKeyDown={(e) => {
+                if (picker.onKeyDown(e)) return;
                 if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
                   e.preventDefault();
                   submit();
                 }
               }}
-              onBlur={() => notifier.stop()}
+              onBlur={() => {
+                notifier.stop();
+                picker.close();
+              }}
             />
             <div class="composer-actions">
               <label class="private-toggle">
@@ -426,12 +469,16 @@ function ChatPanel({
                 Send
               </button>
             </div>
+            <MissingValues missing={missing} />
           </form>
         )}
       </div>
       {side && <div class="backchannel-pane">{side}</div>}
       <CustomerDetails conversation={conv} workgroupName={workgroupName}>
         {handoff && <HandoffNote handoff={handoff} />}
+        {canWrite && conv.kind === "customer_chat" && (
+          <ArticleSuggestions conversationId={id} entries={chat.entries} onInsert={insertAtCaret} />
+        )}
         <EarlierConversations conversation={conv} me={me} />
       </CustomerDetails>
     </div>

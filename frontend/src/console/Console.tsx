@@ -25,6 +25,8 @@ import { useDirectory } from "./useDirectory";
 import { useIdleAway } from "./idle";
 import { Profile } from "./Profile";
 import { Security } from "./Security";
+import { CannedResponses } from "./CannedResponses";
+import { KnowledgeBase } from "./KnowledgeBase";
 import { initialImState, readToSend, reduceIm } from "./im";
 import { ImApi } from "./imApi";
 import { ImView, type ImActions } from "./ImView";
@@ -58,7 +60,9 @@ type View =
   | "profile"
   | "security"
   | "account-policy"
-  | "supervisor";
+  | "supervisor"
+  | "canned"
+  | "kb";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -577,6 +581,8 @@ export function Console({
           {nav("inbox", "Inbox")}
           {nav("waiting", "Waiting")}
           {canSupervise && nav("supervisor", "Supervisor")}
+          {nav("canned", "Canned responses")}
+          {nav("kb", "Knowledge base")}
           {isAdmin && nav("routing", "Routing")}
           {isAdmin && nav("admin", "Admin")}
           {isAdmin && nav("blocked-words", "Blocked words")}
@@ -790,6 +796,8 @@ export function Console({
         )}
         {view === "security" && <Security username={user.username} />}
         {view === "account-policy" && isAdmin && <AccountPolicyAdmin myRole={user.role} />}
+        {view === "canned" && <CannedResponses user={user} workgroups={workgroups} />}
+        {view === "kb" && <KnowledgeBase user={user} workgroups={workgroups} />}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}

@@ -6,6 +6,7 @@ import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } fro
 
 import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
+import { HelpSearch } from "./HelpSearch";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
 import {
   type ChatState,
@@ -182,17 +183,20 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
     );
   } else {
     body = (
-      <PreChat
-        key={identity ?? ""}
-        slug={slug}
-        page={page}
-        identity={identity}
-        storage={storage}
-        fields={status.form_fields ?? []}
-        notice={status.archive_notice ?? ""}
-        onStarted={started}
-        onUnavailable={setLeave}
-      />
+      <>
+        <HelpSearch slug={slug} />
+        <PreChat
+          key={identity ?? ""}
+          slug={slug}
+          page={page}
+          identity={identity}
+          storage={storage}
+          fields={status.form_fields ?? []}
+          notice={status.archive_notice ?? ""}
+          onStarted={started}
+          onUnavailable={setLeave}
+        />
+      </>
     );
   }
   return (
@@ -524,6 +528,13 @@ function Chat(props: {
             Cancel
           </button>
         </div>
+      )}
+      {current === "waiting" && (
+        <HelpSearch
+          slug={props.slug}
+          visitorToken={chat.visitorToken}
+          initialQuery={state.conversation?.metadata.question ?? ""}
+        />
       )}
       <Log state={state} notice={props.notice} />
       {state.typing && current !== "ended" && (

@@ -532,3 +532,75 @@ def require_take_over(
     if conv.status is not Status.ACTIVE:
         raise Conflict("this chat is still waiting for an agent")
     return staff
+
+
+# Canned responses and the knowledge base -----------------------------------------------------
+
+
+def can_manage_workgroup_content(
+    principal: Principal, workgroup_id: int, member_of: Collection[int]
+) -> bool:
+    """A workgroup's shared canned responses, its automatic greeting and its knowledge-base
+    articles are kept by its supervisors (a supervisor who is a member of it) and by every
+    admin; its agents only use them."""
+    if not isinstance(principal, Staff) or principal.role is StaffRole.GUEST:
+        return False
+    if principal.role is StaffRole.ADMIN:
+        return True
+    return principal.role is StaffRole.SUPERVISOR and workgroup_id in member_of
+
+
+#: What anyone gets for a canned response or an article they may not read, and for one that
+#: does not exist (the same ``NotFound``): its id tells nothing.
+NO_SUCH_CANNED = "no such canned response"
+NO_SUCH_ARTICLE = "no such article"
+
+
+def require_workgroup_content_reader(
+    principal: Principal, workgroup_id: int | None, member_of: Collection[int], missing: str
+) -> Staff:
+    """Reading a workgroup's shared canned responses and internal articles is for those who
+    work in it (``can_work_in``: its agents, every supervisor and admin). Anyone else, and a
+    workgroup that does not exist (None), gets the same ``NotFound(missing)``."""
+    if workgroup_id is None or not can_work_in(principal, workgroup_id, member_of):
+        raise NotFound(missing)
+    assert isinstance(principal, Staff)
+    return principal
+
+
+def require_workgroup_content_editor(
+    principal: Principal, workgroup_id: int | None, member_of: Collection[int], missing: str
+) -> Staff:
+    """Changing it: whoever may not even read it gets ``NotFound``, a reader who may not keep
+    it (an agent) ``Forbidden``."""
+    staff = require_workgroup_content_reader(principal, workgroup_id, member_of, missing)
+    if not can_manage_workgroup_content(staff, workgroup_id or 0, member_of):
+        raise Forbidden("this is kept by the workgroup's supervisors and by admins")
+    return staff
+
+
+def require_canned(
+    principal: Principal,
+    workgroup_id: int | None,
+    owner_id: int | None,
+    member_of: Collection[int],
+    *,
+    edit: bool = False,
+) -> Staff:
+    """A canned response, to use (or, with ``edit``, to change): a personal one is its owner's
+    alone (for anyone else, admins too, it does not exist); a shared one as
+    ``require_workgroup_content_reader`` / ``_editor`` say."""
+    staff = require_role(principal, StaffRole.AGENT)
+    if owner_id is not None:
+        if owner_id != staff.user_id:
+            raise NotFound(NO_SUCH_CANNED)
+        return staff
+    check = require_workgroup_content_editor if edit else require_workgroup_content_reader
+    return check(staff, workgroup_id, member_of, NO_SUCH_CANNED)
+
+
+def can_read_public_article(visibility: str, article_workgroup: int, workgroup_id: int) -> bool:
+    """Anyone on the company's site (the widget, no account) reads the public articles of the
+    workgroup whose widget they use, and nothing else: an internal article, or another
+    workgroup's, reads like one that does not exist."""
+    return visibility == "public" and article_workgroup == workgroup_id

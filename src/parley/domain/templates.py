@@ -6,7 +6,9 @@ A template has a ``title`` (one line, 1 to ``MAX_TITLE_CHARS``), a ``text`` (1 t
 sign-off, other) and a ``tone`` (professional or personal). Admins keep at most
 ``MAX_TEMPLATES``. Picking one puts its text in the agent's composer: it is sent like anything
 the agent writes (idempotent, under the blocked words of ``staff_to_customer``); the service
-also refuses to save a template those blocked words would refuse.
+also refuses to save a template those blocked words would refuse. Its text may hold the
+placeholders of canned responses (``domain.placeholders``) but the pre-chat form's fields
+(templates are company-wide; forms are per workgroup); they are filled in when inserted.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from parley.domain import placeholders
 from parley.domain.errors import InvalidInput
 
 MAX_TEMPLATES = 200
@@ -54,4 +57,5 @@ def template(title: str, text: str, kind: TemplateKind, tone: Tone, id: int = 0)
         raise InvalidInput(f"a template text is 1 to {MAX_TEXT_CHARS} characters")
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
         raise InvalidInput("a template text has no control characters but line breaks and tabs")
+    placeholders.check(text)
     return Template(title, text, kind, tone, id)

@@ -81,6 +81,8 @@ class Rules:
     message_email: Rule
     send: Rule
     photo: Rule
+    kb_ip: Rule
+    kb_workgroup: Rule
     ws_message: Rule
     ws_typing: Rule
     two_factor: Rule
@@ -98,6 +100,8 @@ class Rules:
             message_email=Rule.of("message_email", settings.message_email_limit),
             send=Rule.of("send", settings.send_limit),
             photo=Rule.of("photo", settings.photo_limit),
+            kb_ip=Rule.of("kb_ip", settings.kb_ip_limit),
+            kb_workgroup=Rule.of("kb_workgroup", settings.kb_workgroup_limit),
             ws_message=Rule.of("ws_message", settings.ws_message_limit),
             ws_typing=Rule.of("ws_typing", settings.ws_typing_limit),
             two_factor=Rule.of("two_factor", settings.two_factor_limit),

@@ -10,7 +10,7 @@ database refuse a second live offer for an agent or a request even if that were 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -95,6 +95,14 @@ class RoutingService:
         self._db = db
         self._bus = bus
         self._clock = clock
+        #: Called once an accept or a claim committed and was announced, with the agent and the
+        #: conversation (the workgroup's automatic greeting, ``services.canned``). They must
+        #: not raise: the chat is the agent's already.
+        self.on_accepted: list[Callable[[Staff, str], Awaitable[None]]] = []
+
+    async def _accepted_hooks(self, staff: Staff, conversation_id: str) -> None:
+        for hook in self.on_accepted:
+            await hook(staff, conversation_id)
 
     async def run(self, workgroup_id: int) -> datetime | None:
         """Apply due timeouts and make every offer that can be made. Returns when to run next.
@@ -157,6 +165,7 @@ class RoutingService:
             after, events = routing.accept(before, offer_id, staff.user_id, now)
             notes = await self._assigned(tx, staff, wg, before, after, events, now)
         await self._bus.publish(notes)
+        await self._accepted_hooks(staff, _accepted(events))
         return _accepted(events)
 
     async def claim(self, staff: Staff, conversation_id: str) -> str:
@@ -174,6 +183,7 @@ class RoutingService:
             after, events = routing.claim(before, conversation_id, staff.user_id, now)
             notes = await self._assigned(tx, staff, wg, before, after, events, now)
         await self._bus.publish(notes)
+        await self._accepted_hooks(staff, _accepted(events))
         return _accepted(events)
 
     async def _assigned(

@@ -10,11 +10,13 @@ from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
+from parley.storage.canned import CannedStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.directory import DirectoryStore
 from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
+from parley.storage.knowledge import KnowledgeStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.sealing import Sealer
@@ -41,6 +43,8 @@ class Stores:
     accounts: AccountStore
     archive: ArchiveStore
     supervision: SupervisionStore
+    canned: CannedStore
+    knowledge: KnowledgeStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -62,4 +66,6 @@ class Stores:
             accounts=AccountStore(sealer),
             archive=ArchiveStore(),
             supervision=SupervisionStore(),
+            canned=CannedStore(),
+            knowledge=KnowledgeStore(),
         )

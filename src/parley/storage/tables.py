@@ -816,3 +816,78 @@ monitors = sa.Table(
     sa.Index("ix_monitors_conversation_id", "conversation_id"),
     sa.Index("ix_monitors_user_id", "user_id"),
 )
+
+# The agent's workspace (migration 0019): canned responses, each workgroup's automatic greeting,
+# and the knowledge base. ``domain.canned``, ``domain.knowledge``.
+canned_responses = sa.Table(
+    "canned_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("scope", sa.String(16), nullable=False),  # workgroup personal
+    # A shared response's workgroup, or a personal one's owner (the other is NULL).
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("shortcut", sa.String(32), nullable=False),
+    sa.Column("title", sa.String(80), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("category", sa.String(40), nullable=False, server_default=""),
+    # Times an agent inserted it into a reply (or it greeted a customer).
+    sa.Column("uses", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # NULLs are distinct: each unique index holds for the rows of its own scope.
+    sa.UniqueConstraint("workgroup_id", "shortcut"),
+    sa.UniqueConstraint("owner_id", "shortcut"),
+)
+
+# A workgroup's automatic greeting: a shared canned response of its own, sent on accept.
+workgroup_greetings = sa.Table(
+    "workgroup_greetings",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "canned_id",
+        sa.Integer,
+        sa.ForeignKey("canned_responses.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Knowledge-base articles. The full-text index: SQLite's FTS5 table ``kb_fts`` (rowid = the
+# article's id, kept in step by triggers), or PostgreSQL's generated ``kb_articles.search_tsv``
+# with a GIN index (neither is in this metadata: migration 0019).
+kb_articles = sa.Table(
+    "kb_articles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("title", sa.String(200), nullable=False),
+    # Markdown as written; the sanitized HTML and the plain text made from it when saved.
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("plain", sa.Text, nullable=False),
+    sa.Column("category", sa.String(40), nullable=False, server_default=""),
+    sa.Column("visibility", sa.String(16), nullable=False),  # internal public
+    # Times a visitor said it answered their question.
+    sa.Column("answered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_kb_articles_workgroup_id", "workgroup_id"),
+)

@@ -24,6 +24,7 @@ from parley.web import (
     collab_api,
     directory_api,
     errors,
+    help_pages,
     house_rules_api,
     identity_api,
     im_api,
@@ -32,6 +33,7 @@ from parley.web import (
     pages,
     routing_api,
     supervision_api,
+    workspace_api,
 )
 from parley.web.headers import SecurityHeaders
 from parley.web.node import Node, node_of
@@ -140,10 +142,12 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         im_api.router(),
         directory_api.router(),
         directory_api.templates_router(),
+        workspace_api.router(),
         accounts_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
         pages.router(demo=demo),
+        help_pages.router(),
         _operations(),
     ]
     return tuple(route for router in routers for route in router.routes)
