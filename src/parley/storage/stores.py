@@ -10,6 +10,7 @@ from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
+from parley.storage.branding import BrandingStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.directory import DirectoryStore
 from parley.storage.house_rules import HouseRuleStore
@@ -38,6 +39,7 @@ class Stores:
     templates: TemplateStore
     accounts: AccountStore
     archive: ArchiveStore
+    branding: BrandingStore
 
     @classmethod
     def create(cls) -> Stores:
@@ -57,4 +59,5 @@ class Stores:
             templates=TemplateStore(),
             accounts=AccountStore(),
             archive=ArchiveStore(),
+            branding=BrandingStore(),
         )
