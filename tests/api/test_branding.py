@@ -223,3 +223,14 @@ async def test_a_visitor_sees_the_photos_of_the_staff_in_their_chat_only(world: 
         # A removed photo is gone for the visitor as well.
         await rest(world, "bob", "delete", "/api/v1/me/photo")
         assert await photo(token, cid, ids["bob"]) == 404
+
+
+async def test_the_embed_snippet_knows_the_public_url_and_allowed_sites(world: World) -> None:
+    await setup(world)
+    r = await rest(world, "admin", "get", "/api/v1/admin/embed")
+    assert r.status_code == 200
+    assert r.json() == {
+        "public_url": world.parley.settings.public_url,
+        "allowed_origins": list(world.parley.settings.allowed_origins),
+    }
+    assert (await rest(world, "alice", "get", "/api/v1/admin/embed")).status_code == 403

@@ -5,6 +5,7 @@ import type { TransferKind } from "../shared/protocol";
 import { Api, type AdminUser, type IdentityMode, type Role, type Workgroup } from "./api";
 import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
+import { BrandingAdmin } from "./BrandingAdmin";
 import { HoursAdmin } from "./HoursAdmin";
 import { IdentityKeys } from "./IdentityKeys";
 import { AgentRoutingEditor } from "./Skills";
@@ -45,6 +46,7 @@ export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
         }}
       />
       <HoursAdmin workgroups={workgroups} />
+      <BrandingAdmin workgroups={workgroups} />
       <IdentityKeys workgroups={workgroups} />
       <StaffAdmin
         users={users}

@@ -13,7 +13,7 @@ the content decides, ``parley.photos``); its size limit is ``max_photo_bytes`` (
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from parley.domain.branding import MAX_GREETING_CHARS, Branding
 from parley.domain.branding import Position as BrandPosition
@@ -42,6 +42,19 @@ class BrandingIn(_In):
     position: BrandPosition = BrandPosition.RIGHT
 
 
+class EmbedOut(BaseModel):
+    """What the embed snippet needs: where browsers reach Parley, and which sites may embed it."""
+
+    public_url: str | None = Field(
+        description="The `public_url` setting (null: not set; use the address the console is "
+        "reached at)."
+    )
+    allowed_origins: list[str] = Field(
+        description="The `--allowed-origin` sites, which may frame the widget; empty: only "
+        "Parley's own origin (a company site cannot embed the widget yet)."
+    )
+
+
 PNG_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/png": {}}, "description": "The image (re-encoded PNG)."}
 }
@@ -68,6 +81,14 @@ def router() -> APIRouter:
 
     def out(slug: str, b: Branding) -> WidgetBrandingOut:
         return WidgetBrandingOut.of(slug, b)
+
+    @api.get("/admin/embed")
+    async def embed(parley: Node, admin: Admin) -> EmbedOut:
+        """For the console's copy-ready embed snippet."""
+        return EmbedOut(
+            public_url=parley.settings.public_url,
+            allowed_origins=list(parley.settings.allowed_origins),
+        )
 
     @api.get("/admin/workgroups/{slug}/branding")
     async def get_branding(parley: Node, slug: str, admin: Admin) -> WidgetBrandingOut:
