@@ -153,7 +153,7 @@ export function LeaveMessage(props: {
       <textarea
         id="pw-lm-message"
         name="message"
-        rows={4}
+        rows={3}
         required
         maxLength={4000}
         ref={prefilled ? (first as { current: HTMLTextAreaElement | null }) : undefined}
