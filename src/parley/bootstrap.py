@@ -22,6 +22,7 @@ from parley.services.accounts import AccountService
 from parley.services.admin import AdminService
 from parley.services.archive import ArchiveService
 from parley.services.auth import AuthService
+from parley.services.branding import BrandingService
 from parley.services.canned import CannedService
 from parley.services.chat import ChatService
 from parley.services.directory import DirectoryService
@@ -77,6 +78,8 @@ class Parley:
     writes: GroupCommit
     presence: PresenceService
     directory: DirectoryService
+    #: The widget's branding per workgroup, and staff photos in chats.
+    branding: BrandingService
     templates: TemplateService
     #: The agent's workspace: canned responses (and greetings), the knowledge base.
     canned: CannedService
@@ -215,6 +218,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         cache=cache,
         house_rules=house_rules,
         supervision=stores.supervision,
+        branding=stores.branding,
     )
     supervision = SupervisionService(
         db,
@@ -398,6 +402,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         writes=writes,
         presence=presence,
         directory=directory,
+        branding=BrandingService(
+            db,
+            clock,
+            workgroups=stores.workgroups,
+            branding=stores.branding,
+            conversations=stores.conversations,
+            directory=stores.directory,
+            max_logo_bytes=settings.max_photo_bytes,
+        ),
         templates=TemplateService(
             db, clock, house_rules, templates=stores.templates, audit=stores.audit
         ),

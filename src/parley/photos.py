@@ -9,6 +9,9 @@ than ``MAX_SOURCE_PIXELS`` is refused from its header, before any pixel is decod
 ``MAX_IMAGE_PIXELS`` is set to the same limit, a second guard), so a small file that would
 expand into gigabytes (a decompression bomb) costs nothing. Anything that does not decode is a
 ``BadImage`` (422). CPU-bound: the service runs it in a worker thread.
+
+``reencode_logo`` does the same for a workgroup's logo (the widget's header), keeping its shape
+within ``LOGO_BOX``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ MAX_PHOTO_BYTES = 2 * 1024 * 1024
 MAX_SOURCE_PIXELS = 4096 * 4096
 #: The side of the square served (smaller sources are not enlarged).
 PHOTO_SIDE = 256
+#: A workgroup's logo fits in this box (width, height), its shape kept.
+LOGO_BOX = (480, 160)
 MEDIA_TYPE = "image/png"
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 
@@ -44,9 +49,11 @@ class Photo:
     etag: str
 
 
-def reencode(data: bytes) -> Photo:
+def _decode(data: bytes, what: str, draft_side: int) -> Image.Image:
+    """The upload's pixels as RGBA, upright, reduced (a fast box filter) to no less than about
+    ``draft_side`` pixels on its shorter side; ``BadImage`` for anything else."""
     if not data:
-        raise BadImage("the photo is empty")
+        raise BadImage(f"the {what} is empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -54,33 +61,53 @@ def reencode(data: bytes) -> Photo:
                 width, height = image.size
                 if width < 1 or height < 1 or width * height > MAX_SOURCE_PIXELS:
                     raise BadImage(
-                        f"the photo has {width} x {height} pixels; "
+                        f"the {what} has {width} x {height} pixels; "
                         f"at most {MAX_SOURCE_PIXELS} are accepted"
                     )
                 if image.format == "JPEG":
                     # Decode at a reduced scale where the codec can: fewer pixels, less memory.
-                    image.draft("RGB", (PHOTO_SIDE * 2, PHOTO_SIDE * 2))
+                    image.draft("RGB", (draft_side, draft_side))
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 if upright.mode not in ("RGB", "RGBA", "L", "LA"):
                     upright = upright.convert("RGBA")
                 # A fast box reduction first: a 4096-pixel side is resampled from 512, not
                 # whole (a second instead of a few tens of milliseconds).
-                factor = min(upright.width, upright.height) // (PHOTO_SIDE * 2)
+                factor = min(upright.width, upright.height) // draft_side
                 if factor > 1:
                     upright = upright.reduce(factor)
-                rgba = upright.convert("RGBA")
+                return upright.convert("RGBA")
     except BadImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage(f"the photo has more than {MAX_SOURCE_PIXELS} pixels") from None
+        raise BadImage(f"the {what} has more than {MAX_SOURCE_PIXELS} pixels") from None
     except Exception:  # any decoder failure is a bad upload, never a 500
-        raise BadImage("the photo is not a PNG, JPEG, WebP or GIF image that can be read") from None
-    side = min(PHOTO_SIDE, rgba.width, rgba.height)
-    square = ImageOps.fit(rgba, (side, side), Image.Resampling.LANCZOS)
+        raise BadImage(
+            f"the {what} is not a PNG, JPEG, WebP or GIF image that can be read"
+        ) from None
+
+
+def _png(image: Image.Image) -> Photo:
     # A new image from the raw pixels: nothing of the upload's info (EXIF, ICC, text) follows.
-    clean = Image.frombytes("RGBA", square.size, square.tobytes())
+    clean = Image.frombytes("RGBA", image.size, image.tobytes())
     out = io.BytesIO()
     clean.save(out, format="PNG", optimize=True)
     encoded = out.getvalue()
     return Photo(MEDIA_TYPE, encoded, hashlib.sha256(encoded).hexdigest()[:32])
+
+
+def reencode(data: bytes) -> Photo:
+    rgba = _decode(data, "photo", PHOTO_SIDE * 2)
+    side = min(PHOTO_SIDE, rgba.width, rgba.height)
+    return _png(ImageOps.fit(rgba, (side, side), Image.Resampling.LANCZOS))
+
+
+def reencode_logo(data: bytes) -> Photo:
+    """A workgroup's logo: like a photo, but its shape kept, scaled down (never up) to fit
+    ``LOGO_BOX`` pixels."""
+    rgba = _decode(data, "logo", LOGO_BOX[1])
+    scale = min(1.0, LOGO_BOX[0] / rgba.width, LOGO_BOX[1] / rgba.height)
+    size = (max(1, round(rgba.width * scale)), max(1, round(rgba.height * scale)))
+    if size != rgba.size:
+        rgba = rgba.resize(size, Image.Resampling.LANCZOS)
+    return _png(rgba)

@@ -423,6 +423,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "next_open": None,
             "identity": "optional",
             "archive_notice": "",  # none set (see test_archive.py)
+            "branding": {"color": None, "logo_url": None, "greeting": "", "position": "right"},
         }
 
 

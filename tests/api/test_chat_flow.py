@@ -27,6 +27,8 @@ async def test_visitor_and_agent_chat(world: World) -> None:
             "next_open": None,
             "identity": "optional",
             "archive_notice": "",  # none set (see test_archive.py)
+            # Parley's own look (see test_branding.py).
+            "branding": {"color": None, "logo_url": None, "greeting": "", "position": "right"},
         }
         chat = await world.open_chat(name="Zoe", email="zoe@example.com", question="Price?")
         cid = chat["conversation"]["id"]

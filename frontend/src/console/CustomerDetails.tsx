@@ -2,6 +2,7 @@ import { Fragment, type ComponentChildren } from "preact";
 
 import type { Conversation } from "../shared/protocol";
 import { customerName, formatDateTime, STATUS_LABEL } from "./format";
+import { HiddenFields } from "./HiddenFields";
 
 /** Only http(s) pages become links: a visitor-supplied "javascript:" URL stays text. */
 export function safeHref(url: string | undefined): string | null {
@@ -62,6 +63,7 @@ export function CustomerDetails({ conversation, workgroupName, title = "Customer
             <dd class="break">{value}</dd>
           </Fragment>
         ))}
+        <HiddenFields metadata={m} />
         {workgroupName && (
           <>
             <dt>Workgroup</dt>

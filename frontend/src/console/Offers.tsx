@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 
 import type { ServerMessage } from "../shared/protocol";
 import { PageLink } from "./CustomerDetails";
+import { HiddenFields } from "./HiddenFields";
 import { useNow } from "./hooks";
 import { secondsLeft, type OfferState } from "./state";
 
@@ -130,6 +131,7 @@ function OfferCard({
             <dd class="break">{v}</dd>
           </div>
         ))}
+        <HiddenFields metadata={m} />
         {workgroup && (
           <>
             <dt>Workgroup</dt>

@@ -141,6 +141,11 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** The CSRF header for a write this module does not send itself (a raw upload). */
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken ? { "X-CSRF-Token": csrfToken } : {};
+}
+
 export type Fetcher = typeof fetch;
 let fetcher: Fetcher = (...args) => fetch(...args);
 

@@ -25,6 +25,10 @@ export interface ChatMetadata {
   question?: string;
   page?: string;
   extra?: Record<string, string>;
+  /** Hidden fields the company's page passed (not verified), absent when none. */
+  fields?: Record<string, string>;
+  /** The page that brought the visitor to `page`, absent when unknown. */
+  referrer?: string;
 }
 
 export interface Conversation {

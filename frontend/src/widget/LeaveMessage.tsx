@@ -4,6 +4,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 
+import { language, t } from "./i18n";
 import { formatTime } from "./state";
 
 export type UnavailableReason = "closed" | "no_agents" | "queue_full" | "expired" | string;
@@ -15,17 +16,17 @@ export interface Prefill {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** When the workgroup opens again, in the visitor's words: "at 09:00", "on Mon 09:00". */
+/** When the workgroup opens again, in the visitor's words: "at 09:00", "on Monday at 09:00". */
 export function backAt(nextOpen: string | null | undefined, now: Date = new Date()): string | null {
   if (!nextOpen) return null;
   const when = new Date(nextOpen);
   if (Number.isNaN(when.getTime())) return null;
   const time = formatTime(nextOpen);
-  if (when.toDateString() === now.toDateString()) return `at ${time}`;
+  if (when.toDateString() === now.toDateString()) return t("back_today", { time });
   if (when.getTime() - now.getTime() < 6 * DAY_MS) {
-    return `on ${when.toLocaleDateString(undefined, { weekday: "long" })} at ${time}`;
+    return t("back_day", { day: when.toLocaleDateString(language(), { weekday: "long" }), time });
   }
-  return `on ${when.toLocaleDateString()} at ${time}`;
+  return t("back_date", { date: when.toLocaleDateString(language()), time });
 }
 
 /** Why the visitor is asked to leave a message. */
@@ -33,16 +34,16 @@ export function unavailableText(reason: UnavailableReason | null, nextOpen?: str
   switch (reason) {
     case "closed": {
       const back = backAt(nextOpen, now);
-      return back ? `We're closed right now, back ${back}.` : "We're closed right now.";
+      return back ? t("closed_back", { when: back }) : t("closed_now");
     }
     case "no_agents":
-      return "Nobody is available right now.";
+      return t("no_agents");
     case "queue_full":
-      return "All our agents are busy right now.";
+      return t("queue_full");
     case "expired":
-      return "No one could answer in time.";
+      return t("timed_out");
     default:
-      return "Nobody can chat right now.";
+      return t("nobody_can_chat");
   }
 }
 
@@ -77,7 +78,7 @@ export function LeaveMessage(props: {
     const email = String(form.get("email") ?? "").trim();
     const message = String(form.get("message") ?? "").trim();
     if (!name || !email || !message) {
-      setError("Please fill in your name, email and message.");
+      setError(t("fill_in_all"));
       return;
     }
     setBusy(true);
@@ -95,15 +96,17 @@ export function LeaveMessage(props: {
         const field = data.error?.details?.[0]?.loc?.slice(-1)[0];
         setError(
           field === "email"
-            ? "Please check your email address."
-            : `Your message could not be sent${data.error?.message ? `: ${data.error.message}` : ""}.`,
+            ? t("check_email")
+            : data.error?.message
+              ? t("message_not_sent_because", { message: data.error.message })
+              : t("message_not_sent"),
         );
         setBusy(false);
         return;
       }
       setSent(true);
     } catch {
-      setError("Could not reach us. Check your connection and try again.");
+      setError(t("no_connection_us"));
       setBusy(false);
     }
   };
@@ -116,8 +119,8 @@ export function LeaveMessage(props: {
   if (sent) {
     return (
       <div class="pw-card" data-testid="message-sent" role="status" tabIndex={-1} ref={sentRef}>
-        <p class="pw-lead">Thank you! Your message was sent.</p>
-        <p class="pw-note">We'll answer you by email.</p>
+        <p class="pw-lead">{t("message_sent")}</p>
+        <p class="pw-note">{t("answer_by_email")}</p>
       </div>
     );
   }
@@ -125,8 +128,8 @@ export function LeaveMessage(props: {
   return (
     <form class="pw-form" data-testid="leave-message" onSubmit={submit}>
       {reason}
-      <p class="pw-note">Leave us a message and we'll answer by email.</p>
-      <label for="pw-lm-name">Name</label>
+      <p class="pw-note">{t("leave_message_lead")}</p>
+      <label for="pw-lm-name">{t("name")}</label>
       <input
         id="pw-lm-name"
         name="name"
@@ -136,7 +139,7 @@ export function LeaveMessage(props: {
         defaultValue={props.prefill?.name ?? ""}
         ref={prefilled ? undefined : (first as { current: HTMLInputElement | null })}
       />
-      <label for="pw-lm-email">Email</label>
+      <label for="pw-lm-email">{t("email")}</label>
       <input
         id="pw-lm-email"
         name="email"
@@ -146,11 +149,11 @@ export function LeaveMessage(props: {
         autocomplete="email"
         defaultValue={props.prefill?.email ?? ""}
       />
-      <label for="pw-lm-message">Your message</label>
+      <label for="pw-lm-message">{t("your_message")}</label>
       <textarea
         id="pw-lm-message"
         name="message"
-        rows={4}
+        rows={3}
         required
         maxLength={4000}
         ref={prefilled ? (first as { current: HTMLTextAreaElement | null }) : undefined}
@@ -161,7 +164,7 @@ export function LeaveMessage(props: {
         </p>
       )}
       <button type="submit" class="pw-primary" disabled={busy}>
-        {busy ? "Sending…" : "Send message"}
+        {busy ? t("sending") : t("send_message")}
       </button>
     </form>
   );

@@ -7,7 +7,13 @@ import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } fro
 import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
 import { HelpSearch } from "./HelpSearch";
+import { type Branding, Logo, useBrandColor } from "./Branding";
+import { Byline, usePhotos } from "./Byline";
+import { cleanFields } from "./fields";
+import { type Key, t } from "./i18n";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
+import { tellHost, usePanelVisible } from "./panel";
+import { isAgentMessage, lastSeq, loadSeen, seenKey, unreadCount } from "./unread";
 import {
   type ChatState,
   type StoredChat,
@@ -18,6 +24,7 @@ import {
   identityClaims,
   initialState,
   loadChat,
+  nameOf,
   outboxKey,
   phase,
   reasonText,
@@ -49,6 +56,8 @@ export interface WorkgroupStatus {
   identity?: "optional" | "required";
   /** The archiving policy's one-line notice, shown before the first message ("": none). */
   archive_notice?: string;
+  /** The workgroup's colour, logo, greeting and corner. */
+  branding?: Branding;
 }
 
 /** Leave a message instead of chatting, because of ``reason``; with what the visitor typed. */
@@ -64,6 +73,10 @@ export interface AppProps {
   embedded: boolean;
   /** The signed-in customer's identity token from the host page, if any. */
   identity?: string | null;
+  /** Hidden fields from the host page (data-field-*, Parley.setFields), not checked yet. */
+  fields?: unknown;
+  /** The page that brought the visitor to ``page``. */
+  referrer?: string;
 }
 
 const api = (path: string) => `/api/v1${path}`;
@@ -79,7 +92,7 @@ export function focusMain(): void {
   target?.focus();
 }
 
-export function App({ slug, page, storage, embedded, identity = null }: AppProps) {
+export function App({ slug, page, storage, embedded, identity = null, fields, referrer = "" }: AppProps) {
   const [stored, setStored] = useState<StoredChat | null>(() => loadChat(storage, slug));
   const [status, setStatus] = useState<WorkgroupStatus | null | "error">(null);
   const [fresh, setFresh] = useState(false); // a chat this page just opened (position known)
@@ -119,7 +132,14 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
   }, [slug, storage]);
 
   const info = status && status !== "error" ? status : null;
-  const title = info?.name ?? "Chat";
+  const title = info?.name ?? t("chat");
+  const logo = info?.branding?.logo_url ?? null;
+  useBrandColor(info?.branding?.color);
+
+  // No chat under way: the launcher forgets it (no reopening after a reload, no unread count).
+  useEffect(() => {
+    if (!stored && embedded) tellHost({ type: "parley:state", chat: false, unread: 0 });
+  }, [stored, embedded]);
 
   const started = (chat: StoredChat, pos: number | null) => {
     storage.setItem(chatKey(slug), JSON.stringify(chat));
@@ -132,6 +152,7 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
     if (stored) {
       storage.removeItem(chatKey(slug));
       storage.removeItem(outboxKey(stored.conversationId));
+      storage.removeItem(seenKey(stored.conversationId));
     }
     setFresh(false);
     setStored(null);
@@ -143,6 +164,7 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
         key={stored.conversationId}
         chat={stored}
         title={title}
+        logo={logo}
         storage={storage}
         embedded={embedded}
         position={fresh ? position : null}
@@ -156,7 +178,7 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
 
   let body: JSX.Element;
   if (status === null) {
-    body = <p class="pw-note">Loading…</p>;
+    body = <p class="pw-note">{t("loading")}</p>;
   } else if (leave || (status !== "error" && (status.accepting ?? status.open) === false)) {
     body = (
       <LeaveMessage
@@ -170,15 +192,15 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
   } else if (status !== "error" && status.identity === "required" && !identity) {
     body = (
       <div class="pw-card" data-testid="identity-required" role="status">
-        <p class="pw-lead">Please sign in to chat with us.</p>
-        <p class="pw-note">This chat is for signed-in customers: sign in on this site, then open it again.</p>
+        <p class="pw-lead">{t("sign_in_required")}</p>
+        <p class="pw-note">{t("sign_in_required_note")}</p>
       </div>
     );
   } else if (status === "error" || !status.open) {
     body = (
       <div class="pw-card" data-testid="unavailable" role="status">
-        <p class="pw-lead">Nobody is available right now. Please try again later.</p>
-        {status === "error" && <p class="pw-note">This chat could not be reached.</p>}
+        <p class="pw-lead">{t("nobody_try_later")}</p>
+        {status === "error" && <p class="pw-note">{t("unreachable")}</p>}
       </div>
     );
   } else {
@@ -192,6 +214,9 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
           identity={identity}
           storage={storage}
           fields={status.form_fields ?? []}
+          hidden={fields}
+          referrer={referrer}
+          greeting={status.branding?.greeting ?? ""}
           notice={status.archive_notice ?? ""}
           onStarted={started}
           onUnavailable={setLeave}
@@ -202,7 +227,8 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
   return (
     <Shell
       title={title}
-      subtitle={info?.open && info.accepting !== false && !leave ? "We usually reply in a few minutes." : undefined}
+      logo={logo}
+      subtitle={info?.open && info.accepting !== false && !leave ? t("reply_soon") : undefined}
       embedded={embedded}
     >
       {body}
@@ -213,6 +239,9 @@ export function App({ slug, page, storage, embedded, identity = null }: AppProps
 function Shell(props: {
   title: string;
   titleTestId?: string;
+  logo?: string | null;
+  /** What the header says: waiting, chatting, the chat over (tests and styles read it). */
+  phase?: string;
   subtitle?: string;
   embedded: boolean;
   actions?: JSX.Element | false | null;
@@ -220,7 +249,8 @@ function Shell(props: {
 }) {
   return (
     <div class={props.embedded ? "pw" : "pw pw-alone"}>
-      <header class="pw-head">
+      <header class="pw-head" data-phase={props.phase}>
+        <Logo url={props.logo} />
         <div class="pw-head-text">
           <h1 class="pw-title" data-testid={props.titleTestId}>
             {props.title}
@@ -229,7 +259,7 @@ function Shell(props: {
         </div>
         {props.actions}
         {props.embedded && (
-          <button type="button" class="pw-icon" aria-label="Minimize chat window" title="Minimize" onClick={requestClose}>
+          <button type="button" class="pw-icon" aria-label={t("minimize")} title={t("minimize_short")} onClick={requestClose}>
             <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
               <path d="M5 12h14" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" />
             </svg>
@@ -250,9 +280,9 @@ interface ApiError {
 }
 
 /** Why opening a chat was refused over the customer's identity, in words for the visitor. */
-const IDENTITY_ERRORS: Record<string, string> = {
-  identity_required: "Please sign in on this site to chat with us.",
-  invalid_identity: "We could not confirm that you are signed in (it may have expired). Please reload the page and try again.",
+const IDENTITY_ERRORS: Record<string, Key> = {
+  identity_required: "identity_required",
+  invalid_identity: "invalid_identity",
 };
 
 function PreChat({
@@ -261,6 +291,9 @@ function PreChat({
   identity,
   storage,
   fields,
+  hidden,
+  referrer,
+  greeting,
   notice,
   onStarted,
   onUnavailable,
@@ -270,6 +303,9 @@ function PreChat({
   identity: string | null;
   storage: KeyValueStore;
   fields: FormField[];
+  hidden?: unknown;
+  referrer: string;
+  greeting: string;
   notice: string;
   onStarted: (chat: StoredChat, position: number | null) => void;
   onUnavailable: (leave: LeaveState) => void;
@@ -293,13 +329,14 @@ function PreChat({
       if (value) extra[field.name] = value;
     }
     if (!name) {
-      setError("Please enter your name.");
+      setError(t("enter_name"));
       nameRef.current?.focus();
       return;
     }
     setBusy(true);
     setError(null);
     const visitorId = storage.getItem(VISITOR_ID_KEY);
+    const passed = cleanFields(hidden);
     try {
       const response = await fetch(api(`/workgroups/${encodeURIComponent(slug)}/chats`), {
         method: "POST",
@@ -309,6 +346,8 @@ function PreChat({
           question,
           page: page.slice(0, 2048),
           extra,
+          ...(Object.keys(passed).length ? { fields: passed } : {}),
+          ...(referrer ? { referrer: referrer.slice(0, 2048) } : {}),
           ...(email ? { email } : {}),
           ...(identity ? { identity } : {}),
           ...(visitorId ? { visitor_id: visitorId } : {}),
@@ -330,7 +369,7 @@ function PreChat({
       }
       const code = data.error?.code ?? "";
       if (response.status === 401 && IDENTITY_ERRORS[code]) {
-        setError(IDENTITY_ERRORS[code]);
+        setError(t(IDENTITY_ERRORS[code]));
         setBusy(false);
         return;
       }
@@ -338,30 +377,32 @@ function PreChat({
         const field = Array.isArray(details) ? details[0]?.loc?.slice(-1)[0] : undefined;
         setError(
           field === "email"
-            ? "Please check your email address."
+            ? t("check_email")
             : data.error?.message
-              ? `Could not start the chat: ${data.error.message}.`
-              : "Could not start the chat. Please try again.",
+              ? t("could_not_start_because", { message: data.error.message })
+              : t("could_not_start"),
         );
         setBusy(false);
         return;
       }
       onStarted({ conversationId: data.conversation.id, visitorToken: data.visitor_token }, data.position ?? null);
     } catch {
-      setError("Could not reach the chat. Check your connection and try again.");
+      setError(t("no_connection"));
       setBusy(false);
     }
   };
 
   return (
     <form class="pw-form" onSubmit={submit}>
-      <p class="pw-lead">Hi! Tell us a little about yourself and we'll connect you.</p>
+      <p class="pw-lead pw-greeting" data-testid="greeting">
+        {greeting.trim() || t("greeting")}
+      </p>
       {identity && (
         <p class="pw-note" data-testid="signed-in">
-          You are signed in{known.name ? ` as ${known.name}` : ""}.
+          {known.name ? t("signed_in_as", { name: known.name }) : t("signed_in")}
         </p>
       )}
-      <label for="pw-name">Name</label>
+      <label for="pw-name">{t("name")}</label>
       <input
         id="pw-name"
         name="name"
@@ -372,7 +413,7 @@ function PreChat({
         defaultValue={known.name?.slice(0, 128)}
       />
       <label for="pw-email">
-        Email <span class="pw-optional">(optional)</span>
+        {t("email")} <span class="pw-optional">{t("optional")}</span>
       </label>
       <input
         id="pw-email"
@@ -386,7 +427,7 @@ function PreChat({
         <Fragment key={field.name}>
           <label for={`pw-extra-${field.name}`}>
             {field.label}
-            {!field.required && <span class="pw-optional"> (optional)</span>}
+            {!field.required && <span class="pw-optional"> {t("optional")}</span>}
           </label>
           <input
             id={`pw-extra-${field.name}`}
@@ -396,7 +437,7 @@ function PreChat({
           />
         </Fragment>
       ))}
-      <label for="pw-question">Question</label>
+      <label for="pw-question">{t("question")}</label>
       <textarea id="pw-question" name="question" rows={3} maxLength={4000} />
       {error && (
         <p class="pw-error" role="alert">
@@ -405,7 +446,7 @@ function PreChat({
       )}
       <ArchiveNotice text={notice} />
       <button type="submit" class="pw-primary" disabled={busy}>
-        {busy ? "Starting…" : "Start chat"}
+        {busy ? t("starting") : t("start_chat")}
       </button>
     </form>
   );
@@ -423,6 +464,7 @@ function wsUrl(): string {
 function Chat(props: {
   chat: StoredChat;
   title: string;
+  logo?: string | null;
   storage: KeyValueStore;
   embedded: boolean;
   position: number | null;
@@ -466,6 +508,28 @@ function Chat(props: {
   const current = phase(state);
   const agent = agentName(state.conversation, state.entries);
 
+  // The agent's messages the visitor has not seen (the panel minimised): the launcher's badge.
+  const visible = usePanelVisible();
+  const [seen, setSeen] = useState<number | null>(() => loadSeen(storage, chat.conversationId));
+  const latest = lastSeq(state.entries);
+  useEffect(() => {
+    // Seen when shown; loaded hidden with nothing remembered: what the first sync brought.
+    if ((visible || (seen === null && state.synced)) && latest > (seen ?? 0)) {
+      setSeen(latest);
+      storage.setItem(seenKey(chat.conversationId), String(latest));
+    }
+  }, [visible, latest, seen, state.synced, storage, chat.conversationId]);
+  const unread = visible ? 0 : unreadCount(state.entries, seen ?? latest);
+  const chatting = current !== "ended" && !state.stopped;
+  useEffect(() => {
+    if (props.embedded) tellHost({ type: "parley:state", chat: chatting, unread });
+  }, [props.embedded, chatting, unread]);
+  const photos = usePhotos(
+    chat.conversationId,
+    chat.visitorToken,
+    state.entries.filter(isAgentMessage).map((e) => e.author ?? ""),
+  );
+
   const end = async () => {
     const client = clientRef.current;
     if (!client) return;
@@ -483,8 +547,8 @@ function Chat(props: {
         method: "POST",
         headers: { "X-Visitor-Token": chat.visitorToken },
       }).then(
-        (r) => (r.ok ? null : "Could not end the chat. Please try again."),
-        () => "You are offline. Please try again when reconnected.",
+        (r) => (r.ok ? null : t("could_not_end")),
+        () => t("offline_retry"),
       );
     }
     setBusy(false);
@@ -495,37 +559,39 @@ function Chat(props: {
 
   return (
     <Shell
-      title={agent ? `Chatting with ${agent}` : props.title}
-      titleTestId={agent ? "agent-name" : undefined}
-      subtitle={current === "waiting" ? "Waiting for an agent…" : current === "ended" ? "Chat ended" : undefined}
+      title={headerTitle(current, agent, props.title)}
+      titleTestId={agent && current !== "ended" ? "agent-name" : undefined}
+      logo={props.logo}
+      phase={current}
+      subtitle={current === "waiting" ? t("waiting") : current === "ended" ? endedSubtitle(state) : undefined}
       embedded={props.embedded}
       actions={
         current === "active" && (
           <button type="button" class="pw-ghost" onClick={end} disabled={busy}>
-            End chat
+            {t("end_chat")}
           </button>
         )
       }
     >
       {reconnecting && (
         <p class="pw-banner" data-testid="connection-status" role="status">
-          Reconnecting…
+          {t("reconnecting")}
         </p>
       )}
       {current === "waiting" && (
         <div class="pw-queue">
           {state.position !== null ? (
             <p data-testid="queue-position" role="status">
-              You are number {state.position} in the queue
+              {t("queue_position", { n: state.position })}
               {state.estimatedWait !== null && (
-                <span data-testid="queue-wait"> (about {waitMinutes(state.estimatedWait)} min)</span>
+                <span data-testid="queue-wait">{t("queue_wait", { n: waitMinutes(state.estimatedWait) })}</span>
               )}
             </p>
           ) : (
-            <p>Connecting you to an agent…</p>
+            <p>{t("connecting")}</p>
           )}
           <button type="button" class="pw-secondary" onClick={end} disabled={busy}>
-            Cancel
+            {t("cancel")}
           </button>
         </div>
       )}
@@ -536,10 +602,10 @@ function Chat(props: {
           initialQuery={state.conversation?.metadata.question ?? ""}
         />
       )}
-      <Log state={state} notice={props.notice} />
+      <Log state={state} notice={props.notice} photos={photos} />
       {state.typing && current !== "ended" && (
         <p class="pw-typing" data-testid="typing" role="status">
-          {state.typing.name} is typing…
+          {t("typing", { name: state.typing.name })}
         </p>
       )}
       {(notice || state.error) && (
@@ -549,9 +615,9 @@ function Chat(props: {
       )}
       {state.stopped ? (
         <div class="pw-ended" tabIndex={-1} data-focus>
-          <p>This chat is no longer available.</p>
+          <p>{t("no_longer_available")}</p>
           <button type="button" class="pw-primary" onClick={props.onReset}>
-            Start a new chat
+            {t("start_new_chat")}
           </button>
         </div>
       ) : current === "ended" ? (
@@ -589,12 +655,28 @@ export function ArchiveNotice({ text }: { text?: string }) {
   ) : null;
 }
 
+/** The header's title: who the visitor chats with, and once it is over, that it was them. */
+function headerTitle(current: string, agent: string | null, title: string): string {
+  if (!agent) return title;
+  return current === "ended" ? t("chat_with_ended", { name: agent }) : t("chatting_with", { name: agent });
+}
+
+/** "Ended at 10:32": the header says the chat is over (the log's system line says "Chat ended"). */
+function endedSubtitle(state: ChatState): string | undefined {
+  const at = state.conversation?.ended_at || state.entries.find((e) => e.kind === "ended")?.created_at;
+  const time = at ? formatTime(at) : "";
+  return time ? t("ended_at", { time }) : undefined;
+}
+
 export function Log({
   state,
   notice,
+  photos = {},
 }: {
   state: Pick<ChatState, "entries" | "pending" | "conversation">;
   notice?: string;
+  /** The agents' photos (data: URLs) by participant key, for the bylines. */
+  photos?: Record<string, string | null>;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const pending = visiblePending(state as ChatState);
@@ -605,22 +687,37 @@ export function Log({
   }, [count]);
   const question = state.conversation?.metadata.question;
   return (
-    <div class="pw-log" role="log" aria-live="polite" aria-label="Conversation" ref={ref}>
+    <div class="pw-log" role="log" aria-live="polite" aria-label={t("conversation")} ref={ref}>
       <ArchiveNotice text={notice} />
       {(state.conversation?.history_starts_at_seq ?? 1) > 1 && (
         <p class="pw-system" data-testid="history-removed">
-          Earlier messages were removed under the archiving policy.
+          {t("history_removed")}
         </p>
       )}
-      {question && <p class="pw-asked">You asked: {question}</p>}
-      {state.entries.map((entry) => (
-        <EntryView key={entry.seq} entry={entry} conversation={state.conversation} entries={state.entries} />
+      {question && <p class="pw-asked">{t("you_asked", { question })}</p>}
+      {withBylines(state.entries).map(({ entry, byline }) => (
+        <Fragment key={entry.seq}>
+          {byline && <Byline name={nameOf(entry.author, state.conversation, state.entries)} photo={photos[entry.author ?? ""]} />}
+          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} />
+        </Fragment>
       ))}
       {pending.map((p) => (
         <PendingView key={p.clientId} message={p} />
       ))}
     </div>
   );
+}
+
+/** Each entry, and whether an agent's message starts a run of theirs (it gets their byline):
+ * the first after someone else's message or a system line, so a transfer shows the new name. */
+export function withBylines(entries: Entry[]): { entry: Entry; byline: boolean }[] {
+  let previous: string | null = null;
+  return entries.map((entry) => {
+    const byline = isAgentMessage(entry) && entry.author !== previous;
+    if (entry.kind === "message") previous = entry.author;
+    else if (entry.kind !== "hidden" && entry.kind !== "note" && entry.kind !== "queued") previous = null;
+    return { entry, byline };
+  });
 }
 
 function EntryView({ entry, conversation, entries }: { entry: Entry; conversation: Conversation | null; entries: Entry[] }) {
@@ -650,7 +747,7 @@ function EntryView({ entry, conversation, entries }: { entry: Entry; conversatio
 
 function PendingView({ message }: { message: PendingMessage }) {
   return (
-    <div class="pw-msg pw-visitor pw-sending" data-testid="message" data-author="visitor" data-status="sending" title="Sending…">
+    <div class="pw-msg pw-visitor pw-sending" data-testid="message" data-author="visitor" data-status="sending" title={t("sending")}>
       {message.text}
     </div>
   );
@@ -659,7 +756,7 @@ function PendingView({ message }: { message: PendingMessage }) {
 function Ended({ state, title, onReset }: { state: ChatState; title: string; onReset: () => void }) {
   const ref = useRef<HTMLDivElement>(null);
   const url = useMemo(() => {
-    const text = transcriptText(state.conversation, state.entries, `${title}: chat transcript`);
+    const text = transcriptText(state.conversation, state.entries, t("transcript_title_of", { title }));
     return URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
   }, [state.conversation, state.entries, title]);
   useEffect(() => () => URL.revokeObjectURL(url), [url]);
@@ -672,11 +769,11 @@ function Ended({ state, title, onReset }: { state: ChatState; title: string; onR
     <div class="pw-ended" data-testid="ended" tabIndex={-1} ref={ref} data-focus>
       <p class="pw-lead">{reasonText(state.ended)}</p>
       <div class="pw-row">
-        <a class="pw-link" href={url} download={`chat-transcript${date ? `-${date}` : ""}.txt`}>
-          Download transcript
+        <a class="pw-link" href={url} download={`${t("transcript_file")}${date ? `-${date}` : ""}.txt`}>
+          {t("download_transcript")}
         </a>
         <button type="button" class="pw-primary" onClick={onReset}>
-          Start a new chat
+          {t("start_new_chat")}
         </button>
       </div>
     </div>
@@ -745,14 +842,14 @@ function Composer(props: {
       }}
     >
       <label for="pw-message" class="pw-sr">
-        Message
+        {t("message")}
       </label>
       <textarea
         id="pw-message"
         ref={ref}
         rows={2}
         maxLength={props.maxChars}
-        placeholder="Type your message…"
+        placeholder={t("type_message")}
         value={text}
         onInput={(e) => onInput(e.currentTarget.value)}
         onKeyDown={(e) => {
@@ -763,7 +860,7 @@ function Composer(props: {
         }}
       />
       <button type="submit" class="pw-send">
-        Send
+        {t("send")}
       </button>
     </form>
   );

@@ -2,6 +2,8 @@ import { render } from "preact";
 
 import type { KeyValueStore } from "../shared/client";
 import { App, focusMain, requestClose } from "./app";
+import { pickLanguage, setLanguage } from "./i18n";
+import { setPanelVisible } from "./panel";
 import "./widget.css";
 
 // localStorage keeps the conversation (a reload or a second tab resumes it). A browser that
@@ -24,6 +26,12 @@ function storage(): KeyValueStore {
 
 const params = new URLSearchParams(location.search);
 const embedded = window.parent !== window;
+// The launcher's data-lang, else the browser's languages (the same browser as the host page's).
+setLanguage(pickLanguage(params.get("lang"), navigator.languages ?? [navigator.language]));
+// The launcher loaded the iframe hidden (a chat minimised before a reload): nothing is seen yet.
+setPanelVisible(!(embedded && params.get("hidden") === "1"));
+// Hidden fields from the host page, by postMessage; checked (and warned about) when sent.
+let fields: unknown = null;
 
 // The signed-in customer's identity token, from the launcher: in the URL fragment when the
 // iframe opens (taken out of the address at once), then by postMessage from the host page.
@@ -39,15 +47,25 @@ const draw = () =>
       storage={store}
       embedded={embedded}
       identity={identity}
+      fields={fields}
+      referrer={params.get("ref") ?? ""}
     />,
     root,
   );
 
 // The launcher opened (or re-opened) the panel: move the keyboard into the chat.
 addEventListener("message", (event) => {
-  const data = event.data as { type?: string; token?: unknown } | null;
+  const data = event.data as { type?: string; token?: unknown; fields?: unknown } | null;
   if (event.source !== window.parent || !data) return;
-  if (data.type === "parley:open") focusMain();
+  if (data.type === "parley:open") {
+    setPanelVisible(true);
+    focusMain();
+  }
+  if (data.type === "parley:hidden") setPanelVisible(false);
+  if (data.type === "parley:fields") {
+    fields = data.fields;
+    draw();
+  }
   if (data.type === "parley:identity") {
     identity = typeof data.token === "string" && data.token ? data.token : null;
     draw();

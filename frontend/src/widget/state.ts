@@ -3,6 +3,7 @@
 
 import type { ClientEvent, PendingMessage, Status } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
+import { t } from "./i18n";
 
 export type EndReason = "ended" | "expired" | "cancelled";
 
@@ -146,7 +147,7 @@ export function reduce(state: ChatState, action: Action): ChatState {
       // Keep the words: the visitor can copy them, shorten or fix them, and send again.
       return {
         ...state,
-        error: `Your message could not be sent (${action.error}): “${action.message.text}”`,
+        error: t("send_failed", { error: action.error, text: action.message.text }),
       };
     case "stopped":
       return { ...state, stopped: true };
@@ -222,14 +223,15 @@ export function phase(state: ChatState): Phase {
   return "waiting";
 }
 
+/** What the end of the chat says, by its reason (the log already says "Chat ended"). */
 export function reasonText(reason: EndReason | string | null): string {
   switch (reason) {
     case "expired":
-      return "No one could answer in time. Please try again later.";
+      return t("expired");
     case "cancelled":
-      return "You left the queue.";
+      return t("cancelled");
     default:
-      return "The chat has ended.";
+      return t("thanks");
   }
 }
 
@@ -243,13 +245,15 @@ export function nameOf(key: string | null, conversation: Conversation | null, en
   if (key === null) return "Parley";
   const p = conversation?.participants.find((x) => x.key === key);
   if (p?.name) return p.name;
-  if (key === "visitor") return conversation?.metadata.name || "You";
+  if (key === "visitor") return conversation?.metadata.name || t("you");
   const joined = entries.find((e) => e.kind === "joined" && e.author === key);
   if (joined && typeof joined.body.name === "string" && joined.body.name) return joined.body.name;
-  return "Agent";
+  return t("agent");
 }
 
-/** The words shown for a system entry, or null for entries not shown (queued). */
+/** The words shown for a system entry, or null for entries not shown (queued). The server sends
+ * these as structured entries (kind, author, body: name, role, reason): worded here, in the
+ * visitor's language. */
 export function systemText(entry: Entry, conversation: Conversation | null, entries: Entry[]): string | null {
   switch (entry.kind) {
     case "joined": {
@@ -259,12 +263,14 @@ export function systemText(entry: Entry, conversation: Conversation | null, entr
       const takeover =
         entry.body.role !== "helper" &&
         entries.some((e) => e.seq < entry.seq && e.kind === "joined" && e.author !== entry.author && e.body.role !== "helper");
-      return takeover ? `Now chatting with ${name}` : `${name} joined`;
+      return t(takeover ? "sys_now_chatting" : "sys_joined", { name });
     }
     case "left":
-      return `${typeof entry.body.name === "string" && entry.body.name ? entry.body.name : nameOf(entry.author, conversation, entries)} left the chat`;
+      return t("sys_left", {
+        name: typeof entry.body.name === "string" && entry.body.name ? entry.body.name : nameOf(entry.author, conversation, entries),
+      });
     case "ended":
-      return "Chat ended";
+      return t("sys_ended");
     default:
       return null;
   }
@@ -288,11 +294,11 @@ export function formatTime(iso: string): string {
 export function transcriptText(
   conversation: Conversation | null,
   entries: Entry[],
-  title = "Chat transcript",
+  title = t("transcript_title"),
   fmt: (iso: string) => string = formatDateTime,
 ): string {
   const lines = [title];
-  if (conversation?.created_at) lines.push(`Started: ${fmt(conversation.created_at)}`);
+  if (conversation?.created_at) lines.push(t("transcript_started", { time: fmt(conversation.created_at) }));
   lines.push("");
   for (const entry of entries) {
     const when = `[${fmt(entry.created_at)}]`;
@@ -301,7 +307,9 @@ export function transcriptText(
       lines.push(`${when} ${nameOf(entry.author, conversation, entries)}: ${text}`);
     } else {
       const text = systemText(entry, conversation, entries);
-      if (text) lines.push(`${when} ${text}${entry.kind === "ended" ? ` (${reasonText(entry.body.reason ?? null)})` : ""}`);
+      const reason = entry.kind === "ended" ? entry.body.reason : null;
+      const why = reason === "expired" || reason === "cancelled" ? ` (${reasonText(reason)})` : "";
+      if (text) lines.push(`${when} ${text}${why}`);
     }
   }
   return lines.join("\n") + "\n";

@@ -212,10 +212,11 @@ describe("wording", () => {
   });
 
   it("puts the end reason in words", () => {
-    expect(reasonText("ended")).toBe("The chat has ended.");
+    // The log's system line says "Chat ended"; the end panel does not say it again.
+    expect(reasonText("ended")).toBe("Thank you for chatting with us.");
     expect(reasonText("expired")).toBe("No one could answer in time. Please try again later.");
     expect(reasonText("cancelled")).toBe("You left the queue.");
-    expect(reasonText(null)).toBe("The chat has ended.");
+    expect(reasonText(null)).toBe("Thank you for chatting with us.");
   });
 
   it("names authors and system entries", () => {
@@ -248,7 +249,7 @@ describe("transcriptText", () => {
         "[10:15:03] Alice joined",
         "[10:15:04] Alice: Yes.",
         `    We do. ${XSS}`,
-        "[10:15:05] Chat ended (The chat has ended.)",
+        "[10:15:05] Chat ended",
         "",
       ].join("\n"),
     );
@@ -504,7 +505,12 @@ describe("App", () => {
       ws2.push({ type: "ok", ref: end.ref });
     });
     const done = $('[data-testid="ended"]')!;
-    expect(done.textContent).toContain("The chat has ended.");
+    expect(done.textContent).toContain("Thank you for chatting with us.");
+    // "Chat ended" once (the log's system line), and the header says it is over.
+    expect(root.textContent!.split("Chat ended").length - 1).toBe(1);
+    expect($("header")?.dataset.phase).toBe("ended");
+    expect($("h1")?.textContent).toBe("Your chat with Alice");
+    expect($('[data-testid="agent-name"]')).toBeNull();
     const link = byText("a", "Download transcript") as HTMLAnchorElement;
     expect(link.getAttribute("href")).toBe("blob:transcript");
     expect(link.hasAttribute("download")).toBe(true);

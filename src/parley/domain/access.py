@@ -426,6 +426,25 @@ def require_message_of(
     return principal
 
 
+# The widget's branding and the staff photos it shows ---------------------------------------------
+
+
+def require_branding_editor(principal: Principal) -> Staff:
+    """A workgroup's branding of the widget (colour, logo, greeting, corner) is for admins;
+    what it looks like is public (the workgroup's status)."""
+    return require_role(principal, StaffRole.ADMIN)
+
+
+def can_see_participant_photo(
+    principal: Principal, conv: Conversation, user_id: int, member_of: Collection[int] = ()
+) -> bool:
+    """The photo beside a staff member's messages in a chat: for whoever may read the chat (a
+    visitor their own), and only of staff who are or were in it (an agent who handed it on
+    included), so that a visitor's token shows no other staff member's face. Whoever may not
+    gets the same ``NotFound`` as for a photo that does not exist."""
+    return can_read(principal, conv, member_of) and conv.participant(staff_key(user_id)) is not None
+
+
 def can_manage_token(principal: Principal, owner_id: int) -> bool:
     """API tokens are listed and revoked by their owner and by admins. Whoever may not manage
     a token is told it does not exist (``NotFound``), never that it is someone else's."""

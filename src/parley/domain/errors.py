@@ -182,3 +182,27 @@ class InternalOnly(Forbidden):
     """The company's network is internal-only: no guest is invited or signs in."""
 
     code = "internal_only"
+
+
+class LowContrast(InvalidInput):
+    """A workgroup's brand colour is too light for the white text the widget puts on it (its
+    header, buttons and the visitor's messages): below WCAG's 4.5:1 for normal text."""
+
+    code = "low_contrast"
+
+    def __init__(self, message: str, *, ratio: float, minimum: float, against: str) -> None:
+        super().__init__(message)
+        self.ratio = ratio
+        self.minimum = minimum
+        self.against = against
+
+
+class InvalidHiddenField(InvalidInput):
+    """A hidden field the host page passed with a chat request breaks a limit (how many, the
+    key's pattern, the value's length or characters); ``field`` names it."""
+
+    code = "invalid_hidden_field"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field

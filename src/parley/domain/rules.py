@@ -12,7 +12,8 @@ admins write it and as it is stored::
                       {"field": "page", "op": "matches", "value": "/de/"}]}]}
 
 A field is looked up among the form's extra answers first (``extra.product``), then among the
-standard fields (``name``, ``email``, ``question``, ``page``); a missing field is the empty
+standard fields (``name``, ``email``, ``question``, ``page``, ``referrer``); the hidden fields
+the company's page passed are ``fields.<key>`` (``fields.plan``); a missing field is the empty
 string. Comparisons ignore case. ``matches`` is a regular-expression search run by RE2
 (``google-re2``), in time linear in the field's length whatever the pattern: a visitor cannot
 make routing slow. Patterns are compiled when the rule is saved, so a pattern RE2 cannot run
@@ -136,6 +137,10 @@ def route(rules: Sequence[Rule], metadata: Mapping[str, Any], default_queue: int
 def field_value(metadata: Mapping[str, Any], name: str) -> str:
     """The field's text as a rule sees it: at most its first ``MAX_FIELD_CHARS`` characters."""
     extra = metadata.get("extra")
+    if name.startswith("fields."):  # the page's hidden fields (domain.hidden_fields)
+        fields = metadata.get("fields")
+        found = fields.get(name.removeprefix("fields."), "") if isinstance(fields, Mapping) else ""
+        return found[:MAX_FIELD_CHARS] if isinstance(found, str) else ""
     if name.startswith("extra."):
         name = name.removeprefix("extra.")
         found = extra.get(name, "") if isinstance(extra, Mapping) else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from parley.domain import conversation as conv_policy
 from parley.domain import hours as hours_policy
 from parley.domain import identity as identity_policy
 from parley.domain.access import Principal, Staff, StaffRole, Visitor
+from parley.domain.branding import Branding
 from parley.domain.conversation import Conversation, Entry, Kind, Status
 from parley.domain.errors import (
     Conflict,
@@ -28,6 +29,7 @@ from parley.domain.errors import (
     Unavailable,
 )
 from parley.domain.forms import FormField, check_answers
+from parley.domain.hidden_fields import check_hidden_fields
 from parley.domain.hours import Availability, Reason
 from parley.domain.identity import Mode as IdentityMode
 from parley.domain.wordfilter import Outcome as FilterOutcome
@@ -44,6 +46,7 @@ from parley.services.identity import IdentityService
 from parley.services.routing import RoutingService
 from parley.storage import writer
 from parley.storage.agents import AgentStore
+from parley.storage.branding import BrandingStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.requests import RequestStore
@@ -68,15 +71,24 @@ class ChatForm:
     question: str = ""
     page: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: What the company's page passed along (``domain.hidden_fields``), checked on opening.
+    fields: dict[str, str] = field(default_factory=dict)
+    #: The page that brought the visitor to the company's page (``page``), if the browser said.
+    referrer: str = ""
 
     def metadata(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "name": self.name,
             "email": self.email,
             "question": self.question,
             "page": self.page,
             "extra": dict(self.extra),
         }
+        if self.fields:
+            data["fields"] = dict(self.fields)
+        if self.referrer:
+            data["referrer"] = self.referrer
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +114,8 @@ class WorkgroupStatus:
     availability: Availability = ALWAYS
     #: Whether a chat needs a verified identity token.
     identity: IdentityMode = IdentityMode.OPTIONAL
+    #: How the widget looks: colour, greeting, corner, logo.
+    branding: Branding = field(default_factory=Branding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +162,14 @@ class ChatService:
         cache: ConversationCache | None = None,
         house_rules: HouseRulesService | None = None,
         supervision: SupervisionStore | None = None,
+        branding: BrandingStore | None = None,
     ) -> None:
         """``writes``: the node's group commit (without it, or before it runs, every send
         goes the ordinary way); ``cache``: its snapshots of live conversations;
         ``house_rules``: the blocked words every message is checked against (none without)."""
         self._house_rules = house_rules
         self._supervision = supervision
+        self._branding = branding
         self._writes = writes
         self._cache = cache if cache is not None else ConversationCache(0)
         self._metrics = metrics
@@ -178,6 +194,9 @@ class ChatService:
             now_available = await _availability(
                 tx, self._workgroups, wg, available, self._clock.now()
             )
+            looks = Branding()
+            if self._branding is not None:
+                looks = await self._branding.branding(tx, wg.id)
         return WorkgroupStatus(
             wg.slug,
             wg.name,
@@ -186,6 +205,7 @@ class ChatService:
             wg.form_fields,
             now_available,
             wg.identity,
+            looks,
         )
 
     async def open_chat(
@@ -200,6 +220,7 @@ class ChatService:
         customer (verified, else ``InvalidIdentity``; required by some workgroups);
         ``visitor_id``: the signed anonymous id the browser got with its last chat (one this
         server did not sign is ignored, and a new one issued)."""
+        form = replace(form, fields=check_hidden_fields(form.fields))
         now = self._clock.now()
         conversation_id = secrets.token_hex(16)
         browser = self._identity.visitor_id_of(visitor_id) or self._identity.new_visitor_id()

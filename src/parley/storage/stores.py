@@ -10,6 +10,7 @@ from parley.storage.accounts import AccountStore
 from parley.storage.agents import AgentStore
 from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
+from parley.storage.branding import BrandingStore
 from parley.storage.canned import CannedStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.directory import DirectoryStore
@@ -45,6 +46,7 @@ class Stores:
     supervision: SupervisionStore
     canned: CannedStore
     knowledge: KnowledgeStore
+    branding: BrandingStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -68,4 +70,5 @@ class Stores:
             supervision=SupervisionStore(),
             canned=CannedStore(),
             knowledge=KnowledgeStore(),
+            branding=BrandingStore(),
         )

@@ -891,3 +891,24 @@ kb_articles = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_kb_articles_workgroup_id", "workgroup_id"),
 )
+
+# A workgroup's branding of the widget (``domain.branding``): colour, greeting, corner, and its
+# logo (re-encoded pixels only, ``parley.photos.reencode_logo``). No row: Parley's defaults.
+workgroup_branding = sa.Table(
+    "workgroup_branding",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("color", sa.String(7), nullable=True),
+    sa.Column("greeting", sa.String(300), nullable=False, server_default=""),
+    sa.Column("position", sa.String(8), nullable=False, server_default="right"),
+    sa.Column("logo_media_type", sa.String(32), nullable=True),
+    sa.Column("logo_data", sa.LargeBinary, nullable=True),
+    # A hash of ``logo_data``: the ETag, and the version in the logo's URL.
+    sa.Column("logo_etag", sa.String(64), nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from parley.domain.access import Staff, StaffRole
+from parley.domain.branding import Branding
+from parley.domain.branding import Position as BrandPosition
 from parley.domain.errors import InvalidInput
 from parley.domain.forms import FormField
 from parley.domain.hours import WEEKDAYS, holidays_plain, parse_hours, weekly_plain
@@ -31,6 +33,7 @@ from parley.protocol import (
 )
 from parley.services.admin import WorkgroupSettings
 from parley.services.auth import ENROL, ApiToken, Login, TwoFactorPending
+from parley.services.branding import logo_url
 from parley.services.chat import ChatForm
 from parley.services.inbox import HoursSettings
 from parley.storage.staff import UserRow
@@ -301,6 +304,31 @@ class MembersIn(_In):
     usernames: list[Annotated[str, Field(max_length=64)]] = Field(max_length=10_000)
 
 
+class WidgetBrandingOut(BaseModel):
+    """How the widget looks for this workgroup (``domain.branding``)."""
+
+    color: str | None = Field(
+        None,
+        description="The brand colour, #rrggbb (white text on it reaches 4.5:1); null: "
+        "Parley's own blue.",
+    )
+    logo_url: str | None = Field(None, description="The logo (PNG), null without one.")
+    greeting: str = Field(
+        "",
+        description="The first line of the pre-chat form (plain text: escape it); empty: "
+        "the widget's own, in the visitor's language.",
+    )
+    position: BrandPosition = Field(
+        BrandPosition.RIGHT, description="The corner the launcher sits in: right or left."
+    )
+
+    @classmethod
+    def of(cls, slug: str, b: Branding) -> "WidgetBrandingOut":
+        return cls(
+            color=b.color, logo_url=logo_url(slug, b), greeting=b.greeting, position=b.position
+        )
+
+
 class WorkgroupStatusOut(BaseModel):
     slug: str
     name: str
@@ -323,6 +351,9 @@ class WorkgroupStatusOut(BaseModel):
         "",
         description="The archiving policy's notice, one line, shown before the first message"
         " (empty: none set). Plain text: escape it.",
+    )
+    branding: WidgetBrandingOut = Field(
+        default_factory=WidgetBrandingOut, description="How the widget looks."
     )
 
 
@@ -398,6 +429,10 @@ class WorkgroupHoursIO(_In):
         return cls(hours=hours, email=s.email, queue_without_agents=s.queue_without_agents)
 
 
+LooseKey = Annotated[str, Field(max_length=1024)]
+LooseValue = Annotated[str, Field(max_length=10_000)]
+
+
 class ChatIn(_In):
     """The pre-chat form. Name, email, page and the extra answers are one line each."""
 
@@ -417,6 +452,18 @@ class ChatIn(_In):
         None,
         description="The `visitor_id` of this browser's last chat. One this server did not "
         "sign is ignored (a new one is issued).",
+    )
+    # Loosely bounded here, so that a field over a limit gets the domain's answer naming it.
+    fields: dict[LooseKey, LooseValue] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="Hidden fields the company's page passed (`data-field-*`, "
+        "`Parley.setFields`): at most 20, keys `^[a-z][a-z0-9_]{0,31}$`, values of at most "
+        "256 characters on one line; else 422 `invalid_hidden_field` with `details.field`. "
+        "Not verified: whatever must be trusted goes in `identity`.",
+    )
+    referrer: Annotated[OneLine, Field(max_length=2048)] = Field(
+        "", description="The page that brought the visitor to `page` (its address, no query)."
     )
 
     @field_validator("name")
@@ -681,6 +728,7 @@ def router() -> APIRouter:
             next_open=s.availability.next_open,
             identity=s.identity,
             archive_notice=await parley.archive.notice(),
+            branding=WidgetBrandingOut.of(s.slug, s.branding),
         )
 
     # The route limits are checked once the request is valid: a refused bad request costs
@@ -701,7 +749,15 @@ def router() -> APIRouter:
         await limits.check_visitor_limits(
             parley.limiter, rules.chat_ip, rules.chat_workgroup, "chats", request, slug
         )
-        form = ChatForm(body.name, str(body.email or ""), body.question, body.page, body.extra)
+        form = ChatForm(
+            body.name,
+            str(body.email or ""),
+            body.question,
+            body.page,
+            body.extra,
+            body.fields,
+            body.referrer,
+        )
         opened = await parley.chat.open_chat(
             slug, form, identity_token=body.identity, visitor_id=body.visitor_id
         )

@@ -64,6 +64,10 @@ def install(app: FastAPI) -> None:
             details = {"history_starts_at_seq": exc.first_seq}
         elif isinstance(exc, errors.BadPattern):
             details = {"rule": exc.rule, "where": exc.where, "reason": exc.reason}
+        elif isinstance(exc, errors.LowContrast):
+            details = {"ratio": exc.ratio, "minimum": exc.minimum, "against": exc.against}
+        elif isinstance(exc, errors.InvalidHiddenField):
+            details = {"field": exc.field}
         elif isinstance(exc, errors.RateLimited):
             return error_response(
                 429,

@@ -9,11 +9,13 @@ limits of the public entry points (see ``docs/security.md``, "Limits").
 - ``BodySizeLimit``: a request whose ``Content-Length`` is over ``max_body_bytes`` gets 413 before
   a byte of its body is read; a body without a length (chunked) is counted as it streams in and
   refused with 413 as soon as it is over. The application never holds more than the limit.
-  One route takes more: the photo upload (``PHOTO_UPLOAD_PATH``, ``max_photo_bytes``).
+  Two routes take more, ``max_photo_bytes``: the photo upload (``PHOTO_UPLOAD_PATH``) and a
+  workgroup's logo (``LOGO_UPLOAD_PATH``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,8 +29,10 @@ from parley.settings import Settings
 from parley.web.errors import error_response
 
 BODY_TOO_LARGE = "body_too_large"
-#: The one route whose body may be larger than ``max_body_bytes`` (up to ``max_photo_bytes``).
+#: The routes whose body may be larger than ``max_body_bytes`` (up to ``max_photo_bytes``): a
+#: staff photo, a workgroup's logo.
 PHOTO_UPLOAD_PATH = "/api/v1/me/photo"
+LOGO_UPLOAD_PATH = re.compile(r"^/api/v1/admin/workgroups/[^/]+/logo$")
 
 
 def client_ip(scope: Scope) -> str:
@@ -43,6 +47,7 @@ def install(app: FastAPI, settings: Settings, metrics: Metrics | None = None) ->
         max_bytes=settings.max_body_bytes,
         metrics=metrics,
         larger={PHOTO_UPLOAD_PATH: settings.max_photo_bytes},
+        larger_patterns=[(LOGO_UPLOAD_PATH, settings.max_photo_bytes)],
     )
     proxies = settings.trusted_proxy_list()
     if proxies:
@@ -77,18 +82,28 @@ class BodySizeLimit:
         max_bytes: int,
         metrics: Metrics | None = None,
         larger: dict[str, int] | None = None,
+        larger_patterns: list[tuple[re.Pattern[str], int]] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.metrics = metrics
-        #: Paths with a limit of their own.
+        #: Paths with a limit of their own, and path patterns with one.
         self.larger = dict(larger or {})
+        self.larger_patterns = list(larger_patterns or [])
+
+    def limit_of(self, path: str) -> int:
+        if path in self.larger:
+            return self.larger[path]
+        for pattern, limit in self.larger_patterns:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        limit = self.limit_of(scope.get("path", ""))
         length = _content_length(scope)
         if length is not None and length > limit:
             # Refused on the header alone: nothing of the body is read.
