@@ -77,6 +77,14 @@ SCENARIOS = ("closed", "latency", "idle", "day", "storm", "routing", "postgres",
 T = TypeVar("T")
 
 
+class Busy(Exception):
+    """The node refused a hello (``error`` ``busy``, close 1013: admission control)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"busy, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class BenchError(Exception):
     """Something went wrong that makes the numbers meaningless: stop, say what."""
 
@@ -476,6 +484,9 @@ class LoadGen:
         self.typing_received = 0
         self.errors: list[str] = []
         self.conns: list[Conn] = []
+        #: Hellos refused ``busy`` (and tried again after a jittered backoff).
+        self.busy = 0
+        self.backoff_rng = random.Random(11)
 
     async def connect(
         self, url: str, name: str, local_addr: str | None = None, *, track: bool = True
@@ -488,6 +499,42 @@ class LoadGen:
         if track:
             self.conns.append(conn)
         return conn
+
+    async def session(
+        self,
+        url: str,
+        name: str,
+        hello: dict[str, Any],
+        local_addr: str | None = None,
+        *,
+        track: bool = True,
+        before_hello: Callable[[Conn], None] | None = None,
+        within: float = 300,
+    ) -> Conn:
+        """Connect and say hello, as a client should: a hello refused ``busy`` is tried again
+        after ``retry_after`` plus a random share of a backoff that doubles (0.5 s to 10 s),
+        like ``frontend/src/shared/client.ts``."""
+        deadline = time.perf_counter() + within
+        attempt = 0
+        while True:
+            conn = await self.connect(url, name, local_addr, track=False)
+            if before_hello is not None:
+                before_hello(conn)
+            try:
+                await conn.hello(**hello)
+            except Busy as busy:
+                conn.abort()
+                self.busy += 1
+                backoff = min(10.0, 0.5 * 2**attempt)
+                attempt += 1
+                delay = busy.retry_after + self.backoff_rng.random() * backoff
+                if time.perf_counter() + delay > deadline:
+                    raise BenchError(f"{name}: still refused busy after {within:.0f} s") from None
+                await asyncio.sleep(delay)
+                continue
+            if track:
+                self.conns.append(conn)
+            return conn
 
     def note_error(self, where: str, message: dict[str, Any]) -> None:
         if len(self.errors) < 20:
@@ -577,6 +624,8 @@ class Conn:
         self.on_offer: Callable[[Conn, dict[str, Any]], None] | None = None
         self.on_conversation: Callable[[Conn, str], None] | None = None
         self.closed = False
+        #: Set by an ``error`` ``busy``: the hello was refused, the socket closes next.
+        self.busy_after: float | None = None
         self.extensions: str | None = None
         self._raw: RawWebSocket | None = None
         self._ws: Any = None
@@ -670,6 +719,8 @@ class Conn:
         elif kind == "conversation":
             if self.on_conversation is not None:
                 self.on_conversation(self, m["conversation"]["id"])
+        elif kind == "error" and m.get("code") == "busy":
+            self.busy_after = float(m.get("retry_after") or 1)
         elif kind in ("ok", "pong", "error"):
             ref = m.get("ref")
             waiter = self.waiters.pop(ref, None) if ref else None
@@ -719,6 +770,10 @@ class Conn:
             await asyncio.wait_for(asyncio.shield(self.synced), within)
         except TimeoutError:
             raise BenchError(f"{self.name}: no synced within {within} s of hello") from None
+        except ConnectionError:
+            if self.busy_after is not None:
+                raise Busy(self.busy_after) from None
+            raise
 
     async def close(self) -> None:
         if self._raw is not None:
@@ -1042,10 +1097,13 @@ async def agents_online(lg: LoadGen, rest: Rest, node: Node, usernames: list[str
         await rest.call(
             "PUT", "/me/presence", token=token, json={"presence": "available", "status_text": ""}
         )
-        conn = await lg.connect(node.ws_url, f"{node.proc.name}:{username}")
-        conn.on_offer = accept_offer
-        await conn.hello(token=token)
-        return conn
+
+        def offers(conn: Conn) -> None:
+            conn.on_offer = accept_offer
+
+        return await lg.session(
+            node.ws_url, f"{node.proc.name}:{username}", {"token": token}, before_hello=offers
+        )
 
     return await gather_limited(usernames, 16, one, 120 + 0.2 * len(usernames), "agents online")
 
@@ -1102,9 +1160,11 @@ async def open_chats(
         chat.agent = accepted[chat.conversation_id]
 
     async def visit(chat: Chat) -> None:
-        conn = await lg.connect(visitor_node.ws_url, f"visitor:{chat.conversation_id[:8]}")
-        await conn.hello(visitor_token=chat.visitor_token)
-        chat.visitor = conn
+        chat.visitor = await lg.session(
+            visitor_node.ws_url,
+            f"visitor:{chat.conversation_id[:8]}",
+            {"visitor_token": chat.visitor_token},
+        )
 
     await gather_limited(chats, 64, visit, 60 + 0.2 * n, f"connecting {slug} visitors")
     done = time.perf_counter()
@@ -1205,10 +1265,17 @@ async def setup_parley(
 
 async def setup_day(lg: LoadGen, pt: ParleyTarget, sizes: Sizes, day_agents: list[str]) -> None:
     node = pt.nodes[0]
+    busy0 = lg.busy
+    started = time.perf_counter()
     pt.day_agents = await agents_online(lg, pt.rest, node, day_agents)
+    online = time.perf_counter() - started
     chats, setup = await open_chats(lg, pt.rest, "day", sizes.day_chats, pt.day_agents, node)
     pt.day_chats = chats
-    pt.setup["day"] = setup
+    pt.setup["day"] = {
+        **setup,
+        "agents_online_secs": round(online, 1),
+        "busy_refusals": lg.busy - busy0,
+    }
 
 
 async def probe_frames(lg: LoadGen, pair: Pair) -> int:
@@ -1421,11 +1488,10 @@ async def idle_connections(
     steps: list[dict[str, Any]] = []
 
     async def one(i: int) -> Conn:
-        conn = await lg.connect(
-            url, f"idle{i}", SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)], track=False
+        conn = await lg.session(
+            url, f"idle{i}", hello(i), SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)], track=False
         )
         opened.append(conn)
-        await conn.hello(**hello(i))
         return conn
 
     try:
@@ -1482,13 +1548,17 @@ async def reconnect_storm(
     )
     await asyncio.sleep(1.0)
     a = snap(lg, [proc])
+    busy0 = lg.busy
     mismatched = 0
 
     async def resume(chat: Chat) -> None:
         nonlocal mismatched
         cursor, last = cursors[chat.conversation_id]
-        conn = await lg.connect(url, f"resumed:{chat.conversation_id[:8]}")
-        await conn.hello(visitor_token=chat.visitor_token, cursors={chat.conversation_id: cursor})
+        conn = await lg.session(
+            url,
+            f"resumed:{chat.conversation_id[:8]}",
+            {"visitor_token": chat.visitor_token, "cursors": {chat.conversation_id: cursor}},
+        )
         if conn.entries_at_synced != last - cursor:
             mismatched += 1
         chat.visitor = conn
@@ -1508,6 +1578,7 @@ async def reconnect_storm(
         "server_cpu_share": round((b.server_cpu - a.server_cpu) / wall, 3),
         "loadgen_cpu_share": round((b.loadgen_cpu - a.loadgen_cpu) / wall, 3),
         "wrong_catch_up": mismatched,
+        "busy_refusals": lg.busy - busy0,
     }
 
 
