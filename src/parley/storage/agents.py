@@ -97,7 +97,10 @@ class AgentStore:
             agent_state.c.status_text,
             agent_state.c.away_from_idle,
         )
-        return [(r[0], r[1], r[2], bool(r[3])) for r in await tx.all(stmt)]
+        return [
+            (r.user_id, r.presence, r.status_text, bool(r.away_from_idle))
+            for r in await tx.all(stmt)
+        ]
 
     async def agent_presences(
         self, tx: Tx, user_ids: Iterable[int] | None = None
