@@ -104,6 +104,9 @@ class Sizes:
     day_chats: int
     day_secs: float
     day_interval_secs: float
+    #: The day's agents are members of workgroups of at most this many (``day0``, ``day1``...),
+    #: its chats spread over them in turn.
+    day_workgroup_agents: int
     postgres_day: bool
     floor_day: bool
     routing_repeat: int
@@ -123,6 +126,7 @@ QUICK = Sizes(
     day_chats=100,
     day_secs=10,
     day_interval_secs=10,
+    day_workgroup_agents=100,
     postgres_day=False,
     floor_day=False,
     routing_repeat=30,
@@ -141,6 +145,7 @@ FULL = Sizes(
     day_chats=10_000,
     day_secs=60,
     day_interval_secs=10,
+    day_workgroup_agents=100,
     postgres_day=True,
     floor_day=True,
     routing_repeat=100,
@@ -1133,9 +1138,17 @@ _background: set[asyncio.Future[None]] = set()
 
 
 async def open_chats(
-    lg: LoadGen, rest: Rest, slug: str, n: int, agents: list[Conn], visitor_node: Node
+    lg: LoadGen,
+    rest: Rest,
+    slugs: str | Sequence[str],
+    n: int,
+    agents: list[Conn],
+    visitor_node: Node,
 ) -> tuple[list[Chat], dict[str, Any]]:
-    """Open ``n`` chats in ``slug``, let the agents accept them, connect every visitor."""
+    """Open ``n`` chats in ``slugs`` (in turn), let the agents accept them, connect every
+    visitor."""
+    slugs = [slugs] if isinstance(slugs, str) else list(slugs)
+    slug = slugs[0] if len(slugs) == 1 else f"{slugs[0]}..{slugs[-1]}"
     accepted: dict[str, Conn] = {}
     all_in = asyncio.Event()
     wanted: set[str] = set()
@@ -1152,7 +1165,10 @@ async def open_chats(
 
     async def open_one(i: int) -> Chat:
         body = await rest.call(
-            "POST", f"/workgroups/{slug}/chats", expect=201, json={"name": f"Visitor {i}"}
+            "POST",
+            f"/workgroups/{slugs[i % len(slugs)]}/chats",
+            expect=201,
+            json={"name": f"Visitor {i}"},
         )
         return Chat(body["conversation"]["id"], body["visitor_token"])
 
@@ -1199,6 +1215,7 @@ class ParleyTarget:
     rest: Rest
     env: dict[str, str]
     day_agents: list[Conn] = field(default_factory=list)
+    day_workgroups: list[str] = field(default_factory=list)
     day_chats: list[Chat] = field(default_factory=list)
     setup: dict[str, Any] = field(default_factory=dict)
 
@@ -1252,6 +1269,7 @@ async def setup_parley(
     pair_agents: list[str],
     day_agents: list[str],
     pairs: int,
+    day_workgroup_agents: int = 100,
 ) -> ParleyTarget:
     """Workgroups through the admin API; pairs: one chat per agent, agents on the last node,
     visitors on the first (so on two nodes every message crosses)."""
@@ -1269,9 +1287,13 @@ async def setup_parley(
         pairs=[Pair(c.visitor, c.agent, c.conversation_id) for c in chats if c.visitor and c.agent],
         label=f"Parley, {len(nodes)} node{'s' if len(nodes) > 1 else ''}",
     )
-    if day_agents:
-        await rest.workgroup("day", 100, day_agents)
-    return ParleyTarget(target, nodes, rest, env, setup={"pairs": setup})
+    pt = ParleyTarget(target, nodes, rest, env, setup={"pairs": setup})
+    size = max(1, day_workgroup_agents)
+    for k in range(0, len(day_agents), size):
+        slug = f"day{k // size}"
+        await rest.workgroup(slug, 100, day_agents[k : k + size])
+        pt.day_workgroups.append(slug)
+    return pt
 
 
 async def setup_day(lg: LoadGen, pt: ParleyTarget, sizes: Sizes, day_agents: list[str]) -> None:
@@ -1280,10 +1302,13 @@ async def setup_day(lg: LoadGen, pt: ParleyTarget, sizes: Sizes, day_agents: lis
     started = time.perf_counter()
     pt.day_agents = await agents_online(lg, pt.rest, node, day_agents)
     online = time.perf_counter() - started
-    chats, setup = await open_chats(lg, pt.rest, "day", sizes.day_chats, pt.day_agents, node)
+    chats, setup = await open_chats(
+        lg, pt.rest, pt.day_workgroups, sizes.day_chats, pt.day_agents, node
+    )
     pt.day_chats = chats
     pt.setup["day"] = {
         **setup,
+        "workgroups": len(pt.day_workgroups),
         "agents_online_secs": round(online, 1),
         "busy_refusals": lg.busy - busy0,
     }
@@ -1823,7 +1848,9 @@ async def run(
             f"setting up {name}: {sizes.pairs} pairs"
             f"{f', {len(day_agents)} agents in {sizes.day_chats} chats' if day_agents else ''}"
         )
-        pt = await setup_parley(lg, name, nodes, env, pair_agents, day_agents, sizes.pairs)
+        pt = await setup_parley(
+            lg, name, nodes, env, pair_agents, day_agents, sizes.pairs, sizes.day_workgroup_agents
+        )
         if day_agents:
             await setup_day(lg, pt, sizes, day_agents)
         parleys[name] = pt
@@ -2122,6 +2149,11 @@ def main() -> None:
     parser.add_argument("--day-chats", type=int)
     parser.add_argument("--day-secs", type=float)
     parser.add_argument(
+        "--day-workgroup-agents",
+        type=int,
+        help="the day's agents in workgroups of at most this many (default 100)",
+    )
+    parser.add_argument(
         "--client",
         choices=["raw", "websockets"],
         default="raw",
@@ -2152,6 +2184,7 @@ def main() -> None:
         "day_agents": args.day_agents,
         "day_chats": args.day_chats,
         "day_secs": args.day_secs,
+        "day_workgroup_agents": args.day_workgroup_agents,
     }
     sizes = replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
     max_secs = args.max_secs or (600 if args.quick else 10_800)

@@ -183,7 +183,7 @@ class Settings(BaseSettings):
         10, gt=0, le=300, description="A WebSocket that has not said hello by then is closed."
     )
     max_hellos_in_flight: int = Field(
-        32,
+        128,
         ge=1,
         le=10_000,
         description="WebSocket hellos (each one's authentication and resume) handled at once on "

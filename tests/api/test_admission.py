@@ -149,5 +149,5 @@ def test_the_cap_counts_and_refuses_past_its_limit() -> None:
     assert cap.in_flight == 2
 
 
-def test_thirty_two_hellos_in_flight_by_default() -> None:
-    assert Settings().max_hellos_in_flight == 32
+def test_a_hundred_and_twenty_eight_hellos_in_flight_by_default() -> None:
+    assert Settings().max_hellos_in_flight == 128
