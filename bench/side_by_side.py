@@ -77,6 +77,14 @@ SCENARIOS = ("closed", "latency", "idle", "day", "storm", "routing", "postgres",
 T = TypeVar("T")
 
 
+class Busy(Exception):
+    """The node refused a hello (``error`` ``busy``, close 1013: admission control)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"busy, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class BenchError(Exception):
     """Something went wrong that makes the numbers meaningless: stop, say what."""
 
@@ -96,6 +104,9 @@ class Sizes:
     day_chats: int
     day_secs: float
     day_interval_secs: float
+    #: The day's agents are members of workgroups of at most this many (``day0``, ``day1``...),
+    #: its chats spread over them in turn.
+    day_workgroup_agents: int
     postgres_day: bool
     floor_day: bool
     routing_repeat: int
@@ -115,6 +126,7 @@ QUICK = Sizes(
     day_chats=100,
     day_secs=10,
     day_interval_secs=10,
+    day_workgroup_agents=100,
     postgres_day=False,
     floor_day=False,
     routing_repeat=30,
@@ -133,6 +145,7 @@ FULL = Sizes(
     day_chats=10_000,
     day_secs=60,
     day_interval_secs=10,
+    day_workgroup_agents=100,
     postgres_day=True,
     floor_day=True,
     routing_repeat=100,
@@ -476,6 +489,9 @@ class LoadGen:
         self.typing_received = 0
         self.errors: list[str] = []
         self.conns: list[Conn] = []
+        #: Hellos refused ``busy`` (and tried again after a jittered backoff).
+        self.busy = 0
+        self.backoff_rng = random.Random(11)
 
     async def connect(
         self, url: str, name: str, local_addr: str | None = None, *, track: bool = True
@@ -488,6 +504,42 @@ class LoadGen:
         if track:
             self.conns.append(conn)
         return conn
+
+    async def session(
+        self,
+        url: str,
+        name: str,
+        hello: dict[str, Any],
+        local_addr: str | None = None,
+        *,
+        track: bool = True,
+        before_hello: Callable[[Conn], None] | None = None,
+        within: float = 300,
+    ) -> Conn:
+        """Connect and say hello, as a client should: a hello refused ``busy`` is tried again
+        after ``retry_after`` plus a random share of a backoff that doubles (0.5 s to 10 s),
+        like ``frontend/src/shared/client.ts``."""
+        deadline = time.perf_counter() + within
+        attempt = 0
+        while True:
+            conn = await self.connect(url, name, local_addr, track=False)
+            if before_hello is not None:
+                before_hello(conn)
+            try:
+                await conn.hello(**hello)
+            except Busy as busy:
+                conn.abort()
+                self.busy += 1
+                backoff = min(10.0, 0.5 * 2**attempt)
+                attempt += 1
+                delay = busy.retry_after + self.backoff_rng.random() * backoff
+                if time.perf_counter() + delay > deadline:
+                    raise BenchError(f"{name}: still refused busy after {within:.0f} s") from None
+                await asyncio.sleep(delay)
+                continue
+            if track:
+                self.conns.append(conn)
+            return conn
 
     def note_error(self, where: str, message: dict[str, Any]) -> None:
         if len(self.errors) < 20:
@@ -577,6 +629,8 @@ class Conn:
         self.on_offer: Callable[[Conn, dict[str, Any]], None] | None = None
         self.on_conversation: Callable[[Conn, str], None] | None = None
         self.closed = False
+        #: Set by an ``error`` ``busy``: the hello was refused, the socket closes next.
+        self.busy_after: float | None = None
         self.extensions: str | None = None
         self._raw: RawWebSocket | None = None
         self._ws: Any = None
@@ -670,6 +724,8 @@ class Conn:
         elif kind == "conversation":
             if self.on_conversation is not None:
                 self.on_conversation(self, m["conversation"]["id"])
+        elif kind == "error" and m.get("code") == "busy":
+            self.busy_after = float(m.get("retry_after") or 1)
         elif kind in ("ok", "pong", "error"):
             ref = m.get("ref")
             waiter = self.waiters.pop(ref, None) if ref else None
@@ -719,6 +775,10 @@ class Conn:
             await asyncio.wait_for(asyncio.shield(self.synced), within)
         except TimeoutError:
             raise BenchError(f"{self.name}: no synced within {within} s of hello") from None
+        except ConnectionError:
+            if self.busy_after is not None:
+                raise Busy(self.busy_after) from None
+            raise
 
     async def close(self) -> None:
         if self._raw is not None:
@@ -765,15 +825,23 @@ async def gather_limited(
 ) -> list[Any]:
     """``fn`` over ``items``, at most ``limit`` at a time, all within ``within`` seconds."""
     sem = asyncio.Semaphore(limit)
+    done = 0
+    begun = time.perf_counter()
 
     async def one(item: T) -> Any:
+        nonlocal done
         async with sem:
             try:
-                return await fn(item)
+                result = await fn(item)
             except TimeoutError:
                 raise BenchError(f"{what}: one of them timed out") from None
+        done += 1
+        if len(tasks) >= 1000 and done % (len(tasks) // 10) == 0:
+            log(f"{what}: {done} of {len(tasks)} in {time.perf_counter() - begun:.0f} s")
+        return result
 
-    tasks = [asyncio.ensure_future(one(i)) for i in items]
+    tasks: list[asyncio.Future[Any]] = []
+    tasks += [asyncio.ensure_future(one(i)) for i in items]
     try:
         return await asyncio.wait_for(asyncio.gather(*tasks), within)
     except TimeoutError:
@@ -1042,12 +1110,18 @@ async def agents_online(lg: LoadGen, rest: Rest, node: Node, usernames: list[str
         await rest.call(
             "PUT", "/me/presence", token=token, json={"presence": "available", "status_text": ""}
         )
-        conn = await lg.connect(node.ws_url, f"{node.proc.name}:{username}")
-        conn.on_offer = accept_offer
-        await conn.hello(token=token)
-        return conn
 
-    return await gather_limited(usernames, 16, one, 120 + 0.2 * len(usernames), "agents online")
+        def offers(conn: Conn) -> None:
+            conn.on_offer = accept_offer
+
+        return await lg.session(
+            node.ws_url, f"{node.proc.name}:{username}", {"token": token}, before_hello=offers
+        )
+
+    # Each console is sent every member's presence, and each agent's coming online goes to
+    # every console: the set-up is quadratic in agents (1,000: about 1.5 million frames).
+    n = len(usernames)
+    return await gather_limited(usernames, 16, one, 120 + 0.2 * n + 0.001 * n * n, "agents online")
 
 
 def accept_offer(conn: Conn, offer: dict[str, Any]) -> None:
@@ -1064,9 +1138,17 @@ _background: set[asyncio.Future[None]] = set()
 
 
 async def open_chats(
-    lg: LoadGen, rest: Rest, slug: str, n: int, agents: list[Conn], visitor_node: Node
+    lg: LoadGen,
+    rest: Rest,
+    slugs: str | Sequence[str],
+    n: int,
+    agents: list[Conn],
+    visitor_node: Node,
 ) -> tuple[list[Chat], dict[str, Any]]:
-    """Open ``n`` chats in ``slug``, let the agents accept them, connect every visitor."""
+    """Open ``n`` chats in ``slugs`` (in turn), let the agents accept them, connect every
+    visitor."""
+    slugs = [slugs] if isinstance(slugs, str) else list(slugs)
+    slug = slugs[0] if len(slugs) == 1 else f"{slugs[0]}..{slugs[-1]}"
     accepted: dict[str, Conn] = {}
     all_in = asyncio.Event()
     wanted: set[str] = set()
@@ -1083,7 +1165,10 @@ async def open_chats(
 
     async def open_one(i: int) -> Chat:
         body = await rest.call(
-            "POST", f"/workgroups/{slug}/chats", expect=201, json={"name": f"Visitor {i}"}
+            "POST",
+            f"/workgroups/{slugs[i % len(slugs)]}/chats",
+            expect=201,
+            json={"name": f"Visitor {i}"},
         )
         return Chat(body["conversation"]["id"], body["visitor_token"])
 
@@ -1102,9 +1187,11 @@ async def open_chats(
         chat.agent = accepted[chat.conversation_id]
 
     async def visit(chat: Chat) -> None:
-        conn = await lg.connect(visitor_node.ws_url, f"visitor:{chat.conversation_id[:8]}")
-        await conn.hello(visitor_token=chat.visitor_token)
-        chat.visitor = conn
+        chat.visitor = await lg.session(
+            visitor_node.ws_url,
+            f"visitor:{chat.conversation_id[:8]}",
+            {"visitor_token": chat.visitor_token},
+        )
 
     await gather_limited(chats, 64, visit, 60 + 0.2 * n, f"connecting {slug} visitors")
     done = time.perf_counter()
@@ -1128,6 +1215,7 @@ class ParleyTarget:
     rest: Rest
     env: dict[str, str]
     day_agents: list[Conn] = field(default_factory=list)
+    day_workgroups: list[str] = field(default_factory=list)
     day_chats: list[Chat] = field(default_factory=list)
     setup: dict[str, Any] = field(default_factory=dict)
 
@@ -1181,6 +1269,7 @@ async def setup_parley(
     pair_agents: list[str],
     day_agents: list[str],
     pairs: int,
+    day_workgroup_agents: int = 100,
 ) -> ParleyTarget:
     """Workgroups through the admin API; pairs: one chat per agent, agents on the last node,
     visitors on the first (so on two nodes every message crosses)."""
@@ -1198,17 +1287,31 @@ async def setup_parley(
         pairs=[Pair(c.visitor, c.agent, c.conversation_id) for c in chats if c.visitor and c.agent],
         label=f"Parley, {len(nodes)} node{'s' if len(nodes) > 1 else ''}",
     )
-    if day_agents:
-        await rest.workgroup("day", 100, day_agents)
-    return ParleyTarget(target, nodes, rest, env, setup={"pairs": setup})
+    pt = ParleyTarget(target, nodes, rest, env, setup={"pairs": setup})
+    size = max(1, day_workgroup_agents)
+    for k in range(0, len(day_agents), size):
+        slug = f"day{k // size}"
+        await rest.workgroup(slug, 100, day_agents[k : k + size])
+        pt.day_workgroups.append(slug)
+    return pt
 
 
 async def setup_day(lg: LoadGen, pt: ParleyTarget, sizes: Sizes, day_agents: list[str]) -> None:
     node = pt.nodes[0]
+    busy0 = lg.busy
+    started = time.perf_counter()
     pt.day_agents = await agents_online(lg, pt.rest, node, day_agents)
-    chats, setup = await open_chats(lg, pt.rest, "day", sizes.day_chats, pt.day_agents, node)
+    online = time.perf_counter() - started
+    chats, setup = await open_chats(
+        lg, pt.rest, pt.day_workgroups, sizes.day_chats, pt.day_agents, node
+    )
     pt.day_chats = chats
-    pt.setup["day"] = setup
+    pt.setup["day"] = {
+        **setup,
+        "workgroups": len(pt.day_workgroups),
+        "agents_online_secs": round(online, 1),
+        "busy_refusals": lg.busy - busy0,
+    }
 
 
 async def probe_frames(lg: LoadGen, pair: Pair) -> int:
@@ -1421,11 +1524,10 @@ async def idle_connections(
     steps: list[dict[str, Any]] = []
 
     async def one(i: int) -> Conn:
-        conn = await lg.connect(
-            url, f"idle{i}", SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)], track=False
+        conn = await lg.session(
+            url, f"idle{i}", hello(i), SOURCE_ADDRESSES[i % len(SOURCE_ADDRESSES)], track=False
         )
         opened.append(conn)
-        await conn.hello(**hello(i))
         return conn
 
     try:
@@ -1482,13 +1584,17 @@ async def reconnect_storm(
     )
     await asyncio.sleep(1.0)
     a = snap(lg, [proc])
+    busy0 = lg.busy
     mismatched = 0
 
     async def resume(chat: Chat) -> None:
         nonlocal mismatched
         cursor, last = cursors[chat.conversation_id]
-        conn = await lg.connect(url, f"resumed:{chat.conversation_id[:8]}")
-        await conn.hello(visitor_token=chat.visitor_token, cursors={chat.conversation_id: cursor})
+        conn = await lg.session(
+            url,
+            f"resumed:{chat.conversation_id[:8]}",
+            {"visitor_token": chat.visitor_token, "cursors": {chat.conversation_id: cursor}},
+        )
         if conn.entries_at_synced != last - cursor:
             mismatched += 1
         chat.visitor = conn
@@ -1508,6 +1614,7 @@ async def reconnect_storm(
         "server_cpu_share": round((b.server_cpu - a.server_cpu) / wall, 3),
         "loadgen_cpu_share": round((b.loadgen_cpu - a.loadgen_cpu) / wall, 3),
         "wrong_catch_up": mismatched,
+        "busy_refusals": lg.busy - busy0,
     }
 
 
@@ -1741,7 +1848,9 @@ async def run(
             f"setting up {name}: {sizes.pairs} pairs"
             f"{f', {len(day_agents)} agents in {sizes.day_chats} chats' if day_agents else ''}"
         )
-        pt = await setup_parley(lg, name, nodes, env, pair_agents, day_agents, sizes.pairs)
+        pt = await setup_parley(
+            lg, name, nodes, env, pair_agents, day_agents, sizes.pairs, sizes.day_workgroup_agents
+        )
         if day_agents:
             await setup_day(lg, pt, sizes, day_agents)
         parleys[name] = pt
@@ -2040,6 +2149,11 @@ def main() -> None:
     parser.add_argument("--day-chats", type=int)
     parser.add_argument("--day-secs", type=float)
     parser.add_argument(
+        "--day-workgroup-agents",
+        type=int,
+        help="the day's agents in workgroups of at most this many (default 100)",
+    )
+    parser.add_argument(
         "--client",
         choices=["raw", "websockets"],
         default="raw",
@@ -2070,6 +2184,7 @@ def main() -> None:
         "day_agents": args.day_agents,
         "day_chats": args.day_chats,
         "day_secs": args.day_secs,
+        "day_workgroup_agents": args.day_workgroup_agents,
     }
     sizes = replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
     max_secs = args.max_secs or (600 if args.quick else 10_800)

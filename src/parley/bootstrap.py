@@ -33,7 +33,7 @@ from parley.services.im import ImService, MentionNotifier
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
 from parley.services.knowledge import KnowledgeService
-from parley.services.limits import ConnectionCap, Limiter, LoginGuard, Rules
+from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
@@ -98,6 +98,8 @@ class Parley:
     rules: Rules
     login: LoginGuard
     ws_connections: ConnectionCap
+    #: Hellos being handled on this node (``max_hellos_in_flight``): admission control.
+    hellos: InFlightCap
     identity: IdentityService
     #: Prometheus metrics (GET /metrics), this node's own registry.
     metrics: Metrics
@@ -436,6 +438,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         rules=rules,
         login=LoginGuard(auth, limiter, db, rules, staff=stores.staff),
         ws_connections=ConnectionCap(settings.ws_connections_per_ip),
+        hellos=InFlightCap(settings.max_hellos_in_flight),
         identity=identity,
         metrics=metrics,
         supervision=supervision,

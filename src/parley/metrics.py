@@ -187,7 +187,7 @@ class Metrics:
         """A limit refused something (or, for ``ws_typing``, dropped it). ``name``: the rule's
         name (``login_ip``, ``send``, ``ws_message``, ...) or one of the edge limits
         (``body_too_large``, ``max_header_bytes``, ``header_timeout``,
-        ``ws_connections_per_ip``)."""
+        ``ws_connections_per_ip``, ``max_hellos_in_flight``)."""
         self._limits[name] += 1
 
     # Exposition -------------------------------------------------------------------------------

@@ -764,7 +764,8 @@ class Error(_Message):
     message: str
     #: The conversation concerned, when the error is about one (e.g. a refused cursor).
     conversation_id: str | None = None
-    #: With ``rate_limited``: send the refused message again after this many seconds.
+    #: With ``rate_limited``: send the refused message again after this many seconds; with
+    #: ``busy`` (a refused hello, close 1013): reconnect after this many, plus some jitter.
     retry_after: int | None = None
     #: With ``history_removed``: the first ``seq`` still kept; what follows is sent from it.
     history_starts_at_seq: int | None = None

@@ -210,6 +210,13 @@ class Settings(BaseSettings):
     hello_timeout_secs: float = Field(
         10, gt=0, le=300, description="A WebSocket that has not said hello by then is closed."
     )
+    max_hellos_in_flight: int = Field(
+        128,
+        ge=1,
+        le=10_000,
+        description="WebSocket hellos (each one's authentication and resume) handled at once on "
+        "one node; one more is answered at once with an error busy (retry_after) and close 1013.",
+    )
     max_body_bytes: int = Field(
         65_536, ge=1024, description="Largest request body; a bigger one gets 413 unread."
     )

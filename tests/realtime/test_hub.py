@@ -79,7 +79,7 @@ async def no_snapshot(_: Principal) -> Sequence[BaseModel]:
 def sent(conn: ClientConnection) -> list[dict[str, object]]:
     out = []
     while conn.outbox:
-        text = conn.outbox.popleft()
+        text = conn.pop()
         if text is not None:
             out.append(json.loads(text))
     return out

@@ -221,6 +221,42 @@ describe("ParleyClient", () => {
     expect(sockets.length).toBe(9);
   });
 
+  it("waits retry_after plus a random share of its backoff when the node is busy", () => {
+    const random = vi.spyOn(Math, "random");
+    try {
+      const { client, sockets, connectOnline } = setup();
+      client.connect();
+      // Refused by admission control: error busy, then close 1013.
+      random.mockReturnValue(0.5);
+      sockets[0].open();
+      sockets[0].push({ type: "error", ref: null, code: "busy", message: "busy", retry_after: 2 });
+      sockets[0].drop(1013);
+      expect(client.connectionStatus).toBe("offline");
+      vi.advanceTimersByTime(2_000); // never before retry_after
+      expect(sockets).toHaveLength(1);
+      vi.advanceTimersByTime(250); // then half of the first backoff (500 ms)
+      expect(sockets).toHaveLength(2);
+      // Refused again: the random share is of a doubled backoff (1 s).
+      random.mockReturnValue(0.9);
+      sockets[1].open();
+      sockets[1].push({ type: "error", ref: null, code: "busy", message: "busy", retry_after: 1 });
+      sockets[1].drop(1013);
+      vi.advanceTimersByTime(1_899);
+      expect(sockets).toHaveLength(2);
+      vi.advanceTimersByTime(1);
+      expect(sockets).toHaveLength(3);
+      // Admitted: online, and the next drop backs off from the start, with no busy wait.
+      connectOnline(sockets[2]);
+      expect(client.connectionStatus).toBe("online");
+      random.mockReturnValue(0);
+      sockets[2].drop();
+      vi.advanceTimersByTime(250);
+      expect(sockets).toHaveLength(4);
+    } finally {
+      random.mockRestore();
+    }
+  });
+
   it("reconnects at once when the server says it is going away", () => {
     const { client, sockets, connectOnline } = setup();
     client.connect();

@@ -12,6 +12,9 @@
 //   refuses the credentials (close code 1008).
 // - the server's rate limit: a send refused with `rate_limited` holds every send for its
 //   `retry_after` seconds; then the whole outbox goes again, in order (docs/protocol.md).
+// - admission control: a hello refused with `busy` (then close 1013) is tried again after
+//   `retry_after` seconds plus a random share of the backoff, so that the clients a busy node
+//   refused together do not all come back together.
 
 import type { Entry, HelloAuth, ServerMessage } from "./protocol";
 
@@ -116,6 +119,8 @@ export class ParleyClient {
   private refs = 0;
   private replies = new Map<string, (message: ServerMessage) => void>();
   private stopped = false;
+  /** Set by an `error` `busy` (the node refused our hello): the least wait before the next. */
+  private busyMs = 0;
 
   constructor(private readonly options: ClientOptions) {
     this.outbox = this.load();
@@ -232,7 +237,9 @@ export class ParleyClient {
         this.emit({ type: "stopped", code: "unauthenticated", error: ev.reason || "refused" });
         return;
       }
-      this.scheduleReconnect();
+      const busyMs = this.busyMs;
+      this.busyMs = 0;
+      this.scheduleReconnect(undefined, busyMs);
     };
     socket.onerror = () => undefined; // onclose follows and decides
   }
@@ -269,6 +276,10 @@ export class ParleyClient {
         break;
       }
       case "error": {
+        if (message.code === "busy") {
+          // The node has too many hellos in flight; it closes with 1013 next.
+          this.busyMs = Math.max(1, message.retry_after ?? 1) * 1000;
+        }
         if (message.code === "cursor_out_of_range" && message.conversation_id) {
           // Our copy is from another history (say, a restored backup): start again from seq 1.
           this.cursors.set(message.conversation_id, 0);
@@ -388,14 +399,18 @@ export class ParleyClient {
     this.replies.clear();
   }
 
-  private scheduleReconnect(delayMs?: number): void {
+  /** Reconnect after `delayMs`, else after the backoff with jitter; `atLeastMs` (a `busy`
+   * answer's retry_after) comes first, then a random share of the whole backoff. */
+  private scheduleReconnect(delayMs?: number, atLeastMs = 0): void {
     this.clearTimers();
     if (this.stopped) return;
     this.setStatus("offline");
     const base = this.options.baseDelayMs ?? 500;
     const max = this.options.maxDelayMs ?? 10_000;
     const backoff = Math.min(max, base * 2 ** this.attempt);
-    const delay = delayMs ?? backoff / 2 + Math.random() * (backoff / 2);
+    const jittered =
+      atLeastMs > 0 ? atLeastMs + Math.random() * backoff : backoff / 2 + Math.random() * (backoff / 2);
+    const delay = delayMs ?? jittered;
     this.attempt += 1;
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }

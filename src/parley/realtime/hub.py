@@ -13,6 +13,10 @@ as entries, in the replay that follows its cursor.
 
 Each connection has a bounded outbox drained by its transport; a client too slow to keep up is
 disconnected rather than allowed to hold memory, and resumes from its cursors when it returns.
+Frames that only carry the latest state of something (``LATEST_KINDS``: presence, a staff
+profile, a queue position, a typing indicator, a "fetch the waiting list again" hint) are
+coalesced: the outbox holds at most one unsent frame per kind and subject, and a newer one
+replaces it in place. Entries, acks and every other frame are never coalesced nor dropped.
 """
 
 from __future__ import annotations
@@ -48,6 +52,47 @@ from parley.realtime.notifications import (
 log = logging.getLogger(__name__)
 
 DEFAULT_OUTBOX_LIMIT = 1000
+#: The most latest-state frames (distinct subjects) waiting in one outbox; they do not count
+#: towards ``DEFAULT_OUTBOX_LIMIT``: they are bounded by what exists (staff members, followed
+#: conversations), and this bounds them again.
+DEFAULT_LATEST_LIMIT = 20_000
+
+#: Kinds of server frames where only the latest per subject matters, and the fields that name
+#: the subject. A client relies on the latest state of each subject, not on every transition.
+LATEST_KINDS: dict[str, tuple[str, ...]] = {
+    "presence": ("user_id",),
+    "staff_profile": ("user_id",),
+    "queue": ("conversation_id",),
+    "typing": ("conversation_id", "participant"),
+    "waiting_changed": ("workgroup_id",),
+}
+
+LatestKey = tuple[object, ...]
+
+
+def latest_key(message: BaseModel | dict[str, object]) -> LatestKey | None:
+    """The (kind, subject) a latest-state frame coalesces under; None for every other frame."""
+    if isinstance(message, BaseModel):
+        kind = getattr(message, "type", None)
+        fields = LATEST_KINDS.get(kind) if isinstance(kind, str) else None
+        if fields is None:
+            return None
+        return (kind, *(getattr(message, f, None) for f in fields))
+    kind = message.get("type")
+    fields = LATEST_KINDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        return None
+    return (kind, *(message.get(f) for f in fields))
+
+
+class _Latest:
+    """An outbox slot for a latest-state frame: ``text`` is replaced while it waits."""
+
+    __slots__ = ("key", "text")
+
+    def __init__(self, key: LatestKey, text: str) -> None:
+        self.key = key
+        self.text = text
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +131,19 @@ class ClientConnection:
     then a task sends them, one at a time, and ends when the outbox is empty: an idle
     connection holds no task, only what it must (a few hundred bytes here; see
     ``bench/idle_connections.py``). More than ``outbox_limit`` frames waiting closes it (1013).
+
+    A latest-state frame (``latest_key``) waits in a slot of its own: while it is unsent, the
+    next frame of the same kind and subject replaces its text in place, so that the outbox
+    holds at most one per subject; those slots are counted against ``latest_limit``, not
+    ``outbox_limit``.
     """
 
     __slots__ = (
         "_closed",
         "_drainer",
         "_ended",
+        "_latest",
+        "_latest_limit",
         "_outbox_limit",
         "_transport",
         "acks",
@@ -106,15 +158,23 @@ class ClientConnection:
     )
 
     def __init__(
-        self, connection_id: str, principal: Principal, outbox_limit: int = DEFAULT_OUTBOX_LIMIT
+        self,
+        connection_id: str,
+        principal: Principal,
+        outbox_limit: int = DEFAULT_OUTBOX_LIMIT,
+        latest_limit: int = DEFAULT_LATEST_LIMIT,
     ) -> None:
         self.id = connection_id
         self.principal = principal
         self.cursors: dict[str, int] = {}
         self.lock = asyncio.Lock()
-        #: Frames not yet handed to the transport; None stands for the close.
-        self.outbox: deque[str | None] = deque()
+        #: Frames not yet handed to the transport, in order; None stands for the close, a
+        #: ``_Latest`` for a latest-state frame (``pop`` reads them all as text).
+        self.outbox: deque[str | _Latest | None] = deque()
         self._outbox_limit = outbox_limit
+        self._latest_limit = latest_limit
+        #: The latest-state slots waiting in the outbox, by (kind, subject); None when none.
+        self._latest: dict[LatestKey, _Latest] | None = None
         self._transport: Transport | None = None
         self._drainer: asyncio.Task[None] | None = None
         #: The SHA-256 of the staff token this connection authenticated with, for revocation.
@@ -145,7 +205,7 @@ class ClientConnection:
         drainer = self._drainer
         if self.close_with is None:
             self._transport = None
-            self.outbox.clear()
+            self._clear()
             if drainer is not None:
                 drainer.cancel()
         if drainer is not None:
@@ -168,6 +228,23 @@ class ClientConnection:
                 self._closed.set()
         return self._closed
 
+    def pop(self) -> str | None:
+        """The next frame's text (None: the close), taken out of the outbox (which must not be
+        empty); a latest-state frame's slot is freed, so that the next one queues anew."""
+        item = self.outbox.popleft()
+        if isinstance(item, _Latest):
+            latest = self._latest
+            if latest is not None:
+                latest.pop(item.key, None)
+                if not latest:
+                    self._latest = None  # an emptied dict keeps its table: drop it
+            return item.text
+        return item
+
+    def _clear(self) -> None:
+        self.outbox.clear()
+        self._latest = None
+
     def _drain_soon(self) -> None:
         if self._drainer is None and self._transport is not None and self.outbox:
             self._drainer = asyncio.create_task(self._drain(self._transport))
@@ -175,10 +252,10 @@ class ClientConnection:
     async def _drain(self, transport: Transport) -> None:
         try:
             while self.outbox:
-                text = self.outbox.popleft()
+                text = self.pop()
                 if text is None:
                     code, reason = self.close_with or (1000, "")
-                    self.outbox.clear()
+                    self._clear()
                     with contextlib.suppress(Exception):
                         await transport.close(code, reason)
                     return
@@ -187,7 +264,7 @@ class ClientConnection:
             # The socket is gone: its reader sees the disconnect and ends the session.
             log.debug("connection %s: sending failed", self.id, exc_info=True)
             self._transport = None
-            self.outbox.clear()
+            self._clear()
         finally:
             self._drainer = None
 
@@ -211,15 +288,40 @@ class ClientConnection:
     def send(self, message: BaseModel | dict[str, object]) -> None:
         if self.overflowed or self.close_with is not None:
             return
-        if len(self.outbox) >= self._outbox_limit:
-            log.warning("connection %s cannot keep up; disconnecting it", self.id)
-            self.overflowed = True
-            self.request_close(1013, "too slow; reconnect and resume")
-            return
         # Dicts come from notifications, already dumped in JSON mode.
         text = message.model_dump_json() if isinstance(message, BaseModel) else json.dumps(message)
-        self.outbox.append(text)
+        self.send_text(text, latest_key(message))
+
+    def send_text(self, text: str, key: LatestKey | None = None) -> None:
+        """Queue a frame already encoded (a fan-out encodes once for every connection);
+        ``key`` is its ``latest_key``: an unsent frame with the same key is replaced."""
+        if self.overflowed or self.close_with is not None:
+            return
+        latest = self._latest
+        if key is not None:
+            if latest is not None:
+                slot = latest.get(key)
+                if slot is not None:
+                    slot.text = text  # in its place; nothing grows
+                    return
+            else:
+                latest = self._latest = {}
+            if len(latest) >= self._latest_limit:
+                self._overflow()
+                return
+            slot = latest[key] = _Latest(key, text)
+            self.outbox.append(slot)
+        else:
+            if len(self.outbox) - (0 if latest is None else len(latest)) >= self._outbox_limit:
+                self._overflow()
+                return
+            self.outbox.append(text)
         self._drain_soon()
+
+    def _overflow(self) -> None:
+        log.warning("connection %s cannot keep up; disconnecting it", self.id)
+        self.overflowed = True
+        self.request_close(1013, "too slow; reconnect and resume")
 
 
 Snapshot = Callable[[Principal], Awaitable[Sequence[BaseModel]]]
@@ -368,19 +470,17 @@ class Hub:
                 for conn in list(self._by_conversation.get(note.conversation_id, ())):
                     await self._deliver(conn, note.conversation_id, note.entries)
             case ToConversation():
-                for conn in list(self._by_conversation.get(note.conversation_id, ())):
-                    if note.audience is not None and conn.audience != note.audience:
-                        continue
-                    if note.except_participant == conn.participant_key:
-                        continue
-                    conn.send(note.message)
+                conns = [
+                    conn
+                    for conn in self._by_conversation.get(note.conversation_id, ())
+                    if (note.audience is None or conn.audience == note.audience)
+                    and note.except_participant != conn.participant_key
+                ]
+                _fan_out(conns, note.message)
             case ToUser():
-                for conn in list(self._by_user.get(note.user_id, ())):
-                    conn.send(note.message)
+                _fan_out(list(self._by_user.get(note.user_id, ())), note.message)
             case ToStaff():
-                for conn in list(self._all):
-                    if conn.sees_directory:
-                        conn.send(note.message)
+                _fan_out([conn for conn in self._all if conn.sees_directory], note.message)
             case Follow():
                 for conn in list(self._by_user.get(note.user_id, ())):
                     # A connection already following it (a supervisor watching, or one that
@@ -504,6 +604,15 @@ class Hub:
                 conn.cursors[conversation_id] = entry.seq
                 if self._metrics is not None:
                     self._metrics.delivered_since(entry.created_at)
+
+
+def _fan_out(conns: Sequence[ClientConnection], message: dict[str, object]) -> None:
+    """A notification's message to ``conns``, encoded once for all of them."""
+    if not conns:
+        return
+    text, key = json.dumps(message), latest_key(message)
+    for conn in conns:
+        conn.send_text(text, key)
 
 
 def _entry_for(conn: ClientConnection, conversation_id: str, entry: EntryOut) -> EntryMessage | Ack:

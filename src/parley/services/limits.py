@@ -330,6 +330,24 @@ class ConnectionCap:
         return self._open.get(key, 0)
 
 
+class InFlightCap:
+    """Work of one kind being done at once on this node (hellos), at most ``limit``: past it,
+    the caller refuses at once instead of queueing (admission control)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+
+    def acquire(self) -> bool:
+        if self.in_flight >= self.limit:
+            return False
+        self.in_flight += 1
+        return True
+
+    def release(self) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+
+
 class ConnectionLimits:
     """One WebSocket's limits: its messages (in order, see ``SendGate``) and its typing."""
 

@@ -88,10 +88,31 @@ class AgentStore:
         )
         return [int(r.user_id) for r in rows]
 
+    async def presence_board(self, tx: Tx) -> list[tuple[int, str, str, bool]]:
+        """Every member's (user id, presence, status text, away from idle): what a staff
+        connection's snapshot shows, and no more (no routing columns, no times to parse)."""
+        stmt = sa.select(
+            agent_state.c.user_id,
+            agent_state.c.presence,
+            agent_state.c.status_text,
+            agent_state.c.away_from_idle,
+        )
+        return [
+            (r.user_id, r.presence, r.status_text, bool(r.away_from_idle))
+            for r in await tx.all(stmt)
+        ]
+
     async def agent_presences(
         self, tx: Tx, user_ids: Iterable[int] | None = None
     ) -> list[AgentPresence]:
-        stmt = sa.select(agent_state)
+        stmt = sa.select(
+            agent_state.c.user_id,
+            agent_state.c.presence,
+            agent_state.c.status_text,
+            agent_state.c.changed_at,
+            agent_state.c.disconnected_at,
+            agent_state.c.away_from_idle,
+        )
         if user_ids is not None:
             stmt = stmt.where(agent_state.c.user_id.in_(list(user_ids)))
         return [

@@ -6,7 +6,8 @@ with an ``error`` message and the socket stays open. Protocol violations close i
 - 1003 a binary frame; 1007 invalid UTF-8 and 1009 a frame over the size limit (both closed
   by the WebSocket layer itself); 1008 no ``hello`` first, or authentication failed;
 - 1012 the server is shutting down (after a ``reconnect`` message); 1013 the client could not
-  keep up with its messages, or its address has too many sockets open. Either way the client
+  keep up with its messages, its address has too many sockets open, or the node has too many
+  hellos in flight (after an ``error`` ``busy`` with ``retry_after``). Either way the client
   reconnects (with backoff) and resumes with its cursors.
 """
 
@@ -71,8 +72,12 @@ log = logging.getLogger(__name__)
 
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
-#: Too many sockets from one address (``ws_connections_per_ip``): try again later.
+#: Too many sockets from one address (``ws_connections_per_ip``), or too many hellos in
+#: flight on this node (``max_hellos_in_flight``, after an error ``busy``): try again later.
 CLOSE_TRY_LATER = 1013
+#: What a ``busy`` error asks the client to wait, at least, before it reconnects (it adds a
+#: random share of its own backoff, so that refused clients do not come back together).
+BUSY_RETRY_AFTER_SECS = 1
 
 
 def own_origin(websocket: WebSocket, settings: Settings) -> str:
@@ -113,6 +118,8 @@ class Session:
         #: Made on the first message (full buckets then are the same as full buckets now):
         #: most visitors' sockets only listen.
         self._limits: ConnectionLimits | None = None
+        #: Whether this socket holds one of the node's hello slots (``_admit``).
+        self._in_hello = False
 
     async def run(self) -> None:
         if not origin_allowed(self.ws, self.parley.settings):
@@ -132,17 +139,28 @@ class Session:
 
     async def _run(self) -> None:
         await self.ws.accept()
+        try:
+            await self._session()
+        finally:
+            self._hello_done()
+
+    async def _session(self) -> None:
         resume: Resume | None = None
         try:
             hello = await self._hello()
+            self._admit()
             if hello.visitor_token is not None:
                 conn = await self._visitor_hello(hello, hello.visitor_token)
+                self._hello_done()
             else:
                 staff = await self._authenticate(hello)
                 resume = await self._resume(staff, hello)
                 conn = self._connection(staff)
         except _Close as close:
-            await self._send_now(Error(code=close.code_name, message=close.reason))
+            self._hello_done()
+            await self._send_now(
+                Error(code=close.code_name, message=close.reason, retry_after=close.retry_after)
+            )
             await self.ws.close(close.code, close.reason)
             return
         except WebSocketDisconnect:
@@ -154,6 +172,7 @@ class Session:
         try:
             if resume is not None:
                 await self._start(conn, resume)
+            self._hello_done()
             await self._read(conn)
         except WebSocketDisconnect:
             pass
@@ -171,6 +190,28 @@ class Session:
                 self.parley.maintenance.wake.set()
             await conn.stop()
             conn.mark_closed()
+
+    def _admit(self) -> None:
+        """Admission control: take one of the node's ``max_hellos_in_flight`` slots for this
+        hello (its authentication, resume and snapshot, up to ``synced``), or refuse it at
+        once with ``busy``: a saturated node answers quickly instead of queueing hellos until
+        they time out, and the client comes back after ``retry_after`` plus its own jitter."""
+        if not self.parley.hellos.acquire():
+            self.parley.limiter.refused("max_hellos_in_flight")
+            log.debug("limit max_hellos_in_flight reached")
+            raise _Close(
+                CLOSE_TRY_LATER,
+                "busy",
+                "the server is busy; reconnect after retry_after seconds",
+                retry_after=BUSY_RETRY_AFTER_SECS,
+            )
+        self._in_hello = True
+
+    def _hello_done(self) -> None:
+        """The hello is answered (or failed): its slot is free for the next one."""
+        if self._in_hello:
+            self._in_hello = False
+            self.parley.hellos.release()
 
     def _connection(self, principal: Principal) -> ClientConnection:
         # The id the logs carry for this socket (web.request_context) names it in the hub too.
@@ -491,11 +532,14 @@ class Session:
 
 
 class _Close(Exception):
-    def __init__(self, code: int, code_name: str, reason: str) -> None:
+    def __init__(
+        self, code: int, code_name: str, reason: str, retry_after: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.code = code
         self.code_name = code_name
         self.reason = reason
+        self.retry_after = retry_after
 
 
 def _staff(who: Principal) -> Staff:
