@@ -5,9 +5,17 @@
 
 import { useEffect, useState } from "preact/hooks";
 
-import { AccountsApi, type AccountPolicy as Policy, type TwoFactorPolicy } from "./directoryApi";
+import { AccountsApi, type AccountPolicy as Policy, type NameFormat, type TwoFactorPolicy } from "./directoryApi";
 import { message as errorText } from "./PastChats";
 import { Dialog } from "./Team";
+
+/** The standard display names (docs/protocol.md, "Accounts"): each account's name as entered is kept. */
+const NAME_FORMATS: { value: NameFormat; label: string }[] = [
+  { value: "as_entered", label: "As each person entered it" },
+  { value: "first_last", label: "First Last (Mary Smith)" },
+  { value: "first_l", label: "First L. (Mary S.)" },
+  { value: "f_last", label: "F. Last (M. Smith)" },
+];
 
 const TWO_FACTOR: { value: TwoFactorPolicy; label: string }[] = [
   { value: "none", label: "Nobody (each person may turn it on)" },
@@ -54,6 +62,7 @@ export function AccountPolicyAdmin({ myRole }: { myRole: string }) {
   const [require2fa, setRequire2fa] = useState<TwoFactorPolicy>("none");
   const [internal, setInternal] = useState(false);
   const [domains, setDomains] = useState("");
+  const [nameFormat, setNameFormat] = useState<NameFormat | undefined>(undefined);
   const [mine, setMine] = useState(false);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
@@ -65,6 +74,7 @@ export function AccountPolicyAdmin({ myRole }: { myRole: string }) {
     setRequire2fa(p.require_2fa);
     setInternal(p.internal_only);
     setDomains(p.staff_email_domains.join("\n"));
+    setNameFormat(p.name_format);
   };
   useEffect(() => {
     AccountsApi.policy().then(show, (e) => setError(`Could not read the account policy: ${errorText(e)}`));
@@ -78,6 +88,7 @@ export function AccountPolicyAdmin({ myRole }: { myRole: string }) {
     require_2fa: require2fa,
     internal_only: internal,
     staff_email_domains: parseDomains(domains),
+    ...(nameFormat === undefined ? {} : { name_format: nameFormat }),
   });
   const save = async () => {
     setConfirming(null);
@@ -153,6 +164,21 @@ export function AccountPolicyAdmin({ myRole }: { myRole: string }) {
             One per line (at most 50). When set, new staff accounts (and changes of a role or email) need an email at one
             of them, exactly: sub.example.com is not example.com. Existing accounts are left as they are. Empty: any.
           </p>
+          {nameFormat !== undefined && (
+            <label>
+              Staff names are shown as
+              <select
+                value={nameFormat}
+                onChange={(e) => setNameFormat((e.target as HTMLSelectElement).value as NameFormat)}
+              >
+                {NAME_FORMATS.map((o) => (
+                  <option key={o.value} value={o.value}>
+                    {o.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
           <div class="dialog-actions">
             <button type="submit" class="primary" disabled={busy}>
               Save account policy

@@ -336,6 +336,37 @@ describe("the account policy", () => {
     expect(root.querySelector('[role="status"]')!.textContent).toMatch(/saved/);
   });
 
+  it("sets how staff names are shown, and leaves it out for a server that has none", async () => {
+    const puts: unknown[] = [];
+    let policy: Record<string, unknown> = { ...POLICY, name_format: "as_entered" };
+    answer = ({ method, url, body }) => {
+      if (url === "/admin/account-policy" && method === "GET") return json(200, policy);
+      if (url === "/admin/account-policy" && method === "PUT") {
+        puts.push(body);
+        return json(200, body);
+      }
+      if (url === "/me/2fa") return json(200, { enabled: true, required: false, recovery_codes_left: 10 });
+      return fail(404, "not_found");
+    };
+    act(() => render(<AccountPolicyAdmin myRole="admin" />, root));
+    await flush();
+    const select = [...root.querySelectorAll("label")].find((l) => l.textContent!.startsWith("Staff names"))!
+      .querySelector("select")!;
+    act(() => {
+      select.value = "first_l";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    await click("Save account policy");
+    expect(puts).toEqual([{ ...POLICY, name_format: "first_l" }]);
+    act(() => render(null, root));
+    policy = { ...POLICY };
+    act(() => render(<AccountPolicyAdmin myRole="admin" />, root));
+    await flush();
+    expect(root.textContent).not.toMatch(/Staff names/);
+    await click("Save account policy");
+    expect(puts[1]).toEqual(POLICY);
+  });
+
   it("warns an admin without two factors that a stricter policy signs them out too", () => {
     const before = { require_2fa: "none" as const, internal_only: false, staff_email_domains: [] };
     const stricter = { ...before, require_2fa: "supervisors_and_admins" as const };

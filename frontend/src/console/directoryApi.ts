@@ -53,10 +53,14 @@ export interface Enrolment {
 
 export type TwoFactorPolicy = "none" | "supervisors_and_admins" | "everyone";
 
+export type NameFormat = "as_entered" | "first_last" | "first_l" | "f_last";
+
 export interface AccountPolicy {
   require_2fa: TwoFactorPolicy;
   internal_only: boolean;
   staff_email_domains: string[];
+  /** How staff names are shown to others (absent from an older server: left unchanged). */
+  name_format?: NameFormat;
 }
 
 export interface GuestInvitation {
