@@ -39,6 +39,7 @@ import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
 import { Supervisor, type SupervisorActions } from "./Supervisor";
 import { initialSupervisorState, reduceSupervisor } from "./supervisor";
+import { Templates } from "./Templates";
 import { Tokens } from "./Tokens";
 import { useWaiting, Waiting } from "./Waiting";
 import { initialState, invitationsToMe, isReconnecting, offerList, reduce } from "./state";
@@ -60,6 +61,7 @@ type View =
   | "profile"
   | "security"
   | "account-policy"
+  | "templates"
   | "supervisor"
   | "canned"
   | "kb";
@@ -591,6 +593,7 @@ export function Console({
           {archive.customer_export && nav("customer-data", "Customer data")}
           {archive.policy && nav("archiving", "Archiving")}
           {isAdmin && nav("account-policy", "Account policy")}
+          {isAdmin && nav("templates", "Templates")}
           {nav("tokens", "API tokens")}
           {nav("profile", "My profile")}
           {nav("security", "Security")}
@@ -796,6 +799,7 @@ export function Console({
         )}
         {view === "security" && <Security username={user.username} />}
         {view === "account-policy" && isAdmin && <AccountPolicyAdmin myRole={user.role} />}
+        {view === "templates" && isAdmin && <Templates />}
         {view === "canned" && <CannedResponses user={user} workgroups={workgroups} />}
         {view === "kb" && <KnowledgeBase user={user} workgroups={workgroups} />}
         {view === "admin" && isAdmin && (
