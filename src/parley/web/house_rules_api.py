@@ -18,6 +18,7 @@ from parley.services.house_rules import MAX_AUDIT_ROWS, MAX_BLOCKED_WORDS, MAX_T
 from parley.storage.audit import AuditQuery, AuditRow
 from parley.web.api import ERRORS
 from parley.web.node import Node
+from parley.web.params import RowId
 from parley.web.security import Admin
 
 
@@ -128,13 +129,13 @@ def router() -> APIRouter:
 
     @api.put("/blocked-words/{rule_id}")
     async def update_blocked_word(
-        parley: Node, rule_id: int, body: BlockedWordIn, admin: Admin
+        parley: Node, rule_id: RowId, body: BlockedWordIn, admin: Admin
     ) -> BlockedWordOut:
         rule = await parley.house_rules.update_blocked_word(admin, rule_id, body.data())
         return BlockedWordOut.of(rule)
 
     @api.delete("/blocked-words/{rule_id}", status_code=204)
-    async def delete_blocked_word(parley: Node, rule_id: int, admin: Admin) -> None:
+    async def delete_blocked_word(parley: Node, rule_id: RowId, admin: Admin) -> None:
         await parley.house_rules.delete_blocked_word(admin, rule_id)
 
     @api.post("/blocked-words/test")
