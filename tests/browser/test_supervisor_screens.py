@@ -11,7 +11,6 @@ from tests.browser.helpers import (
     Pages,
     accept_offer,
     begin_chat,
-    launcher,
     login_agent,
     message_with,
     messages,
