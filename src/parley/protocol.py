@@ -637,6 +637,21 @@ class Barge(CleanInput):
     conversation_id: ConversationId
 
 
+class Follow(CleanInput):
+    """Start following conversations on a live connection, as ``hello``'s cursors do: staff
+    IM conversations listed after connecting (one opened with you while you were away), or
+    any other you may read. Refused cursors each get an ``error``; then each conversation's
+    state and its entries after the cursor; then ``ok``."""
+
+    type: Literal["follow"]
+    ref: Ref | None = None
+    cursors: dict[ConversationId, Annotated[int, Field(ge=0)]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Last seq seen per conversation; 0 for none.",
+    )
+
+
 class TakeOver(CleanInput):
     """Take a chat over: its agents leave, you become its agent."""
 
@@ -666,7 +681,8 @@ ClientMessage = Annotated[
     | Unmonitor
     | Whisper
     | Barge
-    | TakeOver,
+    | TakeOver
+    | Follow,
     Field(discriminator="type"),
 ]
 client_message = TypeAdapter[ClientMessage](ClientMessage)

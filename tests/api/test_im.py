@@ -411,3 +411,46 @@ async def test_bad_input(world: World) -> None:
     # Not signed in at all.
     async with world.node.http() as http:
         assert (await http.get("/api/v1/im/conversations")).status_code == 401
+
+
+async def test_follow_a_dm_opened_while_away(world: World) -> None:
+    """A DM opened with bob while he was not connected is not followed by his next hello;
+    after listing it he follows it with ``follow`` from the list's ``last_seq``, and gets what
+    was written since, then live entries. What he may not read is refused like a missing one."""
+    await world.add_staff("alice")
+    await world.add_staff("bob")
+    await world.add_staff("carol")
+    bob_id = world.user_ids["bob"]
+    dm = await ok(world, "alice", "post", "/api/v1/im/direct", json={"user_ids": [bob_id]})
+    cid = dm["id"]
+    private = await ok(
+        world, "alice", "post", "/api/v1/im/direct", json={"user_ids": [world.user_ids["carol"]]}
+    )
+    async with world.agent("alice", available=False, cursors={cid: 0}) as alice:
+        await send(alice, cid, "a1", "Are you there?")
+        async with world.agent("bob", available=False) as bob:
+            assert not bob.entries(cid)  # not followed by the hello
+            (line,) = await ok(world, "bob", "get", "/api/v1/im/conversations")
+            assert line["conversation"]["last_seq"] == 1
+            await send(alice, cid, "a2", "Hello?")  # between the list and the follow
+            reply = await bob.request(
+                {
+                    "type": "follow",
+                    "cursors": {cid: line["conversation"]["last_seq"], private["id"]: 0},
+                }
+            )
+            assert reply["type"] == "ok"
+            refused = [m for m in bob.received if m.get("type") == "error"]
+            assert [(m["code"], m["conversation_id"]) for m in refused] == [
+                ("not_found", private["id"])
+            ]
+            assert [e["body"]["text"] for e in bob.entries(cid)] == ["Hello?"]
+            assert not bob.entries(private["id"])
+            await send(alice, cid, "a3", "Lunch?")
+            got = await bob.expect(lambda m: is_entry(cid)(m) and m["entry"]["seq"] == 3)
+            assert got["entry"]["body"]["text"] == "Lunch?"
+            # Following it again changes nothing; an empty follow is invalid.
+            assert (await bob.request({"type": "follow", "cursors": {cid: 0}}))["type"] == "ok"
+            assert [e["seq"] for e in bob.entries(cid)] == [2, 3]
+            bad = await bob.request({"type": "follow", "cursors": {}})
+            assert bad["type"] == "error" and bad["code"] == "invalid_message"

@@ -182,6 +182,7 @@ export function Console({
           if (!knownWorkgroups.current.has(m.offer.workgroup_id)) void reloadWorkgroups();
         }
         if (m.type === "waiting_changed" || m.type === "synced") setWaitingVersion((v) => v + 1);
+        if (m.type === "synced") syncIm();
         if (
           m.type === "mention" &&
           ownPresenceRef.current !== "busy" && // busy: no sound, no pop-up (the notice stays)
@@ -207,24 +208,36 @@ export function Console({
       dispatch(event);
       dispatchIm(event);
     });
-    // Staff IM conversations are followed only with a cursor in `hello` (docs/protocol.md,
-    // "What you follow"): list them first, then connect. Without the list, chats still work.
+    // Staff IM conversations are followed only with a cursor (docs/protocol.md, "What you
+    // follow"): list them first, then connect with their cursors in `hello`. After every
+    // `synced` list them again and `follow` the ones not yet followed: a DM opened with us
+    // between the list and the hello, or while the connection was down, would be missed
+    // otherwise. Without the list, chats still work.
     let live = true;
-    ImApi.mine()
-      .then(
+    const listIm = () =>
+      ImApi.mine().then(
         (items) => {
-          for (const item of items) {
-            if (!client.cursors.has(item.conversation.id)) {
-              client.cursors.set(item.conversation.id, item.conversation.last_seq);
-            }
-          }
+          const fresh: Record<string, number> = {};
+          for (const item of items) fresh[item.conversation.id] = item.conversation.last_seq;
           dispatchIm({ type: "im_loaded", items });
+          return fresh;
         },
-        (e) => setImError(`Could not load your team conversations: ${message(e)}`),
-      )
-      .finally(() => {
-        if (live) client.connect();
+        (e) => {
+          setImError(`Could not load your team conversations: ${message(e)}`);
+          return {};
+        },
+      );
+    const syncIm = () => {
+      void listIm().then((fresh) => {
+        if (live) void client.follow(fresh);
       });
+    };
+    void listIm().then((fresh) => {
+      for (const [id, seq] of Object.entries(fresh)) {
+        if (!client.cursors.has(id)) client.cursors.set(id, seq);
+      }
+      if (live) client.connect();
+    });
     return () => {
       live = false;
       off();

@@ -291,6 +291,28 @@ describe("ParleyClient", () => {
     expect(await lost).toMatchObject({ type: "error", code: "offline" });
   });
 
+  it("follows more conversations live, only the new ones, and keeps their cursors for the next hello", async () => {
+    const { client, sockets, connectOnline } = setup();
+    const DM = "d".repeat(32);
+    client.connect();
+    connectOnline(sockets[0]);
+    client.cursors.set(CID, 3);
+    const followed = client.follow({ [CID]: 0, [DM]: 5 });
+    const sent = sockets[0].sent.at(-1) as { type: string; ref: string; cursors: object };
+    expect(sent).toMatchObject({ type: "follow", cursors: { [DM]: 5 } });
+    expect(sent.cursors).not.toHaveProperty(CID);
+    sockets[0].push({ type: "ok", ref: sent.ref });
+    expect((await followed).type).toBe("ok");
+    // Nothing new: no frame at all.
+    const count = sockets[0].sent.length;
+    expect((await client.follow({ [DM]: 0 })).type).toBe("ok");
+    expect(sockets[0].sent.length).toBe(count);
+    sockets[0].drop();
+    vi.advanceTimersByTime(60_000);
+    sockets[1].open();
+    expect(sockets[1].sent[0]).toMatchObject({ type: "hello", cursors: { [CID]: 3, [DM]: 5 } });
+  });
+
   it("starts a conversation again from seq 1 when the server refuses its cursor", () => {
     const { client, sockets, events, entries, connectOnline } = setup();
     client.connect();

@@ -192,6 +192,20 @@ export class ParleyClient {
     });
   }
 
+  /** Follow more conversations on the live connection (`follow`: staff IM conversations
+   * listed after connecting). Their cursors are kept, so every reconnect's hello has them. */
+  follow(cursors: Record<string, number>): Promise<ServerMessage> {
+    const fresh: Record<string, number> = {};
+    for (const [id, seq] of Object.entries(cursors)) {
+      if (!this.cursors.has(id)) {
+        this.cursors.set(id, seq);
+        fresh[id] = seq;
+      }
+    }
+    if (Object.keys(fresh).length === 0) return Promise.resolve({ type: "ok", ref: null });
+    return this.request({ type: "follow", cursors: fresh });
+  }
+
   /** Start following a conversation from the start (e.g. a transcript opened on demand). */
   forget(conversationId: string): void {
     this.cursors.delete(conversationId);

@@ -600,18 +600,30 @@ class ChatService:
             )
         return [ConversationOut.of(c) for c in convs if access.can_read(staff, c)]
 
-    async def resume(self, principal: Principal, cursors: dict[str, int]) -> Resume:
+    async def resume(
+        self, principal: Principal, cursors: dict[str, int], *, only_cursors: bool = False
+    ) -> Resume:
         """What a connecting client follows: the visitor its chat; staff their open chats and
-        any other they are allowed to read and sent a cursor for."""
+        any other they are allowed to read and sent a cursor for. With ``only_cursors`` (a
+        ``follow`` on a live connection), just the conversations named by ``cursors``."""
         subs: list[Subscription] = []
         errors: list[RefusedCursor] = []
         async with self._db.read() as tx:
-            if isinstance(principal, Visitor):
+            convs: list[Conversation]
+            mine: frozenset[int]
+            if only_cursors:
+                convs = []
+                mine = frozenset(
+                    await self._workgroups.workgroups_of(tx, principal.user_id)
+                    if isinstance(principal, Staff)
+                    else ()
+                )
+            elif isinstance(principal, Visitor):
                 conv = await self._conversations.conversation(tx, principal.conversation_id)
                 if conv is None:
                     raise Unauthenticated("this visitor token names no conversation")
                 convs = [conv]
-                mine: frozenset[int] = frozenset()
+                mine = frozenset()
             else:
                 convs = await self._conversations.conversations_of(
                     tx, principal.user_id, active_only=True, limit=1000

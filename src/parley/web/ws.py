@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from parley import logs
 from parley.bootstrap import Parley
 from parley.domain.access import Principal, Staff, StaffRole, Visitor, require_role
-from parley.domain.errors import DomainError, Unauthenticated
+from parley.domain.errors import Conflict, DomainError, Unauthenticated
 from parley.metrics import ConnectionKind
 from parley.protocol import (
     AcceptInvitation,
@@ -38,6 +38,7 @@ from parley.protocol import (
     DeclineOffer,
     End,
     Error,
+    Follow,
     Hello,
     Idle,
     Invite,
@@ -75,6 +76,8 @@ CLOSE_POLICY = 1008
 #: Too many sockets from one address (``ws_connections_per_ip``), or too many hellos in
 #: flight on this node (``max_hellos_in_flight``, after an error ``busy``): try again later.
 CLOSE_TRY_LATER = 1013
+#: Conversations one connection follows at most: hello's 1,000 cursors plus the open chats.
+MAX_FOLLOWED = 2000
 #: What a ``busy`` error asks the client to wait, at least, before it reconnects (it adds a
 #: random share of its own backoff, so that refused clients do not come back together).
 BUSY_RETRY_AFTER_SECS = 1
@@ -346,6 +349,13 @@ class Session:
         parley.hub.attach(conn)
         if isinstance(principal, Staff):
             await parley.presence.connected(principal, conn.id)
+        await self._follow(conn, resume)
+        for message in await parley.snapshots.ephemeral(principal):
+            conn.send(message)
+        conn.send(Synced())
+
+    async def _follow(self, conn: ClientConnection, resume: Resume) -> None:
+        """Each refused cursor's ``error``, then each conversation followed from its cursor."""
         for refused in resume.errors:
             conn.send(
                 Error(
@@ -355,10 +365,7 @@ class Session:
                 )
             )
         for sub in resume.subscriptions:
-            await parley.hub.follow(conn, sub.conversation_id, sub.cursor, announce=sub.sent)
-        for message in await parley.snapshots.ephemeral(principal):
-            conn.send(message)
-        conn.send(Synced())
+            await self.parley.hub.follow(conn, sub.conversation_id, sub.cursor, announce=sub.sent)
 
     async def _read(self, conn: ClientConnection) -> None:
         while conn.close_with is None:
@@ -492,6 +499,19 @@ class Session:
                 return Ok(ref=ref)
             case TakeOver(ref=ref, conversation_id=cid):
                 await parley.supervision.take_over(who, cid)
+                return Ok(ref=ref)
+            case Follow(ref=ref, cursors=cursors):
+                fresh = cursors.keys() - conn.cursors.keys()
+                if len(conn.cursors) + len(fresh) > MAX_FOLLOWED:
+                    raise Conflict(
+                        f"a connection follows at most {MAX_FOLLOWED} conversations: "
+                        "reconnect with the cursors you need"
+                    )
+                if fresh:  # one already followed is left as it is
+                    wanted = {cid: cursors[cid] for cid in fresh}
+                    await self._follow(
+                        conn, await parley.chat.resume(who, wanted, only_cursors=True)
+                    )
                 return Ok(ref=ref)
             case Hello():
                 return Error(code="protocol_error", message="hello was already received")
