@@ -258,6 +258,12 @@ conversations = sa.Table(
     # The first seq still kept: the retention job trims staff conversations as a prefix
     # (parley.domain.retention); a cursor below it is answered ``history_removed``.
     sa.Column("history_starts_at_seq", sa.Integer, nullable=False, server_default="1"),
+    # A secret shopper's chat (issue 11): scored on a checklist, counted in QA, kept out of
+    # every customer metric (service level, waits, ratings, first-contact resolution).
+    sa.Column("shopper", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Who recorded the outcome, and when (at wrap-up, even after the customer ended the chat).
+    sa.Column("outcome_by", sa.Integer, nullable=True),
+    sa.Column("outcome_at", UTCDateTime, nullable=True),
     sa.Index("ix_conversations_status", "status"),
     sa.Index("ix_conversations_ended_at", "ended_at"),
     # A customer's history: by verified identity, else by the same browser.
@@ -789,6 +795,10 @@ workgroup_supervision = sa.Table(
     sa.Column("sound", sa.Boolean, nullable=False, server_default=sa.false()),
     # The chat's agents see who is watching it.
     sa.Column("show_monitoring", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The widget asks the customer to rate the chat when it ends.
+    sa.Column("ratings", sa.Boolean, nullable=False, server_default=sa.true()),
+    # First-contact resolution: resolved, and no new chat of the same customer within this.
+    sa.Column("fcr_window_hours", sa.Integer, nullable=False, server_default="72"),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -911,4 +921,63 @@ workgroup_branding = sa.Table(
     # A hash of ``logo_data``: the ETag, and the version in the logo's URL.
     sa.Column("logo_etag", sa.String(64), nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# After the fact (migration 0021, issue 11): ratings, tags, and time per presence state.
+
+# The customer's rating of an ended chat (1 to 5, a comment), given to the last agent who wrote.
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "agent_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("workgroup_id", sa.Integer, nullable=True),
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    sa.Column("comment", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_ratings_agent_id_created_at", "agent_id", "created_at"),
+)
+
+# The tags an admin keeps; agents put them on chats at wrap-up.
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+conversation_tags = sa.Table(
+    "conversation_tags",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("tag_id", sa.Integer, sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("added_by", sa.Integer, nullable=True),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.Index("ix_conversation_tags_tag_id", "tag_id"),
+)
+
+# Each stretch of time a staff member spent in one presence state (``ended_at`` NULL: now).
+presence_periods = sa.Table(
+    "presence_periods",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("presence", sa.String(16), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Index("ix_presence_periods_user_id_started_at", "user_id", "started_at"),
 )
