@@ -257,11 +257,26 @@ class World:
         return self.node.parley
 
     async def add_staff(
-        self, username: str, role: StaffRole = StaffRole.AGENT, workgroups: list[str] | None = None
+        self,
+        username: str,
+        role: StaffRole = StaffRole.AGENT,
+        workgroups: list[str] | None = None,
+        *,
+        supervises: list[str] | None = None,
     ) -> str:
+        """A staff member, logged in. ``supervises``: workgroups a supervisor supervises (whose
+        customer chats they read, ``access.can_read``)."""
         user = await self.parley.admin.create_user(
             None, username, PASSWORD, role, username.capitalize(), workgroups or []
         )
+        if supervises:
+            stores = self.parley.stores
+            async with self.parley.db.write() as tx:
+                for slug in supervises:
+                    wg = await stores.workgroups.workgroup_by_slug(tx, slug)
+                    assert wg is not None, slug
+                    have = await stores.supervision.supervisors(tx, wg.id)
+                    await stores.supervision.set_supervisors(tx, wg.id, [*have, user.id])
         async with self.node.http() as http:
             r = await http.post(
                 "/api/v1/auth/login", json={"username": username, "password": PASSWORD}

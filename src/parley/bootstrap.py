@@ -281,6 +281,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         conversations=stores.conversations,
         archive=stores.archive,
         audit=stores.audit,
+        workgroups=stores.workgroups,
         node_id=node_id,
         export_keep=timedelta(days=settings.archive_export_keep_days),
     )

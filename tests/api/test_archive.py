@@ -109,7 +109,8 @@ async def test_admins_set_the_policy_and_everyone_sees_the_notice(world: World) 
 
 async def test_supervisors_search_and_export_with_progress_all_audited(world: World) -> None:
     await world.add_staff("root", StaffRole.ADMIN)
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
+    await world.add_staff("tess", StaffRole.SUPERVISOR)  # supervises no workgroup
     await world.add_staff("alice")
     chats = []
     for i in range(3):
@@ -122,6 +123,11 @@ async def test_supervisors_search_and_export_with_progress_all_audited(world: Wo
         c["conversation"]["id"] for c in chats
     )
     assert all("<b>now</b>" in h["text"] for h in hits)
+    # A supervisor finds and reads the customer chats of the workgroups they supervise only.
+    assert await ok(world, "tess", "post", SEARCH, json={"words": "guarantee"}) == []
+    cid = chats[0]["conversation"]["id"]
+    r = await rest(world, "tess", "get", f"/api/v1/archive/conversations/{cid}")
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such conversation"
     assert await ok(world, "sam", "post", SEARCH, json={"words": "guarantee", "kind": "room"}) == []
     paged = await ok(world, "sam", "post", SEARCH, params={"limit": 1}, json={"words": "order"})
     assert len(paged) == 1

@@ -678,7 +678,7 @@ async def test_rest_staff_access_is_checked(world: World) -> None:
     await world.add_workgroup("support")
     await world.add_staff("alice", workgroups=["sales"])
     await world.add_staff("carl", workgroups=["support"])
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
     chat = await world.open_chat()
     cid = chat["conversation"]["id"]
     async with world.staff_http("alice") as http:

@@ -311,7 +311,7 @@ async def test_a_strangers_blocked_word_reads_like_no_such_conversation_and_is_n
     send to a conversation that does not exist, a reader who is not a participant is
     ``forbidden``, and neither leaves an audit row."""
     await world.add_staff("root", StaffRole.ADMIN)
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
     await world.add_staff("bob")
     await world.add_staff("carol")
     async with world.staff_http("root") as http:

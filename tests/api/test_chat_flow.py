@@ -97,7 +97,7 @@ async def test_visitor_and_agent_chat(world: World) -> None:
 
 
 async def test_past_chats_search_values_not_field_names(world: World) -> None:
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
     await world.open_chat(name="Zoe", email="zoe@example.com", question="Do you ship to Oslo?")
     yuri = await world.open_chat(name="Yuri", question="Price of the blue bike?")
     async with world.node.http(headers={"X-Visitor-Token": yuri["visitor_token"]}) as http:

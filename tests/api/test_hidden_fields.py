@@ -57,7 +57,7 @@ async def test_hidden_fields_and_the_referrer_reach_the_agent(world: World) -> N
 
 
 async def test_hidden_fields_over_a_limit_are_refused_naming_the_field(world: World) -> None:
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({f"f{i}": "x" for i in range(21)}, "", "at most 20"),
         ({"Plan": "pro"}, "Plan", "lowercase"),

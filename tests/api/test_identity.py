@@ -143,7 +143,7 @@ async def test_history_links_by_verified_sub_across_workgroups_for_who_may_read(
     await world.add_staff("alice", workgroups=["sales"])
     await world.add_staff("bob", workgroups=["support"])
     await world.add_staff("carl", workgroups=["sales", "support"])
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales", "support"])
     sales, support = await new_key(world, "sales"), await new_key(world, "support")
     async with world.agent("bob") as bob:
         in_support = await taken(world, bob, "support", identity=sign(world, support, "zoe"))

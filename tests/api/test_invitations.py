@@ -314,7 +314,7 @@ async def test_who_may_invite_and_be_invited(world: World) -> None:
         await world.add_staff("carol", workgroups=["sales"])
         await world.add_workgroup("support")
         await world.add_staff("dave", workgroups=["support"])
-        await world.add_staff("sam", StaffRole.SUPERVISOR)
+        await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
         ids = world.user_ids
         url = f"/api/v1/conversations/{cid}/invitations"
 

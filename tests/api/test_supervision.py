@@ -313,6 +313,38 @@ async def test_live_chats_filtered(world: World) -> None:
         assert theirs.json() == []
 
 
+async def test_a_supervisor_reads_only_the_chats_of_their_workgroups(world: World) -> None:
+    """Sam supervises sales and reads its chats; Tess supervises support and reads none of
+    them, on every path (REST, the past-chats list, hello cursors, follow, the customer's
+    history), each answering exactly like a chat that does not exist; an admin reads all."""
+    async with chat_with_alice(world) as (alice, _zoe, cid):
+        await alice.request(
+            {"type": "send", "conversation_id": cid, "client_id": "a1", "text": "Hello Zoe"}
+        )
+        missing = "0" * 32
+        for path in (f"/api/v1/conversations/{cid}", f"/api/v1/conversations/{cid}/entries"):
+            assert (await rest(world, "sam", "get", path)).status_code == 200
+            assert (await rest(world, "admin", "get", path)).status_code == 200
+            theirs = await rest(world, "tess", "get", path)
+            none = await rest(world, "tess", "get", path.replace(cid, missing))
+            assert theirs.status_code == none.status_code == 404
+            assert theirs.json() == none.json()
+        listed = await rest(world, "sam", "get", "/api/v1/conversations", params={"all": "true"})
+        assert [c["id"] for c in listed.json()] == [cid]
+        listed = await rest(world, "tess", "get", "/api/v1/conversations", params={"all": "true"})
+        assert listed.json() == []
+        r = await rest(world, "tess", "get", f"/api/v1/conversations/{cid}/customer")
+        assert r.status_code == 404
+        async with world.agent("tess", available=False, cursors={cid: 0}) as tess:
+            refused = [m for m in tess.received if m.get("type") == "error"]
+            assert [(m["code"], m["conversation_id"]) for m in refused] == [("not_found", cid)]
+            reply = await tess.request({"type": "follow", "cursors": {cid: 0}})
+            assert reply["type"] == "ok"
+            assert not tess.entries(cid)
+        async with world.agent("sam", available=False, cursors={cid: 0}) as sam:
+            assert [e["kind"] for e in sam.entries(cid)][-1] == "message"
+
+
 async def test_monitoring_is_silent_and_read_only(world: World) -> None:
     r = await rest(
         world,

@@ -256,7 +256,7 @@ async def test_visitor_tokens_expire_a_day_after_the_chat_ended(world: World) ->
     assert code == 1008
     assert [m["code"] for m in got if m["type"] == "error"] == ["unauthenticated"]
     # Staff still read it, of course.
-    await world.add_staff("sam", StaffRole.SUPERVISOR)
+    await world.add_staff("sam", StaffRole.SUPERVISOR, supervises=["sales"])
     async with world.staff_http("sam") as sam:
         assert (await sam.get(f"/api/v1/conversations/{cid}")).status_code == 200
 

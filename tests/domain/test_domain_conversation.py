@@ -388,7 +388,11 @@ def test_earlier_conversations_link_only_by_verified_identity_or_browser() -> No
     other_wg, _ = open_customer_chat("c3", WG + 1, "Zoe", {}, at(0), customer=zoe)
     assert not can_read_earlier(me, now, other_wg, {WG})
     assert can_read_earlier(me, now, other_wg, {WG, WG + 1})
-    assert can_read_earlier(staff(StaffRole.SUPERVISOR, 1), now, other_wg, ())
+    # A supervisor reads those of the workgroups they supervise (given in ``member_of``), an
+    # admin every one.
+    assert not can_read_earlier(staff(StaffRole.SUPERVISOR, 1), now, other_wg, ())
+    assert can_read_earlier(staff(StaffRole.SUPERVISOR, 1), now, other_wg, {WG, WG + 1})
+    assert can_read_earlier(staff(StaffRole.ADMIN, 1), now, other_wg, ())
     # The same typed email, another customer or an anonymous chat of the same browser: no.
     assert not can_read_earlier(me, now, chat("c4"), {WG})
     assert not can_read_earlier(me, now, chat("c5", customer=Customer("eve")), {WG})
@@ -411,19 +415,25 @@ def test_agent_still_reads_chat_after_it_ended() -> None:
     assert can_read(staff(StaffRole.AGENT), ended)
 
 
-@pytest.mark.parametrize("role", [StaffRole.SUPERVISOR, StaffRole.ADMIN])
-def test_supervisor_and_admin_read_everything(role: StaffRole) -> None:
+def test_admins_read_everything_supervisors_what_they_supervise() -> None:
     someone_elses, _ = join(queued("c3"), agent(12, at(1)), at(1))
-    boss = staff(role, user_id=1)
+    admin = staff(StaffRole.ADMIN, user_id=1)
+    boss = staff(StaffRole.SUPERVISOR, user_id=2)
     for conv in (queued("c2"), someone_elses, end(someone_elses, None, "ended", at(2))[0]):
-        assert can_read(boss, conv)
-        require_read(boss, conv)
+        assert can_read(admin, conv)
+        require_read(admin, conv)
+        # ``member_of`` carries the workgroups a supervisor supervises.
+        assert can_read(boss, conv, {WG})
+        require_read(boss, conv, {WG})
+        assert not can_read(boss, conv, {WG + 1})
+        with pytest.raises(NotFound):
+            require_read(boss, conv)
 
 
 @pytest.mark.parametrize("role", [StaffRole.SUPERVISOR, StaffRole.ADMIN])
 def test_reading_is_not_participating(role: StaffRole) -> None:
     with pytest.raises(Forbidden):
-        require_participant(staff(role, user_id=1), active())
+        require_participant(staff(role, user_id=1), active(), {WG})
 
 
 def test_require_participant() -> None:

@@ -62,13 +62,13 @@ def test_watching_another_workgroups_chat_reads_like_none() -> None:
 def test_a_watcher_cannot_write() -> None:
     chat = active_chat()
     with pytest.raises(MonitorReadOnly):
-        access.require_participant(SAM, chat, monitoring=True)
+        access.require_participant(SAM, chat, {SALES}, monitoring=True)
     with pytest.raises(Forbidden) as plain:
-        access.require_participant(SAM, chat)
+        access.require_participant(SAM, chat, {SALES})
     assert type(plain.value) is Forbidden
     # A participant who also watches (barged in) writes.
     barged, _ = conv.join(chat, Participant(SAM.key, Role.HELPER, "Sam", NOW, 3), NOW)
-    access.require_participant(SAM, barged, monitoring=True)
+    access.require_participant(SAM, barged, {SALES}, monitoring=True)
 
 
 def test_whisper_is_a_coaching_note_for_staff_only() -> None:

@@ -98,8 +98,10 @@ def can_see_directory(principal: Principal) -> bool:
 
 def can_read(principal: Principal, conv: Conversation, member_of: Collection[int] = ()) -> bool:
     """Who reads a conversation (its transcript, entries, private notes included for staff):
-    a visitor its own chat; supervisors and admins every one; an agent those they took part
-    in, and those of the workgroups they are a member of (``member_of``).
+    a visitor its own chat; admins (and compliance readers) every one; agents and supervisors
+    those they took part in, and those of the workgroups in ``member_of``: for an agent the
+    workgroups they are a member of, for a supervisor also those they supervise
+    (``WorkgroupStore.readable_by``). A supervisor of one workgroup reads nothing of another's.
 
     The staff IM (DMs, rooms, back-channels) has rules of its own: ``can_read_staff_only``."""
     if conv.staff_only:
@@ -108,7 +110,7 @@ def can_read(principal: Principal, conv: Conversation, member_of: Collection[int
         return False  # no customer chat, whatever its workgroup or participants
     if isinstance(principal, Visitor):
         return principal.conversation_id == conv.id
-    if _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR] or principal.compliance:
+    if principal.role is StaffRole.ADMIN or principal.compliance:
         return True
     if conv.participant(principal.key) is not None:
         return True

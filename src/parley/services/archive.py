@@ -42,6 +42,7 @@ from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
 from parley.storage.tx import Tx
+from parley.storage.workgroups import WorkgroupStore
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ class ArchiveService:
         conversations: ConversationStore,
         archive: ArchiveStore,
         audit: AuditStore,
+        workgroups: WorkgroupStore,
         node_id: str = "",
         export_keep: timedelta = EXPORT_KEEP,
     ) -> None:
@@ -201,6 +203,7 @@ class ArchiveService:
         self._conversations = conversations
         self._archive = archive
         self._audit = audit
+        self._workgroups = workgroups
         self._node_id = node_id
         self.export_keep = export_keep
         #: The exports this node runs: task -> export id.
@@ -360,6 +363,13 @@ class ArchiveService:
             return dataclasses.replace(staff, compliance=True)
         return access.require_role(staff, StaffRole.SUPERVISOR)
 
+    async def _readable(self, tx: Tx, reader: Staff) -> tuple[int, ...] | None:
+        """The workgroups whose customer chats ``reader`` finds in the archive: a supervisor
+        those they supervise or are a member of (``access.can_read``); None: every one."""
+        if reader.compliance or reader.role is StaffRole.ADMIN:
+            return None
+        return tuple(await self._workgroups.readable_by(tx, reader.user_id))
+
     async def is_compliance(self, staff: Staff) -> bool:
         async with self._db.read() as tx:
             return await self._archive.compliance(tx, staff.user_id)
@@ -375,7 +385,11 @@ class ArchiveService:
             raise InvalidInput(f"offset is 0 to {MAX_SEARCH_OFFSET}")
         async with self._db.write() as tx:
             reader = await self._reader(tx, staff)
-            query = dataclasses.replace(query, reader=None if reader.compliance else reader.user_id)
+            query = dataclasses.replace(
+                query,
+                reader=None if reader.compliance else reader.user_id,
+                workgroups=await self._readable(tx, reader),
+            )
             hits = await self._archive.search(tx, query)
             await self._record(
                 tx,
@@ -392,7 +406,9 @@ class ArchiveService:
         async with self._db.write() as tx:
             reader = await self._reader(tx, staff)
             conv = await self._conversations.conversation(tx, conversation_id)
-            if conv is None or not access.can_read(reader, conv):
+            if conv is None or not access.can_read(
+                reader, conv, await self._readable(tx, reader) or ()
+            ):
                 raise NotFound(access.NO_SUCH_CONVERSATION)
             compliance = conv.staff_only and not access.can_read(
                 dataclasses.replace(reader, compliance=False), conv
@@ -415,7 +431,10 @@ class ArchiveService:
         async with self._db.write() as tx:
             reader = await self._reader(tx, staff)
             query = dataclasses.replace(
-                query, reader=None if reader.compliance else reader.user_id, offset=0
+                query,
+                reader=None if reader.compliance else reader.user_id,
+                workgroups=await self._readable(tx, reader),
+                offset=0,
             )
             saved = _query_json(query)
             await self._archive.create_export(
@@ -452,7 +471,7 @@ class ArchiveService:
                             if conv is None
                             else await self._conversations.entries_after(tx, conv.id, 0)
                         )
-                    if conv is not None and access.can_read(reader, conv):
+                    if conv is not None and access.can_read(reader, conv, query.workgroups or ()):
                         lines.write(_line(_conversation_json(conv)))
                         for entry in entries:
                             lines.write(_line(_entry_json(conv, entry)))

@@ -591,14 +591,23 @@ class ChatService:
         limit: int,
         before: datetime | None,
     ) -> list[ConversationOut]:
-        """A staff member's conversations, newest first; supervisors may ask for everyone's."""
+        """A staff member's conversations, newest first; supervisors may ask for everyone's:
+        those of the workgroups they supervise or are a member of (admins: all)."""
         if everyone:
             access.require_role(staff, StaffRole.SUPERVISOR)
         async with self._db.read() as tx:
+            mine: list[int] | None = None
+            if everyone and staff.role is not StaffRole.ADMIN:
+                mine = await self._workgroups.readable_by(tx, staff.user_id)
             convs = await self._conversations.conversations_of(
-                tx, None if everyone else staff.user_id, search=search, limit=limit, before=before
+                tx,
+                None if everyone else staff.user_id,
+                search=search,
+                limit=limit,
+                before=before,
+                workgroups=mine,
             )
-        return [ConversationOut.of(c) for c in convs if access.can_read(staff, c)]
+        return [ConversationOut.of(c) for c in convs if access.can_read(staff, c, mine or ())]
 
     async def resume(
         self, principal: Principal, cursors: dict[str, int], *, only_cursors: bool = False
@@ -614,7 +623,7 @@ class ChatService:
             if only_cursors:
                 convs = []
                 mine = frozenset(
-                    await self._workgroups.workgroups_of(tx, principal.user_id)
+                    await self._workgroups.readable_by(tx, principal.user_id)
                     if isinstance(principal, Staff)
                     else ()
                 )
@@ -628,7 +637,7 @@ class ChatService:
                 convs = await self._conversations.conversations_of(
                     tx, principal.user_id, active_only=True, limit=1000
                 )
-                mine = frozenset(await self._workgroups.workgroups_of(tx, principal.user_id))
+                mine = frozenset(await self._workgroups.readable_by(tx, principal.user_id))
             known = {c.id for c in convs}
             for other_id in cursors.keys() - known:
                 # Missing or not theirs: the same refusal (access.require_read).
@@ -729,7 +738,7 @@ class ChatService:
         anyway (``access.can_read_earlier``). A receiver sees them before typing a word."""
         async with self._db.read() as tx:
             conv = await self._conversation(tx, staff, conversation_id)
-            mine = frozenset(await self._workgroups.workgroups_of(tx, staff.user_id))
+            mine = frozenset(await self._workgroups.readable_by(tx, staff.user_id))
             others = await self._conversations.conversations_linked(
                 tx, conv.link, conv.id, HISTORY_SCAN
             )
@@ -743,7 +752,7 @@ class ChatService:
         answers exactly like a conversation that does not exist."""
         async with self._db.read() as tx:
             conv = await self._conversation(tx, staff, conversation_id)
-            mine = frozenset(await self._workgroups.workgroups_of(tx, staff.user_id))
+            mine = frozenset(await self._workgroups.readable_by(tx, staff.user_id))
             other = access.require_read_earlier(
                 staff, conv, await self._conversations.conversation(tx, other_id), mine
             )

@@ -22,7 +22,7 @@ async def member_of(
     """The workgroups ``access.can_read`` needs for ``conv``: none unless they matter."""
     if access.needs_membership(principal, conv):
         assert isinstance(principal, Staff)
-        return frozenset(await workgroups.workgroups_of(tx, principal.user_id))
+        return frozenset(await workgroups.readable_by(tx, principal.user_id))
     return frozenset()
 
 

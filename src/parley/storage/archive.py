@@ -74,6 +74,9 @@ class ArchiveQuery:
     until: datetime | None = None
     #: Not a compliance reader: only customer chats, open rooms, and what this user is in.
     reader: int | None = None
+    #: Customer chats only of these workgroups (a supervisor's, ``access.can_read``), and the
+    #: reader's own; None: of every workgroup.
+    workgroups: tuple[int, ...] | None = None
     offset: int = 0
     limit: int = 50
 
@@ -411,9 +414,22 @@ class ArchiveStore:
                 )
             )
         if q.reader is not None:
+            customer = conversations.c.kind == Kind.CUSTOMER_CHAT.value
+            if q.workgroups is not None:
+                customer = sa.and_(
+                    customer,
+                    sa.or_(
+                        conversations.c.workgroup_id.in_(q.workgroups),
+                        conversations.c.id.in_(
+                            sa.select(participants.c.conversation_id).where(
+                                participants.c.user_id == q.reader
+                            )
+                        ),
+                    ),
+                )
             where.append(
                 sa.or_(
-                    conversations.c.kind == Kind.CUSTOMER_CHAT.value,
+                    customer,
                     conversations.c.id.in_(
                         sa.select(rooms.c.conversation_id).where(rooms.c.visibility == "open")
                     ),

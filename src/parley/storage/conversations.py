@@ -5,7 +5,7 @@ A stateless store: each method takes the transaction (``Tx``) it runs in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -254,12 +254,15 @@ class ConversationStore:
         limit: int = 50,
         before: datetime | None = None,
         kind: Kind = Kind.CUSTOMER_CHAT,
+        workgroups: Collection[int] | None = None,
     ) -> list[Conversation]:
         """Conversations of one ``kind`` (customer chats unless told) a staff member took part
-        in (every one when ``user_id`` is None), newest first. ``search`` matches the
-        customer's name, email and message text. The staff IM lists its own
-        (``RoomStore.conversations_of``)."""
+        in (every one when ``user_id`` is None), newest first; with ``workgroups``, only those
+        of these workgroups. ``search`` matches the customer's name, email and message text.
+        The staff IM lists its own (``RoomStore.conversations_of``)."""
         stmt = sa.select(conversations).where(conversations.c.kind == kind.value)
+        if workgroups is not None:
+            stmt = stmt.where(conversations.c.workgroup_id.in_(list(workgroups)))
         if user_id is not None:
             mine = sa.select(participants.c.conversation_id).where(
                 participants.c.user_id == user_id

@@ -23,6 +23,7 @@ from parley.storage.tables import (
     routing_rules,
     workgroup_hours,
     workgroup_members,
+    workgroup_supervisors,
     workgroups,
 )
 from parley.storage.tx import Tx, lookupable
@@ -250,6 +251,21 @@ class WorkgroupStore:
             )
         )
         return [int(r.workgroup_id) for r in rows]
+
+    async def readable_by(self, tx: Tx, user_id: int) -> list[int]:
+        """The workgroups whose customer chats a staff member reads (``access.can_read``):
+        those they are a member of, and those they supervise."""
+        rows = await tx.all(
+            sa.union(
+                sa.select(workgroup_members.c.workgroup_id).where(
+                    workgroup_members.c.user_id == user_id
+                ),
+                sa.select(workgroup_supervisors.c.workgroup_id).where(
+                    workgroup_supervisors.c.user_id == user_id
+                ),
+            )
+        )
+        return sorted(int(r.workgroup_id) for r in rows)
 
     async def queues(self, tx: Tx, workgroup_id: int) -> list[QueueRow]:
         rows = await tx.all(
