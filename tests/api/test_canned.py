@@ -23,6 +23,8 @@ async def _team(world: World) -> None:
     await world.add_staff("sue", StaffRole.SUPERVISOR, workgroups=["sales"])
     await world.add_staff("alice", workgroups=["sales"])
     await world.add_staff("bob", workgroups=["support"])
+    # Supervises support without being a member of it; a member of no workgroup.
+    await world.add_staff("tess", StaffRole.SUPERVISOR, supervises=["support"])
 
 
 async def _create(http: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -101,12 +103,18 @@ async def test_who_keeps_and_who_reads_canned_responses(world: World) -> None:
         assert (r.status_code, r.json()["error"]["message"]) == (404, "no such workgroup")
         assert (await bob.get(f"{CANNED}/search", params={"q": "refund"})).json() == []
 
+    async with world.staff_http("tess") as tess:
+        # A supervisor keeps the workgroups they supervise, and not the others.
+        await _create(tess, **{**REFUND, "workgroup": "support"})
+        r = await tess.post(CANNED, json={**REFUND, "shortcut": "x"})
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+
     async with world.staff_http("root") as root:
         # Admins keep every workgroup's, and still do not see anyone's personal ones.
         assert (await root.get(f"{CANNED}/{mine['id']}")).json() == missing.json()
         assert (await root.delete(f"{CANNED}/{refund['id']}")).status_code == 204
         audited = (await root.get("/api/v1/admin/audit", params={"action": "canned"})).json()
-    assert [a["action"] for a in audited] == ["canned.deleted", "canned.created"]
+    assert [a["action"] for a in audited] == ["canned.deleted", "canned.created", "canned.created"]
     assert audited[0]["subject"] == f"canned:{refund['id']}"
 
 

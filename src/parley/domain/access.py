@@ -562,8 +562,9 @@ def can_manage_workgroup_content(
     principal: Principal, workgroup_id: int, member_of: Collection[int]
 ) -> bool:
     """A workgroup's shared canned responses, its automatic greeting and its knowledge-base
-    articles are kept by its supervisors (a supervisor who is a member of it) and by every
-    admin; its agents only use them."""
+    articles are kept by its supervisors (a supervisor who supervises it or is a member of it:
+    ``member_of`` is ``WorkgroupStore.readable_by``) and by every admin; its agents only use
+    them."""
     if not isinstance(principal, Staff) or principal.role is StaffRole.GUEST:
         return False
     if principal.role is StaffRole.ADMIN:

@@ -102,7 +102,7 @@ class CannedService:
     async def _readable_workgroups(self, tx: Tx, staff: Staff) -> tuple[list[int] | None, set[int]]:
         """The workgroups whose shared responses ``staff`` reads (None: all) and those they
         are a member of."""
-        member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+        member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
         if access.rank(staff.role) >= access.rank(StaffRole.SUPERVISOR):
             return None, member_of
         return sorted(member_of), member_of
@@ -150,7 +150,7 @@ class CannedService:
         c = await self._canned.canned(tx, canned_id)
         if c is None:
             raise NotFound(NO_SUCH_CANNED)
-        member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+        member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
         access.require_canned(staff, c.workgroup_id, c.owner_id, member_of, edit=edit)
         return c, member_of
 
@@ -198,7 +198,7 @@ class CannedService:
         now = self._clock.now()
         try:
             async with self._db.write() as tx:
-                member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+                member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
                 slugs = {w.id: w.slug for w in await self._workgroups.list_workgroups(tx)}
                 if scope is Scope.WORKGROUP:
                     if workgroup is None:
@@ -369,7 +369,7 @@ class CannedService:
     async def greeting(self, principal: Principal, slug: str) -> CannedView | None:
         staff = require_role(principal, StaffRole.AGENT)
         async with self._db.read() as tx:
-            member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+            member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
             wg = await self._workgroup(tx, staff, slug, member_of)
             c = await self._canned.greeting(tx, wg.id)
         return None if c is None else self._view(staff, c, {wg.id: wg.slug}, member_of)
@@ -380,7 +380,7 @@ class CannedService:
         """Make one of the workgroup's shared responses its automatic greeting (None: none)."""
         staff = require_role(principal, StaffRole.AGENT)
         async with self._db.write() as tx:
-            member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+            member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
             wg = await self._workgroup(tx, staff, slug, member_of)
             access.require_workgroup_content_editor(staff, wg.id, member_of, NO_SUCH_WORKGROUP)
             c = None

@@ -69,7 +69,7 @@ class KnowledgeService:
         self._audit = audit
 
     async def _staff_scope(self, tx: Tx, staff: Staff) -> tuple[list[int] | None, set[int]]:
-        member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+        member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
         if access.rank(staff.role) >= access.rank(StaffRole.SUPERVISOR):
             return None, member_of
         return sorted(member_of), member_of
@@ -152,7 +152,7 @@ class KnowledgeService:
         self, tx: Tx, staff: Staff, article_id: int, *, edit: bool = False
     ) -> tuple[Stored, set[int]]:
         s = await self._kb.article(tx, article_id)
-        member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+        member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
         check = (
             access.require_workgroup_content_editor
             if edit
@@ -174,7 +174,7 @@ class KnowledgeService:
         staff = require_role(principal, StaffRole.AGENT)
         now = self._clock.now()
         async with self._db.write() as tx:
-            member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+            member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
             wg = await self._workgroup(tx, staff, workgroup, member_of)
             access.require_workgroup_content_editor(staff, wg.id, member_of, NO_SUCH_WORKGROUP)
             a = policy.article(wg.id, title, body, category, visibility)
@@ -246,7 +246,7 @@ class KnowledgeService:
             question = conv.metadata.get("question") if conv.metadata else None
             words = policy.suggestion_words(question if isinstance(question, str) else "", latest)
             ranked = await self._kb.search(tx, words, [conv.workgroup_id], limit=limit)
-            member_of = set(await self._workgroups.workgroups_of(tx, staff.user_id))
+            member_of = set(await self._workgroups.readable_by(tx, staff.user_id))
             slugs = await self._slugs(tx)
         return [self._hit(staff, f.stored, slugs, member_of, words, f.rank) for f in ranked]
 
