@@ -235,3 +235,14 @@ async def test_the_token_expires_and_so_does_rating(world: World) -> None:
         world, token, "post", f"/api/v1/conversations/{cid}/rating", json={"score": 4}
     )
     assert r.status_code == 401
+
+
+async def test_a_chat_nobody_answered_is_not_rated(world: World) -> None:
+    opened = await world.open_chat("sales")
+    cid, token = opened["conversation"]["id"], opened["visitor_token"]
+    r = await as_visitor(world, token, "post", f"/api/v1/conversations/{cid}/end")
+    assert r.status_code == 204
+    url = f"/api/v1/conversations/{cid}/rating"
+    assert (await as_visitor(world, token, "get", url)).json() == {"wanted": False, "rating": None}
+    r = await as_visitor(world, token, "post", url, json={"score": 5})
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "conflict")

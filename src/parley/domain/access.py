@@ -642,7 +642,14 @@ def require_rater(principal: Principal, conv: Conversation | None) -> Visitor:
         raise NotFound(NO_SUCH_CONVERSATION)
     if conv.status is not Status.ENDED:
         raise Conflict("a chat is rated once it has ended")
+    if not answered(conv):
+        raise Conflict("nobody answered this chat: there is nothing to rate")
     return principal
+
+
+def answered(conv: Conversation) -> bool:
+    """Some staff member took the chat (a chat that ended in the queue is not rated)."""
+    return any(p.role in (Role.AGENT, Role.HELPER) for p in conv.participants)
 
 
 @dataclass(frozen=True, slots=True)

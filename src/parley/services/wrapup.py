@@ -88,7 +88,11 @@ class WrapUpService:
             ):
                 raise NotFound(access.NO_SUCH_CONVERSATION)
             given = await self._wrapup.rating(tx, conv.id)
-            wanted = given is None and await self._wants_ratings(tx, conv.workgroup_id)
+            wanted = (
+                given is None
+                and access.answered(conv)
+                and await self._wants_ratings(tx, conv.workgroup_id)
+            )
         return RatingStatus(wanted=wanted, rating=given)
 
     async def rate(
