@@ -633,6 +633,18 @@ def require_rater(principal: Principal, conv: Conversation | None) -> Visitor:
     chat's visitor, a missing chat: the same ``NotFound`` as for no such conversation. The
     token is refused ``visitor_token_hours`` after the end (``AuthService.visitor``): that is
     the window to rate in."""
+    require_rating_reader(principal, conv)
+    assert isinstance(principal, Visitor) and conv is not None
+    if conv.status is not Status.ENDED:
+        raise Conflict("a chat is rated once it has ended")
+    if not answered(conv):
+        raise Conflict("nobody answered this chat: there is nothing to rate")
+    return principal
+
+
+def require_rating_reader(principal: Principal, conv: Conversation | None) -> Visitor:
+    """Whether to ask for a rating, and the rating given: for the chat's own visitor, ended or
+    not (anyone else, any other chat: the same ``NotFound``)."""
     if (
         not isinstance(principal, Visitor)
         or conv is None
@@ -640,10 +652,6 @@ def require_rater(principal: Principal, conv: Conversation | None) -> Visitor:
         or principal.conversation_id != conv.id
     ):
         raise NotFound(NO_SUCH_CONVERSATION)
-    if conv.status is not Status.ENDED:
-        raise Conflict("a chat is rated once it has ended")
-    if not answered(conv):
-        raise Conflict("nobody answered this chat: there is nothing to rate")
     return principal
 
 

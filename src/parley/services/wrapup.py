@@ -80,13 +80,8 @@ class WrapUpService:
         them and none was given yet), and the rating given."""
         async with self._db.read() as tx:
             conv = await self._conversations.conversation(tx, conversation_id)
-            if (
-                conv is None
-                or not isinstance(principal, access.Visitor)
-                or principal.conversation_id != conv.id
-                or not access.can_read(principal, conv)
-            ):
-                raise NotFound(access.NO_SUCH_CONVERSATION)
+            access.require_rating_reader(principal, conv)
+            assert conv is not None
             given = await self._wrapup.rating(tx, conv.id)
             wanted = (
                 given is None
