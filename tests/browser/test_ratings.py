@@ -1,6 +1,7 @@
 """Ratings end to end: a chat ends, the customer rates it 5 with a comment in the widget (a
 radio group of stars, by keyboard), the thanks stays after a reload, and Alice sees the
-rating in her Ratings view."""
+rating in her Ratings view; from there she opens the chat, records its outcome although the
+customer ended it, and marks the follow-up resolved."""
 
 from __future__ import annotations
 
@@ -53,3 +54,14 @@ async def test_the_customer_rates_and_the_agent_sees_it(
     await expect(row).to_have_attribute("data-score", "5")
     await expect(row).to_contain_text("Quick & <b>kind</b>")
     await expect(row).to_contain_text("Dana")
+    await alice.get_by_role("button", name="Open the chat with Dana").click()
+
+    # The customer ended it: Alice records the outcome at wrap-up all the same.
+    wrap = alice.get_by_test_id("wrap-up")
+    await wrap.get_by_label("Outcome").select_option("follow_up")
+    await wrap.get_by_role("button", name="Save outcome").click()
+    await expect(wrap.get_by_test_id("wrap-up-recorded")).to_contain_text("Needs follow-up")
+    await alice.get_by_role("button", name="Follow-ups", exact=True).click()
+    await expect(alice.get_by_test_id("follow-up")).to_have_count(1)
+    await alice.get_by_role("button", name="Mark the chat with Dana resolved").click()
+    await expect(alice.get_by_test_id("follow-ups-empty")).to_be_visible()
