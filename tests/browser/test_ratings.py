@@ -27,6 +27,9 @@ async def test_the_customer_rates_and_the_agent_sees_it(
     await widget.get_by_role("button", name="End chat", exact=True).click()
     rating = widget.get_by_test_id("rating")
     await expect(rating).to_be_visible()
+    # Alice's tab of the ended chat offers its wrap-up (the outcome is not lost).
+    await expect(alice.get_by_test_id("ended")).to_be_visible()
+    await expect(alice.get_by_test_id("wrap-up").get_by_label("Outcome")).to_be_visible()
     stars = rating.get_by_role("radio")
     await expect(stars).to_have_count(5)
     # Keyboard: focus the first star, then the arrow keys move along the group.
