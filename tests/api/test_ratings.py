@@ -246,3 +246,16 @@ async def test_a_chat_nobody_answered_is_not_rated(world: World) -> None:
     assert (await as_visitor(world, token, "get", url)).json() == {"wanted": False, "rating": None}
     r = await as_visitor(world, token, "post", url, json={"score": 5})
     assert (r.status_code, r.json()["error"]["code"]) == (409, "conflict")
+
+
+async def test_two_ratings_at_once_one_stands(world: World) -> None:
+    import asyncio
+
+    cid, token = await chat(world, "alice")
+    url = f"/api/v1/conversations/{cid}/rating"
+    answers = await asyncio.gather(
+        *(as_visitor(world, token, "post", url, json={"score": s}) for s in (1, 5))
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409]
+    stood = next(r.json()["score"] for r in answers if r.status_code == 201)
+    assert (await as_visitor(world, token, "get", url)).json()["rating"]["score"] == stood
