@@ -259,3 +259,42 @@ async def test_two_ratings_at_once_one_stands(world: World) -> None:
     assert sorted(r.status_code for r in answers) == [201, 409]
     stood = next(r.json()["score"] for r in answers if r.status_code == 201)
     assert (await as_visitor(world, token, "get", url)).json()["rating"]["score"] == stood
+
+
+async def test_a_whisper_does_not_count_a_barged_in_message_does(world: World) -> None:
+    async def rated(cid: str, token: str) -> int | None:
+        r = await as_visitor(world, token, "post", f"/api/v1/conversations/{cid}/end")
+        assert r.status_code == 204
+        r = await as_visitor(
+            world, token, "post", f"/api/v1/conversations/{cid}/rating", json={"score": 4}
+        )
+        assert r.status_code == 201, r.text
+        found = (await rest(world, "admin", "get", "/api/v1/ratings")).json()
+        return next(x["agent_id"] for x in found if x["conversation_id"] == cid)
+
+    whispered, w_token = await chat(world, "alice", end=False)
+    r = await rest(
+        world,
+        "sam",
+        "post",
+        f"/api/v1/supervision/chats/{whispered}/whisper",
+        json={"client_id": "w1", "text": "offer the voucher"},
+    )
+    assert r.status_code == 200, r.text
+    assert await rated(whispered, w_token) == world.user_ids["alice"]
+
+    barged, b_token = await chat(world, "alice", end=False)
+    r = await rest(world, "sam", "post", f"/api/v1/supervision/chats/{barged}/barge")
+    assert r.status_code == 204, r.text
+    r = await rest(
+        world,
+        "sam",
+        "post",
+        f"/api/v1/conversations/{barged}/messages",
+        json={"client_id": "s1", "text": "Sam here, happy to help"},
+    )
+    assert r.status_code == 200, r.text
+    assert await rated(barged, b_token) == world.user_ids["sam"]
+    # Sam reads it as his own too.
+    mine = (await rest(world, "sam", "get", "/api/v1/ratings?mine=true")).json()
+    assert [x["conversation_id"] for x in mine] == [barged]
