@@ -42,6 +42,7 @@ from parley.services.snapshot import Snapshots
 from parley.services.supervision import SupervisionService
 from parley.services.templates import TemplateService
 from parley.services.wallboard import WallboardService
+from parley.services.wrapup import WrapUpService
 from parley.settings import Settings
 from parley.storage.db import Database
 from parley.storage.sealing import Sealer
@@ -107,6 +108,8 @@ class Parley:
     supervision: SupervisionService
     #: The wallboards this node pushes to its supervisors' sockets.
     wallboard: WallboardService
+    #: After the fact: ratings, outcomes at wrap-up, tags.
+    wrapup: WrapUpService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -444,4 +447,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         supervision=supervision,
         wallboard=wallboard,
+        wrapup=WrapUpService(
+            db,
+            clock,
+            wrapup=stores.wrapup,
+            conversations=stores.conversations,
+            workgroups=stores.workgroups,
+            supervision=stores.supervision,
+            audit=stores.audit,
+        ),
     )

@@ -318,6 +318,9 @@ class SupervisionSettingsOut(_Message):
     stalled_secs: int = Field(description="A live chat nobody wrote in for this long is stalled.")
     sound: bool = Field(description="The console sounds when a tile turns red.")
     show_monitoring: bool = Field(description="The chat's agents see who is watching it.")
+    ratings: bool = Field(
+        True, description="The widget asks the customer to rate the chat when it ends."
+    )
 
     @classmethod
     def of(cls, s: wallboard.Settings) -> SupervisionSettingsOut:
@@ -331,6 +334,7 @@ class SupervisionSettingsOut(_Message):
             stalled_secs=s.stalled_secs,
             sound=s.sound,
             show_monitoring=s.show_monitoring,
+            ratings=s.ratings,
         )
 
 

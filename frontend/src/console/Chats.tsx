@@ -10,6 +10,7 @@ import { customerName } from "./format";
 import { useNow } from "./hooks";
 import { EarlierConversations } from "./EarlierChats";
 import { EndChatControls } from "./EndChat";
+import { WrapUp } from "./WrapUp";
 import { InviteDialog, SentInvitations } from "./Invitations";
 import { HandoffNote, TransferDialog, TransferStatusLine } from "./TransferDialog";
 import {
@@ -399,10 +400,16 @@ function ChatPanel({
             Transferred to {gone}. The chat is theirs now; close the tab when you are done.
           </p>
         ) : ended ? (
-          <p class="ended-note" data-testid="ended">
-            This chat has ended{conv.end_reason ? ` (${conv.end_reason})` : ""}. Close the tab when
-            you are done.
-          </p>
+          <>
+            <p class="ended-note" data-testid="ended">
+              This chat has ended{conv.end_reason ? ` (${conv.end_reason})` : ""}. Close the tab when
+              you are done.
+            </p>
+            {conv.kind === "customer_chat" && (isParticipant || hasLeft) && (
+              // Wrap-up: the outcome (kept even when the customer ended it) and the tags.
+              <WrapUp conversationId={id} ended />
+            )}
+          </>
         ) : (
           <form
             class={`composer${privateNote ? " private" : ""}`}

@@ -24,6 +24,9 @@ import { DirectorySidebar } from "./Directory";
 import { useDirectory } from "./useDirectory";
 import { useIdleAway } from "./idle";
 import { Profile } from "./Profile";
+import { FollowUps } from "./FollowUps";
+import { Ratings } from "./Ratings";
+import { TagsAdmin } from "./TagsAdmin";
 import { Security } from "./Security";
 import { CannedResponses } from "./CannedResponses";
 import { KnowledgeBase } from "./KnowledgeBase";
@@ -64,7 +67,10 @@ type View =
   | "templates"
   | "supervisor"
   | "canned"
-  | "kb";
+  | "kb"
+  | "follow-ups"
+  | "ratings"
+  | "tags";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -122,6 +128,12 @@ export function Console({
   watchingRef.current = sup.watching;
   const supStarted = useRef(false);
   const [view, setView] = useState<View>("chats");
+  /** A chat a rating or a follow-up links to, opened in Past chats. */
+  const [pastOpen, setPastOpen] = useState<string | null>(null);
+  const openPast = (id: string) => {
+    setPastOpen(id);
+    setView("past");
+  };
   const [im, dispatchIm] = useReducer(reduceIm, undefined, () => initialImState(user.id));
   const [imError, setImError] = useState("");
   const [teamDialog, setTeamDialog] = useState<TeamDialog>(null);
@@ -568,7 +580,10 @@ export function Console({
       type="button"
       class={`nav-button${view === id ? " current" : ""}`}
       aria-current={view === id ? "page" : undefined}
-      onClick={() => setView(id)}
+      onClick={() => {
+        setView(id);
+        setPastOpen(null);
+      }}
     >
       {label}
       {id === "chats" && unreadTotal > 0 && (
@@ -593,6 +608,8 @@ export function Console({
         <nav class="nav" aria-label="Main">
           {nav("chats", "Chats")}
           {nav("past", "Past chats")}
+          {nav("follow-ups", "Follow-ups")}
+          {nav("ratings", "Ratings")}
           {nav("inbox", "Inbox")}
           {nav("waiting", "Waiting")}
           {canSupervise && nav("supervisor", "Supervisor")}
@@ -607,6 +624,7 @@ export function Console({
           {archive.policy && nav("archiving", "Archiving")}
           {isAdmin && nav("account-policy", "Account policy")}
           {isAdmin && nav("templates", "Templates")}
+          {isAdmin && nav("tags", "Tags")}
           {nav("tokens", "API tokens")}
           {nav("profile", "My profile")}
           {nav("security", "Security")}
@@ -775,8 +793,11 @@ export function Console({
         )}
         {view === "archiving" && archive.policy && <ArchivePolicyScreen />}
         {view === "past" && (
-          <PastChats canSeeAll={canSeeAll} me={state.me} workgroupName={workgroupName} />
+          <PastChats canSeeAll={canSeeAll} me={state.me} workgroupName={workgroupName} openId={pastOpen} />
         )}
+        {view === "follow-ups" && <FollowUps canSeeAll={canSeeAll} onOpen={openPast} />}
+        {view === "ratings" && <Ratings canSeeOthers={canSupervise} onOpen={openPast} />}
+        {view === "tags" && isAdmin && <TagsAdmin />}
         {view === "waiting" && (
           <Waiting
             list={waiting}

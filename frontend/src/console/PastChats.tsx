@@ -1,23 +1,31 @@
 import { useEffect, useState } from "preact/hooks";
 
-import type { Conversation } from "../shared/protocol";
+import type { Outcome } from "../shared/protocol";
 import { Api, ApiError, type Transcript } from "./api";
 import { CustomerDetails } from "./CustomerDetails";
+import { OUTCOMES } from "./EndChat";
 import { EntryLog } from "./EntryLog";
 import { customerName, formatDateTime, STATUS_LABEL } from "./format";
 import { useDebounced, useMounted } from "./hooks";
+import { outcomeLabel, WrapUp } from "./WrapUp";
+import { type PastChat, type Tag, WrapUpApi } from "./wrapupApi";
 
 interface Props {
   canSeeAll: boolean;
   me: string;
   workgroupName: (id: number | null) => string | undefined;
+  /** Open this chat's transcript at once (a rating's or a follow-up's link). */
+  openId?: string | null;
 }
 
-export function PastChats({ canSeeAll, me, workgroupName }: Props) {
+export function PastChats({ canSeeAll, me, workgroupName, openId }: Props) {
   const [query, setQuery] = useState("");
   const [everyone, setEveryone] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | "">("");
+  const [tag, setTag] = useState<number | null>(null);
+  const [tags, setTags] = useState<Tag[]>([]);
   const q = useDebounced(query, 300);
-  const [list, setList] = useState<Conversation[] | null>(null);
+  const [list, setList] = useState<PastChat[] | null>(null);
   const [error, setError] = useState("");
   const [open, setOpen] = useState<Transcript | null>(null);
   const [openError, setOpenError] = useState("");
@@ -26,13 +34,27 @@ export function PastChats({ canSeeAll, me, workgroupName }: Props) {
   useEffect(() => {
     let current = true;
     setError("");
-    Api.conversations(q, everyone)
+    WrapUpApi.pastChats({ q, all: everyone, outcome, tag })
       .then((rows) => current && setList(rows))
       .catch((e: unknown) => current && setError(message(e)));
     return () => {
       current = false;
     };
-  }, [q, everyone]);
+  }, [q, everyone, outcome, tag, open]);
+
+  useEffect(() => {
+    let current = true;
+    WrapUpApi.tags()
+      .then((rows) => current && setTags(rows))
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, []);
+
+  useEffect(() => {
+    if (openId) void show(openId);
+  }, [openId]);
 
   const show = async (id: string) => {
     setOpenError("");
@@ -66,6 +88,7 @@ export function PastChats({ canSeeAll, me, workgroupName }: Props) {
           </div>
           <CustomerDetails conversation={conv} workgroupName={workgroupName(conv.workgroup_id)} />
         </div>
+        {conv.kind === "customer_chat" && <WrapUp conversationId={conv.id} ended={conv.status === "ended"} />}
       </section>
     );
   }
@@ -94,6 +117,35 @@ export function PastChats({ canSeeAll, me, workgroupName }: Props) {
               Everyone’s chats
             </label>
           )}
+          <label for="past-outcome">Outcome</label>
+          <select
+            id="past-outcome"
+            value={outcome}
+            onChange={(e) => setOutcome((e.target as HTMLSelectElement).value as Outcome | "")}
+          >
+            <option value="">Any</option>
+            {OUTCOMES.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+          <label for="past-tag">Tag</label>
+          <select
+            id="past-tag"
+            value={tag === null ? "" : String(tag)}
+            onChange={(e) => {
+              const v = (e.target as HTMLSelectElement).value;
+              setTag(v ? Number(v) : null);
+            }}
+          >
+            <option value="">Any</option>
+            {tags.map((t) => (
+              <option key={t.id} value={String(t.id)}>
+                {t.name}
+              </option>
+            ))}
+          </select>
         </div>
       </div>
       {error && (
@@ -109,12 +161,12 @@ export function PastChats({ canSeeAll, me, workgroupName }: Props) {
       {list === null && !error && <p class="muted">Loading…</p>}
       {list !== null && list.length === 0 && (
         <p class="muted" role="status">
-          {q.trim() ? `No chats match “${q.trim()}”.` : "No chats yet."}
+          {q.trim() || outcome || tag !== null ? "No chats match." : "No chats yet."}
         </p>
       )}
       {list !== null && list.length > 0 && (
         <ul class="past-list" aria-label="Past chats">
-          {list.map((c) => (
+          {list.map(({ conversation: c, wrap_up: w }) => (
             <li key={c.id} data-testid="past-chat">
               <button type="button" class="past-item" onClick={() => show(c.id)}>
                 <span class="past-name">{customerName(c)}</span>
@@ -123,6 +175,16 @@ export function PastChats({ canSeeAll, me, workgroupName }: Props) {
                 <span class={`status status-${c.status}`}>
                   {STATUS_LABEL[c.status] ?? c.status}
                 </span>
+                {w.outcome && (
+                  <span class={`outcome outcome-${w.outcome}`} data-testid="past-outcome">
+                    {outcomeLabel(w.outcome)}
+                  </span>
+                )}
+                {w.tags.map((t) => (
+                  <span key={t.id} class="tag-chip" data-testid="past-tag">
+                    {t.name}
+                  </span>
+                ))}
               </button>
             </li>
           ))}

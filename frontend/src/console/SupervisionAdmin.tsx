@@ -19,6 +19,7 @@ interface Draft {
   stalled_secs: string;
   sound: boolean;
   show_monitoring: boolean;
+  ratings: boolean;
 }
 
 const OPTIONAL = ["alert_waiting", "alert_longest_wait_secs", "alert_asa_secs", "alert_abandoned"] as const;
@@ -36,6 +37,7 @@ function draftOf(s: SupervisionSettings, supervisors: string[]): Draft {
     stalled_secs: String(s.stalled_secs),
     sound: s.sound,
     show_monitoring: s.show_monitoring,
+    ratings: s.ratings ?? true,
   };
 }
 
@@ -52,6 +54,7 @@ export function settingsOf(d: Draft): SupervisionSettings {
     stalled_secs: Number(d.stalled_secs),
     sound: d.sound,
     show_monitoring: d.show_monitoring,
+    ratings: d.ratings,
   };
   for (const k of OPTIONAL) out[k] = optional(d[k]);
   return out;
@@ -177,6 +180,14 @@ export function SupervisionAdmin({ workgroups, users }: { workgroups: Workgroup[
                 onChange={(e) => set({ show_monitoring: e.currentTarget.checked })}
               />
               Agents see who is watching their chats
+            </label>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={draft.ratings}
+                onChange={(e) => set({ ratings: e.currentTarget.checked })}
+              />
+              Ask customers to rate the chat when it ends
             </label>
             <button type="submit" class="primary" disabled={busy}>
               Save supervision

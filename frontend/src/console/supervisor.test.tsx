@@ -260,6 +260,7 @@ describe("the supervision settings form", () => {
       stalled_secs: "120",
       sound: true,
       show_monitoring: false,
+      ratings: false,
     });
     expect(s).toEqual({
       sl_target_secs: 30,
@@ -271,6 +272,7 @@ describe("the supervision settings form", () => {
       stalled_secs: 120,
       sound: true,
       show_monitoring: false,
+      ratings: false,
     });
   });
 });

@@ -161,6 +161,8 @@ export interface SupervisionSettings {
   stalled_secs: number;
   sound: boolean;
   show_monitoring: boolean;
+  /** The widget asks the customer to rate the chat when it ends (true when left out). */
+  ratings?: boolean;
 }
 
 /** One queue's live numbers (`queue_id` null: the whole workgroup). */

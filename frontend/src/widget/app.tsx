@@ -13,6 +13,7 @@ import { cleanFields } from "./fields";
 import { type Key, t } from "./i18n";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
 import { tellHost, usePanelVisible } from "./panel";
+import { RatingStep } from "./Rating";
 import { isAgentMessage, lastSeq, loadSeen, seenKey, unreadCount } from "./unread";
 import {
   type ChatState,
@@ -623,6 +624,10 @@ function Chat(props: {
       ) : current === "ended" ? (
         <Fragment>
           <Ended state={state} title={props.title} onReset={props.onReset} />
+          {state.ended !== "expired" && state.ended !== "cancelled" && agent !== null && (
+            // Answered and over: ask for a rating, if the workgroup wants one and none was given.
+            <RatingStep conversationId={chat.conversationId} visitorToken={chat.visitorToken} />
+          )}
           {state.ended === "expired" && (
             // The wait timed out: offer to leave a message, with what the visitor already gave.
             <LeaveMessage

@@ -626,3 +626,118 @@ def can_read_public_article(visibility: str, article_workgroup: int, workgroup_i
     workgroup whose widget they use, and nothing else: an internal article, or another
     workgroup's, reads like one that does not exist."""
     return visibility == "public" and article_workgroup == workgroup_id
+
+
+# After the fact: ratings, outcomes at wrap-up, tags ----------------------------------------------
+
+
+def require_rater(principal: Principal, conv: Conversation | None) -> Visitor:
+    """Rating a chat is for its own visitor (the token names it), once it ended. Staff, another
+    chat's visitor, a missing chat: the same ``NotFound`` as for no such conversation. The
+    token is refused ``visitor_token_hours`` after the end (``AuthService.visitor``): that is
+    the window to rate in."""
+    require_rating_reader(principal, conv)
+    assert isinstance(principal, Visitor) and conv is not None
+    if conv.status is not Status.ENDED:
+        raise Conflict("a chat is rated once it has ended")
+    if not answered(conv):
+        raise Conflict("nobody answered this chat: there is nothing to rate")
+    return principal
+
+
+def require_rating_reader(principal: Principal, conv: Conversation | None) -> Visitor:
+    """Whether to ask for a rating, and the rating given: for the chat's own visitor, ended or
+    not (anyone else, any other chat: the same ``NotFound``)."""
+    if (
+        not isinstance(principal, Visitor)
+        or conv is None
+        or conv.kind is not Kind.CUSTOMER_CHAT
+        or principal.conversation_id != conv.id
+    ):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return principal
+
+
+def answered(conv: Conversation) -> bool:
+    """Some staff member took the chat (a chat that ended in the queue is not rated)."""
+    return any(p.role in (Role.AGENT, Role.HELPER) for p in conv.participants)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingScope:
+    """Whose ratings a staff member reads: their own (``agent_id``), those of the workgroups
+    they supervise (``workgroups``), or, an admin, every one (``everything``)."""
+
+    agent_id: int
+    workgroups: frozenset[int]
+    everything: bool
+    #: Whether the reader is told a rating came from a secret shopper's chat (supervisors and
+    #: admins; an agent must not be able to tell a shopper from a customer).
+    sees_shoppers: bool
+
+
+def rating_scope(principal: Principal, supervises: Collection[int]) -> RatingScope:
+    """Agents read the ratings given to them; supervisors also those of the workgroups they
+    supervise; admins every one. A guest or a visitor reads none (``Forbidden``)."""
+    staff = require_role(principal, StaffRole.AGENT)
+    admin = staff.role is StaffRole.ADMIN
+    supervisor = staff.role is StaffRole.SUPERVISOR
+    return RatingScope(
+        agent_id=staff.user_id,
+        workgroups=frozenset(supervises) if supervisor else frozenset(),
+        everything=admin,
+        sees_shoppers=admin or supervisor,
+    )
+
+
+def took_part(principal: Principal, conv: Conversation) -> bool:
+    """Was (or is) one of the chat's staff: its agent, an agent it was transferred from, an
+    invited helper, a supervisor who barged in; present or not."""
+    if not isinstance(principal, Staff):
+        return False
+    me = conv.participant(principal.key)
+    return me is not None and me.role in (Role.AGENT, Role.HELPER)
+
+
+def require_wrap_up(
+    principal: Principal,
+    conv: Conversation | None,
+    member_of: Collection[int],
+    supervises: Collection[int],
+) -> Staff:
+    """Wrapping a customer chat up (its outcome, its tags): the staff who took part in it
+    (``took_part``), and the supervisors of its workgroup (admins: every one). Whoever may not
+    read it gets the same ``NotFound`` as for a missing one; a reader who may not wrap it up
+    (a colleague of the workgroup, another workgroup's supervisor) ``Forbidden``."""
+    found = require_read(principal, conv, member_of)
+    if found.kind is not Kind.CUSTOMER_CHAT or is_guest(principal):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    staff = require_role(principal, StaffRole.AGENT)
+    if not (took_part(staff, found) or can_supervise(staff, found.workgroup_id, supervises)):
+        raise Forbidden("only the chat's agents and its workgroup's supervisors wrap it up")
+    return staff
+
+
+def require_outcome_setter(
+    principal: Principal,
+    conv: Conversation | None,
+    member_of: Collection[int],
+    supervises: Collection[int],
+) -> Staff:
+    """Setting or changing the outcome of an ended chat (``require_wrap_up``); a chat going on
+    records it when its agent ends it (``Conflict`` here)."""
+    staff = require_wrap_up(principal, conv, member_of, supervises)
+    assert conv is not None
+    if conv.status is not Status.ENDED:
+        raise Conflict("the chat is still going on: its outcome is recorded when it ends")
+    return staff
+
+
+def require_tag_reader(principal: Principal) -> Staff:
+    """The list of tags: every staff member from agents up (never a guest or a visitor)."""
+    return require_role(principal, StaffRole.AGENT)
+
+
+def require_tag_editor(principal: Principal) -> Staff:
+    """Keeping the list of tags (create, rename, delete) is for admins."""
+    return require_role(principal, StaffRole.ADMIN)

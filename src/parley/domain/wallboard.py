@@ -67,6 +67,8 @@ class Settings:
     sound: bool = False
     #: The chat's agents see who is watching it ("Sam is watching"); else nobody is told.
     show_monitoring: bool = False
+    #: The widget asks the customer to rate the chat when it ends (``domain.wrapup``).
+    ratings: bool = True
 
     def validate(self) -> Settings:
         if not 1 <= self.sl_target_secs <= 3600:

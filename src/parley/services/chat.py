@@ -529,6 +529,16 @@ class ChatService:
                 # Ending twice is a no-op for anyone who took part, so that a retry never fails.
                 if conv.participant(principal.key) is None:
                     raise Forbidden("only a participant can end this conversation")
+                # The customer ended it first: the outcome its agent picks at wrap-up still
+                # counts (``WrapUpService.set_outcome`` changes it afterwards).
+                if (
+                    outcome is not None
+                    and isinstance(principal, Staff)
+                    and access.took_part(principal, conv)
+                ):
+                    await self._conversations.set_outcome(
+                        tx, conv.id, outcome, principal.user_id, now
+                    )
                 return []
             after = await self._requests.request_state(tx, conv.id)
             if after is not None and after.status == "waiting" and wg is None:
@@ -538,7 +548,10 @@ class ChatService:
                 notes += await self._routing.cancel_in(tx, wg, conv.id)
             if conv.status is not Status.QUEUED:
                 if outcome is not None:
-                    await self._conversations.set_outcome(tx, conv.id, outcome)
+                    assert isinstance(principal, Staff)
+                    await self._conversations.set_outcome(
+                        tx, conv.id, outcome, principal.user_id, now
+                    )
                 conv = await self._conversation(tx, principal, conversation_id, lock=True)
                 agents = conv.agent_ids()
                 conv, entries = conv_policy.end(conv, principal.key, "ended", now)

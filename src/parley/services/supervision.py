@@ -170,6 +170,7 @@ class SupervisionService:
                     "sl_target_secs": settings.sl_target_secs,
                     "sl_goal_percent": settings.sl_goal_percent,
                     "show_monitoring": settings.show_monitoring,
+                    "ratings": settings.ratings,
                 },
             )
         await self._bus.publish([Kick(workgroup_id=wg.id)])

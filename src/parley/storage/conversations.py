@@ -25,6 +25,7 @@ from parley.domain.conversation import (
 from parley.domain.identity import Customer, Link
 from parley.storage.rooms import room_infos
 from parley.storage.tables import (
+    conversation_tags,
     conversations,
     entries,
     participants,
@@ -255,14 +256,26 @@ class ConversationStore:
         before: datetime | None = None,
         kind: Kind = Kind.CUSTOMER_CHAT,
         workgroups: Collection[int] | None = None,
+        outcome: str | None = None,
+        tag_id: int | None = None,
+        oldest_ended_first: bool = False,
     ) -> list[Conversation]:
         """Conversations of one ``kind`` (customer chats unless told) a staff member took part
         in (every one when ``user_id`` is None), newest first; with ``workgroups``, only those
-        of these workgroups. ``search`` matches the customer's name, email and message text.
-        The staff IM lists its own (``RoomStore.conversations_of``)."""
+        of these workgroups. ``search`` matches the customer's name, email and message text;
+        ``outcome`` and ``tag_id`` keep those with that outcome or tag (``oldest_ended_first``:
+        ordered by their end, oldest first, as the follow-up list is). The staff IM lists its
+        own (``RoomStore.conversations_of``)."""
         stmt = sa.select(conversations).where(conversations.c.kind == kind.value)
         if workgroups is not None:
             stmt = stmt.where(conversations.c.workgroup_id.in_(list(workgroups)))
+        if outcome is not None:
+            stmt = stmt.where(conversations.c.outcome == outcome)
+        if tag_id is not None:
+            tagged = sa.select(conversation_tags.c.conversation_id).where(
+                conversation_tags.c.tag_id == tag_id
+            )
+            stmt = stmt.where(conversations.c.id.in_(tagged))
         if user_id is not None:
             mine = sa.select(participants.c.conversation_id).where(
                 participants.c.user_id == user_id
@@ -306,8 +319,11 @@ class ConversationStore:
                     in_metadata,
                 )
             )
-        stmt = stmt.order_by(conversations.c.created_at.desc(), conversations.c.id).limit(limit)
-        return await self._conversations_from(tx, await tx.all(stmt))
+        if oldest_ended_first:
+            stmt = stmt.order_by(conversations.c.ended_at, conversations.c.id)
+        else:
+            stmt = stmt.order_by(conversations.c.created_at.desc(), conversations.c.id)
+        return await self._conversations_from(tx, await tx.all(stmt.limit(limit)))
 
     async def set_conversation_workgroup(
         self, tx: Tx, conversation_id: str, workgroup_id: int
@@ -318,11 +334,19 @@ class ConversationStore:
             .values(workgroup_id=workgroup_id, revision=conversations.c.revision + 1)
         )
 
-    async def set_outcome(self, tx: Tx, conversation_id: str, outcome: str) -> None:
+    async def set_outcome(
+        self,
+        tx: Tx,
+        conversation_id: str,
+        outcome: str,
+        by: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Record the chat's outcome, and who recorded it when (``outcome_by``/``outcome_at``)."""
         await tx.conn.execute(
             sa.update(conversations)
             .where(conversations.c.id == conversation_id)
-            .values(outcome=outcome)
+            .values(outcome=outcome, outcome_by=by, outcome_at=at)
         )
 
     async def conversations_linked(

@@ -25,6 +25,7 @@ from parley.storage.staff import StaffStore
 from parley.storage.supervision import SupervisionStore
 from parley.storage.templates import TemplateStore
 from parley.storage.workgroups import WorkgroupStore
+from parley.storage.wrapup import WrapUpStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class Stores:
     canned: CannedStore
     knowledge: KnowledgeStore
     branding: BrandingStore
+    #: Ratings, outcomes at wrap-up, tags (issue 11).
+    wrapup: WrapUpStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -71,4 +74,5 @@ class Stores:
             canned=CannedStore(),
             knowledge=KnowledgeStore(),
             branding=BrandingStore(),
+            wrapup=WrapUpStore(),
         )

@@ -95,6 +95,7 @@ class SupervisionStore:
             stalled_secs=row.stalled_secs,
             sound=bool(row.sound),
             show_monitoring=bool(row.show_monitoring),
+            ratings=bool(row.ratings),
         )
 
     async def save_settings(
@@ -110,6 +111,7 @@ class SupervisionStore:
             "stalled_secs": settings.stalled_secs,
             "sound": settings.sound,
             "show_monitoring": settings.show_monitoring,
+            "ratings": settings.ratings,
             "updated_at": now,
         }
         updated = await tx.conn.execute(

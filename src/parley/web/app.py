@@ -35,6 +35,7 @@ from parley.web import (
     routing_api,
     supervision_api,
     workspace_api,
+    wrapup_api,
 )
 from parley.web.headers import SecurityHeaders
 from parley.web.node import Node, node_of
@@ -140,6 +141,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         archive_api.router(),
         collab_api.router(),
         supervision_api.router(),
+        wrapup_api.router(),
         im_api.router(),
         directory_api.router(),
         branding_api.router(),

@@ -56,6 +56,7 @@ class SupervisionSettingsIn(_In):
     stalled_secs: int = Field(wallboard.DEFAULT_STALLED_SECS, ge=10, le=86_400)
     sound: bool = False
     show_monitoring: bool = False
+    ratings: bool = True
 
     def settings(self) -> wallboard.Settings:
         return wallboard.Settings(
@@ -68,6 +69,7 @@ class SupervisionSettingsIn(_In):
             stalled_secs=self.stalled_secs,
             sound=self.sound,
             show_monitoring=self.show_monitoring,
+            ratings=self.ratings,
         )
 
 

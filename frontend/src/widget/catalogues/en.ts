@@ -70,6 +70,18 @@ export const en = {
   transcript_title_of: "{title}: chat transcript",
   transcript_started: "Started: {time}",
   transcript_file: "chat-transcript",
+  // Rating the chat, after its end
+  rate_title: "How was your chat?",
+  rate_star_1: "1 star: very poor",
+  rate_star_2: "2 stars: poor",
+  rate_star_3: "3 stars: okay",
+  rate_star_4: "4 stars: good",
+  rate_star_5: "5 stars: excellent",
+  rate_comment: "Anything you'd like to add? (optional)",
+  rate_send: "Send rating",
+  rate_pick: "Please choose 1 to 5 stars.",
+  rate_failed: "Your rating could not be sent. Please try again.",
+  rate_thanks: "Thank you for your rating!",
   // Leave a message
   closed_now: "We're closed right now.",
   closed_back: "We're closed right now, back {when}.",
