@@ -111,3 +111,65 @@ def reencode_logo(data: bytes) -> Photo:
     if size != rgba.size:
         rgba = rgba.resize(size, Image.Resampling.LANCZOS)
     return _png(rgba)
+
+
+#: A chat attachment's thumbnail fits in this box, its shape kept.
+THUMBNAIL_BOX = (320, 320)
+#: What each image type is served as once re-encoded: JPEG stays JPEG, the rest become PNG
+#: (a GIF's first frame, a WebP's pixels).
+ATTACHMENT_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReencodedImage:
+    #: The whole image, drawn again from its pixels (``image/png`` or ``image/jpeg``).
+    image: Photo
+    thumbnail: Photo
+    width: int
+    height: int
+
+
+def _encoded(image: Image.Image, jpeg: bool) -> Photo:
+    if not jpeg:
+        return _png(image)
+    clean = Image.frombytes("RGBA", image.size, image.tobytes()).convert("RGB")
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=88, optimize=True)
+    encoded = out.getvalue()
+    return Photo("image/jpeg", encoded, hashlib.sha256(encoded).hexdigest()[:32])
+
+
+def reencode_attachment(data: bytes, media_type: str) -> ReencodedImage:
+    """A chat attachment of ``media_type`` (one of ``ATTACHMENT_FORMATS``, already checked
+    against the bytes' signature): decoded by that format's decoder alone (a file that is
+    something else fails), its pixels drawn again whole, and a thumbnail within
+    ``THUMBNAIL_BOX``. The same guards as a photo: at most ``MAX_SOURCE_PIXELS`` (a bomb is
+    refused from its header), ``BadImage`` for whatever does not decode."""
+    fmt = ATTACHMENT_FORMATS.get(media_type)
+    if fmt is None:
+        raise BadImage(f"{media_type} is not an image type Parley re-encodes")
+    if not _opens_as(data, fmt):
+        raise BadImage(f"the image is not a {fmt} image that can be read")
+    rgba = _decode(data, "image", 1 << 30)
+    jpeg = fmt == "JPEG"
+    whole = _encoded(rgba, jpeg)
+    thumb = rgba.copy()
+    thumb.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
+    return ReencodedImage(whole, _encoded(thumb, jpeg), rgba.width, rgba.height)
+
+
+def _opens_as(data: bytes, fmt: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
+                return image.format == fmt
+    except Image.DecompressionBombError:
+        raise BadImage(f"the image has more than {MAX_SOURCE_PIXELS} pixels") from None
+    except Exception:
+        return False
