@@ -166,14 +166,20 @@ async def test_text_and_pdf_files_are_served_as_attachments(world: World) -> Non
         served = await get(world, f"{files(cid)}/{body['id']}", staff="alice")
         assert served.content == "Grüße\n".encode()
         assert served.headers["content-disposition"] == (
-            "attachment; filename=\"Rechnung _M_rz__ 1.txt\"; "
+            'attachment; filename="Rechnung _M_rz__ 1.txt"; '
             "filename*=UTF-8''Rechnung%20%22M%C3%A4rz%22%3B%201.txt"
         )
         no_thumb = await get(world, f"{files(cid)}/{body['id']}/thumbnail", staff="alice")
         assert error(no_thumb) == (404, "not_found")
         pdf = b"%PDF-1.4\n%fake but signed\n"
         r = await upload(
-            world, cid, pdf, staff="alice", name="a.pdf", media_type="application/pdf", client_id="p"
+            world,
+            cid,
+            pdf,
+            staff="alice",
+            name="a.pdf",
+            media_type="application/pdf",
+            client_id="p",
         )
         assert r.status_code == 200, r.text
 
@@ -375,7 +381,12 @@ async def test_visitor_uploads_are_rate_limited(world: World) -> None:
         codes = []
         for i in range(rule.amount + 1):
             r = await upload(
-                world, cid, b"hi", visitor=token, name="a.txt", media_type="text/plain",
+                world,
+                cid,
+                b"hi",
+                visitor=token,
+                name="a.txt",
+                media_type="text/plain",
                 client_id=f"r{i}",
             )
             codes.append(r.status_code)
