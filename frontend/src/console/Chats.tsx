@@ -5,6 +5,8 @@ import type { PendingMessage } from "../shared/client";
 import type { ServerMessage } from "../shared/protocol";
 import { CustomerDetails } from "./CustomerDetails";
 import { SendFailures } from "./SendFailures";
+import { filesOf } from "../shared/attachments";
+import { ConsoleAttachButton, ConsoleUploads, useConsoleUploads } from "./Attachments";
 import { EntryLog } from "./EntryLog";
 import { customerName } from "./format";
 import { useNow } from "./hooks";
@@ -171,6 +173,7 @@ function ChatPanel({
 }: PanelProps) {
   const conv = chat.conversation;
   const id = conv.id;
+  const files = useConsoleUploads(id);
   const ended = isEnded(chat);
   const role = myRole(chat, me);
   const isParticipant = role !== null;
@@ -410,7 +413,15 @@ function ChatPanel({
               e.preventDefault();
               submit();
             }}
+            onDragOver={(e) => e.preventDefault()}
+            onDrop={(e) => {
+              const dropped = filesOf(e.dataTransfer);
+              if (!dropped.length || !canWrite) return;
+              e.preventDefault();
+              files.send(dropped, privateNote);
+            }}
           >
+            <ConsoleUploads uploads={files.uploads} error={files.error} />
             <label for={`message-${id}`} class="sr-only">
               Message
             </label>
@@ -450,6 +461,12 @@ function ChatPanel({
                 notifier.stop();
                 picker.close();
               }}
+              onPaste={(e) => {
+                const pasted = filesOf(e.clipboardData);
+                if (!pasted.length || !canWrite) return;
+                e.preventDefault();
+                files.send(pasted, privateNote);
+              }}
             />
             <div class="composer-actions">
               <label class="private-toggle">
@@ -465,6 +482,9 @@ function ChatPanel({
                 />
                 Private note
               </label>
+              {conv.kind === "customer_chat" && (
+                <ConsoleAttachButton disabled={!canWrite} onFiles={(f) => files.send(f, privateNote)} />
+              )}
               <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
                 Send
               </button>

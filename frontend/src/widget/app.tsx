@@ -4,8 +4,10 @@
 import { Fragment, type ComponentChildren, type JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 
+import { attachmentOf, filesOf } from "../shared/attachments";
 import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
+import { AttachButton, AttachmentView, UploadProgress, useUploads } from "./Attachments";
 import { HelpSearch } from "./HelpSearch";
 import { type Branding, Logo, useBrandColor } from "./Branding";
 import { Byline, usePhotos } from "./Byline";
@@ -602,7 +604,7 @@ function Chat(props: {
           initialQuery={state.conversation?.metadata.question ?? ""}
         />
       )}
-      <Log state={state} notice={props.notice} photos={photos} />
+      <Log state={state} notice={props.notice} photos={photos} visitorToken={chat.visitorToken} />
       {state.typing && current !== "ended" && (
         <p class="pw-typing" data-testid="typing" role="status">
           {t("typing", { name: state.typing.name })}
@@ -638,6 +640,7 @@ function Chat(props: {
         <Composer
           client={clientRef}
           conversationId={chat.conversationId}
+          visitorToken={chat.visitorToken}
           maxChars={state.maxChars}
           onSent={() => dispatch({ type: "clear_error" })}
         />
@@ -672,9 +675,12 @@ export function Log({
   state,
   notice,
   photos = {},
+  visitorToken,
 }: {
   state: Pick<ChatState, "entries" | "pending" | "conversation">;
   notice?: string;
+  /** The visitor's token, to fetch the chat's files (none: attachments show their names). */
+  visitorToken?: string;
   /** The agents' photos (data: URLs) by participant key, for the bylines. */
   photos?: Record<string, string | null>;
 }) {
@@ -698,7 +704,7 @@ export function Log({
       {withBylines(state.entries).map(({ entry, byline }) => (
         <Fragment key={entry.seq}>
           {byline && <Byline name={nameOf(entry.author, state.conversation, state.entries)} photo={photos[entry.author ?? ""]} />}
-          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} />
+          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} visitorToken={visitorToken} />
         </Fragment>
       ))}
       {pending.map((p) => (
@@ -720,8 +726,19 @@ export function withBylines(entries: Entry[]): { entry: Entry; byline: boolean }
   });
 }
 
-function EntryView({ entry, conversation, entries }: { entry: Entry; conversation: Conversation | null; entries: Entry[] }) {
+function EntryView({
+  entry,
+  conversation,
+  entries,
+  visitorToken,
+}: {
+  entry: Entry;
+  conversation: Conversation | null;
+  entries: Entry[];
+  visitorToken?: string;
+}) {
   const author = authorKind(entry);
+  const file = attachmentOf(entry);
   if (author === "system") {
     const text = systemText(entry, conversation, entries);
     if (!text) return null;
@@ -740,7 +757,11 @@ function EntryView({ entry, conversation, entries }: { entry: Entry; conversatio
       data-status="sent"
       title={formatTime(entry.created_at)}
     >
-      {String(entry.body.text ?? "")}
+      {file && conversation && visitorToken ? (
+        <AttachmentView attachment={file} conversationId={conversation.id} visitorToken={visitorToken} />
+      ) : (
+        String(entry.body.text ?? "")
+      )}
     </div>
   );
 }
@@ -783,11 +804,13 @@ function Ended({ state, title, onReset }: { state: ChatState; title: string; onR
 function Composer(props: {
   client: { current: ParleyClient | null };
   conversationId: string;
+  visitorToken: string;
   maxChars: number;
   onSent: () => void;
 }) {
   const [text, setText] = useState("");
   const ref = useRef<HTMLTextAreaElement>(null);
+  const files = useUploads(props.conversationId, props.visitorToken);
   const typing = useRef({ active: false, last: 0, timer: 0 as unknown as ReturnType<typeof setTimeout> });
 
   useEffect(() => {
@@ -834,11 +857,25 @@ function Composer(props: {
   };
 
   return (
+    <>
+    <UploadProgress uploads={files.uploads} />
+    {files.error && (
+      <p class="pw-error" role="alert" data-testid="upload-error">
+        {files.error}
+      </p>
+    )}
     <form
       class="pw-composer"
       onSubmit={(e) => {
         e.preventDefault();
         send();
+      }}
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => {
+        const dropped = filesOf(e.dataTransfer);
+        if (!dropped.length) return;
+        e.preventDefault();
+        files.send(dropped);
       }}
     >
       <label for="pw-message" class="pw-sr">
@@ -852,6 +889,12 @@ function Composer(props: {
         placeholder={t("type_message")}
         value={text}
         onInput={(e) => onInput(e.currentTarget.value)}
+        onPaste={(e) => {
+          const pasted = filesOf(e.clipboardData);
+          if (!pasted.length) return;
+          e.preventDefault();
+          files.send(pasted);
+        }}
         onKeyDown={(e) => {
           if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
@@ -859,9 +902,11 @@ function Composer(props: {
           }
         }}
       />
+      <AttachButton onFiles={files.send} />
       <button type="submit" class="pw-send">
         {t("send")}
       </button>
     </form>
+    </>
   );
 }
