@@ -34,14 +34,12 @@ export function ConsoleAttachment({ conversationId, attachment }: { conversation
   return (
     <div class="attachment" data-testid="attachment">
       {attachment.image && (
-        <a href={url} download={attachment.name} class="attachment-thumb-link">
-          <img
-            class="attachment-thumb"
-            src={attachmentUrl(conversationId, attachment.id, true)}
-            alt={`${attachment.name} (image${attachment.width ? `, ${attachment.width} × ${attachment.height}` : ""})`}
-            data-testid="attachment-thumbnail"
-          />
-        </a>
+        <img
+          class="attachment-thumb"
+          src={attachmentUrl(conversationId, attachment.id, true)}
+          alt={`${attachment.name} (image${attachment.width ? `, ${attachment.width} × ${attachment.height}` : ""})`}
+          data-testid="attachment-thumbnail"
+        />
       )}
       <a href={url} download={attachment.name} class="attachment-file">
         {attachment.name}
