@@ -17,7 +17,8 @@ PASTE = """(el, [data, type, name]) => {
   const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
   const transfer = new DataTransfer();
   transfer.items.add(new File([bytes], name, { type }));
-  el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+  const init = { clipboardData: transfer, bubbles: true, cancelable: true };
+  el.dispatchEvent(new ClipboardEvent("paste", init));
 }"""
 
 

@@ -141,6 +141,7 @@ export function ConsoleAttachButton({ onFiles, disabled }: { onFiles: (files: Fi
         class="sr-only"
         tabIndex={-1}
         aria-hidden="true"
+        aria-label="Attach a file"
         data-testid="attach-input"
         onChange={(e) => {
           const el = e.currentTarget;

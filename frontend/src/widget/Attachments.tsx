@@ -121,6 +121,7 @@ export function AttachButton({ onFiles, disabled }: { onFiles: (files: File[]) =
         class="pw-sr"
         tabIndex={-1}
         aria-hidden="true"
+        aria-label={t("attach_file")}
         data-testid="attach-input"
         onChange={(e) => {
           const el = e.currentTarget;
