@@ -291,6 +291,20 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)
+    attachments = AttachmentService(
+        db,
+        bus,
+        clock,
+        FileBlobStore(settings.resolved_attachments_dir()),
+        attachments=AttachmentStore(),
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        supervision=stores.supervision,
+        ceiling=settings.max_attachment_bytes,
+        rule=Rule.of("attachment", settings.attachment_limit),
+    )
+    # The files of conversations the retention job (or a customer's deletion) removed.
+    maintenance.sweeps.append(attachments.sweep)
     snapshots = Snapshots(db, presence, routing, invitations, supervision)
     hub = Hub(chat, snapshots.ephemeral, metrics)
     ownership = Ownership(db, bus, node_id=node_id, takeover=takeover)
@@ -448,16 +462,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         supervision=supervision,
         wallboard=wallboard,
-        attachments=AttachmentService(
-            db,
-            bus,
-            clock,
-            FileBlobStore(settings.resolved_attachments_dir()),
-            attachments=AttachmentStore(),
-            workgroups=stores.workgroups,
-            conversations=stores.conversations,
-            supervision=stores.supervision,
-            ceiling=settings.max_attachment_bytes,
-            rule=Rule.of("attachment", settings.attachment_limit),
-        ),
+        attachments=attachments,
     )

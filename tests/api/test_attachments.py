@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -392,3 +393,26 @@ async def test_visitor_uploads_are_rate_limited(world: World) -> None:
             codes.append(r.status_code)
         assert codes[-1] == 429
         assert "retry-after" in r.headers
+
+
+async def test_the_files_of_a_removed_chat_are_deleted_by_the_sweep(world: World) -> None:
+    await world.add_staff("alice", workgroups=["sales"])
+    service = world.parley.attachments
+    async with world.agent("alice") as alice:
+        gone, gone_token = await a_chat(world, alice)
+        kept, kept_token = await a_chat(world, alice)
+        assert (await upload(world, gone, png(), visitor=gone_token)).status_code == 200
+        r = await upload(
+            world, kept, b"kept", visitor=kept_token, name="k.txt", media_type="text/plain"
+        )
+        assert r.status_code == 200
+    assert len(blobs(world)) == 3
+    async with world.parley.db.write() as tx:
+        assert await world.parley.stores.archive.remove_conversation(tx, gone)
+    # Files younger than the grace time stay (an upload in flight writes them before its row).
+    assert await service.remove_orphans() == 0
+    later = time.time() + 2 * 3600
+    service._wall = lambda: later
+    assert await service.remove_orphans() == 2
+    remaining = blobs(world)
+    assert len(remaining) == 1 and remaining[0].read_bytes() == b"kept"

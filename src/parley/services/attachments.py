@@ -15,8 +15,12 @@ after the commit, like any message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +47,15 @@ from parley.storage.supervision import SupervisionStore
 from parley.storage.tx import Tx
 from parley.storage.workgroups import WorkgroupRow, WorkgroupStore
 
+log = logging.getLogger(__name__)
+
+#: How often a node looks for files no attachment keeps any more (their chat was removed by the
+#: archiving policy or a customer's deletion), and how old such a file must be: an upload in
+#: flight writes its files a moment before it commits their row.
+ORPHAN_SWEEP = timedelta(hours=1)
+ORPHAN_GRACE_SECS = 3600.0
+#: Keys looked up in one query.
+ORPHAN_BATCH = 500
 #: Images decoded at once on a node: each may hold up to 64 MiB of pixels, several copies.
 REENCODES_AT_ONCE = 2
 
@@ -79,6 +92,7 @@ class AttachmentService:
         supervision: SupervisionStore | None = None,
         ceiling: int = policy.DEFAULT_MAX_BYTES,
         rule: Rule | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         """``ceiling``: the node's largest attachment (``max_attachment_bytes``); no policy
         allows more."""
@@ -94,6 +108,9 @@ class AttachmentService:
         #: The rate of uploads per chat and client address (``attachment_limit``).
         self.rule = rule or Rule.of("attachment", "20 per minute")
         self._reencoding = asyncio.Semaphore(REENCODES_AT_ONCE)
+        #: The files' own clock (their modification times are the machine's, not ``clock``'s).
+        self._wall = wall
+        self._sweep_due: datetime | None = None
 
     # Admins ---------------------------------------------------------------------------------
 
@@ -281,6 +298,37 @@ class AttachmentService:
             unused = [k for k in keys if not await self._attachments.referenced(tx, k)]
         for key in unused:
             await self._blobs.delete(key)
+
+    # Files no chat keeps -----------------------------------------------------------------
+
+    async def sweep(self) -> datetime | None:
+        """A maintenance sweep (``Maintenance.sweeps``): at most once per ``ORPHAN_SWEEP``,
+        delete the files older than ``ORPHAN_GRACE_SECS`` that no attachment keeps (their
+        conversation was removed). Returns when to come back."""
+        now = self._clock.now()
+        if self._sweep_due is not None and now < self._sweep_due:
+            return self._sweep_due
+        self._sweep_due = now + ORPHAN_SWEEP
+        await self.remove_orphans()
+        return self._sweep_due
+
+    async def remove_orphans(self) -> int:
+        """Delete the files no attachment keeps, written more than ``ORPHAN_GRACE_SECS`` ago;
+        returns how many."""
+        cutoff = self._wall() - ORPHAN_GRACE_SECS
+        old = [key for key, written in await self._blobs.listing() if written < cutoff]
+        removed = 0
+        for start in range(0, len(old), ORPHAN_BATCH):
+            batch = old[start : start + ORPHAN_BATCH]
+            async with self._db.read() as tx:
+                kept = await self._attachments.referenced_among(tx, batch)
+            for key in batch:
+                if key not in kept:
+                    await self._blobs.delete(key)
+                    removed += 1
+        if removed:
+            log.info("removed %d attachment files no chat keeps any more", removed)
+        return removed
 
     # Readers --------------------------------------------------------------------------------
 

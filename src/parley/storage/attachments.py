@@ -90,3 +90,15 @@ class AttachmentStore:
             sa.select(_a.c.id).where(sa.or_(_a.c.sha256 == key, _a.c.thumb_sha256 == key)).limit(1)
         )
         return found is not None
+
+    async def referenced_among(self, tx: Tx, keys: list[str]) -> set[str]:
+        """Those of ``keys`` some attachment keeps (as its file or its thumbnail)."""
+        if not keys:
+            return set()
+        rows = await tx.all(
+            sa.select(_a.c.sha256, _a.c.thumb_sha256).where(
+                sa.or_(_a.c.sha256.in_(keys), _a.c.thumb_sha256.in_(keys))
+            )
+        )
+        wanted = set(keys)
+        return {k for row in rows for k in (row.sha256, row.thumb_sha256) if k in wanted}

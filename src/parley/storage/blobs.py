@@ -44,6 +44,10 @@ class BlobStore(Protocol):
         """Remove the blob (none by that key: nothing happens)."""
         ...
 
+    async def listing(self) -> list[tuple[str, float]]:
+        """Every blob's key and when it was written (seconds since the epoch)."""
+        ...
+
 
 class FileBlobStore:
     def __init__(self, root: Path) -> None:
@@ -65,6 +69,22 @@ class FileBlobStore:
     async def delete(self, key: str) -> None:
         path = self._path(key)
         await asyncio.to_thread(lambda: path.unlink(missing_ok=True))
+
+    async def listing(self) -> list[tuple[str, float]]:
+        return await asyncio.to_thread(self._listing)
+
+    def _listing(self) -> list[tuple[str, float]]:
+        if not self.root.is_dir():
+            return []
+        found: list[tuple[str, float]] = []
+        for fan in self.root.iterdir():
+            if not fan.is_dir() or len(fan.name) != 2:
+                continue
+            for path in fan.iterdir():
+                if _KEY.fullmatch(path.name):
+                    with suppress(FileNotFoundError):
+                        found.append((path.name, path.stat().st_mtime))
+        return found
 
     def _write(self, path: Path, data: bytes) -> None:
         if path.exists():
