@@ -26,8 +26,12 @@ export function AttachmentPolicyAdmin({ workgroups }: { workgroups: Workgroup[] 
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
   const current = slug || workgroups[0]?.slug || "";
-  const show = (p: AttachmentPolicy) =>
-    setDraft({ mb: String(Math.round((p.max_bytes / MB) * 100) / 100), types: p.allowed_types, perChat: String(p.max_per_chat) });
+  const show = (p: Partial<AttachmentPolicy> | null) =>
+    setDraft({
+      mb: String(Math.round(((p?.max_bytes ?? 10 * MB) / MB) * 100) / 100),
+      types: Array.isArray(p?.allowed_types) ? p.allowed_types : [],
+      perChat: String(p?.max_per_chat ?? 20),
+    });
 
   useEffect(() => {
     if (!current) return;
