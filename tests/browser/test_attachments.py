@@ -69,6 +69,15 @@ async def test_a_pasted_image_reaches_the_agent_as_a_re_encoded_thumbnail(
     whole = await alice.get_by_role("link", name="image.png", exact=True).get_attribute("href")
     assert whole is not None and whole.endswith(await _attachment_id(demo))
 
+    # The agent picks a file in the console (the session cookie and its CSRF header); the
+    # visitor sees it, with its thumbnail.
+    await alice.get_by_test_id("attach-input").set_input_files(
+        files=[{"name": "map.png", "mimeType": "image/png", "buffer": screenshot_png()}]
+    )
+    await expect(message_with(widget, "map.png", "agent")).to_be_visible()
+    await expect(widget.get_by_test_id("attachment-thumbnail")).to_have_count(2)
+    await expect(message_with(alice, "map.png", "agent")).to_be_visible()
+
 
 async def _attachment_id(demo: Demo) -> str:
     conversation = await demo.only_conversation()
