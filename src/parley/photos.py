@@ -135,13 +135,22 @@ class ReencodedImage:
 
 
 def _encoded(image: Image.Image, jpeg: bool) -> Photo:
-    if not jpeg:
-        return _png(image)
-    clean = Image.frombytes("RGBA", image.size, image.tobytes()).convert("RGB")
+    """A new image from the raw pixels (nothing of the upload's info follows): JPEG, or PNG
+    (RGB when nothing is transparent). Zlib level 3, not ``optimize``: on a noisy 1920 x 1080
+    PNG level 6 takes about 3 s of CPU here, level 3 about 1 s; a screenshot of text grows by
+    a fifth (154 KB against 129 KB)."""
+    clean = Image.frombytes("RGBA", image.size, image.tobytes())
+    alpha = clean.getchannel("A").getextrema()
+    if jpeg or alpha[0] == 255:
+        clean = clean.convert("RGB")
     out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=88, optimize=True)
+    if jpeg:
+        clean.save(out, format="JPEG", quality=88)
+    else:
+        clean.save(out, format="PNG", compress_level=3)
     encoded = out.getvalue()
-    return Photo("image/jpeg", encoded, hashlib.sha256(encoded).hexdigest()[:32])
+    media_type = "image/jpeg" if jpeg else MEDIA_TYPE
+    return Photo(media_type, encoded, hashlib.sha256(encoded).hexdigest()[:32])
 
 
 def reencode_attachment(data: bytes, media_type: str) -> ReencodedImage:
