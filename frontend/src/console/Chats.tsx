@@ -393,6 +393,7 @@ function ChatPanel({
             {error}
           </p>
         )}
+        {!ended && <ConsoleUploads uploads={files.uploads} error={files.error} />}
         {!ended && gone !== null && takenOver ? (
           <p class="transferred-note" data-testid="taken-over" role="status">
             {gone} took this chat over. It is theirs now; close the tab when you are done.
@@ -421,7 +422,6 @@ function ChatPanel({
               files.send(dropped, privateNote);
             }}
           >
-            <ConsoleUploads uploads={files.uploads} error={files.error} />
             <label for={`message-${id}`} class="sr-only">
               Message
             </label>

@@ -526,6 +526,7 @@ function Chat(props: {
   useEffect(() => {
     if (props.embedded) tellHost({ type: "parley:state", chat: chatting, unread });
   }, [props.embedded, chatting, unread]);
+  const files = useUploads(chat.conversationId, chat.visitorToken);
   const photos = usePhotos(
     chat.conversationId,
     chat.visitorToken,
@@ -615,6 +616,12 @@ function Chat(props: {
           {notice || state.error}
         </p>
       )}
+      <UploadProgress uploads={files.uploads} />
+      {files.error && current !== "ended" && (
+        <p class="pw-error" role="alert" data-testid="upload-error">
+          {files.error}
+        </p>
+      )}
       {state.stopped ? (
         <div class="pw-ended" tabIndex={-1} data-focus>
           <p>{t("no_longer_available")}</p>
@@ -640,7 +647,7 @@ function Chat(props: {
         <Composer
           client={clientRef}
           conversationId={chat.conversationId}
-          visitorToken={chat.visitorToken}
+          files={files}
           maxChars={state.maxChars}
           onSent={() => dispatch({ type: "clear_error" })}
         />
@@ -804,13 +811,14 @@ function Ended({ state, title, onReset }: { state: ChatState; title: string; onR
 function Composer(props: {
   client: { current: ParleyClient | null };
   conversationId: string;
-  visitorToken: string;
+  /** The chat's uploads (``useUploads``): paste, drop and the attach button feed them. */
+  files: { send: (files: File[]) => void };
   maxChars: number;
   onSent: () => void;
 }) {
   const [text, setText] = useState("");
   const ref = useRef<HTMLTextAreaElement>(null);
-  const files = useUploads(props.conversationId, props.visitorToken);
+  const files = props.files;
   const typing = useRef({ active: false, last: 0, timer: 0 as unknown as ReturnType<typeof setTimeout> });
 
   useEffect(() => {
@@ -857,13 +865,6 @@ function Composer(props: {
   };
 
   return (
-    <>
-    <UploadProgress uploads={files.uploads} />
-    {files.error && (
-      <p class="pw-error" role="alert" data-testid="upload-error">
-        {files.error}
-      </p>
-    )}
     <form
       class="pw-composer"
       onSubmit={(e) => {
@@ -907,6 +908,5 @@ function Composer(props: {
         {t("send")}
       </button>
     </form>
-    </>
   );
 }
