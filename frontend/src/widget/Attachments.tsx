@@ -185,7 +185,7 @@ export function AttachmentView({
   return (
     <div class="pw-attachment" data-testid="attachment">
       {thumb && <img class="pw-thumb" src={thumb} alt={attachment.name} data-testid="attachment-thumbnail" />}
-      <button type="button" class="pw-file" onClick={() => void download()} aria-label={t("download_file", { name: attachment.name })}>
+      <button type="button" class="pw-file" onClick={() => void download()} title={t("download_file", { name: attachment.name })}>
         <span class="pw-file-name">{attachment.name}</span> <span class="pw-file-size">{formatSize(attachment.size)}</span>
       </button>
     </div>
