@@ -21,6 +21,7 @@ from parley.realtime.hub import Hub
 from parley.services.accounts import AccountService
 from parley.services.admin import AdminService
 from parley.services.archive import ArchiveService
+from parley.services.attachments import AttachmentService
 from parley.services.auth import AuthService
 from parley.services.branding import BrandingService
 from parley.services.canned import CannedService
@@ -33,7 +34,7 @@ from parley.services.im import ImService, MentionNotifier
 from parley.services.inbox import InboxService, MailLoop
 from parley.services.invitations import InvitationService
 from parley.services.knowledge import KnowledgeService
-from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rules
+from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rule, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
@@ -44,6 +45,8 @@ from parley.services.templates import TemplateService
 from parley.services.wallboard import WallboardService
 from parley.services.wrapup import WrapUpService
 from parley.settings import Settings
+from parley.storage.attachments import AttachmentStore
+from parley.storage.blobs import FileBlobStore
 from parley.storage.db import Database
 from parley.storage.sealing import Sealer
 from parley.storage.stores import Stores
@@ -104,6 +107,8 @@ class Parley:
     identity: IdentityService
     #: Prometheus metrics (GET /metrics), this node's own registry.
     metrics: Metrics
+    #: Files sent in customer chats, and each workgroup's attachment policy.
+    attachments: AttachmentService
     #: Supervisors, live: who supervises what, monitoring, whispers, barging in, taking over.
     supervision: SupervisionService
     #: The wallboards this node pushes to its supervisors' sockets.
@@ -290,6 +295,20 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)
+    attachments = AttachmentService(
+        db,
+        bus,
+        clock,
+        FileBlobStore(settings.resolved_attachments_dir()),
+        attachments=AttachmentStore(),
+        workgroups=stores.workgroups,
+        conversations=stores.conversations,
+        supervision=stores.supervision,
+        ceiling=settings.max_attachment_bytes,
+        rule=Rule.of("attachment", settings.attachment_limit),
+    )
+    # The files of conversations the retention job (or a customer's deletion) removed.
+    maintenance.sweeps.append(attachments.sweep)
     snapshots = Snapshots(db, presence, routing, invitations, supervision)
     hub = Hub(chat, snapshots.ephemeral, metrics)
     ownership = Ownership(db, bus, node_id=node_id, takeover=takeover)
@@ -456,4 +475,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             supervision=stores.supervision,
             audit=stores.audit,
         ),
+        attachments=attachments,
     )

@@ -111,3 +111,74 @@ def reencode_logo(data: bytes) -> Photo:
     if size != rgba.size:
         rgba = rgba.resize(size, Image.Resampling.LANCZOS)
     return _png(rgba)
+
+
+#: A chat attachment's thumbnail fits in this box, its shape kept.
+THUMBNAIL_BOX = (320, 320)
+#: What each image type is served as once re-encoded: JPEG stays JPEG, the rest become PNG
+#: (a GIF's first frame, a WebP's pixels).
+ATTACHMENT_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReencodedImage:
+    #: The whole image, drawn again from its pixels (``image/png`` or ``image/jpeg``).
+    image: Photo
+    thumbnail: Photo
+    width: int
+    height: int
+
+
+def _encoded(image: Image.Image, jpeg: bool) -> Photo:
+    """A new image from the raw pixels (nothing of the upload's info follows): JPEG, or PNG
+    (RGB when nothing is transparent). Zlib level 3, not ``optimize``: on a noisy 1920 x 1080
+    PNG level 6 takes about 3 s of CPU here, level 3 about 1 s; a screenshot of text grows by
+    a fifth (154 KB against 129 KB)."""
+    clean = Image.frombytes("RGBA", image.size, image.tobytes())
+    alpha = clean.getchannel("A").getextrema()
+    if jpeg or alpha[0] == 255:
+        clean = clean.convert("RGB")
+    out = io.BytesIO()
+    if jpeg:
+        clean.save(out, format="JPEG", quality=88)
+    else:
+        clean.save(out, format="PNG", compress_level=3)
+    encoded = out.getvalue()
+    media_type = "image/jpeg" if jpeg else MEDIA_TYPE
+    return Photo(media_type, encoded, hashlib.sha256(encoded).hexdigest()[:32])
+
+
+def reencode_attachment(data: bytes, media_type: str) -> ReencodedImage:
+    """A chat attachment of ``media_type`` (one of ``ATTACHMENT_FORMATS``, already checked
+    against the bytes' signature): decoded by that format's decoder alone (a file that is
+    something else fails), its pixels drawn again whole, and a thumbnail within
+    ``THUMBNAIL_BOX``. The same guards as a photo: at most ``MAX_SOURCE_PIXELS`` (a bomb is
+    refused from its header), ``BadImage`` for whatever does not decode."""
+    fmt = ATTACHMENT_FORMATS.get(media_type)
+    if fmt is None:
+        raise BadImage(f"{media_type} is not an image type Parley re-encodes")
+    if not _opens_as(data, fmt):
+        raise BadImage(f"the image is not a {fmt} image that can be read")
+    rgba = _decode(data, "image", 1 << 30)
+    jpeg = fmt == "JPEG"
+    whole = _encoded(rgba, jpeg)
+    thumb = rgba.copy()
+    thumb.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS)
+    return ReencodedImage(whole, _encoded(thumb, jpeg), rgba.width, rgba.height)
+
+
+def _opens_as(data: bytes, fmt: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=(fmt,)) as image:
+                return image.format == fmt
+    except Image.DecompressionBombError:
+        raise BadImage(f"the image has more than {MAX_SOURCE_PIXELS} pixels") from None
+    except Exception:
+        return False

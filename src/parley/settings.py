@@ -83,6 +83,18 @@ class Settings(BaseSettings):
         le=16 * 1024 * 1024,
         description="Largest staff photo upload (PUT /api/v1/me/photo).",
     )
+    max_attachment_bytes: int = Field(
+        25 * 1024 * 1024,
+        ge=1024,
+        le=512 * 1024 * 1024,
+        description="Largest chat attachment on this node: no workgroup's policy allows more "
+        "(each workgroup's own default is 10 MB, or this if smaller).",
+    )
+    attachments_dir: Path | None = Field(
+        None,
+        description="Where attachments' files are kept, named by their SHA-256 (default: "
+        "attachments in data_dir). Every node of one installation needs the same directory.",
+    )
     archive_export_keep_days: int = Field(
         7,
         ge=1,
@@ -183,6 +195,11 @@ class Settings(BaseSettings):
         "30 per 15 seconds",
         description="Messages a visitor or staff member sends in one conversation over REST.",
     )
+    attachment_limit: str = Field(
+        "20 per minute",
+        description="Files sent in one conversation from one address (each is written, an "
+        "image decoded and re-encoded).",
+    )
     photo_limit: str = Field(
         "10 per 10 minutes",
         description="Photo uploads per staff member (each one is decoded and re-encoded).",
@@ -282,6 +299,7 @@ class Settings(BaseSettings):
         "message_email_limit",
         "send_limit",
         "photo_limit",
+        "attachment_limit",
         "kb_ip_limit",
         "kb_workgroup_limit",
         "ws_message_limit",
@@ -354,6 +372,9 @@ class Settings(BaseSettings):
 
     def resolved_secrets_key_file(self) -> Path:
         return self.secrets_key_file or self.data_dir / "secrets.key"
+
+    def resolved_attachments_dir(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
 
 
 def value_list(value: str) -> list[str]:

@@ -5,6 +5,7 @@ import type { TransferKind } from "../shared/protocol";
 import { Api, type AdminUser, type IdentityMode, type Role, type Workgroup } from "./api";
 import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
+import { AttachmentPolicyAdmin } from "./AttachmentPolicyAdmin";
 import { BrandingAdmin } from "./BrandingAdmin";
 import { HoursAdmin } from "./HoursAdmin";
 import { IdentityKeys } from "./IdentityKeys";
@@ -49,6 +50,7 @@ export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
       />
       <HoursAdmin workgroups={workgroups} />
       <BrandingAdmin workgroups={workgroups} />
+      <AttachmentPolicyAdmin workgroups={workgroups} />
       <IdentityKeys workgroups={workgroups} />
       <SupervisionAdmin workgroups={workgroups} users={users ?? []} />
       <StaffAdmin

@@ -5,6 +5,8 @@ import type { PendingMessage } from "../shared/client";
 import type { ServerMessage } from "../shared/protocol";
 import { CustomerDetails } from "./CustomerDetails";
 import { SendFailures } from "./SendFailures";
+import { filesOf } from "../shared/attachments";
+import { ConsoleAttachButton, ConsoleUploads, useConsoleUploads } from "./Attachments";
 import { EntryLog } from "./EntryLog";
 import { customerName } from "./format";
 import { useNow } from "./hooks";
@@ -172,6 +174,7 @@ function ChatPanel({
 }: PanelProps) {
   const conv = chat.conversation;
   const id = conv.id;
+  const files = useConsoleUploads(id);
   const ended = isEnded(chat);
   const role = myRole(chat, me);
   const isParticipant = role !== null;
@@ -391,6 +394,7 @@ function ChatPanel({
             {error}
           </p>
         )}
+        {!ended && <ConsoleUploads uploads={files.uploads} error={files.error} />}
         {!ended && gone !== null && takenOver ? (
           <p class="transferred-note" data-testid="taken-over" role="status">
             {gone} took this chat over. It is theirs now; close the tab when you are done.
@@ -416,6 +420,13 @@ function ChatPanel({
             onSubmit={(e) => {
               e.preventDefault();
               submit();
+            }}
+            onDragOver={(e) => e.preventDefault()}
+            onDrop={(e) => {
+              const dropped = filesOf(e.dataTransfer);
+              if (!dropped.length || !canWrite) return;
+              e.preventDefault();
+              files.send(dropped, privateNote);
             }}
           >
             <label for={`message-${id}`} class="sr-only">
@@ -457,6 +468,12 @@ function ChatPanel({
                 notifier.stop();
                 picker.close();
               }}
+              onPaste={(e) => {
+                const pasted = filesOf(e.clipboardData);
+                if (!pasted.length || !canWrite) return;
+                e.preventDefault();
+                files.send(pasted, privateNote);
+              }}
             />
             <div class="composer-actions">
               <label class="private-toggle">
@@ -472,6 +489,9 @@ function ChatPanel({
                 />
                 Private note
               </label>
+              {conv.kind === "customer_chat" && (
+                <ConsoleAttachButton disabled={!canWrite} onFiles={(f) => files.send(f, privateNote)} />
+              )}
               <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
                 Send
               </button>

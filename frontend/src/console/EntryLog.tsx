@@ -1,7 +1,9 @@
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 
+import { attachmentOf } from "../shared/attachments";
 import type { PendingMessage } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
+import { ConsoleAttachment } from "./Attachments";
 import { authorKind, customerName, formatTime, participantName, systemText } from "./format";
 
 interface Props {
@@ -90,7 +92,11 @@ export function EntryLog({ conversation, entries, pending = [], me, label }: Pro
               )}
               <time dateTime={entry.created_at}>{formatTime(entry.created_at)}</time>
             </div>
-            <div class="text">{String(entry.body.text ?? "")}</div>
+            {attachmentOf(entry) ? (
+              <ConsoleAttachment conversationId={conversation.id} attachment={attachmentOf(entry)!} />
+            ) : (
+              <div class="text">{String(entry.body.text ?? "")}</div>
+            )}
           </div>
         );
       })}

@@ -4,8 +4,10 @@
 import { Fragment, type ComponentChildren, type JSX } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 
+import { attachmentOf, filesOf } from "../shared/attachments";
 import { ParleyClient, type KeyValueStore, type PendingMessage } from "../shared/client";
 import type { Conversation, Entry } from "../shared/protocol";
+import { AttachButton, AttachmentView, UploadProgress, useUploads } from "./Attachments";
 import { HelpSearch } from "./HelpSearch";
 import { type Branding, Logo, useBrandColor } from "./Branding";
 import { Byline, usePhotos } from "./Byline";
@@ -525,6 +527,7 @@ function Chat(props: {
   useEffect(() => {
     if (props.embedded) tellHost({ type: "parley:state", chat: chatting, unread });
   }, [props.embedded, chatting, unread]);
+  const files = useUploads(chat.conversationId, chat.visitorToken);
   const photos = usePhotos(
     chat.conversationId,
     chat.visitorToken,
@@ -603,7 +606,7 @@ function Chat(props: {
           initialQuery={state.conversation?.metadata.question ?? ""}
         />
       )}
-      <Log state={state} notice={props.notice} photos={photos} />
+      <Log state={state} notice={props.notice} photos={photos} visitorToken={chat.visitorToken} />
       {state.typing && current !== "ended" && (
         <p class="pw-typing" data-testid="typing" role="status">
           {t("typing", { name: state.typing.name })}
@@ -612,6 +615,12 @@ function Chat(props: {
       {(notice || state.error) && (
         <p class="pw-error" role="alert">
           {notice || state.error}
+        </p>
+      )}
+      <UploadProgress uploads={files.uploads} />
+      {files.error && current !== "ended" && (
+        <p class="pw-error" role="alert" data-testid="upload-error">
+          {files.error}
         </p>
       )}
       {state.stopped ? (
@@ -643,6 +652,7 @@ function Chat(props: {
         <Composer
           client={clientRef}
           conversationId={chat.conversationId}
+          files={files}
           maxChars={state.maxChars}
           onSent={() => dispatch({ type: "clear_error" })}
         />
@@ -677,9 +687,12 @@ export function Log({
   state,
   notice,
   photos = {},
+  visitorToken,
 }: {
   state: Pick<ChatState, "entries" | "pending" | "conversation">;
   notice?: string;
+  /** The visitor's token, to fetch the chat's files (none: attachments show their names). */
+  visitorToken?: string;
   /** The agents' photos (data: URLs) by participant key, for the bylines. */
   photos?: Record<string, string | null>;
 }) {
@@ -703,7 +716,7 @@ export function Log({
       {withBylines(state.entries).map(({ entry, byline }) => (
         <Fragment key={entry.seq}>
           {byline && <Byline name={nameOf(entry.author, state.conversation, state.entries)} photo={photos[entry.author ?? ""]} />}
-          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} />
+          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} visitorToken={visitorToken} />
         </Fragment>
       ))}
       {pending.map((p) => (
@@ -725,8 +738,19 @@ export function withBylines(entries: Entry[]): { entry: Entry; byline: boolean }
   });
 }
 
-function EntryView({ entry, conversation, entries }: { entry: Entry; conversation: Conversation | null; entries: Entry[] }) {
+function EntryView({
+  entry,
+  conversation,
+  entries,
+  visitorToken,
+}: {
+  entry: Entry;
+  conversation: Conversation | null;
+  entries: Entry[];
+  visitorToken?: string;
+}) {
   const author = authorKind(entry);
+  const file = attachmentOf(entry);
   if (author === "system") {
     const text = systemText(entry, conversation, entries);
     if (!text) return null;
@@ -745,7 +769,11 @@ function EntryView({ entry, conversation, entries }: { entry: Entry; conversatio
       data-status="sent"
       title={formatTime(entry.created_at)}
     >
-      {String(entry.body.text ?? "")}
+      {file && conversation && visitorToken ? (
+        <AttachmentView attachment={file} conversationId={conversation.id} visitorToken={visitorToken} />
+      ) : (
+        String(entry.body.text ?? "")
+      )}
     </div>
   );
 }
@@ -788,11 +816,14 @@ function Ended({ state, title, onReset }: { state: ChatState; title: string; onR
 function Composer(props: {
   client: { current: ParleyClient | null };
   conversationId: string;
+  /** The chat's uploads (``useUploads``): paste, drop and the attach button feed them. */
+  files: { send: (files: File[]) => void };
   maxChars: number;
   onSent: () => void;
 }) {
   const [text, setText] = useState("");
   const ref = useRef<HTMLTextAreaElement>(null);
+  const files = props.files;
   const typing = useRef({ active: false, last: 0, timer: 0 as unknown as ReturnType<typeof setTimeout> });
 
   useEffect(() => {
@@ -845,6 +876,13 @@ function Composer(props: {
         e.preventDefault();
         send();
       }}
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => {
+        const dropped = filesOf(e.dataTransfer);
+        if (!dropped.length) return;
+        e.preventDefault();
+        files.send(dropped);
+      }}
     >
       <label for="pw-message" class="pw-sr">
         {t("message")}
@@ -857,6 +895,12 @@ function Composer(props: {
         placeholder={t("type_message")}
         value={text}
         onInput={(e) => onInput(e.currentTarget.value)}
+        onPaste={(e) => {
+          const pasted = filesOf(e.clipboardData);
+          if (!pasted.length) return;
+          e.preventDefault();
+          files.send(pasted);
+        }}
         onKeyDown={(e) => {
           if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
@@ -864,6 +908,7 @@ function Composer(props: {
           }
         }}
       />
+      <AttachButton onFiles={files.send} />
       <button type="submit" class="pw-send">
         {t("send")}
       </button>

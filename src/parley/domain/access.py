@@ -375,6 +375,25 @@ def visible_entry(principal: Principal, entry: Entry) -> Entry:
     return entry if can_see_entry(principal, entry.kind.value) else hidden(entry)
 
 
+#: What anyone gets for a file they may not fetch, and for one that does not exist.
+NO_SUCH_ATTACHMENT = "no such attachment"
+
+
+def require_attachment_reader(principal: Principal, private: bool) -> None:
+    """A chat's file is for whoever reads the chat (``require_read``, checked first: a
+    conversation not theirs is ``NotFound`` like a missing one) and may see the entry that
+    carries it: a private note's file is for staff alone. Anyone else gets the same
+    ``NotFound`` as for a file that does not exist (``domain.attachments``)."""
+    kind = EntryKind.NOTE.value if private else EntryKind.MESSAGE.value
+    if not can_see_entry(principal, kind):
+        raise NotFound(NO_SUCH_ATTACHMENT)
+
+
+def require_attachment_policy_editor(principal: Principal) -> Staff:
+    """A workgroup's attachment policy (size, types, files per chat) is for admins."""
+    return require_role(principal, StaffRole.ADMIN)
+
+
 def require_inviter(principal: Principal, conv: Conversation, allowed: bool) -> Staff:
     """Inviting someone in is for the chat's own agent (present, not an invited helper), while
     the customer chat is active, in a workgroup whose policy (``allowed``) lets agents invite.

@@ -981,3 +981,52 @@ presence_periods = sa.Table(
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Index("ix_presence_periods_user_id_started_at", "user_id", "started_at"),
 )
+
+
+# Attachments (migration 0022, issue 12): a workgroup's policy, and each file sent in a chat.
+
+# A workgroup's attachment policy (``domain.attachments.Policy``); no row: the defaults.
+attachment_policies = sa.Table(
+    "attachment_policies",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("max_bytes", sa.Integer, nullable=False),
+    # The allowed media types, space-separated (empty: none).
+    sa.Column("allowed_types", sa.String(400), nullable=False, server_default=""),
+    sa.Column("max_per_chat", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A file sent in a chat: the entry (``seq``) that carries it, and where its bytes are
+# (``sha256``: the content hash, the blob store's key; the thumbnail's, for an image).
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("author", sa.String(64), nullable=False),
+    # A private note's: staff only.
+    sa.Column("private", sa.Boolean, nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("media_type", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("thumb_sha256", sa.String(64), nullable=True),
+    sa.Column("thumb_media_type", sa.String(32), nullable=True),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_attachments_conversation_id", "conversation_id"),
+    sa.Index("ix_attachments_sha256", "sha256"),
+)

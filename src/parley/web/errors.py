@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.domain import errors
+from parley.domain import attachments, errors
 
 STATUS: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: 401,
@@ -21,6 +21,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.CursorOutOfRange: 400,
     errors.HistoryRemoved: 410,
     errors.RateLimited: 429,
+    attachments.AttachmentTooLarge: 413,
 }
 
 
@@ -68,6 +69,13 @@ def install(app: FastAPI) -> None:
             details = {"ratio": exc.ratio, "minimum": exc.minimum, "against": exc.against}
         elif isinstance(exc, errors.InvalidHiddenField):
             details = {"field": exc.field}
+        elif isinstance(exc, attachments.TypeMismatch):
+            details = {"declared": exc.declared, "detected": exc.detected}
+        elif isinstance(exc, attachments.AttachmentTooLarge):
+            # Answered before the body was read (all of it): the connection is not reused.
+            return error_response(
+                413, exc.code, exc.message, {"max_bytes": exc.max_bytes}, {"Connection": "close"}
+            )
         elif isinstance(exc, errors.RateLimited):
             return error_response(
                 429,

@@ -18,6 +18,11 @@ set any of these headers themselves; whatever they set is replaced.
   directory is versioned by its hash, and it has an ``ETag``: the browser keeps it five minutes,
   then revalidates it (a 304 costs no image). Its errors (401, 404) stay ``no-store``.
 
+- a chat's file (``GET /api/v1/conversations/{id}/attachments/{id}`` and its ``/thumbnail``):
+  ``ATTACHMENT_CSP``, ``default-src 'none'; sandbox``, whatever its type: opened by itself, the
+  file can run nothing, load nothing and is treated as from an opaque origin (its route sends
+  ``Content-Disposition: attachment`` too, and ``nosniff`` keeps browsers to its type).
+
 A ``304 Not Modified`` (a revalidated ``/static`` or ``/demo`` file) gets no CSP and no
 ``X-Frame-Options``: browsers keep those of the stored 200, which had them.
 """
@@ -39,6 +44,9 @@ HSTS = "max-age=31536000"
 #: A staff member's photo (``web.directory_api``): the one ``/api/`` answer a browser may keep.
 STAFF_PHOTO = re.compile(r"/api/v1/staff/[0-9]+/photo")
 PHOTO_CACHE = "private, max-age=300"
+#: A file sent in a chat, or its thumbnail (``web.attachments_api``).
+ATTACHMENT = re.compile(r"/api/v1/conversations/[^/]+/attachments/(?!policy$)[^/]+(/thumbnail)?")
+ATTACHMENT_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
 # Parley's own pages: no inline scripts, no scripts from elsewhere.
 PAGE_CSP = (
@@ -93,7 +101,9 @@ def headers_for(
         headers["Content-Security-Policy"] = PAGE_CSP.format(ancestors=ancestors)
     else:
         headers["X-Frame-Options"] = "DENY"
-        if not html:
+        if ATTACHMENT.fullmatch(path):
+            csp = ATTACHMENT_CSP
+        elif not html:
             csp = OTHER_CSP
         elif path in DOCS_PAGES and settings.api_docs:
             csp = DOCS_CSP

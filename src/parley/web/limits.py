@@ -10,7 +10,8 @@ limits of the public entry points (see ``docs/security.md``, "Limits").
   a byte of its body is read; a body without a length (chunked) is counted as it streams in and
   refused with 413 as soon as it is over. The application never holds more than the limit.
   Two routes take more, ``max_photo_bytes``: the photo upload (``PHOTO_UPLOAD_PATH``) and a
-  workgroup's logo (``LOGO_UPLOAD_PATH``).
+  workgroup's logo (``LOGO_UPLOAD_PATH``); a chat attachment (``ATTACHMENT_UPLOAD_PATH``) takes up
+  to ``max_attachment_bytes``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ BODY_TOO_LARGE = "body_too_large"
 #: staff photo, a workgroup's logo.
 PHOTO_UPLOAD_PATH = "/api/v1/me/photo"
 LOGO_UPLOAD_PATH = re.compile(r"^/api/v1/admin/workgroups/[^/]+/logo$")
+#: A chat attachment's upload: up to ``max_attachment_bytes`` (its chat's policy may say less,
+#: which the route checks before reading: ``web.attachments_api``).
+ATTACHMENT_UPLOAD_PATH = re.compile(r"^/api/v1/conversations/[^/]+/attachments$")
 
 
 def client_ip(scope: Scope) -> str:
@@ -47,7 +51,10 @@ def install(app: FastAPI, settings: Settings, metrics: Metrics | None = None) ->
         max_bytes=settings.max_body_bytes,
         metrics=metrics,
         larger={PHOTO_UPLOAD_PATH: settings.max_photo_bytes},
-        larger_patterns=[(LOGO_UPLOAD_PATH, settings.max_photo_bytes)],
+        larger_patterns=[
+            (LOGO_UPLOAD_PATH, settings.max_photo_bytes),
+            (ATTACHMENT_UPLOAD_PATH, settings.max_attachment_bytes),
+        ],
     )
     proxies = settings.trusted_proxy_list()
     if proxies:

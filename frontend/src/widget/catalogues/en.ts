@@ -101,6 +101,19 @@ export const en = {
   no_connection_us: "Could not reach us. Check your connection and try again.",
   message_sent: "Thank you! Your message was sent.",
   answer_by_email: "We'll answer you by email.",
+  // Attachments
+  attach_file: "Attach a file",
+  uploading: "Sending {name}…",
+  download_file: "Download {name}",
+  file_refused: "{name} was not sent: {reason}",
+  file_too_large: "it is larger than {size}",
+  file_empty: "the file is empty",
+  file_type_not_allowed: "files of this type are not accepted",
+  file_type_mismatch: "the file is not what its type says",
+  file_bad_image: "the image could not be read",
+  file_bad_name: "its name is not allowed",
+  file_too_many: "this chat holds as many files as it can",
+  file_failed: "{message}",
 } as const;
 
 export type Key = keyof typeof en;
