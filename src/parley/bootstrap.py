@@ -35,12 +35,14 @@ from parley.services.invitations import InvitationService
 from parley.services.knowledge import KnowledgeService
 from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
+from parley.services.profiles import ProfileService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
 from parley.services.supervision import SupervisionService
 from parley.services.templates import TemplateService
+from parley.services.transcripts import TranscriptService
 from parley.services.wallboard import WallboardService
 from parley.settings import Settings
 from parley.storage.db import Database
@@ -107,6 +109,9 @@ class Parley:
     supervision: SupervisionService
     #: The wallboards this node pushes to its supervisors' sockets.
     wallboard: WallboardService
+    #: Customer profiles and staff notes; transcripts emailed to customers.
+    profiles: ProfileService
+    transcripts: TranscriptService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -443,4 +448,21 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         supervision=supervision,
         wallboard=wallboard,
+        profiles=ProfileService(
+            db,
+            clock,
+            profiles=stores.profiles,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+            audit=stores.audit,
+        ),
+        transcripts=TranscriptService(
+            db,
+            clock,
+            mailer_for(settings),
+            sender=settings.smtp_from,
+            transcripts=stores.transcripts,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+        ),
     )

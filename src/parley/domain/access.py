@@ -623,3 +623,49 @@ def can_read_public_article(visibility: str, article_workgroup: int, workgroup_i
     workgroup whose widget they use, and nothing else: an internal article, or another
     workgroup's, reads like one that does not exist."""
     return visibility == "public" and article_workgroup == workgroup_id
+
+
+# Customer profiles ---------------------------------------------------------------------------
+
+
+def require_profile_reader(
+    principal: Principal, conv: Conversation, member_of: Collection[int]
+) -> Staff:
+    """Who reads and edits the profile of ``conv``'s customer, staff notes included: staff
+    (not a guest) who may read the chat itself. Never a visitor, whatever their token names:
+    a chat not theirs, a staff conversation, or a visitor asking, all read as a missing
+    conversation (``NotFound``)."""
+    if (
+        not isinstance(principal, Staff)
+        or is_guest(principal)
+        or conv.staff_only
+        or conv.link is None
+        or not can_read(principal, conv, member_of)
+    ):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return principal
+
+
+def can_list_in_profile(
+    principal: Principal, conv: Conversation, other: Conversation, member_of: Collection[int]
+) -> bool:
+    """``other`` is listed among the conversations of ``conv``'s customer: the same trustworthy
+    link (``domain.identity``: never a typed email) and the principal may read it anyway."""
+    return (
+        conv.link is not None and other.link == conv.link and can_read(principal, other, member_of)
+    )
+
+
+def can_delete_customer_note(principal: Staff, author_id: int | None) -> bool:
+    """A note about a customer goes with its author, or a supervisor or an admin."""
+    return principal.user_id == author_id or _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]
+
+
+def require_transcript_requester(principal: Principal, conv: Conversation) -> Visitor:
+    """Only the chat's own customer asks for its transcript by email (``domain.transcripts``);
+    staff cannot send a chat to an address of their choosing this way."""
+    if not isinstance(principal, Visitor):
+        raise Forbidden("only the customer asks for their transcript by email")
+    if principal.conversation_id != conv.id or conv.staff_only:
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return principal

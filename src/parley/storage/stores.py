@@ -18,12 +18,14 @@ from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.knowledge import KnowledgeStore
+from parley.storage.profiles import ProfileStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.sealing import Sealer
 from parley.storage.staff import StaffStore
 from parley.storage.supervision import SupervisionStore
 from parley.storage.templates import TemplateStore
+from parley.storage.transcripts import TranscriptStore
 from parley.storage.workgroups import WorkgroupStore
 
 
@@ -47,6 +49,8 @@ class Stores:
     canned: CannedStore
     knowledge: KnowledgeStore
     branding: BrandingStore
+    profiles: ProfileStore
+    transcripts: TranscriptStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -71,4 +75,6 @@ class Stores:
             canned=CannedStore(),
             knowledge=KnowledgeStore(),
             branding=BrandingStore(),
+            profiles=ProfileStore(),
+            transcripts=TranscriptStore(),
         )

@@ -23,6 +23,7 @@ from parley.web import (
     archive_api,
     branding_api,
     collab_api,
+    customers_api,
     directory_api,
     errors,
     help_pages,
@@ -145,6 +146,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         branding_api.router(),
         directory_api.templates_router(),
         workspace_api.router(),
+        customers_api.router(),
         accounts_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only
