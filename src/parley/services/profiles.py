@@ -39,7 +39,7 @@ class ProfileView:
     profile: Profile
     #: What the company's site signed (the newest identity token of this customer), if any.
     verified: Customer | None
-    #: What the company's page sent with the newest chat (hidden fields).
+    #: What the company's page sent with the newest chat that sent any (hidden fields).
     fields: dict[str, str]
     #: What the visitor typed into the newest chat's form: shown, never a key.
     typed_name: str
@@ -89,7 +89,7 @@ class ProfileService:
         shown = [c for c in linked if access.can_list_in_profile(staff, conv, c, mine)]
         newest = shown[0] if shown else conv
         verified = next((c.customer for c in shown if c.customer is not None), conv.customer)
-        fields = newest.metadata.get("fields") or {}
+        fields = next((c.metadata["fields"] for c in shown if c.metadata.get("fields")), {})
         return ProfileView(
             profile=found or Profile(link=conv.link),
             verified=verified,
