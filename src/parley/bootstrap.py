@@ -43,6 +43,7 @@ from parley.services.snapshot import Snapshots
 from parley.services.supervision import SupervisionService
 from parley.services.templates import TemplateService
 from parley.services.transcripts import TranscriptService
+from parley.services.visitor_presence import VisitorPresenceService
 from parley.services.wallboard import WallboardService
 from parley.settings import Settings
 from parley.storage.db import Database
@@ -112,6 +113,8 @@ class Parley:
     #: Customer profiles and staff notes; transcripts emailed to customers.
     profiles: ProfileService
     transcripts: TranscriptService
+    #: Whether each chat's customer is still there (their sockets), and ending abandoned chats.
+    visitor_presence: VisitorPresenceService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -121,6 +124,7 @@ class Parley:
         await self.writes.start()
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
+        await self.visitor_presence.forget_node()
         await self.auth.start()
         await self.identity.start()
         # Exports a previous process left running are failed, not left running forever.
@@ -149,6 +153,8 @@ class Parley:
         await self.writes.stop()
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
+        with contextlib.suppress(Exception):
+            await self.visitor_presence.forget_node()
         await self.bus.close()
         await self.limiter.close()
         await self.db.dispose()
@@ -280,6 +286,19 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         invitations=stores.invitations,
     )
     maintenance.sweeps.append(invitations.sweep)
+    # Customers who left: the agents told, the chat ended after the workgroup's idle time.
+    visitor_presence = VisitorPresenceService(
+        db,
+        bus,
+        clock,
+        chat,
+        node_id=node_id,
+        grace=timedelta(seconds=settings.visitor_grace_secs),
+        stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
+        visitors=stores.visitors,
+        conversations=stores.conversations,
+    )
+    maintenance.sweeps.append(visitor_presence.sweep)
     archive = ArchiveService(
         db,
         clock,
@@ -465,4 +484,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             workgroups=stores.workgroups,
             conversations=stores.conversations,
         ),
+        visitor_presence=visitor_presence,
     )

@@ -362,10 +362,16 @@ def can_override(principal: Principal) -> bool:
 # Invitations and private notes ----------------------------------------------------------------
 
 
+#: What a visitor is sent only as a placeholder: private notes and whispers, and the lines that
+#: tell the agents the customer left or came back.
+STAFF_ONLY_KINDS = frozenset({EntryKind.NOTE.value, EntryKind.AWAY.value, EntryKind.BACK.value})
+
+
 def can_see_entry(principal: Principal, kind: str) -> bool:
     """Private notes are for staff: a visitor never sees one (they get a placeholder). A
-    supervisor's whisper to the agents is a note too (``conversation.post_whisper``)."""
-    return isinstance(principal, Staff) or kind != EntryKind.NOTE.value
+    supervisor's whisper to the agents is a note too (``conversation.post_whisper``); so are
+    the ``away`` and ``back`` lines about the customer's sockets."""
+    return isinstance(principal, Staff) or kind not in STAFF_ONLY_KINDS
 
 
 def visible_entry(principal: Principal, entry: Entry) -> Entry:

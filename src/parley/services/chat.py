@@ -494,16 +494,23 @@ class ChatService:
         return conv
 
     async def end(
-        self, principal: Principal, conversation_id: str, outcome: Outcome | None = None
+        self,
+        principal: Principal,
+        conversation_id: str,
+        outcome: Outcome | None = None,
+        *,
+        reason: str = "ended",
     ) -> None:
         """End a chat; a visitor ending it while still queued cancels the request, and ending
-        it calls off a transfer under way. Staff may record the chat's ``outcome``."""
+        it calls off a transfer under way. Staff may record the chat's ``outcome``. Another
+        ``reason`` than ``ended`` (``customer_left``: ``services.visitor_presence``) is the
+        system's doing: the ``ended`` entry has no author."""
         if outcome is not None and not isinstance(principal, Staff):
             raise Forbidden("only staff record a chat's outcome")
         now = self._clock.now()
         for attempt in (1, 2):
             try:
-                notes = await self._end(principal, conversation_id, outcome, now)
+                notes = await self._end(principal, conversation_id, outcome, now, reason)
             except _Relock:
                 # A transfer started between our look and our lock: again, with its lock.
                 if attempt == 2:
@@ -513,7 +520,12 @@ class ChatService:
         await self._bus.publish(notes)
 
     async def _end(
-        self, principal: Principal, conversation_id: str, outcome: Outcome | None, now: datetime
+        self,
+        principal: Principal,
+        conversation_id: str,
+        outcome: Outcome | None,
+        now: datetime,
+        reason: str = "ended",
     ) -> list[Notification]:
         notes: list[Notification] = []
         async with self._db.write() as tx:
@@ -541,7 +553,8 @@ class ChatService:
                     await self._conversations.set_outcome(tx, conv.id, outcome)
                 conv = await self._conversation(tx, principal, conversation_id, lock=True)
                 agents = conv.agent_ids()
-                conv, entries = conv_policy.end(conv, principal.key, "ended", now)
+                by = principal.key if reason == "ended" else None
+                conv, entries = conv_policy.end(conv, by, reason, now)
                 await self._conversations.save_conversation(tx, conv)
                 await self._conversations.insert_entries(tx, conv.id, entries)
                 notes.append(

@@ -11,6 +11,7 @@ that the reader may read anyway (``access.can_list_in_profile``). Every edit is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from parley.clock import Clock
 from parley.domain import access
@@ -89,7 +90,9 @@ class ProfileService:
         shown = [c for c in linked if access.can_list_in_profile(staff, conv, c, mine)]
         newest = shown[0] if shown else conv
         verified = next((c.customer for c in shown if c.customer is not None), conv.customer)
-        fields = next((c.metadata["fields"] for c in shown if c.metadata.get("fields")), {})
+        fields: dict[str, Any] = next(
+            (c.metadata["fields"] for c in shown if c.metadata.get("fields")), {}
+        )
         return ProfileView(
             profile=found or Profile(link=conv.link),
             verified=verified,

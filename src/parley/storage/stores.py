@@ -26,6 +26,7 @@ from parley.storage.staff import StaffStore
 from parley.storage.supervision import SupervisionStore
 from parley.storage.templates import TemplateStore
 from parley.storage.transcripts import TranscriptStore
+from parley.storage.visitors import VisitorStore
 from parley.storage.workgroups import WorkgroupStore
 
 
@@ -51,6 +52,7 @@ class Stores:
     branding: BrandingStore
     profiles: ProfileStore
     transcripts: TranscriptStore
+    visitors: VisitorStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -77,4 +79,5 @@ class Stores:
             branding=BrandingStore(),
             profiles=ProfileStore(),
             transcripts=TranscriptStore(),
+            visitors=VisitorStore(),
         )
