@@ -4,6 +4,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { PendingMessage } from "../shared/client";
 import type { ServerMessage } from "../shared/protocol";
 import { CustomerDetails } from "./CustomerDetails";
+import { CustomerProfile } from "./CustomerProfile";
 import { SendFailures } from "./SendFailures";
 import { EntryLog } from "./EntryLog";
 import { customerName } from "./format";
@@ -479,6 +480,7 @@ function ChatPanel({
         {canWrite && conv.kind === "customer_chat" && (
           <ArticleSuggestions conversationId={id} entries={chat.entries} onInsert={insertAtCaret} />
         )}
+        {conv.kind === "customer_chat" && <CustomerProfile conversation={conv} myUserId={state.userId} />}
         <EarlierConversations conversation={conv} me={me} />
       </CustomerDetails>
     </div>

@@ -12,7 +12,9 @@ export interface Entry {
   seq: number;
   /** `note`: a private note, only staff see it. `hidden`: what a visitor gets in a note's place
    * (same seq, empty body, no author): skip it, but keep its seq for the cursor. */
-  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic";
+  /** `away` and `back` (staff only): the customer left (every socket closed beyond the grace
+   * time; body `ends_in_secs`) or came back. */
+  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic" | "away" | "back";
   author: string | null;
   body: { text?: string; name?: string; role?: string; reason?: string; [key: string]: unknown };
   client_id: string | null;

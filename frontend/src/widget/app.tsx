@@ -12,6 +12,7 @@ import { Byline, usePhotos } from "./Byline";
 import { cleanFields } from "./fields";
 import { type Key, t } from "./i18n";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
+import { TranscriptEmail } from "./TranscriptEmail";
 import { tellHost, usePanelVisible } from "./panel";
 import { isAgentMessage, lastSeq, loadSeen, seenKey, unreadCount } from "./unread";
 import {
@@ -623,6 +624,13 @@ function Chat(props: {
       ) : current === "ended" ? (
         <Fragment>
           <Ended state={state} title={props.title} onReset={props.onReset} />
+          {state.ended !== "expired" && state.ended !== "cancelled" && (
+            <TranscriptEmail
+              conversationId={chat.conversationId}
+              visitorToken={chat.visitorToken}
+              email={state.conversation?.metadata.email ?? ""}
+            />
+          )}
           {state.ended === "expired" && (
             // The wait timed out: offer to leave a message, with what the visitor already gave.
             <LeaveMessage

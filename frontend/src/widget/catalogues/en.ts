@@ -70,6 +70,12 @@ export const en = {
   transcript_title_of: "{title}: chat transcript",
   transcript_started: "Started: {time}",
   transcript_file: "chat-transcript",
+  transcript_email_label: "Email me the transcript",
+  transcript_email_send: "Send",
+  transcript_email_sending: "Sending…",
+  transcript_email_sent: "The transcript is on its way to {email}.",
+  transcript_email_failed: "The transcript could not be sent. Please try again later.",
+  transcript_email_limited: "The transcript was sent too often. Please try again later.",
   // Leave a message
   closed_now: "We're closed right now.",
   closed_back: "We're closed right now, back {when}.",
