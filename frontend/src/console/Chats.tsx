@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import type { PendingMessage } from "../shared/client";
 import type { ServerMessage } from "../shared/protocol";
+import { ChatList } from "./ChatList";
 import { CustomerDetails } from "./CustomerDetails";
 import { CustomerProfile } from "./CustomerProfile";
 import { SendFailures } from "./SendFailures";
@@ -57,9 +58,35 @@ interface Props {
   actions: ChatActions;
   workgroupName: (id: number | null) => string | undefined;
   backchannel?: BackchannelSlot;
+  /** An offer is on screen: the empty screen points at it instead of at the presence. */
+  offerShowing?: boolean;
+  /** The agent's own presence, for the empty screen's advice. */
+  presence?: string | null;
 }
 
-export function Chats({ state, actions, workgroupName, backchannel }: Props) {
+/** What the screen without chats says: never "set your presence" while an offer is showing. */
+export function emptyAdvice(offerShowing: boolean, presence: string | null | undefined): string {
+  if (offerShowing) return "A chat is offered to you above: accept it to open it here.";
+  if (presence === "available") return "You are available: new chats are offered above. Accepted chats open here as tabs.";
+  return "Set your presence to Available to receive offers. Accepted chats open here as tabs.";
+}
+
+/** Put the keyboard in the selected chat's reply box (with `prefix` typed, "/" opens the
+ * canned search), once it is rendered. */
+export function focusReplyBox(prefix = ""): void {
+  requestAnimationFrame(() => {
+    const box = document.querySelector<HTMLTextAreaElement>('.chat-panel textarea[id^="message-"]');
+    if (!box || box.disabled) return;
+    box.focus();
+    if (prefix && !box.value.startsWith(prefix)) {
+      box.value = prefix + box.value;
+      box.setSelectionRange(prefix.length, prefix.length);
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
+}
+
+export function Chats({ state, actions, workgroupName, backchannel, offerShowing = false, presence }: Props) {
   const drafts = useRef(new Map<string, string>());
   const tabs = useRef(new Map<string, HTMLButtonElement>());
   const { order, selected } = state;
@@ -119,6 +146,8 @@ export function Chats({ state, actions, workgroupName, backchannel }: Props) {
           );
         })}
       </div>
+      <div class="chats-body">
+      <ChatList state={state} onSelect={(id) => actions.select(id)} />
       {chat && selected ? (
         <ChatPanel
           key={selected}
@@ -136,11 +165,12 @@ export function Chats({ state, actions, workgroupName, backchannel }: Props) {
       ) : (
         <div class="empty-state">
           <p>No open chats.</p>
-          <p class="muted">
-            Set your presence to Available to receive offers. Accepted chats open here as tabs.
+          <p class="muted" data-testid="empty-advice">
+            {emptyAdvice(offerShowing, presence)}
           </p>
         </div>
       )}
+      </div>
     </section>
   );
 }
@@ -218,6 +248,11 @@ function ChatPanel({
     const glue = before && !/\s$/.test(before) ? " " : "";
     insertText(at, at, glue + inserted);
   };
+  useEffect(() => {
+    // Just accepted (the offer's button is gone, the focus with it): straight to the reply box.
+    const active = document.activeElement;
+    if (canWrite && (active === null || active === document.body)) box.current?.focus();
+  }, []);
   const side = backchannel?.render(id) ?? null;
   const now = useNow(1000, chat.typing !== null);
   const notifier = useMemo(() => new TypingNotifier((active) => actions.typing(id, active)), [id]);
@@ -225,6 +260,17 @@ function ChatPanel({
   useEffect(() => {
     if (ended) notifier.stop();
   }, [ended]);
+
+  // A helper who becomes the chat's owner (the agent left, a take-over): a private note they
+  // were writing must not go to the customer by mistake, so the note box is cleared.
+  const previousRole = useRef(role);
+  useEffect(() => {
+    if (previousRole.current === "helper" && role === "agent" && privateNote) {
+      setPrivateNote(false);
+      update("");
+    }
+    previousRole.current = role;
+  }, [role]);
 
   const update = (value: string) => {
     setText(value);

@@ -65,7 +65,9 @@ const input = (el: HTMLInputElement | HTMLTextAreaElement, value: string) =>
     el.dispatchEvent(new Event("input", { bubbles: true }));
   });
 const submit = (form: HTMLFormElement) =>
-  act(() => form.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true })));
+  act(() => {
+    form.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+  });
 const button = (text: string) => [...root.querySelectorAll("button")].find((b) => b.textContent === text)!;
 
 describe("CustomerProfile", () => {

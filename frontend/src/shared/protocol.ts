@@ -27,6 +27,8 @@ export interface ChatMetadata {
   question?: string;
   page?: string;
   extra?: Record<string, string>;
+  /** The extra fields' labels as the form showed them (chats since labels were kept). */
+  extra_labels?: Record<string, string>;
   /** Hidden fields the company's page passed (not verified), absent when none. */
   fields?: Record<string, string>;
   /** The page that brought the visitor to `page`, absent when unknown. */

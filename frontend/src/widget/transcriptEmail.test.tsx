@@ -38,7 +38,9 @@ describe("TranscriptEmail", () => {
       input.value = value;
       input.dispatchEvent(new Event("input", { bubbles: true }));
     });
-    act(() => root.querySelector("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true })));
+    act(() => {
+      root.querySelector("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    });
     await flush();
   };
 

@@ -235,11 +235,17 @@ class ChatService:
             identity_policy.require_identity(wg.identity, customer)
             check_answers(wg.form_fields, form.extra)
             await _require_accepting(tx, self._workgroups, self._agents, wg, now)
+            metadata = form.metadata()
+            if form.extra:
+                # The labels the form showed, as they were then: staff read labels, not keys.
+                metadata["extra_labels"] = {
+                    f.name: f.label for f in wg.form_fields if f.name in form.extra
+                }
             conv, entries = conv_policy.open_customer_chat(
                 conversation_id,
                 wg.id,
                 form.name,
-                form.metadata(),
+                metadata,
                 now,
                 customer=customer,
                 visitor_id=browser,
