@@ -912,7 +912,7 @@ function PresenceControls({
     <div class="presence">
       <span class={`dot dot-${current}`} aria-hidden="true" />
       <label for="presence-select" class="presence-label">
-        Your presence
+        Presence
       </label>
       <select
         id="presence-select"
