@@ -307,6 +307,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         audit=stores.audit,
         node_id=node_id,
         export_keep=timedelta(days=settings.archive_export_keep_days),
+        profiles=stores.profiles,
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)

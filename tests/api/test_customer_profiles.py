@@ -12,6 +12,7 @@ from tests.support import World
 
 from parley.domain import profiles as policy
 from parley.domain.access import StaffRole
+from parley.domain.identity import Link
 from parley.storage.audit import AuditQuery
 
 
@@ -194,3 +195,26 @@ async def test_edits_are_audited(world: World) -> None:
     updated = next(r for r in rows if r.action == "customer.updated")
     assert updated.actor == f"staff:{world.user_ids['alice']}"
     assert updated.details == {"company": "Acme", "tags": ["vip"]}
+
+
+async def test_the_customers_data_export_and_deletion_include_the_profile(world: World) -> None:
+    await world.add_staff("alice", workgroups=["sales"])
+    await world.add_staff("root", StaffRole.ADMIN)
+    key = await new_key(world)
+    async with world.agent("alice") as alice:
+        cid = await taken(world, alice, identity=sign(world, key, "cust-9"))
+        await end(world, "alice", cid)
+    await note(world, "alice", cid, "wants invoices by post")
+    await patch(world, "alice", cid, company="Acme")
+    async with world.staff_http("root") as http:
+        r = await http.post("/api/v1/archive/customers/export", json={"sub": "cust-9"})
+        assert r.status_code == 200, r.text
+        exported = r.json()["profile"]
+        assert exported["company"] == "Acme"
+        assert [n["text"] for n in exported["notes"]] == ["wants invoices by post"]
+        r = await http.post("/api/v1/archive/customers/delete", json={"sub": "cust-9"})
+        assert r.status_code == 200, r.text
+        r = await http.post("/api/v1/archive/customers/export", json={"sub": "cust-9"})
+        assert r.json()["profile"] is None
+    async with world.parley.db.read() as tx:
+        assert await world.parley.stores.profiles.profile(tx, Link("sub", "cust-9")) is None

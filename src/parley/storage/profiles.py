@@ -104,3 +104,11 @@ class ProfileStore:
                 customer_notes.c.id == note_id, customer_notes.c.profile_id == profile_id
             )
         )
+
+    async def delete(self, tx: Tx, link: Link) -> bool:
+        """Delete the profile of ``link``'s customer with its notes; whether there was one."""
+        p = customer_profiles.c
+        done = await tx.conn.execute(
+            sa.delete(customer_profiles).where(p.link_kind == link.kind, p.link_value == link.value)
+        )
+        return bool(done.rowcount)
