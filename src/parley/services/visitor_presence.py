@@ -69,8 +69,8 @@ class VisitorPresenceService:
         notes: list[Notification] = []
         async with self._db.write() as tx:
             cid = visitor.conversation_id
+            state = await self._visitors.presence(tx, cid, lock=True)
             await self._visitors.add_connection(tx, connection_id, cid, self._node_id, now)
-            state = await self._visitors.presence(tx, cid)
             if state == policy.THERE:
                 return
             there, back = policy.connected(state)
@@ -82,12 +82,14 @@ class VisitorPresenceService:
     async def disconnected(self, visitor: Visitor, connection_id: str) -> None:
         now = self._clock.now()
         async with self._db.write() as tx:
+            # The row first: two tabs closing on two nodes at once count one after the other.
+            await self._visitors.presence(tx, visitor.conversation_id, lock=True)
             await self._visitors.remove_connection(tx, connection_id)
             await self._recount(tx, visitor.conversation_id, now)
 
     async def _recount(self, tx: Tx, conversation_id: str, now: datetime) -> None:
+        state = await self._visitors.presence(tx, conversation_id, lock=True)
         live = await self._visitors.live_connections(tx, conversation_id, now - self._stale_after)
-        state = await self._visitors.presence(tx, conversation_id)
         after = policy.disconnected(state, live, now)
         if after != state:
             await self._visitors.save_presence(tx, conversation_id, after)
@@ -118,14 +120,19 @@ class VisitorPresenceService:
             await self._visitors.touch(tx, self._node_id, now)
             for cid in await self._visitors.drop_stale(tx, now - self._stale_after):
                 await self._recount(tx, cid, now)
+        # A transaction of its own, which locks rows in one order only (the oldest gone first):
+        # two nodes sweeping at once wait for each other rather than deadlock.
+        async with self._db.write() as tx:
             for w in await self._visitors.watched(tx, SWEEP_BATCH):
                 idle = timedelta(seconds=w.customer_idle_secs)
-                what, next_at = policy.due(w.state, w.status, now, self.grace, idle)
+                # Again under the row's lock: another node's sweep may have just announced it.
+                state = await self._visitors.presence(tx, w.conversation_id, lock=True)
+                what, next_at = policy.due(state, w.status, now, self.grace, idle)
                 if what is Due.ANNOUNCE:
                     await self._visitors.save_presence(
                         tx,
                         w.conversation_id,
-                        policy.VisitorPresence(gone_at=w.state.gone_at, left_at=now),
+                        policy.VisitorPresence(gone_at=state.gone_at, left_at=now),
                     )
                     notes += await self._line(
                         tx, w.conversation_id, now, back=False, ends_in=w.customer_idle_secs

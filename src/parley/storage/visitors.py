@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.domain.conversation import Status
 from parley.domain.visitor_presence import VisitorPresence
@@ -74,10 +75,22 @@ class VisitorStore:
         await tx.conn.execute(sa.delete(visitor_connections).where(c.node_id == node_id))
         return sorted(str(r.conversation_id) for r in rows)
 
-    async def presence(self, tx: Tx, conversation_id: str) -> VisitorPresence:
-        row = await tx.one(
-            sa.select(visitor_presence).where(visitor_presence.c.conversation_id == conversation_id)
+    async def presence(
+        self, tx: Tx, conversation_id: str, *, lock: bool = False
+    ) -> VisitorPresence:
+        """The chat's row, made first if there is none (an insert that ignores a conflict:
+        two nodes recording the first socket make one row), locked with ``lock``. Every path
+        locks this row before the conversation's."""
+        insert = postgresql.insert if tx.postgres else sqlite.insert
+        await tx.conn.execute(
+            insert(visitor_presence)
+            .values(conversation_id=conversation_id, gone_at=None, left_at=None)
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
         )
+        stmt = sa.select(visitor_presence).where(
+            visitor_presence.c.conversation_id == conversation_id
+        )
+        row = await tx.one(tx.locked(stmt) if lock else stmt)
         return (
             VisitorPresence()
             if row is None
@@ -85,18 +98,13 @@ class VisitorStore:
         )
 
     async def save_presence(self, tx: Tx, conversation_id: str, state: VisitorPresence) -> None:
+        """Save the row ``presence`` made (and locked)."""
         p = visitor_presence.c
-        done = await tx.conn.execute(
+        await tx.conn.execute(
             sa.update(visitor_presence)
             .where(p.conversation_id == conversation_id)
             .values(gone_at=state.gone_at, left_at=state.left_at)
         )
-        if done.rowcount == 0:
-            await tx.conn.execute(
-                sa.insert(visitor_presence).values(
-                    conversation_id=conversation_id, gone_at=state.gone_at, left_at=state.left_at
-                )
-            )
 
     async def watched(self, tx: Tx, limit: int) -> list[Watched]:
         """Chats whose customer is gone, oldest first; ended ones are forgotten here."""
