@@ -110,7 +110,8 @@ async def test_a_customer_leaving_is_shown_and_the_slot_freed(
     await expect(chat_log(alice)).to_contain_text(
         "Dana left (closed the page or lost the connection)"
     )
-    await expect(alice.get_by_test_id("customer-left")).to_be_visible()
+    await expect(alice.get_by_test_id("customer-left")).to_be_visible()  # in the chat list
+    await expect(alice.get_by_test_id("customer-gone")).to_have_text("Customer left")
     demo.clock.advance(IDLE_SECS)
     await expect(chat_log(alice)).to_contain_text("Chat ended: the customer left")
     # The slot is free: Yan is offered to alice at once.

@@ -8,7 +8,7 @@ import { CustomerDetails } from "./CustomerDetails";
 import { CustomerProfile } from "./CustomerProfile";
 import { SendFailures } from "./SendFailures";
 import { EntryLog } from "./EntryLog";
-import { customerName } from "./format";
+import { customerGone, customerName } from "./format";
 import { useNow } from "./hooks";
 import { EarlierConversations } from "./EarlierChats";
 import { EndChatControls } from "./EndChat";
@@ -332,6 +332,11 @@ function ChatPanel({
           <h3>
             {name}
             {ended && <span class="tag ended-tag">Ended</span>}
+            {!ended && customerGone(chat.entries) && (
+              <span class="tag" data-testid="customer-gone" role="status">
+                Customer left
+              </span>
+            )}
           </h3>
           {!ended && watchers.length > 0 && (
             <span class="watching" data-testid="watching" role="status">
