@@ -36,12 +36,15 @@ from parley.services.invitations import InvitationService
 from parley.services.knowledge import KnowledgeService
 from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rule, Rules
 from parley.services.presence import PresenceService
+from parley.services.profiles import ProfileService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
 from parley.services.supervision import SupervisionService
 from parley.services.templates import TemplateService
+from parley.services.transcripts import TranscriptService
+from parley.services.visitor_presence import VisitorPresenceService
 from parley.services.wallboard import WallboardService
 from parley.services.wrapup import WrapUpService
 from parley.settings import Settings
@@ -115,6 +118,11 @@ class Parley:
     wallboard: WallboardService
     #: After the fact: ratings, outcomes at wrap-up, tags.
     wrapup: WrapUpService
+    #: Customer profiles and staff notes; transcripts emailed to customers.
+    profiles: ProfileService
+    transcripts: TranscriptService
+    #: Whether each chat's customer is still there (their sockets), and ending abandoned chats.
+    visitor_presence: VisitorPresenceService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -124,6 +132,7 @@ class Parley:
         await self.writes.start()
         # Rows a previous process with this node id left behind (it crashed) are not ours.
         await self.presence.forget_node()
+        await self.visitor_presence.forget_node()
         await self.auth.start()
         await self.identity.start()
         # Exports a previous process left running are failed, not left running forever.
@@ -152,6 +161,8 @@ class Parley:
         await self.writes.stop()
         with contextlib.suppress(Exception):
             await self.presence.forget_node()
+        with contextlib.suppress(Exception):
+            await self.visitor_presence.forget_node()
         await self.bus.close()
         await self.limiter.close()
         await self.db.dispose()
@@ -283,6 +294,19 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         invitations=stores.invitations,
     )
     maintenance.sweeps.append(invitations.sweep)
+    # Customers who left: the agents told, the chat ended after the workgroup's idle time.
+    visitor_presence = VisitorPresenceService(
+        db,
+        bus,
+        clock,
+        chat,
+        node_id=node_id,
+        grace=timedelta(seconds=settings.visitor_grace_secs),
+        stale_after=timedelta(seconds=3 * settings.heartbeat_secs),
+        visitors=stores.visitors,
+        conversations=stores.conversations,
+    )
+    maintenance.sweeps.append(visitor_presence.sweep)
     archive = ArchiveService(
         db,
         clock,
@@ -292,6 +316,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         workgroups=stores.workgroups,
         node_id=node_id,
         export_keep=timedelta(days=settings.archive_export_keep_days),
+        profiles=stores.profiles,
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)
@@ -476,4 +501,22 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             audit=stores.audit,
         ),
         attachments=attachments,
+        profiles=ProfileService(
+            db,
+            clock,
+            profiles=stores.profiles,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+            audit=stores.audit,
+        ),
+        transcripts=TranscriptService(
+            db,
+            clock,
+            mailer_for(settings),
+            sender=settings.smtp_from,
+            transcripts=stores.transcripts,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+        ),
+        visitor_presence=visitor_presence,
     )

@@ -22,7 +22,10 @@ Reply-To is the visitor, so an agent's "Reply" goes straight to them.
 
 from __future__ import annotations
 
+import html
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
@@ -170,3 +173,82 @@ def _verified(mail: EmailMessage) -> EmailMessage:
     if any(has_control(str(read[k])) for k in read):
         raise MailError("a header of the mail holds a control character; not sent")
     return mail
+
+
+# A chat's transcript, mailed to the customer who asked for it -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    """One public message of a transcript: who wrote it (a display name), when, the text."""
+
+    author: str
+    at: datetime
+    text: str
+
+
+def compose_transcript(
+    *,
+    to: str,
+    sender: str,
+    workgroup_name: str,
+    conversation_id: str,
+    started_at: datetime,
+    question: str,
+    lines: list[TranscriptLine],
+    now: datetime,
+) -> EmailMessage:
+    """The transcript mail (plain text and HTML): the opening question and the public messages
+    the caller chose (never a private note: ``services.transcripts`` keeps messages only).
+    Every name is one printable line (``one_line``); every message line after the first is
+    indented in the plain text, so a message cannot pass for another line of the transcript;
+    the HTML escapes everything. ``MailError`` when the address cannot be a header."""
+    workgroup = one_line(workgroup_name, 128)
+    mail = EmailMessage(policy=policy.SMTP)
+    try:
+        mail["From"] = Address(workgroup or "Parley", addr_spec=sender)
+        mail["To"] = Address(addr_spec=one_line(to, 254))
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise MailError(f"the address is not usable: {exc}") from exc
+    mail["Subject"] = f"Your chat with {workgroup}" if workgroup else "Your chat"
+    mail["Date"] = format_datetime(now)
+    domain = sender.rpartition("@")[2] or "parley.invalid"
+    mail["Message-ID"] = make_msgid(f"transcript-{conversation_id}", domain=domain)
+    stamp = "%Y-%m-%d %H:%M UTC"
+    plain = [
+        f"The transcript of your chat with {workgroup or 'us'}, started {started_at:{stamp}}.",
+        "",
+        "Your question:",
+        *_indented(question or "(none)"),
+        "",
+    ]
+    rows: list[str] = []
+    for line in lines:
+        who = one_line(line.author, 128) or "?"
+        plain.append(f"[{line.at:%H:%M}] {who}:")
+        plain += _indented(line.text)
+        rows.append(
+            '<tr><td style="color:#555;white-space:nowrap;vertical-align:top">'
+            f'{line.at:%H:%M}</td><th style="text-align:left;vertical-align:top">'
+            f'{html.escape(who)}</th><td style="white-space:pre-wrap">'
+            f"{html.escape(line.text)}</td></tr>"
+        )
+    if not lines:
+        plain.append("(no messages)")
+    mail.set_content("\n".join(plain))
+    title = html.escape(f"Your chat with {workgroup}" if workgroup else "Your chat")
+    body = (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+        f'<body><h1 style="font-size:1.2em">{title}</h1>'
+        f"<p>Started {started_at:{stamp}}.</p>"
+        '<h2 style="font-size:1em">Your question</h2>'
+        f'<p style="white-space:pre-wrap">{html.escape(question or "(none)")}</p>'
+        f"<table>{''.join(rows) or '<tr><td>(no messages)</td></tr>'}</table>"
+        "</body></html>"
+    )
+    mail.add_alternative(body, subtype="html")
+    return _verified(mail)
+
+
+def _indented(text: str) -> list[str]:
+    return ["    " + part for part in text.splitlines() or [""]]

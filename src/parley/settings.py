@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     presence_grace_secs: float = Field(
         60, gt=0, description="How long an agent with no connection stays in their presence."
     )
+    visitor_grace_secs: float = Field(
+        30,
+        gt=0,
+        le=3600,
+        description="How long a customer's chat goes without any socket of theirs (the tab "
+        "closed, the network gone) before the agents are told the customer left.",
+    )
     idle_away_secs: float = Field(
         300,
         ge=0,

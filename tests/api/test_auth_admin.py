@@ -340,6 +340,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "max_transfers": 3,
             "invitations": True,
             "identity": "optional",
+            "customer_idle_secs": 300,
         }
         r = await http.post("/api/v1/admin/workgroups", json={"slug": "support", "name": "Again"})
         assert r.status_code == 409, r.text
@@ -405,6 +406,7 @@ async def test_admin_manages_workgroups(world: World) -> None:
             "max_transfers": 3,
             "invitations": True,
             "identity": "optional",
+            "customer_idle_secs": 300,
         }
         listed = {w["slug"]: w for w in (await http.get("/api/v1/admin/workgroups")).json()}
         assert listed["support"] == r.json()

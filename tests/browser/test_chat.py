@@ -182,7 +182,7 @@ async def test_agent_network_drop_loses_and_doubles_nothing(
     await alice.context.set_offline(True)
     assert demo.drop_connections(staff="alice") >= 1
     await expect(alice.get_by_test_id("connection-status")).to_contain_text(
-        "Offline, reconnecting…"
+        "Connection lost, reconnecting…"
     )
 
     await send(alice, "Typed while my Wi-Fi was down")

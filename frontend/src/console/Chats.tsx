@@ -3,12 +3,14 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import type { PendingMessage } from "../shared/client";
 import type { ServerMessage } from "../shared/protocol";
+import { ChatList } from "./ChatList";
 import { CustomerDetails } from "./CustomerDetails";
+import { CustomerProfile } from "./CustomerProfile";
 import { SendFailures } from "./SendFailures";
 import { filesOf } from "../shared/attachments";
 import { ConsoleAttachButton, ConsoleUploads, useConsoleUploads } from "./Attachments";
 import { EntryLog } from "./EntryLog";
-import { customerName } from "./format";
+import { customerGone, customerName } from "./format";
 import { useNow } from "./hooks";
 import { EarlierConversations } from "./EarlierChats";
 import { EndChatControls } from "./EndChat";
@@ -59,9 +61,35 @@ interface Props {
   actions: ChatActions;
   workgroupName: (id: number | null) => string | undefined;
   backchannel?: BackchannelSlot;
+  /** An offer is on screen: the empty screen points at it instead of at the presence. */
+  offerShowing?: boolean;
+  /** The agent's own presence, for the empty screen's advice. */
+  presence?: string | null;
 }
 
-export function Chats({ state, actions, workgroupName, backchannel }: Props) {
+/** What the screen without chats says: never "set your presence" while an offer is showing. */
+export function emptyAdvice(offerShowing: boolean, presence: string | null | undefined): string {
+  if (offerShowing) return "A chat is offered to you above: accept it to open it here.";
+  if (presence === "available") return "You are available: new chats are offered above. Accepted chats open here as tabs.";
+  return "Set your presence to Available to receive offers. Accepted chats open here as tabs.";
+}
+
+/** Put the keyboard in the selected chat's reply box (with `prefix` typed, "/" opens the
+ * canned search), once it is rendered. */
+export function focusReplyBox(prefix = ""): void {
+  requestAnimationFrame(() => {
+    const box = document.querySelector<HTMLTextAreaElement>('.chat-panel textarea[id^="message-"]');
+    if (!box || box.disabled) return;
+    box.focus();
+    if (prefix && !box.value.startsWith(prefix)) {
+      box.value = prefix + box.value;
+      box.setSelectionRange(prefix.length, prefix.length);
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
+}
+
+export function Chats({ state, actions, workgroupName, backchannel, offerShowing = false, presence }: Props) {
   const drafts = useRef(new Map<string, string>());
   const tabs = useRef(new Map<string, HTMLButtonElement>());
   const { order, selected } = state;
@@ -121,6 +149,8 @@ export function Chats({ state, actions, workgroupName, backchannel }: Props) {
           );
         })}
       </div>
+      <div class="chats-body">
+      <ChatList state={state} onSelect={(id) => actions.select(id)} />
       {chat && selected ? (
         <ChatPanel
           key={selected}
@@ -138,11 +168,12 @@ export function Chats({ state, actions, workgroupName, backchannel }: Props) {
       ) : (
         <div class="empty-state">
           <p>No open chats.</p>
-          <p class="muted">
-            Set your presence to Available to receive offers. Accepted chats open here as tabs.
+          <p class="muted" data-testid="empty-advice">
+            {emptyAdvice(offerShowing, presence)}
           </p>
         </div>
       )}
+      </div>
     </section>
   );
 }
@@ -221,6 +252,11 @@ function ChatPanel({
     const glue = before && !/\s$/.test(before) ? " " : "";
     insertText(at, at, glue + inserted);
   };
+  useEffect(() => {
+    // Just accepted (the offer's button is gone, the focus with it): straight to the reply box.
+    const active = document.activeElement;
+    if (canWrite && (active === null || active === document.body)) box.current?.focus();
+  }, []);
   const side = backchannel?.render(id) ?? null;
   const now = useNow(1000, chat.typing !== null);
   const notifier = useMemo(() => new TypingNotifier((active) => actions.typing(id, active)), [id]);
@@ -228,6 +264,17 @@ function ChatPanel({
   useEffect(() => {
     if (ended) notifier.stop();
   }, [ended]);
+
+  // A helper who becomes the chat's owner (the agent left, a take-over): a private note they
+  // were writing must not go to the customer by mistake, so the note box is cleared.
+  const previousRole = useRef(role);
+  useEffect(() => {
+    if (previousRole.current === "helper" && role === "agent" && privateNote) {
+      setPrivateNote(false);
+      update("");
+    }
+    previousRole.current = role;
+  }, [role]);
 
   const update = (value: string) => {
     setText(value);
@@ -289,6 +336,11 @@ function ChatPanel({
           <h3>
             {name}
             {ended && <span class="tag ended-tag">Ended</span>}
+            {!ended && customerGone(chat.entries) && (
+              <span class="tag" data-testid="customer-gone" role="status">
+                Customer left
+              </span>
+            )}
           </h3>
           {!ended && watchers.length > 0 && (
             <span class="watching" data-testid="watching" role="status">
@@ -506,6 +558,7 @@ function ChatPanel({
         {canWrite && conv.kind === "customer_chat" && (
           <ArticleSuggestions conversationId={id} entries={chat.entries} onInsert={insertAtCaret} />
         )}
+        {conv.kind === "customer_chat" && <CustomerProfile conversation={conv} myUserId={state.userId} />}
         <EarlierConversations conversation={conv} me={me} />
       </CustomerDetails>
     </div>

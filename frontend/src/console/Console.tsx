@@ -38,6 +38,9 @@ import { Chats, type ChatActions } from "./Chats";
 import { Inbox } from "./Inbox";
 import { InvitationCards } from "./Invitations";
 import { Offers } from "./Offers";
+import { cycle, shortcutOf } from "./shortcuts";
+import { ShortcutsHelp } from "./ShortcutsHelp";
+import { focusReplyBox } from "./Chats";
 import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
 import { Supervisor, type SupervisorActions } from "./Supervisor";
@@ -490,6 +493,36 @@ export function Console({
     document.title = count ? `(${count}) Parley console` : "Parley console";
   }, [unreadTotal, imUnread, offers.length]);
 
+  // Keyboard shortcuts (shortcuts.ts), listed in the help dialog.
+  const [helpOpen, setHelpOpen] = useState(false);
+  const shortcutState = useRef({ order: state.order, selected: state.selected });
+  shortcutState.current = { order: state.order, selected: state.selected };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const what = shortcutOf(e);
+      if (what === null) return;
+      e.preventDefault();
+      if (what === "help") return setHelpOpen(true);
+      if (what === "accept") {
+        document.querySelector<HTMLButtonElement>('[data-testid="offer"] [data-testid="offer-accept"]')?.click();
+        return;
+      }
+      setView("chats");
+      if (what === "canned") {
+        focusReplyBox("/");
+        return;
+      }
+      const { order, selected } = shortcutState.current;
+      const next = cycle(order, selected, what === "next_chat" ? 1 : -1);
+      if (next) {
+        dispatch({ type: "select", conversationId: next });
+        requestAnimationFrame(() => document.getElementById(`tab-${next}`)?.focus());
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
   const actions: ChatActions = useMemo(
     () => ({
       select: (id) => dispatch({ type: "select", conversationId: id }),
@@ -635,7 +668,8 @@ export function Console({
             data-testid="connection-status"
             role="status"
           >
-            {reconnecting ? "Offline, reconnecting…" : state.everSynced ? "Online" : ""}
+            {/* Not "Online": beside the presence ("Offline") it read as "● Online ● Offline". */}
+            {reconnecting ? "Connection lost, reconnecting…" : state.everSynced ? "Connected" : ""}
           </span>
           <PresenceControls
             presence={own?.presence ?? null}
@@ -653,6 +687,9 @@ export function Console({
             <span class="me-name">{user.display_name || user.username}</span>
             <span class="me-role">{user.role}</span>
           </span>
+          <button type="button" class="subtle" aria-keyshortcuts="Alt+H" onClick={() => setHelpOpen(true)}>
+            Shortcuts
+          </button>
           <button type="button" class="subtle" onClick={logout}>
             Log out
           </button>
@@ -675,6 +712,7 @@ export function Console({
       <div class="sr-only" role="status" aria-live="polite">
         {announcement}
       </div>
+      {helpOpen && <ShortcutsHelp onClose={() => setHelpOpen(false)} />}
       <Offers
         offers={offers}
         workgroupName={workgroupName}
@@ -766,7 +804,14 @@ export function Console({
       </TeamSidebar>
       <main class="content">
         {view === "chats" && (
-          <Chats state={state} actions={actions} workgroupName={workgroupName} backchannel={backchannelSlot} />
+          <Chats
+            state={state}
+            actions={actions}
+            workgroupName={workgroupName}
+            backchannel={backchannelSlot}
+            offerShowing={offers.length > 0}
+            presence={own?.presence ?? null}
+          />
         )}
         {view === "team" &&
           (im.selected && im.convs[im.selected] ? (
@@ -887,7 +932,7 @@ function PresenceControls({
   return (
     <div class="presence">
       <span class={`dot dot-${current}`} aria-hidden="true" />
-      <label for="presence-select" class="sr-only">
+      <label for="presence-select" class="presence-label">
         Presence
       </label>
       <select

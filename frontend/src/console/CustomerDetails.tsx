@@ -27,6 +27,13 @@ export function PageLink({ page }: { page: string }) {
   );
 }
 
+/** An extra pre-chat field's label as the form showed it (chats from before labels were kept:
+ * the key). */
+export function fieldLabel(metadata: Conversation["metadata"], key: string): string {
+  const label = metadata?.extra_labels?.[key];
+  return typeof label === "string" && label.trim() ? label : key;
+}
+
 interface Props {
   conversation: Conversation;
   workgroupName?: string;
@@ -59,7 +66,7 @@ export function CustomerDetails({ conversation, workgroupName, title = "Customer
         </dd>
         {extra.map(([key, value]) => (
           <Fragment key={key}>
-            <dt>{key}</dt>
+            <dt>{fieldLabel(m, key)}</dt>
             <dd class="break">{value}</dd>
           </Fragment>
         ))}

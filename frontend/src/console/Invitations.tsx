@@ -158,8 +158,8 @@ export function InviteDialog({
       .then((list) => {
         if (!live) return;
         const found = candidates(list, conversation, myUserId);
+        // Nobody preselected: an Enter in the note must not invite whoever came first.
         setStaff(found);
-        setWhom((w) => w || (found[0] ? String(found[0].user_id) : ""));
       })
       .catch((e: unknown) => live && setError(`Could not list your colleagues: ${String(e)}`));
     return () => {
@@ -209,6 +209,9 @@ export function InviteDialog({
               value={whom}
               onChange={(e) => setWhom((e.target as HTMLSelectElement).value)}
             >
+              <option value="" disabled>
+                Choose a colleague…
+              </option>
               {staff.map((s) => {
                 const live = presence[s.user_id]?.presence ?? s.presence;
                 return (

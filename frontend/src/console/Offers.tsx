@@ -1,7 +1,7 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 import type { ServerMessage } from "../shared/protocol";
-import { PageLink } from "./CustomerDetails";
+import { fieldLabel, PageLink } from "./CustomerDetails";
 import { HiddenFields } from "./HiddenFields";
 import { useNow } from "./hooks";
 import { secondsLeft, type OfferState } from "./state";
@@ -11,6 +11,14 @@ interface Props {
   workgroupName: (id: number | null) => string | undefined;
   request: (message: Record<string, unknown>) => Promise<ServerMessage>;
   onAccepted: (conversationId: string) => void;
+}
+
+/** Whether the focus is in a text field holding text (a reply being written). */
+function typingSomething(): boolean {
+  const el = document.activeElement as HTMLInputElement | HTMLTextAreaElement | null;
+  if (!el || !("value" in el)) return false;
+  const tag = el.tagName.toLowerCase();
+  return (tag === "textarea" || tag === "input") && el.value.trim() !== "";
 }
 
 export function Offers({ offers, workgroupName, request, onAccepted }: Props) {
@@ -47,6 +55,11 @@ function OfferCard({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
+  const accept = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    // A new offer takes the keyboard, unless the agent is in the middle of typing something.
+    if (!typingSomething()) accept.current?.focus();
+  }, []);
   const m = offer.offer.metadata ?? {};
   const transfer = offer.offer.transfer ?? null;
   const name = m.name?.trim() || "Visitor";
@@ -127,7 +140,7 @@ function OfferCard({
         )}
         {Object.entries(m.extra ?? {}).map(([k, v]) => (
           <div class="offer-extra" key={k}>
-            <dt>{k}</dt>
+            <dt>{fieldLabel(m, k)}</dt>
             <dd class="break">{v}</dd>
           </div>
         ))}
@@ -145,7 +158,15 @@ function OfferCard({
         </p>
       )}
       <div class="offer-actions">
-        <button type="button" class="primary" disabled={busy} onClick={() => answer("accept_offer")}>
+        <button
+          type="button"
+          class="primary"
+          data-testid="offer-accept"
+          ref={accept}
+          disabled={busy}
+          onClick={() => answer("accept_offer")}
+          aria-keyshortcuts="Alt+A"
+        >
           Accept
         </button>
         <button type="button" disabled={busy} onClick={() => answer("decline_offer")}>

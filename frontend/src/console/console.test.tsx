@@ -229,7 +229,7 @@ describe("the console app", () => {
       ws.push({ type: "synced" });
     });
     await flush();
-    expect(root.querySelector('[data-testid="connection-status"]')?.textContent).toBe("Online");
+    expect(root.querySelector('[data-testid="connection-status"]')?.textContent).toBe("Connected");
     expect((root.querySelector("#presence-select") as HTMLSelectElement).value).toBe("available");
     const offerCard = root.querySelector('[data-testid="offer"]')!;
     expect(offerCard.textContent).toContain("Norway?");
@@ -296,7 +296,7 @@ describe("the console app", () => {
     act(() => ws.onclose?.({ code: 1006, reason: "" }));
     await flush();
     expect(root.querySelector('[data-testid="connection-status"]')?.textContent).toBe(
-      "Offline, reconnecting…",
+      "Connection lost, reconnecting…",
     );
 
     // Log out with the CSRF token.

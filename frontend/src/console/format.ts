@@ -29,7 +29,18 @@ const END_TEXT: Record<string, string> = {
   ended: "Chat ended",
   cancelled: "Chat cancelled by the customer",
   expired: "Chat expired: nobody answered in time",
+  customer_left: "Chat ended: the customer left",
 };
+
+/** "2 min", "45 s", "1 h 5 min": a short duration for the agent. */
+export function shortDuration(secs: number): string {
+  const s = Math.max(0, Math.round(secs));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+}
 
 /** The short line shown for a system entry ("Zoe is waiting", "Alice joined", "Chat ended"). */
 export function systemText(conversation: Conversation, entry: Entry): string {
@@ -50,9 +61,28 @@ export function systemText(conversation: Conversation, entry: Entry): string {
       }
       return base;
     }
+    case "away": {
+      const secs = Number(entry.body.ends_in_secs ?? 0);
+      const who = customerName(conversation);
+      return secs > 0
+        ? `${who} left (closed the page or lost the connection). The chat ends by itself in ${shortDuration(secs)} unless they come back.`
+        : `${who} left (closed the page or lost the connection).`;
+    }
+    case "back":
+      return `${customerName(conversation)} is back`;
     default:
       return String(entry.body.text ?? "");
   }
+}
+
+/** Whether the customer of a chat is gone: its newest `away` or `back` entry is `away`. */
+export function customerGone(entries: Entry[]): boolean {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const k = entries[i].kind;
+    if (k === "back") return false;
+    if (k === "away") return true;
+  }
+  return false;
 }
 
 export function formatTime(iso: string | null | undefined): string {

@@ -197,11 +197,22 @@ describe("invitation screens", () => {
     const dialog = root.querySelector('[role="dialog"]')!;
     expect(dialog.textContent).toContain("Invite a colleague");
     const select = dialog.querySelector("select")!;
-    expect([...select.options].map((o) => o.textContent)).toEqual(["Bob (bob, agent, available)"]);
+    expect([...select.options].map((o) => o.textContent)).toEqual([
+      "Choose a colleague…",
+      "Bob (bob, agent, available)",
+    ]);
+    // Nobody is preselected: nothing is sent until the agent chooses.
+    expect(select.value).toBe("");
+    expect(button("Send invitation")!.disabled).toBe(true);
     const note = dialog.querySelector("textarea")!;
     await act(async () => {
       note.value = "Refund question";
       note.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    expect(sent).toEqual([]);
+    await act(async () => {
+      select.value = "2";
+      select.dispatchEvent(new Event("change", { bubbles: true }));
     });
     await act(async () => button("Send invitation")!.click());
     expect(sent).toEqual([{ type: "invite", conversation_id: CID, user_id: 2, note: "Refund question" }]);

@@ -12,7 +12,9 @@ export interface Entry {
   seq: number;
   /** `note`: a private note, only staff see it. `hidden`: what a visitor gets in a note's place
    * (same seq, empty body, no author): skip it, but keep its seq for the cursor. */
-  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic";
+  /** `away` and `back` (staff only): the customer left (every socket closed beyond the grace
+   * time; body `ends_in_secs`) or came back. */
+  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic" | "away" | "back";
   author: string | null;
   body: { text?: string; name?: string; role?: string; reason?: string; [key: string]: unknown };
   client_id: string | null;
@@ -25,6 +27,8 @@ export interface ChatMetadata {
   question?: string;
   page?: string;
   extra?: Record<string, string>;
+  /** The extra fields' labels as the form showed them (chats since labels were kept). */
+  extra_labels?: Record<string, string>;
   /** Hidden fields the company's page passed (not verified), absent when none. */
   fields?: Record<string, string>;
   /** The page that brought the visitor to `page`, absent when unknown. */

@@ -14,6 +14,7 @@ import { Byline, usePhotos } from "./Byline";
 import { cleanFields } from "./fields";
 import { type Key, t } from "./i18n";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
+import { TranscriptEmail } from "./TranscriptEmail";
 import { tellHost, usePanelVisible } from "./panel";
 import { RatingStep } from "./Rating";
 import { isAgentMessage, lastSeq, loadSeen, seenKey, unreadCount } from "./unread";
@@ -636,6 +637,13 @@ function Chat(props: {
           {state.ended !== "expired" && state.ended !== "cancelled" && agent !== null && (
             // Answered and over: ask for a rating, if the workgroup wants one and none was given.
             <RatingStep conversationId={chat.conversationId} visitorToken={chat.visitorToken} />
+          )}
+          {state.ended !== "expired" && state.ended !== "cancelled" && (
+            <TranscriptEmail
+              conversationId={chat.conversationId}
+              visitorToken={chat.visitorToken}
+              email={state.conversation?.metadata.email ?? ""}
+            />
           )}
           {state.ended === "expired" && (
             // The wait timed out: offer to leave a message, with what the visitor already gave.

@@ -364,10 +364,16 @@ def can_override(principal: Principal) -> bool:
 # Invitations and private notes ----------------------------------------------------------------
 
 
+#: What a visitor is sent only as a placeholder: private notes and whispers, and the lines that
+#: tell the agents the customer left or came back.
+STAFF_ONLY_KINDS = frozenset({EntryKind.NOTE.value, EntryKind.AWAY.value, EntryKind.BACK.value})
+
+
 def can_see_entry(principal: Principal, kind: str) -> bool:
     """Private notes are for staff: a visitor never sees one (they get a placeholder). A
-    supervisor's whisper to the agents is a note too (``conversation.post_whisper``)."""
-    return isinstance(principal, Staff) or kind != EntryKind.NOTE.value
+    supervisor's whisper to the agents is a note too (``conversation.post_whisper``); so are
+    the ``away`` and ``back`` lines about the customer's sockets."""
+    return isinstance(principal, Staff) or kind not in STAFF_ONLY_KINDS
 
 
 def visible_entry(principal: Principal, entry: Entry) -> Entry:
@@ -760,3 +766,49 @@ def require_tag_reader(principal: Principal) -> Staff:
 def require_tag_editor(principal: Principal) -> Staff:
     """Keeping the list of tags (create, rename, delete) is for admins."""
     return require_role(principal, StaffRole.ADMIN)
+
+
+# Customer profiles ---------------------------------------------------------------------------
+
+
+def require_profile_reader(
+    principal: Principal, conv: Conversation, member_of: Collection[int]
+) -> Staff:
+    """Who reads and edits the profile of ``conv``'s customer, staff notes included: staff
+    (not a guest) who may read the chat itself. Never a visitor, whatever their token names:
+    a chat not theirs, a staff conversation, or a visitor asking, all read as a missing
+    conversation (``NotFound``)."""
+    if (
+        not isinstance(principal, Staff)
+        or is_guest(principal)
+        or conv.staff_only
+        or conv.link is None
+        or not can_read(principal, conv, member_of)
+    ):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return principal
+
+
+def can_list_in_profile(
+    principal: Principal, conv: Conversation, other: Conversation, member_of: Collection[int]
+) -> bool:
+    """``other`` is listed among the conversations of ``conv``'s customer: the same trustworthy
+    link (``domain.identity``: never a typed email) and the principal may read it anyway."""
+    return (
+        conv.link is not None and other.link == conv.link and can_read(principal, other, member_of)
+    )
+
+
+def can_delete_customer_note(principal: Staff, author_id: int | None) -> bool:
+    """A note about a customer goes with its author, or a supervisor or an admin."""
+    return principal.user_id == author_id or _RANK[principal.role] >= _RANK[StaffRole.SUPERVISOR]
+
+
+def require_transcript_requester(principal: Principal, conv: Conversation) -> Visitor:
+    """Only the chat's own customer asks for its transcript by email (``domain.transcripts``);
+    staff cannot send a chat to an address of their choosing this way."""
+    if not isinstance(principal, Visitor):
+        raise Forbidden("only the customer asks for their transcript by email")
+    if principal.conversation_id != conv.id or conv.staff_only:
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return principal

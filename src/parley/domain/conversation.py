@@ -77,6 +77,11 @@ class EntryKind(StrEnum):
     HIDDEN = "hidden"
     #: A room's topic was set (``domain.im.set_topic``); body ``{"topic", "name"}``.
     TOPIC = "topic"
+    #: Staff only: the customer left (every socket of theirs closed beyond the grace time);
+    #: body ``{"ends_in_secs"}`` (0: the chat does not end by itself). ``domain.visitor_presence``.
+    AWAY = "away"
+    #: Staff only: the customer who left came back before the chat ended.
+    BACK = "back"
 
 
 def staff_key(user_id: int) -> str:
@@ -316,6 +321,19 @@ def _writer(
     if participant is None or not participant.present:
         raise Forbidden("only a participant can write here")
     return participant
+
+
+def customer_away(
+    conv: Conversation, ends_in_secs: int, now: datetime
+) -> tuple[Conversation, Entry]:
+    """The staff-only line: the customer left (``domain.visitor_presence``); the chat ends by
+    itself in ``ends_in_secs`` (0: it does not)."""
+    return _append(conv, EntryKind.AWAY, None, {"ends_in_secs": ends_in_secs}, now)
+
+
+def customer_back(conv: Conversation, now: datetime) -> tuple[Conversation, Entry]:
+    """The staff-only line: the customer who left came back."""
+    return _append(conv, EntryKind.BACK, None, {}, now)
 
 
 def hidden(entry: Entry) -> Entry:

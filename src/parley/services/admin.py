@@ -57,6 +57,8 @@ class WorkgroupSettings:
     invitations: bool = True
     #: Verified customer identity: optional (anonymous chats accepted) or required.
     identity: IdentityMode = IdentityMode.OPTIONAL
+    #: How long a chat whose customer left waits for them before it ends by itself; 0: never.
+    customer_idle_secs: int = 300
 
     def routing_values(self) -> dict[str, object]:
         """The columns beyond the basic ones (routing, transfers, invitations, identity)."""
@@ -68,6 +70,7 @@ class WorkgroupSettings:
             "max_transfers": self.max_transfers,
             "invitations": self.invitations,
             "identity": IdentityMode(self.identity).value,
+            "customer_idle_secs": self.customer_idle_secs,
         }
 
     def validate(self) -> WorkgroupSettings:
@@ -94,6 +97,8 @@ class WorkgroupSettings:
             raise InvalidInput("transfers per chat must be 0 to 20")
         if self.identity not in set(IdentityMode):
             raise InvalidInput("identity is optional or required")
+        if not 0 <= self.customer_idle_secs <= 86_400:
+            raise InvalidInput("the idle time after the customer left must be 0 to 86400 seconds")
         return self
 
 

@@ -34,6 +34,8 @@ from parley.domain import access, retention
 from parley.domain.access import Staff, StaffRole
 from parley.domain.conversation import Conversation, Entry, Kind
 from parley.domain.errors import InvalidInput, NotFound
+from parley.domain.identity import Link
+from parley.domain.profiles import Profile
 from parley.domain.retention import Action, Hold
 from parley.protocol import ArchiveNoticeOut
 from parley.services.house_rules import actor_of
@@ -41,6 +43,7 @@ from parley.storage.archive import ArchiveQuery, ArchiveStore, ExportRow, Hit, H
 from parley.storage.audit import AuditStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.db import Database
+from parley.storage.profiles import ProfileStore
 from parley.storage.tx import Tx
 from parley.storage.workgroups import WorkgroupStore
 
@@ -105,6 +108,8 @@ class StaffNotice:
 class CustomerData:
     conversations: list[dict[str, Any]]
     left_messages: list[dict[str, Any]]
+    #: The verified customer's profile and staff notes (``domain.profiles``), by ``sub`` only.
+    profile: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +200,7 @@ class ArchiveService:
         workgroups: WorkgroupStore,
         node_id: str = "",
         export_keep: timedelta = EXPORT_KEEP,
+        profiles: ProfileStore | None = None,
     ) -> None:
         """``node_id``: this node's, written on the exports it runs; ``export_keep``: how long
         a finished export is kept (``archive_export_keep_days``)."""
@@ -206,6 +212,7 @@ class ArchiveService:
         self._workgroups = workgroups
         self._node_id = node_id
         self.export_keep = export_keep
+        self._profiles = profiles
         #: The exports this node runs: task -> export id.
         self._exports: dict[asyncio.Task[None], str] = {}
         #: When the retention job looks at the exports next (at most once a minute).
@@ -566,6 +573,10 @@ class ArchiveService:
                     }
                 )
             left = [] if email is None else await self._archive.customer_left_messages(tx, email)
+            profile = None
+            if sub is not None and self._profiles is not None:
+                found = await self._profiles.profile(tx, Link("sub", sub))
+                profile = None if found is None else _profile_json(found)
             await self._record(
                 tx,
                 staff,
@@ -573,7 +584,7 @@ class ArchiveService:
                 f"customer:{sub or email}",
                 {"conversations": len(out), "left_messages": len(left)},
             )
-        return CustomerData(out, left)
+        return CustomerData(out, left, profile)
 
     async def customer_delete(
         self, staff: Staff, sub: str | None, email: str | None, confirm_email: bool = False
@@ -633,6 +644,10 @@ class ArchiveService:
                     kept.append(("left_messages", email_hold))
                 else:
                     left = await self._archive.delete_left_messages(tx, email)
+            profile = False
+            if sub is not None and self._profiles is not None and not kept and not open_chats:
+                # The profile and its staff notes go with the last of the customer's chats.
+                profile = await self._profiles.delete(tx, Link("sub", sub))
             await self._record(
                 tx,
                 staff,
@@ -643,6 +658,7 @@ class ArchiveService:
                     "left_messages": left,
                     "kept": [{"what": what, "hold": h.id} for what, h in kept],
                     "open_chats": open_chats,
+                    "profile": profile,
                 },
             )
         return Deleted(removed, left, kept, open_chats)
@@ -747,4 +763,22 @@ def _query_json(q: ArchiveQuery) -> dict[str, Any]:
         "until": None if q.until is None else q.until.isoformat(),
         "offset": q.offset,
         "limit": q.limit,
+    }
+
+
+def _profile_json(p: Profile) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "email": p.email,
+        "company": p.company,
+        "tags": list(p.tags),
+        "updated_at": None if p.updated_at is None else p.updated_at.isoformat(),
+        "notes": [
+            {
+                "text": n.text,
+                "author": n.author_name,
+                "created_at": n.created_at.isoformat(),
+            }
+            for n in p.notes
+        ],
     }

@@ -235,11 +235,17 @@ class ChatService:
             identity_policy.require_identity(wg.identity, customer)
             check_answers(wg.form_fields, form.extra)
             await _require_accepting(tx, self._workgroups, self._agents, wg, now)
+            metadata = form.metadata()
+            if form.extra:
+                # The labels the form showed, as they were then: staff read labels, not keys.
+                metadata["extra_labels"] = {
+                    f.name: f.label for f in wg.form_fields if f.name in form.extra
+                }
             conv, entries = conv_policy.open_customer_chat(
                 conversation_id,
                 wg.id,
                 form.name,
-                form.metadata(),
+                metadata,
                 now,
                 customer=customer,
                 visitor_id=browser,
@@ -494,16 +500,23 @@ class ChatService:
         return conv
 
     async def end(
-        self, principal: Principal, conversation_id: str, outcome: Outcome | None = None
+        self,
+        principal: Principal,
+        conversation_id: str,
+        outcome: Outcome | None = None,
+        *,
+        reason: str = "ended",
     ) -> None:
         """End a chat; a visitor ending it while still queued cancels the request, and ending
-        it calls off a transfer under way. Staff may record the chat's ``outcome``."""
+        it calls off a transfer under way. Staff may record the chat's ``outcome``. Another
+        ``reason`` than ``ended`` (``customer_left``: ``services.visitor_presence``) is the
+        system's doing: the ``ended`` entry has no author."""
         if outcome is not None and not isinstance(principal, Staff):
             raise Forbidden("only staff record a chat's outcome")
         now = self._clock.now()
         for attempt in (1, 2):
             try:
-                notes = await self._end(principal, conversation_id, outcome, now)
+                notes = await self._end(principal, conversation_id, outcome, now, reason)
             except _Relock:
                 # A transfer started between our look and our lock: again, with its lock.
                 if attempt == 2:
@@ -513,7 +526,12 @@ class ChatService:
         await self._bus.publish(notes)
 
     async def _end(
-        self, principal: Principal, conversation_id: str, outcome: Outcome | None, now: datetime
+        self,
+        principal: Principal,
+        conversation_id: str,
+        outcome: Outcome | None,
+        now: datetime,
+        reason: str = "ended",
     ) -> list[Notification]:
         notes: list[Notification] = []
         async with self._db.write() as tx:
@@ -554,7 +572,8 @@ class ChatService:
                     )
                 conv = await self._conversation(tx, principal, conversation_id, lock=True)
                 agents = conv.agent_ids()
-                conv, entries = conv_policy.end(conv, principal.key, "ended", now)
+                by = principal.key if reason == "ended" else None
+                conv, entries = conv_policy.end(conv, by, reason, now)
                 await self._conversations.save_conversation(tx, conv)
                 await self._conversations.insert_entries(tx, conv.id, entries)
                 notes.append(

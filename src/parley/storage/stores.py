@@ -18,12 +18,15 @@ from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.knowledge import KnowledgeStore
+from parley.storage.profiles import ProfileStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.sealing import Sealer
 from parley.storage.staff import StaffStore
 from parley.storage.supervision import SupervisionStore
 from parley.storage.templates import TemplateStore
+from parley.storage.transcripts import TranscriptStore
+from parley.storage.visitors import VisitorStore
 from parley.storage.workgroups import WorkgroupStore
 from parley.storage.wrapup import WrapUpStore
 
@@ -50,6 +53,9 @@ class Stores:
     branding: BrandingStore
     #: Ratings, outcomes at wrap-up, tags (issue 11).
     wrapup: WrapUpStore
+    profiles: ProfileStore
+    transcripts: TranscriptStore
+    visitors: VisitorStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -75,4 +81,7 @@ class Stores:
             knowledge=KnowledgeStore(),
             branding=BrandingStore(),
             wrapup=WrapUpStore(),
+            profiles=ProfileStore(),
+            transcripts=TranscriptStore(),
+            visitors=VisitorStore(),
         )

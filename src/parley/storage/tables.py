@@ -132,6 +132,9 @@ workgroups = sa.Table(
     # One more for every transaction that changed the workgroup's waiting requests or their
     # offers (under the workgroup's row lock); ``routing_changes`` says which requests.
     sa.Column("routing_revision", sa.BigInteger, nullable=False, server_default="0"),
+    # How long a chat whose customer left (every socket closed beyond the grace time) waits
+    # for them to come back before it ends by itself; 0: never (migration 0023).
+    sa.Column("customer_idle_secs", sa.Integer, nullable=False, server_default="300"),
 )
 
 # The change feed of each workgroup's waiting requests: the requests a transaction changed
@@ -1029,4 +1032,98 @@ attachments = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_attachments_conversation_id", "conversation_id"),
     sa.Index("ix_attachments_sha256", "sha256"),
+)
+
+# Customers (migration 0023, issue 12): profiles, staff notes, transcripts by email, and whether
+# the customer is still there.
+
+# One customer's profile (``domain.profiles``), keyed by the verified ``sub`` (``link_kind``
+# ``sub``) or else the anonymous visitor id (``visitor``); never by a typed email.
+customer_profiles = sa.Table(
+    "customer_profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("link_kind", sa.String(8), nullable=False),
+    sa.Column("link_value", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("email", sa.String(254), nullable=False, server_default=""),
+    sa.Column("company", sa.String(200), nullable=False, server_default=""),
+    sa.Column("tags", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", sa.Integer, nullable=True),
+    sa.UniqueConstraint("link_kind", "link_value"),
+)
+
+# Staff-only notes about a customer, kept across their chats. No visitor path reads them.
+customer_notes = sa.Table(
+    "customer_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "profile_id",
+        sa.Integer,
+        sa.ForeignKey("customer_profiles.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_customer_notes_profile_id_created_at", "profile_id", "created_at"),
+)
+
+# Each transcript a customer asked to be emailed: the rate limits count these rows (per chat,
+# per address), and the row records whether the mail went.
+transcript_emails = sa.Table(
+    "transcript_emails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("address", sa.String(254), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.String(300), nullable=True),
+    sa.Index("ix_transcript_emails_conversation_id", "conversation_id"),
+    sa.Index("ix_transcript_emails_address_created_at", "address", "created_at"),
+)
+
+# The visitor's open sockets, with the node that holds them (as ``connections`` for staff).
+visitor_connections = sa.Table(
+    "visitor_connections",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("node_id", sa.String(32), nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+    sa.Index("ix_visitor_connections_conversation_id", "conversation_id"),
+)
+
+# Whether a chat's customer is there (``domain.visitor_presence``): ``gone_at`` when their last
+# socket closed (the grace time starts), ``left_at`` when the grace ran out and the agents were
+# told. Both NULL: there (or never connected). No row: never connected.
+visitor_presence = sa.Table(
+    "visitor_presence",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("gone_at", UTCDateTime, nullable=True),
+    sa.Column("left_at", UTCDateTime, nullable=True),
+    sa.Index("ix_visitor_presence_gone_at", "gone_at"),
 )

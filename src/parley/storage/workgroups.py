@@ -49,6 +49,8 @@ class WorkgroupRow:
     identity: IdentityMode = IdentityMode.OPTIONAL
     #: Changes of its waiting requests so far (``routing_changes``): what a kept queue is at.
     routing_revision: int = 0
+    #: How long a chat whose customer left waits before it ends by itself; 0: never.
+    customer_idle_secs: int = 300
 
     def transfer_policy(self) -> routing.TransferPolicy:
         return routing.TransferPolicy(self.transfer_targets, self.max_transfers, self.invitations)
@@ -149,6 +151,7 @@ def _workgroup(row: sa.Row[Any]) -> WorkgroupRow:
         bool(row.invitations),
         IdentityMode(row.identity),
         int(row.routing_revision),
+        int(row.customer_idle_secs),
     )
 
 

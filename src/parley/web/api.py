@@ -237,6 +237,11 @@ class WorkgroupIn(_In):
         description="optional: anonymous chats are accepted (linked to history only by the "
         "same browser); required: a chat needs a valid signed identity token.",
     )
+    customer_idle_secs: Annotated[int, Field(ge=0, le=86_400)] = Field(
+        300,
+        description="Once the customer left (every socket of theirs closed beyond the grace "
+        "time), how long the chat waits for them before it ends by itself; 0: never.",
+    )
 
     def settings(self) -> WorkgroupSettings:
         return WorkgroupSettings(
@@ -253,6 +258,7 @@ class WorkgroupIn(_In):
             self.max_transfers,
             self.invitations,
             self.identity,
+            self.customer_idle_secs,
         )
 
 
@@ -277,6 +283,7 @@ class WorkgroupOut(BaseModel):
     max_transfers: int
     invitations: bool
     identity: IdentityMode
+    customer_idle_secs: int
 
     @classmethod
     def of(cls, wg: WorkgroupRow, members: list[str]) -> "WorkgroupOut":
@@ -297,6 +304,7 @@ class WorkgroupOut(BaseModel):
             max_transfers=wg.max_transfers,
             invitations=wg.invitations,
             identity=wg.identity,
+            customer_idle_secs=wg.customer_idle_secs,
         )
 
 

@@ -24,6 +24,7 @@ from parley.web import (
     attachments_api,
     branding_api,
     collab_api,
+    customers_api,
     directory_api,
     errors,
     help_pages,
@@ -149,6 +150,7 @@ def routes(*, demo: bool) -> tuple[BaseRoute, ...]:
         attachments_api.router(),
         directory_api.templates_router(),
         workspace_api.router(),
+        customers_api.router(),
         accounts_api.router(),
         identity_api.router(demo=demo),
         metrics_api.router(),  # /metrics, with the metrics token only

@@ -205,10 +205,13 @@ class CustomerIn(_In):
 class CustomerDataOut(BaseModel):
     conversations: list[dict[str, Any]]
     left_messages: list[dict[str, Any]]
+    profile: dict[str, Any] | None = Field(
+        None, description="By `sub`: the customer's profile with its staff notes, if any."
+    )
 
     @classmethod
     def of(cls, d: CustomerData) -> "CustomerDataOut":
-        return cls(conversations=d.conversations, left_messages=d.left_messages)
+        return cls(conversations=d.conversations, left_messages=d.left_messages, profile=d.profile)
 
 
 class KeptOut(BaseModel):

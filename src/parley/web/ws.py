@@ -176,6 +176,9 @@ class Session:
             if resume is not None:
                 await self._start(conn, resume)
             self._hello_done()
+            if isinstance(principal, Visitor):
+                # After ``synced``: the hello's one read is not held up by this write.
+                await self.parley.visitor_presence.connected(principal, conn.id)
             await self._read(conn)
         except WebSocketDisconnect:
             pass
@@ -190,6 +193,10 @@ class Session:
                     await self.parley.supervision.detach(conn.id)
                 with contextlib.suppress(Exception):
                     await self.parley.presence.disconnected(principal, conn.id)
+                self.parley.maintenance.wake.set()
+            else:
+                with contextlib.suppress(Exception):
+                    await self.parley.visitor_presence.disconnected(principal, conn.id)
                 self.parley.maintenance.wake.set()
             await conn.stop()
             conn.mark_closed()

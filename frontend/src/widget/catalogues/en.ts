@@ -82,6 +82,12 @@ export const en = {
   rate_pick: "Please choose 1 to 5 stars.",
   rate_failed: "Your rating could not be sent. Please try again.",
   rate_thanks: "Thank you for your rating!",
+  transcript_email_label: "Email me the transcript",
+  transcript_email_send: "Send",
+  transcript_email_sending: "Sending…",
+  transcript_email_sent: "The transcript is on its way to {email}.",
+  transcript_email_failed: "The transcript could not be sent. Please try again later.",
+  transcript_email_limited: "The transcript was sent too often. Please try again later.",
   // Leave a message
   closed_now: "We're closed right now.",
   closed_back: "We're closed right now, back {when}.",
