@@ -35,6 +35,7 @@ from parley.services.invitations import InvitationService
 from parley.services.knowledge import KnowledgeService
 from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
+from parley.services.qa import QaService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
@@ -107,6 +108,8 @@ class Parley:
     supervision: SupervisionService
     #: The wallboards this node pushes to its supervisors' sockets.
     wallboard: WallboardService
+    #: QA review and secret shoppers: transcript search, scorecards, reviews, shopper links.
+    qa: QaService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -120,6 +123,7 @@ class Parley:
         await self.identity.start()
         # Exports a previous process left running are failed, not left running forever.
         await self.archive.start()
+        await self.qa.start()
         await self.bus.start()
         for name, job in (
             ("ownership", self.ownership.run()),
@@ -443,4 +447,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         supervision=supervision,
         wallboard=wallboard,
+        qa=QaService(
+            db,
+            clock,
+            archive=archive,
+            staff=stores.staff,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+            supervision=stores.supervision,
+            qa=stores.qa,
+            audit=stores.audit,
+        ),
     )

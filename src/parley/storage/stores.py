@@ -18,6 +18,7 @@ from parley.storage.house_rules import HouseRuleStore
 from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.knowledge import KnowledgeStore
+from parley.storage.qa import QaStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.sealing import Sealer
@@ -47,6 +48,7 @@ class Stores:
     canned: CannedStore
     knowledge: KnowledgeStore
     branding: BrandingStore
+    qa: QaStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -71,4 +73,5 @@ class Stores:
             canned=CannedStore(),
             knowledge=KnowledgeStore(),
             branding=BrandingStore(),
+            qa=QaStore(),
         )
