@@ -454,7 +454,7 @@ def router() -> APIRouter:
         return NewLinkOut(
             **base.model_dump(),
             token=new.token,
-            url=f"{SHOPPER_PATH}?workgroup={new.slug}#shopper={new.token}",
+            url=f"{SHOPPER_PATH}#shopper={new.token}",
         )
 
     @api.get("/qa/shopper-links")

@@ -83,4 +83,10 @@ export const de: Catalogue = {
   no_connection_us: "Wir sind nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es noch einmal.",
   message_sent: "Vielen Dank! Ihre Nachricht wurde gesendet.",
   answer_by_email: "Wir antworten Ihnen per E-Mail.",
+  shopper_title: "Diesen Chat bewerten",
+  shopper_yes: "Ja",
+  shopper_comment: "Kommentar (optional)",
+  shopper_send: "Bewertung senden",
+  shopper_sent: "Vielen Dank: Ihre Bewertung wurde gespeichert.",
+  shopper_failed: "Ihre Bewertung konnte nicht gespeichert werden: {message}",
 };

@@ -89,6 +89,13 @@ export const en = {
   no_connection_us: "Could not reach us. Check your connection and try again.",
   message_sent: "Thank you! Your message was sent.",
   answer_by_email: "We'll answer you by email.",
+  // A secret shopper's checklist, after the chat
+  shopper_title: "Score this chat",
+  shopper_yes: "Yes",
+  shopper_comment: "Comment (optional)",
+  shopper_send: "Send the score",
+  shopper_sent: "Thank you: your score was saved.",
+  shopper_failed: "Your score could not be saved: {message}",
 } as const;
 
 export type Key = keyof typeof en;
