@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, URLSafeSerializer
 
 from parley.clock import Clock
 from parley.domain import access, qa
@@ -478,7 +478,7 @@ class QaService:
         assert self._signer is not None, "QaService.start() was not awaited"
         try:
             payload = self._signer.loads(token)
-        except BadSignature:
+        except BadData:
             raise qa.ShopperLinkInvalid("invalid shopper link") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("l"), str):
             raise qa.ShopperLinkInvalid("invalid shopper link")
