@@ -6,13 +6,12 @@
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 
-import type { StaffMember, Transcript } from "./api";
+import { ApiError, type StaffMember, type Transcript } from "./api";
 import { ArchiveApi, type ArchiveHit } from "./archiveApi";
 import { dayStart, Marked } from "./Archive";
 import { EntryLog } from "./EntryLog";
 import { customerName, formatDateTime } from "./format";
 import { queryWords, snippetParts } from "./highlight";
-import { message as errorText } from "./PastChats";
 import {
   previewScore,
   QaApi,
@@ -29,6 +28,11 @@ import {
 import "./qa.css";
 
 type Tab = "search" | "report" | "shoppers" | "scorecards";
+
+function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
 
 export function QaScreen({ staff, isAdmin }: { staff: StaffMember[]; isAdmin: boolean }) {
   const [tab, setTab] = useState<Tab>("search");
@@ -279,18 +283,11 @@ function TranscriptSearch({ staff, workgroups }: { staff: StaffMember[]; workgro
 /** A past chat with the review panel beside it. */
 export function ReviewBeside({ conversationId, onClose }: { conversationId: string; onClose: () => void }) {
   const [transcript, setTranscript] = useState<Transcript | null>(null);
-  const [reviews, setReviews] = useState<Review[]>([]);
-  const [cards, setCards] = useState<Scorecard[]>([]);
   const [error, setError] = useState("");
   useEffect(() => {
     let live = true;
-    Promise.all([ArchiveApi.read(conversationId), QaApi.chatReviews(conversationId), QaApi.scorecards()]).then(
-      ([t, r, c]) => {
-        if (!live) return;
-        setTranscript(t);
-        setReviews(r);
-        setCards(c.filter((x) => x.purpose === "review" && x.active));
-      },
+    ArchiveApi.read(conversationId).then(
+      (t) => live && setTranscript(t),
       (e: unknown) => live && setError(`Could not open the chat: ${errorText(e)}`),
     );
     return () => {
@@ -320,33 +317,60 @@ export function ReviewBeside({ conversationId, onClose }: { conversationId: stri
         </p>
         <EntryLog conversation={c} entries={transcript.entries} label="Transcript under review" />
       </section>
-      <section class="qa-panel" aria-label="Review">
-        {reviews.length > 0 && (
-          <>
-            <h3>Reviews</h3>
-            <ul class="qa-reviews">
-              {reviews.map((r) => (
-                <li key={r.id} data-testid="qa-review" data-shopper={r.shopper ? "true" : "false"}>
-                  <strong data-testid="qa-review-score">{r.score}%</strong> {r.shopper ? "secret shopper" : r.reviewer_name}, of{" "}
-                  {r.agent_name}
-                  {r.failed_critical.length > 0 && <span class="tag"> critical: {r.failed_critical.join(", ")}</span>}
-                  {r.comment && <p>{r.comment}</p>}
-                </li>
-              ))}
-            </ul>
-          </>
-        )}
-        {c.status === "ended" ? (
-          cards.length ? (
-            <ReviewForm cards={cards} conversationId={c.id} onSaved={(r) => setReviews((old) => [...old, r])} />
-          ) : (
-            <p class="muted">No scorecard in use: an admin defines them under QA, Scorecards.</p>
-          )
-        ) : (
-          <p class="muted">Review this chat once it has ended.</p>
-        )}
-      </section>
+      <ReviewPanel conversationId={c.id} ended={c.status === "ended"} />
     </div>
+  );
+}
+
+/** A chat's reviews and the form for a new one (beside its transcript). */
+export function ReviewPanel({ conversationId, ended }: { conversationId: string; ended: boolean }) {
+  const [reviews, setReviews] = useState<Review[]>([]);
+  const [cards, setCards] = useState<Scorecard[] | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    let live = true;
+    Promise.all([QaApi.chatReviews(conversationId), QaApi.scorecards()]).then(
+      ([r, c]) => {
+        if (!live) return;
+        setReviews(r);
+        setCards(c.filter((x) => x.purpose === "review" && x.active));
+      },
+      (e: unknown) => live && setError(`Could not read the reviews: ${errorText(e)}`),
+    );
+    return () => {
+      live = false;
+    };
+  }, [conversationId]);
+  return (
+    <section class="qa-panel" aria-label="Review" data-testid="qa-panel">
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {reviews.length > 0 && (
+        <>
+          <h3>Reviews</h3>
+          <ul class="qa-reviews">
+            {reviews.map((r) => (
+              <li key={r.id} data-testid="qa-review" data-shopper={r.shopper ? "true" : "false"}>
+                <strong data-testid="qa-review-score">{r.score}%</strong> {r.shopper ? "secret shopper" : r.reviewer_name}, of{" "}
+                {r.agent_name}
+                {r.failed_critical.length > 0 && <span class="tag"> critical: {r.failed_critical.join(", ")}</span>}
+                {r.comment && <p>{r.comment}</p>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {cards === null ? null : !ended ? (
+        <p class="muted">Review this chat once it has ended.</p>
+      ) : cards.length ? (
+        <ReviewForm cards={cards} conversationId={conversationId} onSaved={(r) => setReviews((old) => [...old, r])} />
+      ) : (
+        <p class="muted">No scorecard in use: an admin defines them under QA, Scorecards.</p>
+      )}
+    </section>
   );
 }
 
