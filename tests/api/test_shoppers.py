@@ -374,3 +374,14 @@ async def test_the_wallboard_leaves_shopper_chats_out(world: World) -> None:
     total = (await ok(world, "sam", "get", board))["total"]
     assert (total["waiting"], total["answered"], total["answered_in_target"]) == (0, 1, 1)
     assert total["service_level"] == 1.0
+
+
+async def test_the_shoppers_routes_are_limited(backend: str, tmp_path: Path) -> None:
+    async for w in make_world(backend, tmp_path, shopper_ip_limit="2 per minute"):
+        async with w.node.http() as http:
+            for _ in range(2):
+                r = await http.get("/api/v1/shopper", headers={"X-Shopper-Link": "forged"})
+                refused(r, 401, "shopper_link_invalid")
+            r = await http.post("/api/v1/shopper/score", json={"link": "forged", "scores": {}})
+            refused(r, 429, "rate_limited")
+            assert "retry-after" in r.headers

@@ -9,9 +9,10 @@ calls one method of ``QaService``, where the rights are checked and the audit lo
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from parley.bootstrap import Parley
 from parley.domain import qa
 from parley.protocol import CleanInput
 from parley.services.archive import MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET
@@ -24,7 +25,8 @@ from parley.services.qa import (
 )
 from parley.storage.archive import ArchiveQuery
 from parley.storage.qa import LinkRow, ReviewRow
-from parley.web.api import ERRORS
+from parley.web import limits
+from parley.web.api import ERRORS, RATE_LIMITED
 from parley.web.archive_api import HitOut
 from parley.web.node import Node
 from parley.web.security import Admin, AnyStaff
@@ -461,11 +463,20 @@ def router() -> APIRouter:
     async def links(parley: Node, staff: AnyStaff) -> list[LinkOut]:
         return [LinkOut.of(r, slug) for r, slug in await parley.qa.links(staff)]
 
-    @api.get("/shopper", tags=["visitors"])
+    async def _shopper_limit(parley: Parley, request: Request) -> None:
+        await parley.limiter.hit(
+            parley.rules.shopper_ip,
+            limits.client_ip(request.scope),
+            message="too many requests from your address; try again later",
+        )
+
+    @api.get("/shopper", tags=["visitors"], responses=RATE_LIMITED)
     async def shopper_status(
         parley: Node,
+        request: Request,
         x_shopper_link: Annotated[str, Header(min_length=1, max_length=512)],
     ) -> ShopperStatusOut:
+        await _shopper_limit(parley, request)
         s = await parley.qa.shopper_status(x_shopper_link)
         return ShopperStatusOut(
             workgroup=s.slug,
@@ -475,8 +486,11 @@ def router() -> APIRouter:
             checklist=ScorecardOut.of(s.checklist),
         )
 
-    @api.post("/shopper/score", status_code=201, tags=["visitors"])
-    async def shopper_score(parley: Node, body: ShopperScoreIn) -> ShopperScoreOut:
+    @api.post("/shopper/score", status_code=201, tags=["visitors"], responses=RATE_LIMITED)
+    async def shopper_score(
+        parley: Node, body: ShopperScoreIn, request: Request
+    ) -> ShopperScoreOut:
+        await _shopper_limit(parley, request)
         row = await parley.qa.shopper_score(body.link, body.scores, body.comment)
         return ShopperScoreOut(score=row.score)
 
