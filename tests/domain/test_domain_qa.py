@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.domain import qa
-from parley.domain.errors import Conflict, InvalidInput
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.qa import Category, Purpose
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -198,3 +198,31 @@ def test_shopper_links() -> None:
     for bad in (0, 169, 0.01):
         with pytest.raises(InvalidInput):
             qa.link_lifetime(bad)
+
+
+def test_who_reads_and_changes_a_review() -> None:
+    from parley.domain import access
+    from parley.domain.access import Staff, StaffRole, Visitor
+
+    alice = Staff(1, "alice", "Alice", StaffRole.AGENT)
+    sam = Staff(3, "sam", "Sam", StaffRole.SUPERVISOR)
+    tess = Staff(4, "tess", "Tess", StaffRole.SUPERVISOR)
+    root = Staff(9, "root", "Root", StaffRole.ADMIN)
+    sales = 10
+    # The agent reads her own, never a shopper's; a supervisor their workgroups'; an admin all.
+    assert access.can_read_review(alice, 1, sales, False, ())
+    assert not access.can_read_review(alice, 1, sales, True, ())
+    assert not access.can_read_review(alice, 2, sales, False, ())
+    assert access.can_read_review(sam, 1, sales, True, {sales})
+    assert not access.can_read_review(tess, 1, sales, False, {11})
+    assert access.can_read_review(root, 1, sales, True, ())
+    assert not access.can_read_review(Visitor("c1"), 1, sales, False, ())
+    assert access.require_review_editor(sam, sales, False, {sales}) == sam
+    with pytest.raises(NotFound):
+        access.require_review_editor(tess, sales, False, {11})
+    with pytest.raises(NotFound):
+        access.require_review_editor(sam, None, False, {sales})
+    with pytest.raises(Conflict):
+        access.require_review_editor(sam, sales, True, {sales})
+    with pytest.raises(Forbidden):
+        access.require_review_editor(alice, sales, False, {sales})

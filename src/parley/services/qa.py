@@ -29,7 +29,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from parley.clock import Clock
 from parley.domain import access, qa
 from parley.domain.access import Principal, Staff, StaffRole
-from parley.domain.conversation import Conversation, Kind, Role, Status
+from parley.domain.conversation import Conversation, Role, Status
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.services.archive import ArchiveService
 from parley.services.house_rules import actor_of
@@ -54,7 +54,7 @@ MAX_REPORT_DAYS = 366
 MAX_LINKS = 200
 MAX_LINK_NOTE_CHARS = 200
 
-NO_SUCH_REVIEW = "no such review"
+NO_SUCH_REVIEW = access.NO_SUCH_REVIEW
 NO_SUCH_SCORECARD = "no such scorecard"
 
 #: What the console adds to a shopper link's token to open the demo site's widget with it.
@@ -222,12 +222,8 @@ class QaService:
     ) -> tuple[Conversation, frozenset[int] | None]:
         supervises = await self._supervises(tx, staff)
         conv = await self._conversations.conversation(tx, conversation_id)
-        if (
-            conv is None
-            or conv.kind is not Kind.CUSTOMER_CHAT
-            or not access.can_supervise(staff, conv.workgroup_id, supervises or ())
-        ):
-            raise NotFound(access.NO_SUCH_CONVERSATION)
+        access.require_reviewer(staff, conv, supervises or ())
+        assert conv is not None
         return conv, supervises
 
     async def create_review(
@@ -298,10 +294,13 @@ class QaService:
         """A review a supervisor may change: of a workgroup they supervise, not a shopper's."""
         supervises = await self._supervises(tx, staff)
         row = await self._qa.review(tx, review_id)
-        if row is None or not access.can_supervise(staff, row.workgroup_id, supervises or ()):
-            raise NotFound(NO_SUCH_REVIEW)
-        if row.shopper:
-            raise Conflict("a shopper's score is theirs: it cannot be changed")
+        access.require_review_editor(
+            staff,
+            None if row is None else row.workgroup_id,
+            row is not None and row.shopper,
+            supervises or (),
+        )
+        assert row is not None
         return row
 
     async def update_review(
@@ -353,14 +352,13 @@ class QaService:
         staff = _staff(principal)
         async with self._db.read() as tx:
             row = await self._qa.review(tx, review_id)
-            if row is None:
-                raise NotFound(NO_SUCH_REVIEW)
-            if row.agent_id == staff.user_id and not row.shopper:
-                return row
+            supervises: frozenset[int] | None = frozenset()
             if access.rank(staff.role) >= access.rank(StaffRole.SUPERVISOR):
                 supervises = await self._supervises(tx, staff)
-                if access.can_supervise(staff, row.workgroup_id, supervises or ()):
-                    return row
+            if row is not None and access.can_read_review(
+                staff, row.agent_id, row.workgroup_id, row.shopper, supervises or ()
+            ):
+                return row
         raise NotFound(NO_SUCH_REVIEW)
 
     async def my_reviews(
