@@ -596,6 +596,16 @@ class QaService:
             result = qa.score(card, scores)
             _, text = qa.check_comments(card, {}, comment)
             agent_id = await self._qa.last_agent_writer(tx, conv.id)
+            if agent_id is None:
+                # Nobody wrote: the last agent who took part, if any (else nobody's).
+                agent_id = next(
+                    (
+                        p.user_id
+                        for p in reversed(conv.participants)
+                        if p.role is Role.AGENT and p.user_id
+                    ),
+                    None,
+                )
             if not await self._qa.mark_scored(tx, link.id, now):
                 raise qa.ShopperLinkUsed("this shopper chat was scored already")
             review_id = await self._qa.insert_review(
