@@ -373,3 +373,76 @@ async def test_transcript_search_filters_and_audit(world: World) -> None:
     mine = [r for r in rows if r["details"].get("scope") == "transcripts"]
     assert len(mine) >= 12
     assert any(r["details"].get("tag") == "billing" for r in mine)
+
+
+async def test_the_report_in_sql_equals_the_domain_definition(world: World) -> None:
+    """Reviews on two scorecards (one edited in between), supervisors' and a spread of
+    scores: the database's averages are ``domain.qa.report``'s over the same reviews."""
+    from parley.domain import qa
+
+    first = await scorecard(world)
+    second = await ok(
+        world,
+        "admin",
+        "post",
+        "/api/v1/admin/qa/scorecards",
+        json={
+            "name": "Short",
+            "categories": [
+                {"key": "greeting", "name": "Hello", "weight": 2, "scale": 3},
+                {"key": "tone", "name": "Tone", "weight": 1, "scale": 10, "critical": True},
+            ],
+        },
+    )
+    since = world.clock.now() - timedelta(hours=1)
+    chats = [
+        await served_chat(world, who, slug, "Hi")
+        for who, slug in (("alice", "sales"), ("bob", "support"))
+    ]
+    for i in range(12):
+        cid = chats[i % 2]
+        who = "sam" if i % 2 == 0 else "tess"
+        if i % 3 == 0:
+            body = {
+                "scorecard_id": second["id"],
+                "scores": {"greeting": i % 4, "tone": (i * 7) % 11},
+            }
+        else:
+            body = {
+                "scorecard_id": first,
+                "scores": {"greeting": i % 6, "accuracy": (i * 3) % 6, "privacy": (i * 5) % 5},
+            }
+        await ok(world, who, "post", f"/api/v1/qa/conversations/{cid}/reviews", json=body)
+        world.clock.advance(60)
+    until = world.clock.now() + timedelta(hours=1)
+    reviews = await ok(world, "admin", "get", "/api/v1/qa/reviews", params={"limit": 200})
+    assert len(reviews) == 12
+
+    def card(r: dict[str, Any]) -> qa.Scorecard:
+        c = r["scorecard"]
+        return qa.Scorecard(
+            c["name"],
+            qa.Purpose(c["purpose"]),
+            tuple(qa.Category(**x) for x in c["categories"]),
+        )
+
+    expected = qa.report(
+        qa.Reviewed(r["agent_id"], r["agent_name"], r["shopper"], r["score"], card(r), r["scores"])
+        for r in reviews
+    )
+    got = await ok(
+        world,
+        "admin",
+        "get",
+        "/api/v1/qa/report",
+        params={"since": since.isoformat(), "until": until.isoformat()},
+    )
+    assert [(a["agent_name"], a["reviews"]) for a in got["agents"]] == [
+        (a.agent_name, {"reviews": a.reviews.reviews, "score": a.reviews.score})
+        for a in expected.agents
+    ]
+    assert [(c["key"], c["shopper"], c["reviews"], c["percent"]) for c in got["categories"]] == [
+        (c.key, c.shopper, c.reviews, c.percent) for c in expected.categories
+    ]
+    assert expected.overall is not None
+    assert got["overall"] == {"reviews": expected.overall.reviews, "score": expected.overall.score}

@@ -552,7 +552,6 @@ function QaReportView({ workgroups }: { workgroups: SupervisedWorkgroup[] }) {
       )}
       {report && (
         <>
-          {report.truncated && <p class="notice">Only the newest 20,000 reviews are averaged.</p>}
           <table class="qa-table" data-testid="qa-report-agents">
             <caption>Per agent</caption>
             <thead>

@@ -66,7 +66,6 @@ export interface QaReport {
   categories: { key: string; name: string; shopper: boolean; reviews: number; percent: number }[];
   overall: Average | null;
   shoppers: Average | null;
-  truncated: boolean;
 }
 
 export interface ShopperLink {

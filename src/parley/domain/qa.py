@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -245,8 +245,6 @@ class Report:
     categories: list[CategoryRow]
     overall: Average | None = None
     shoppers: Average | None = None
-    truncated: bool = False
-    rows: list[Reviewed] = field(default_factory=list)
 
 
 def _mean(values: Sequence[float]) -> Average | None:
@@ -255,10 +253,11 @@ def _mean(values: Sequence[float]) -> Average | None:
     return Average(len(values), round(sum(values) / len(values), 2))
 
 
-def report(reviews: Iterable[Reviewed], truncated: bool = False) -> Report:
+def report(reviews: Iterable[Reviewed]) -> Report:
     """Per agent: the mean score of the supervisors' reviews and, apart, of the shoppers';
     per category (by key and whether shopper): the mean share of its scale. Agents by name,
-    categories by key."""
+    categories by key. The definition: ``QaStore.report`` computes the same in SQL (the API
+    tests check both agree)."""
     by_agent: dict[int | None, tuple[str, list[float], list[float]]] = {}
     by_cat: dict[tuple[bool, str], tuple[str, list[float]]] = {}
     normal: list[float] = []
@@ -282,7 +281,7 @@ def report(reviews: Iterable[Reviewed], truncated: bool = False) -> Report:
         mean = _mean(values)
         assert mean is not None
         categories.append(CategoryRow(key, name, shopper, mean.reviews, mean.score))
-    return Report(agents, categories, _mean(normal), _mean(shop), truncated)
+    return Report(agents, categories, _mean(normal), _mean(shop))
 
 
 # Shopper links ------------------------------------------------------------------------------

@@ -46,8 +46,6 @@ from parley.storage.workgroups import WorkgroupStore
 #: Reviews one page lists, at most; the deepest page.
 MAX_REVIEWS_LIMIT = 200
 MAX_REVIEWS_OFFSET = 10_000
-#: The most reviews one QA report averages (the newest; ``truncated`` says when more).
-MAX_REPORT_REVIEWS = 20_000
 #: The longest date range of a QA report.
 MAX_REPORT_DAYS = 366
 #: The most shopper links one list returns.
@@ -319,7 +317,7 @@ class QaService:
             kept, text = qa.check_comments(row.card, comments, comment)
             await self._qa.update_review(
                 tx,
-                review_id,
+                row,
                 scores=dict(scores),
                 comments=kept,
                 comment=text,
@@ -437,7 +435,8 @@ class QaService:
         agent_id: int | None = None,
     ) -> qa.Report:
         """Per agent and per category over ``[since, until)`` (at most ``MAX_REPORT_DAYS``),
-        the shoppers' scores apart; the newest ``MAX_REPORT_REVIEWS`` reviews at most."""
+        the shoppers' scores apart: ``domain.qa.report``'s numbers, averaged by the database
+        (``QaStore.report``), over every review in the range."""
         staff = access.require_supervisor(principal)
         if until <= since:
             raise InvalidInput("until must be after since")
@@ -445,26 +444,11 @@ class QaService:
             raise InvalidInput(f"a QA report covers at most {MAX_REPORT_DAYS} days")
         async with self._db.read() as tx:
             ids = await self._scope(tx, staff, workgroups)
-            rows = (
-                []
-                if ids == frozenset()
-                else await self._qa.reviews(
-                    tx,
-                    workgroup_ids=ids,
-                    agent_id=agent_id,
-                    since=since,
-                    until=until,
-                    limit=MAX_REPORT_REVIEWS + 1,
-                )
+            if ids == frozenset():
+                return qa.report([])
+            return await self._qa.report(
+                tx, workgroup_ids=ids, agent_id=agent_id, since=since, until=until
             )
-        truncated = len(rows) > MAX_REPORT_REVIEWS
-        return qa.report(
-            (
-                qa.Reviewed(r.agent_id, r.agent_name, r.shopper, r.score, r.card, r.scores)
-                for r in rows[:MAX_REPORT_REVIEWS]
-            ),
-            truncated,
-        )
 
     # Secret shoppers -----------------------------------------------------------------------
 

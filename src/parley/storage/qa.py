@@ -19,6 +19,7 @@ from parley.storage.tables import (
     conversations,
     entries,
     participants,
+    qa_review_scores,
     qa_reviews,
     qa_scorecards,
     shopper_links,
@@ -256,12 +257,47 @@ class QaStore:
             )
             .returning(qa_reviews.c.id)
         )
-        return int(inserted.scalar_one())
+        review_id = int(inserted.scalar_one())
+        await self._write_scores(tx, review_id, card, scores, workgroup_id, agent_id, shopper, now)
+        return review_id
+
+    async def _write_scores(
+        self,
+        tx: Tx,
+        review_id: int,
+        card: qa.Scorecard,
+        scores: dict[str, int],
+        workgroup_id: int,
+        agent_id: int | None,
+        shopper: bool,
+        created_at: datetime,
+    ) -> None:
+        await tx.conn.execute(
+            sa.delete(qa_review_scores).where(qa_review_scores.c.review_id == review_id)
+        )
+        await tx.conn.execute(
+            sa.insert(qa_review_scores),
+            [
+                {
+                    "review_id": review_id,
+                    "key": c.key,
+                    "name": c.name,
+                    "scale": c.scale,
+                    "score": scores[c.key],
+                    "workgroup_id": workgroup_id,
+                    "agent_id": agent_id,
+                    "shopper": shopper,
+                    "created_at": created_at,
+                }
+                for c in card.categories
+                if c.key in scores
+            ],
+        )
 
     async def update_review(
         self,
         tx: Tx,
-        review_id: int,
+        row: ReviewRow,
         *,
         scores: dict[str, int],
         comments: dict[str, str],
@@ -271,7 +307,7 @@ class QaStore:
     ) -> None:
         await tx.conn.execute(
             sa.update(qa_reviews)
-            .where(qa_reviews.c.id == review_id)
+            .where(qa_reviews.c.id == row.id)
             .values(
                 scores=scores,
                 comments=comments,
@@ -281,8 +317,21 @@ class QaStore:
                 updated_at=now,
             )
         )
+        await self._write_scores(
+            tx,
+            row.id,
+            row.card,
+            scores,
+            row.workgroup_id,
+            row.agent_id,
+            row.shopper,
+            row.created_at,
+        )
 
     async def delete_review(self, tx: Tx, review_id: int) -> bool:
+        await tx.conn.execute(
+            sa.delete(qa_review_scores).where(qa_review_scores.c.review_id == review_id)
+        )
         result = await tx.conn.execute(sa.delete(qa_reviews).where(qa_reviews.c.id == review_id))
         return bool(result.rowcount)
 
@@ -329,6 +378,96 @@ class QaStore:
             .limit(limit)
         )
         return [_review(r) for r in rows]
+
+    # The QA report: averages in SQL ------------------------------------------------------------
+
+    async def report(
+        self,
+        tx: Tx,
+        *,
+        workgroup_ids: Collection[int] | None,
+        agent_id: int | None,
+        since: datetime,
+        until: datetime,
+    ) -> qa.Report:
+        """``domain.qa.report``'s numbers, computed by the database: per agent and shopper or
+        not, the count and mean score of the reviews; per category key and shopper or not,
+        the count and mean share of the scale (``qa_review_scores``). Agents by name."""
+
+        def scoped(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+            where = [table.c.created_at >= since, table.c.created_at < until]
+            if workgroup_ids is not None:
+                where.append(table.c.workgroup_id.in_(sorted(workgroup_ids)))
+            if agent_id is not None:
+                where.append(table.c.agent_id == agent_id)
+            return where
+
+        per_agent = await tx.all(
+            sa.select(
+                qa_reviews.c.agent_id,
+                qa_reviews.c.shopper,
+                sa.func.count().label("n"),
+                sa.func.avg(qa_reviews.c.score).label("mean"),
+            )
+            .where(*scoped(qa_reviews))
+            .group_by(qa_reviews.c.agent_id, qa_reviews.c.shopper)
+        )
+        ids = sorted({int(r.agent_id) for r in per_agent if r.agent_id is not None})
+        names = {
+            int(r.id): r.display_name
+            for r in (
+                await tx.all(sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(ids)))
+                if ids
+                else []
+            )
+        }
+        agents: dict[int | None, dict[bool, qa.Average]] = {}
+        totals: dict[bool, tuple[int, float]] = {}
+        for r in per_agent:
+            n, mean = int(r.n), float(r.mean)
+            aid = None if r.agent_id is None else int(r.agent_id)
+            agents.setdefault(aid, {})[bool(r.shopper)] = qa.Average(n, round(mean, 2))
+            count, total = totals.get(bool(r.shopper), (0, 0.0))
+            totals[bool(r.shopper)] = (count + n, total + n * mean)
+        rows = [
+            qa.AgentRow(
+                aid,
+                names.get(aid, "") if aid is not None else "",
+                by.get(False, qa.Average(0, 0.0)),
+                by.get(True),
+            )
+            for aid, by in agents.items()
+        ]
+        rows.sort(key=lambda a: (a.agent_name.casefold(), a.agent_id or 0))
+        share = 100.0 * qa_review_scores.c.score / qa_review_scores.c.scale
+        per_category = await tx.all(
+            sa.select(
+                qa_review_scores.c.shopper,
+                qa_review_scores.c.key,
+                sa.func.max(qa_review_scores.c.name).label("name"),
+                sa.func.count().label("n"),
+                sa.func.avg(share).label("mean"),
+            )
+            .where(*scoped(qa_review_scores))
+            .group_by(qa_review_scores.c.shopper, qa_review_scores.c.key)
+            .order_by(qa_review_scores.c.shopper, qa_review_scores.c.key)
+        )
+
+        def overall(shopper: bool) -> qa.Average | None:
+            if shopper not in totals:
+                return None
+            count, total = totals[shopper]
+            return qa.Average(count, round(total / count, 2))
+
+        return qa.Report(
+            rows,
+            [
+                qa.CategoryRow(r.key, r.name, bool(r.shopper), int(r.n), round(float(r.mean), 2))
+                for r in per_category
+            ],
+            overall(False),
+            overall(True),
+        )
 
     # What a review needs of its chat -----------------------------------------------------------
 

@@ -1037,6 +1037,29 @@ qa_reviews = sa.Table(
     sa.Index("ix_qa_reviews_workgroup_id_created_at", "workgroup_id", "created_at"),
 )
 
+# Each category's score of a review, as filled (its name and scale then): what the QA report
+# averages per category in SQL, without reading every review's JSON.
+qa_review_scores = sa.Table(
+    "qa_review_scores",
+    metadata,
+    sa.Column(
+        "review_id",
+        sa.Integer,
+        sa.ForeignKey("qa_reviews.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("scale", sa.SmallInteger, nullable=False),
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    # The review's, copied for the report's filters.
+    sa.Column("workgroup_id", sa.Integer, nullable=False),
+    sa.Column("agent_id", sa.Integer, nullable=True),
+    sa.Column("shopper", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_qa_review_scores_workgroup_id_created_at", "workgroup_id", "created_at"),
+)
+
 # Secret-shopper links: signed (``server_keys`` "shopper_link_key"), one chat each, expiring.
 shopper_links = sa.Table(
     "shopper_links",

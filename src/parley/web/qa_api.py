@@ -210,7 +210,6 @@ class ReportOut(BaseModel):
     categories: list[CategoryRowOut]
     overall: AverageOut | None
     shoppers: AverageOut | None
-    truncated: bool = Field(description="More reviews than one report averages (20,000).")
 
 
 def _avg(a: qa.Average | None) -> AverageOut | None:
@@ -445,7 +444,6 @@ def router() -> APIRouter:
             ],
             overall=_avg(r.overall),
             shoppers=_avg(r.shoppers),
-            truncated=r.truncated,
         )
         return Response(out.model_dump_json(), media_type="application/json")
 

@@ -1,4 +1,4 @@
-"""QA review and secret shoppers: scorecards, reviews, shopper links
+"""QA review and secret shoppers: scorecards, reviews and their scores, shopper links
 
 Revision ID: 0023
 Revises: 0021
@@ -71,6 +71,30 @@ def upgrade() -> None:
         "ix_qa_reviews_workgroup_id_created_at", "qa_reviews", ["workgroup_id", "created_at"]
     )
     op.create_table(
+        "qa_review_scores",
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("scale", sa.SmallInteger(), nullable=False),
+        sa.Column("score", sa.SmallInteger(), nullable=False),
+        sa.Column("workgroup_id", sa.Integer(), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("shopper", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["qa_reviews.id"],
+            name=op.f("fk_qa_review_scores_review_id_qa_reviews"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("review_id", "key", name=op.f("pk_qa_review_scores")),
+    )
+    op.create_index(
+        "ix_qa_review_scores_workgroup_id_created_at",
+        "qa_review_scores",
+        ["workgroup_id", "created_at"],
+    )
+    op.create_table(
         "shopper_links",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("workgroup_id", sa.Integer(), nullable=False),
@@ -111,5 +135,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("shopper_links")
+    op.drop_table("qa_review_scores")
     op.drop_table("qa_reviews")
     op.drop_table("qa_scorecards")
