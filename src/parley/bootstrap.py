@@ -37,6 +37,7 @@ from parley.services.knowledge import KnowledgeService
 from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rule, Rules
 from parley.services.presence import PresenceService
 from parley.services.profiles import ProfileService
+from parley.services.qa import QaService
 from parley.services.queues import QueueService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
@@ -123,6 +124,8 @@ class Parley:
     transcripts: TranscriptService
     #: Whether each chat's customer is still there (their sockets), and ending abandoned chats.
     visitor_presence: VisitorPresenceService
+    #: QA review and secret shoppers: transcript search, scorecards, reviews, shopper links.
+    qa: QaService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -137,6 +140,7 @@ class Parley:
         await self.identity.start()
         # Exports a previous process left running are failed, not left running forever.
         await self.archive.start()
+        await self.qa.start()
         await self.bus.start()
         for name, job in (
             ("ownership", self.ownership.run()),
@@ -519,4 +523,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             conversations=stores.conversations,
         ),
         visitor_presence=visitor_presence,
+        qa=QaService(
+            db,
+            clock,
+            archive=archive,
+            staff=stores.staff,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+            supervision=stores.supervision,
+            qa=stores.qa,
+            audit=stores.audit,
+        ),
     )

@@ -219,6 +219,11 @@ class Settings(BaseSettings):
         "1200 per minute",
         description="Knowledge-base searches and reads in the widget per workgroup, from everyone.",
     )
+    shopper_ip_limit: str = Field(
+        "30 per minute",
+        description="A secret shopper's status and score (GET /shopper, POST /shopper/score) "
+        "per client IP address.",
+    )
     ws_message_limit: str = Field(
         "60 per 30 seconds",
         description="WebSocket messages (all but typing) per connection: a burst of N, then N "
@@ -309,6 +314,7 @@ class Settings(BaseSettings):
         "attachment_limit",
         "kb_ip_limit",
         "kb_workgroup_limit",
+        "shopper_ip_limit",
         "ws_message_limit",
         "ws_typing_limit",
     )

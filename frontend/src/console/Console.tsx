@@ -15,6 +15,7 @@ import { Admin } from "./Admin";
 import { Api, type StaffMember, type StaffUser, type Workgroup } from "./api";
 import { ArchiveSearch, useArchiveRights } from "./Archive";
 import { ArchiveBanner } from "./ArchiveNotice";
+import { MyReviews, QaScreen } from "./Qa";
 import { ArchivePolicyScreen } from "./ArchivePolicy";
 import { CustomerData } from "./CustomerData";
 import { DirectoryApi } from "./directoryApi";
@@ -73,7 +74,9 @@ type View =
   | "kb"
   | "follow-ups"
   | "ratings"
-  | "tags";
+  | "tags"
+  | "qa"
+  | "my-reviews";
 
 /** One page of staff IM history. */
 const HISTORY_PAGE = 50;
@@ -646,6 +649,8 @@ export function Console({
           {nav("inbox", "Inbox")}
           {nav("waiting", "Waiting")}
           {canSupervise && nav("supervisor", "Supervisor")}
+          {canSupervise && nav("qa", "QA")}
+          {nav("my-reviews", "My reviews")}
           {nav("canned", "Canned responses")}
           {nav("kb", "Knowledge base")}
           {isAdmin && nav("routing", "Routing")}
@@ -881,6 +886,8 @@ export function Console({
         {view === "templates" && isAdmin && <Templates />}
         {view === "canned" && <CannedResponses user={user} workgroups={workgroups} />}
         {view === "kb" && <KnowledgeBase user={user} workgroups={workgroups} />}
+        {view === "qa" && canSupervise && <QaScreen staff={staff} isAdmin={isAdmin} />}
+        {view === "my-reviews" && <MyReviews />}
         {view === "admin" && isAdmin && (
           <Admin workgroups={workgroups} reloadWorkgroups={reloadWorkgroups} me={state.me} />
         )}

@@ -9,6 +9,7 @@ import { customerName, formatDateTime, STATUS_LABEL } from "./format";
 import { useDebounced, useMounted } from "./hooks";
 import { outcomeLabel, WrapUp } from "./WrapUp";
 import { type PastChat, type Tag, WrapUpApi } from "./wrapupApi";
+import { ReviewPanel } from "./Qa";
 
 interface Props {
   canSeeAll: boolean;
@@ -29,6 +30,8 @@ export function PastChats({ canSeeAll, me, workgroupName, openId }: Props) {
   const [error, setError] = useState("");
   const [open, setOpen] = useState<Transcript | null>(null);
   const [openError, setOpenError] = useState("");
+  // Supervisors and admins: the QA review panel beside the transcript, instead of the details.
+  const [reviewing, setReviewing] = useState(false);
   const mounted = useMounted();
 
   useEffect(() => {
@@ -71,11 +74,22 @@ export function PastChats({ canSeeAll, me, workgroupName, openId }: Props) {
     return (
       <section class="past" aria-labelledby="transcript-heading">
         <div class="view-head">
-          <button type="button" onClick={() => setOpen(null)}>
+          <button
+            type="button"
+            onClick={() => {
+              setOpen(null);
+              setReviewing(false);
+            }}
+          >
             ← Back to past chats
           </button>
           <h2 id="transcript-heading">Chat with {customerName(conv)}</h2>
           <span class="muted">{formatDateTime(conv.created_at)}</span>
+          {canSeeAll && conv.kind === "customer_chat" && (
+            <button type="button" onClick={() => setReviewing(!reviewing)} aria-pressed={reviewing}>
+              Review
+            </button>
+          )}
         </div>
         <div class="chat-panel transcript">
           <div class="chat-main">
@@ -86,7 +100,11 @@ export function PastChats({ canSeeAll, me, workgroupName, openId }: Props) {
               label={`Transcript of the chat with ${customerName(conv)}`}
             />
           </div>
-          <CustomerDetails conversation={conv} workgroupName={workgroupName(conv.workgroup_id)} />
+          {reviewing ? (
+            <ReviewPanel conversationId={conv.id} ended={conv.status === "ended"} />
+          ) : (
+            <CustomerDetails conversation={conv} workgroupName={workgroupName(conv.workgroup_id)} />
+          )}
         </div>
         {conv.kind === "customer_chat" && <WrapUp conversationId={conv.id} ended={conv.status === "ended"} />}
       </section>

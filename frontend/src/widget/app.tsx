@@ -15,6 +15,7 @@ import { cleanFields } from "./fields";
 import { type Key, t } from "./i18n";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
 import { TranscriptEmail } from "./TranscriptEmail";
+import { ShopperChecklist } from "./Shopper";
 import { tellHost, usePanelVisible } from "./panel";
 import { RatingStep } from "./Rating";
 import { isAgentMessage, lastSeq, loadSeen, seenKey, unreadCount } from "./unread";
@@ -81,6 +82,8 @@ export interface AppProps {
   fields?: unknown;
   /** The page that brought the visitor to ``page``. */
   referrer?: string;
+  /** A secret shopper's link token (the host page's `#shopper=`): sent with the chat request. */
+  shopperLink?: string | null;
 }
 
 const api = (path: string) => `/api/v1${path}`;
@@ -96,7 +99,16 @@ export function focusMain(): void {
   target?.focus();
 }
 
-export function App({ slug, page, storage, embedded, identity = null, fields, referrer = "" }: AppProps) {
+export function App({
+  slug,
+  page,
+  storage,
+  embedded,
+  identity = null,
+  fields,
+  referrer = "",
+  shopperLink = null,
+}: AppProps) {
   const [stored, setStored] = useState<StoredChat | null>(() => loadChat(storage, slug));
   const [status, setStatus] = useState<WorkgroupStatus | null | "error">(null);
   const [fresh, setFresh] = useState(false); // a chat this page just opened (position known)
@@ -220,6 +232,7 @@ export function App({ slug, page, storage, embedded, identity = null, fields, re
           fields={status.form_fields ?? []}
           hidden={fields}
           referrer={referrer}
+          shopperLink={shopperLink}
           greeting={status.branding?.greeting ?? ""}
           notice={status.archive_notice ?? ""}
           onStarted={started}
@@ -297,6 +310,7 @@ function PreChat({
   fields,
   hidden,
   referrer,
+  shopperLink,
   greeting,
   notice,
   onStarted,
@@ -309,6 +323,7 @@ function PreChat({
   fields: FormField[];
   hidden?: unknown;
   referrer: string;
+  shopperLink: string | null;
   greeting: string;
   notice: string;
   onStarted: (chat: StoredChat, position: number | null) => void;
@@ -339,7 +354,8 @@ function PreChat({
     }
     setBusy(true);
     setError(null);
-    const visitorId = storage.getItem(VISITOR_ID_KEY);
+    // A secret shopper comes as a first-time customer: no earlier chats linked to theirs.
+    const visitorId = shopperLink ? null : storage.getItem(VISITOR_ID_KEY);
     const passed = cleanFields(hidden);
     try {
       const response = await fetch(api(`/workgroups/${encodeURIComponent(slug)}/chats`), {
@@ -355,6 +371,7 @@ function PreChat({
           ...(email ? { email } : {}),
           ...(identity ? { identity } : {}),
           ...(visitorId ? { visitor_id: visitorId } : {}),
+          ...(shopperLink ? { shopper_link: shopperLink } : {}),
         }),
       });
       const data = (await response.json().catch(() => ({}))) as ApiError & {
@@ -363,7 +380,7 @@ function PreChat({
         position?: number | null;
         visitor_id?: string;
       };
-      if (data.visitor_id) storage.setItem(VISITOR_ID_KEY, data.visitor_id);
+      if (data.visitor_id && !shopperLink) storage.setItem(VISITOR_ID_KEY, data.visitor_id);
       const details = data.error?.details;
       if (response.status === 409 && data.error?.code === "unavailable") {
         // Closed, nobody there or the queue full since the status was read: leave a message.
@@ -389,7 +406,14 @@ function PreChat({
         setBusy(false);
         return;
       }
-      onStarted({ conversationId: data.conversation.id, visitorToken: data.visitor_token }, data.position ?? null);
+      onStarted(
+        {
+          conversationId: data.conversation.id,
+          visitorToken: data.visitor_token,
+          ...(shopperLink ? { shopperLink } : {}),
+        },
+        data.position ?? null,
+      );
     } catch {
       setError(t("no_connection"));
       setBusy(false);
@@ -634,8 +658,9 @@ function Chat(props: {
       ) : current === "ended" ? (
         <Fragment>
           <Ended state={state} title={props.title} onReset={props.onReset} />
-          {state.ended !== "expired" && state.ended !== "cancelled" && agent !== null && (
-            // Answered and over: ask for a rating, if the workgroup wants one and none was given.
+          {state.ended !== "expired" && state.ended !== "cancelled" && agent !== null && !chat.shopperLink && (
+            // Answered and over: ask for a rating, if the workgroup wants one and none was given
+            // (a secret shopper scores the chat on their checklist instead).
             <RatingStep conversationId={chat.conversationId} visitorToken={chat.visitorToken} />
           )}
           {state.ended !== "expired" && state.ended !== "cancelled" && (
@@ -645,6 +670,7 @@ function Chat(props: {
               email={state.conversation?.metadata.email ?? ""}
             />
           )}
+          {chat.shopperLink && <ShopperChecklist link={chat.shopperLink} />}
           {state.ended === "expired" && (
             // The wait timed out: offer to leave a message, with what the visitor already gave.
             <LeaveMessage
@@ -713,7 +739,8 @@ export function Log({
   }, [count]);
   const question = state.conversation?.metadata.question;
   return (
-    <div class="pw-log" role="log" aria-live="polite" aria-label={t("conversation")} ref={ref}>
+    // Focusable, so that a keyboard user can scroll it (axe: scrollable-region-focusable).
+    <div class="pw-log" role="log" aria-live="polite" aria-label={t("conversation")} tabIndex={0} ref={ref}>
       <ArchiveNotice text={notice} />
       {(state.conversation?.history_starts_at_seq ?? 1) > 1 && (
         <p class="pw-system" data-testid="history-removed">

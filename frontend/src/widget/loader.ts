@@ -43,6 +43,11 @@ if (script && !doc.getElementById("parley-launcher")) {
   const origin = new URL(script.src, location.href).origin;
   const key = `parley:${slug}`;
   let identity = attr("data-identity");
+  // A secret shopper's link (docs/security.md): `#shopper=<token>` on the host page's address.
+  // Taken out of the address at once and handed to the chat app in its iframe's fragment; the
+  // page the agent is told of never carries a fragment anyway.
+  const shopper = new URLSearchParams(location.hash.slice(1)).get("shopper") || "";
+  if (shopper) history.replaceState(null, "", location.pathname + location.search);
   let fields: Fields = {};
   for (const a of Array.from(script.attributes)) {
     if (a.name.startsWith("data-field-")) fields[a.name.slice(11).replace(/-/g, "_")] = a.value;
@@ -124,7 +129,15 @@ if (script && !doc.getElementById("parley-launcher")) {
       q("ref", strip(doc.referrer)) +
       q("lang", lang) +
       (show ? "" : "&hidden=1") +
-      (identity ? `#identity=${encodeURIComponent(identity)}` : "");
+      (identity || shopper
+        ? "#" +
+          [
+            identity ? `identity=${encodeURIComponent(identity)}` : "",
+            shopper ? `shopper=${encodeURIComponent(shopper)}` : "",
+          ]
+            .filter(Boolean)
+            .join("&")
+        : "");
     panel.appendChild(frame);
     doc.body.appendChild(panel);
     paint();

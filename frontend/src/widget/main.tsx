@@ -4,6 +4,7 @@ import type { KeyValueStore } from "../shared/client";
 import { App, focusMain, requestClose } from "./app";
 import { pickLanguage, setLanguage } from "./i18n";
 import { setPanelVisible } from "./panel";
+import { shopperLinkOf } from "./Shopper";
 import "./widget.css";
 
 // localStorage keeps the conversation (a reload or a second tab resumes it). A browser that
@@ -36,6 +37,8 @@ let fields: unknown = null;
 // The signed-in customer's identity token, from the launcher: in the URL fragment when the
 // iframe opens (taken out of the address at once), then by postMessage from the host page.
 let identity: string | null = new URLSearchParams(location.hash.slice(1)).get("identity");
+// A secret shopper's link token, from the host page's own `#shopper=` (the launcher passes it on).
+const shopperLink = shopperLinkOf(location.hash);
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 const store = storage();
 const root = document.getElementById("app")!;
@@ -49,6 +52,7 @@ const draw = () =>
       identity={identity}
       fields={fields}
       referrer={params.get("ref") ?? ""}
+      shopperLink={shopperLink}
     />,
     root,
   );

@@ -320,6 +320,8 @@ export function transcriptText(
 export interface StoredChat {
   conversationId: string;
   visitorToken: string;
+  /** A secret shopper's link the chat was opened with: its checklist is shown at the end. */
+  shopperLink?: string;
 }
 
 export const chatKey = (slug: string) => `parley:chat:${slug}`;
@@ -347,7 +349,11 @@ export function loadChat(storage: Pick<Storage, "getItem">, slug: string): Store
   try {
     const value = JSON.parse(storage.getItem(chatKey(slug)) ?? "null") as Partial<StoredChat> | null;
     if (value && typeof value.conversationId === "string" && typeof value.visitorToken === "string") {
-      return { conversationId: value.conversationId, visitorToken: value.visitorToken };
+      return {
+        conversationId: value.conversationId,
+        visitorToken: value.visitorToken,
+        ...(typeof value.shopperLink === "string" ? { shopperLink: value.shopperLink } : {}),
+      };
     }
   } catch {
     // unreadable: start afresh

@@ -812,3 +812,53 @@ def require_transcript_requester(principal: Principal, conv: Conversation) -> Vi
     if principal.conversation_id != conv.id or conv.staff_only:
         raise NotFound(NO_SUCH_CONVERSATION)
     return principal
+
+
+# QA review and secret shoppers ------------------------------------------------------------
+
+NO_SUCH_REVIEW = "no such review"
+
+
+def require_reviewer(
+    principal: Principal, conv: Conversation | None, supervises: Collection[int]
+) -> Staff:
+    """Reviewing a chat and reading its reviews (shoppers' included): a customer chat of a
+    workgroup the principal supervises (admins: any). Another workgroup's chat, a staff
+    conversation or a missing one: the same ``NotFound`` as for no such conversation."""
+    staff = require_supervisor(principal)
+    if (
+        conv is None
+        or conv.kind is not Kind.CUSTOMER_CHAT
+        or not can_supervise(staff, conv.workgroup_id, supervises)
+    ):
+        raise NotFound(NO_SUCH_CONVERSATION)
+    return staff
+
+
+def can_read_review(
+    principal: Principal,
+    agent_id: int | None,
+    workgroup_id: int,
+    shopper: bool,
+    supervises: Collection[int],
+) -> bool:
+    """A review is read by its workgroup's supervisors and admins, and by the agent it is of,
+    unless it is a secret shopper's: nothing an agent is shown says a chat was a shopper's."""
+    if not isinstance(principal, Staff) or is_guest(principal):
+        return False
+    if agent_id == principal.user_id and not shopper:
+        return True
+    return can_supervise(principal, workgroup_id, supervises)
+
+
+def require_review_editor(
+    principal: Principal, workgroup_id: int | None, shopper: bool, supervises: Collection[int]
+) -> Staff:
+    """Changing or deleting a review: its workgroup's supervisors and admins (another's reads
+    like none: ``NotFound``), never a secret shopper's score (``Conflict``)."""
+    staff = require_supervisor(principal)
+    if workgroup_id is None or not can_supervise(staff, workgroup_id, supervises):
+        raise NotFound(NO_SUCH_REVIEW)
+    if shopper:
+        raise Conflict("a shopper's score is theirs: it cannot be changed")
+    return staff

@@ -407,6 +407,35 @@ class ArchiveService:
             )
         return hits
 
+    async def transcripts(
+        self, staff: Staff, query: ArchiveQuery, supervises: frozenset[int] | None
+    ) -> list[Hit]:
+        """Transcript search for QA: the customer chats of the workgroups ``staff``
+        supervises (``supervises``; None: every workgroup, for admins), with the archive's
+        words, dates and paging and the QA filters (agent, outcome, tag, rating, shopper).
+        Audited like an archive search (``archive.search``, with ``scope: transcripts``)."""
+        access.require_supervisor(staff)
+        if not 1 <= query.limit <= MAX_SEARCH_LIMIT:
+            raise InvalidInput(f"limit is 1 to {MAX_SEARCH_LIMIT}")
+        if not 0 <= query.offset <= MAX_SEARCH_OFFSET:
+            raise InvalidInput(f"offset is 0 to {MAX_SEARCH_OFFSET}")
+        workgroups = query.workgroup_ids
+        if supervises is not None:
+            workgroups = supervises if workgroups is None else workgroups & supervises
+        query = dataclasses.replace(
+            query, kind=Kind.CUSTOMER_CHAT, workgroup_ids=workgroups, reader=None
+        )
+        async with self._db.write() as tx:
+            hits = [] if workgroups == frozenset() else await self._archive.search(tx, query)
+            await self._record(
+                tx,
+                staff,
+                "archive.search",
+                "archive",
+                {**_query_json(query), "scope": "transcripts", "hits": len(hits)},
+            )
+        return hits
+
     async def read(self, staff: Staff, conversation_id: str) -> tuple[Conversation, list[Entry]]:
         """One conversation of the archive, with every entry kept; a compliance read of a
         staff conversation the reader is not a member of is audited as such."""
@@ -763,6 +792,7 @@ def _query_json(q: ArchiveQuery) -> dict[str, Any]:
         "until": None if q.until is None else q.until.isoformat(),
         "offset": q.offset,
         "limit": q.limit,
+        **_transcript_json(q),
     }
 
 
@@ -782,3 +812,18 @@ def _profile_json(p: Profile) -> dict[str, Any]:
             for n in p.notes
         ],
     }
+
+
+def _transcript_json(q: ArchiveQuery) -> dict[str, Any]:
+    """The transcript search's filters (QA), only those set: an archive search's audit row
+    stays as it was."""
+    out: dict[str, Any] = {
+        "workgroup_ids": None if q.workgroup_ids is None else sorted(q.workgroup_ids),
+        "agent_id": q.agent_id,
+        "outcome": q.outcome,
+        "tag": q.tag,
+        "rating_min": q.rating_min,
+        "rating_max": q.rating_max,
+        "shopper": q.shopper,
+    }
+    return {k: v for k, v in out.items() if v is not None}

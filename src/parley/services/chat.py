@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -215,11 +215,15 @@ class ChatService:
         *,
         identity_token: str | None = None,
         visitor_id: str | None = None,
+        on_open: Callable[[Tx, Conversation], Awaitable[None]] | None = None,
     ) -> OpenedChat:
         """Open a chat request. ``identity_token``: the company's signed identity of the
         customer (verified, else ``InvalidIdentity``; required by some workgroups);
         ``visitor_id``: the signed anonymous id the browser got with its last chat (one this
-        server did not sign is ignored, and a new one issued)."""
+        server did not sign is ignored, and a new one issued); ``on_open``: runs in the
+        transaction that opens it, once the conversation is written and before it is queued
+        (a secret shopper's link is spent and the chat flagged there, ``QaService``); what it
+        raises opens nothing."""
         form = replace(form, fields=check_hidden_fields(form.fields))
         now = self._clock.now()
         conversation_id = secrets.token_hex(16)
@@ -252,6 +256,8 @@ class ChatService:
             )
             await self._conversations.insert_conversation(tx, conv)
             await self._conversations.insert_entries(tx, conv.id, entries)
+            if on_open is not None:
+                await on_open(tx, conv)
             position, notes = await self._routing.enqueue_in(tx, wg, conv, now)
         await self._bus.publish(notes)
         return OpenedChat(

@@ -84,6 +84,7 @@ class Rules:
     kb_ip: Rule
     kb_workgroup: Rule
     ws_message: Rule
+    shopper_ip: Rule
     ws_typing: Rule
     two_factor: Rule
 
@@ -105,6 +106,7 @@ class Rules:
             ws_message=Rule.of("ws_message", settings.ws_message_limit),
             ws_typing=Rule.of("ws_typing", settings.ws_typing_limit),
             two_factor=Rule.of("two_factor", settings.two_factor_limit),
+            shopper_ip=Rule.of("shopper_ip", settings.shopper_ip_limit),
         )
 
 

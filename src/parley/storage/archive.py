@@ -18,18 +18,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from parley.domain.access import StaffRole
-from parley.domain.conversation import Kind
+from parley.domain.conversation import Kind, Role
 from parley.domain.retention import Held, Hold, Policy, Summary
 from parley.storage.tables import (
     archive_exports,
     archive_settings,
+    conversation_tags,
     conversations,
     entries,
     left_messages,
     legal_holds,
     participants,
+    ratings,
     retention_policies,
     rooms,
+    tags,
     users,
 )
 from parley.storage.tx import Tx, lookupable
@@ -77,6 +80,18 @@ class ArchiveQuery:
     #: Customer chats only of these workgroups (a supervisor's, ``access.can_read``), and the
     #: reader's own; None: of every workgroup.
     workgroups: tuple[int, ...] | None = None
+    #: Transcript search (QA, issue 11): customer chats of these workgroups only (None: any).
+    workgroup_ids: frozenset[int] | None = None
+    #: An agent who took part (role agent) in the chat.
+    agent_id: int | None = None
+    outcome: str | None = None
+    #: A tag on the chat (``conversation_tags``), by its name.
+    tag: str | None = None
+    #: The customer's rating (``ratings.score``), from and to (inclusive).
+    rating_min: int | None = None
+    rating_max: int | None = None
+    #: Secret-shopper chats only (True), none of them (False), or either (None).
+    shopper: bool | None = None
     offset: int = 0
     limit: int = 50
 
@@ -413,6 +428,37 @@ class ArchiveStore:
                     )
                 )
             )
+        if q.workgroup_ids is not None:
+            where.append(conversations.c.kind == Kind.CUSTOMER_CHAT.value)
+            where.append(conversations.c.workgroup_id.in_(sorted(q.workgroup_ids)))
+        if q.agent_id is not None:
+            where.append(
+                conversations.c.id.in_(
+                    sa.select(participants.c.conversation_id).where(
+                        participants.c.user_id == q.agent_id,
+                        participants.c.role == Role.AGENT.value,
+                    )
+                )
+            )
+        if q.outcome is not None:
+            where.append(conversations.c.outcome == q.outcome)
+        if q.tag is not None:
+            where.append(
+                conversations.c.id.in_(
+                    sa.select(conversation_tags.c.conversation_id)
+                    .join(tags, tags.c.id == conversation_tags.c.tag_id)
+                    .where(tags.c.name == q.tag)
+                )
+            )
+        if q.rating_min is not None or q.rating_max is not None:
+            rated = sa.select(ratings.c.conversation_id)
+            if q.rating_min is not None:
+                rated = rated.where(ratings.c.score >= q.rating_min)
+            if q.rating_max is not None:
+                rated = rated.where(ratings.c.score <= q.rating_max)
+            where.append(conversations.c.id.in_(rated))
+        if q.shopper is not None:
+            where.append(conversations.c.shopper.is_(q.shopper))
         if q.reader is not None:
             customer = conversations.c.kind == Kind.CUSTOMER_CHAT.value
             if q.workgroups is not None:
@@ -444,7 +490,7 @@ class ArchiveStore:
 
     async def search(self, tx: Tx, q: ArchiveQuery) -> list[Hit]:
         """Entries with text, newest first, narrowed by ``q``."""
-        for value in (q.customer_sub, q.customer_email, q.words):
+        for value in (q.customer_sub, q.customer_email, q.words, q.tag):
             if value is not None and not lookupable(value):
                 return []
         text = entries.c.body["text"].as_string()

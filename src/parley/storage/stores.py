@@ -19,6 +19,7 @@ from parley.storage.inbox import InboxStore
 from parley.storage.invitations import InvitationStore
 from parley.storage.knowledge import KnowledgeStore
 from parley.storage.profiles import ProfileStore
+from parley.storage.qa import QaStore
 from parley.storage.requests import RequestStore
 from parley.storage.rooms import RoomStore
 from parley.storage.sealing import Sealer
@@ -56,6 +57,7 @@ class Stores:
     profiles: ProfileStore
     transcripts: TranscriptStore
     visitors: VisitorStore
+    qa: QaStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -84,4 +86,5 @@ class Stores:
             profiles=ProfileStore(),
             transcripts=TranscriptStore(),
             visitors=VisitorStore(),
+            qa=QaStore(),
         )

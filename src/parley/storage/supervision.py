@@ -225,15 +225,21 @@ class SupervisionStore:
     # What a wallboard is computed from -------------------------------------------------------
 
     async def waiting(self, tx: Tx, workgroup_id: int) -> list[wallboard.Waiting]:
+        """The workgroup's waiting requests, secret shoppers' left out (as in ``finished``:
+        no customer metric counts them)."""
         rows = await tx.all(
             sa.select(
                 chat_requests.c.conversation_id,
                 chat_requests.c.queue_id,
                 chat_requests.c.created_at,
                 chat_requests.c.transfer_from,
-            ).where(
+            )
+            .join(conversations, conversations.c.id == chat_requests.c.conversation_id)
+            .where(
                 chat_requests.c.workgroup_id == workgroup_id,
                 chat_requests.c.status == "waiting",
+                # A secret shopper's chat is no customer's: kept out of waits and SL.
+                conversations.c.shopper.is_(False),
             )
         )
         return [
@@ -257,11 +263,14 @@ class SupervisionStore:
                 chat_requests.c.status,
                 chat_requests.c.created_at,
                 chat_requests.c.ended_at,
-            ).where(
+            )
+            .join(conversations, conversations.c.id == chat_requests.c.conversation_id)
+            .where(
                 chat_requests.c.queue_id.in_(sorted(queue_ids)),
                 chat_requests.c.status.in_(sorted(_ENDINGS)),
                 chat_requests.c.ended_at >= since,
                 chat_requests.c.workgroup_id == workgroup_id,
+                conversations.c.shopper.is_(False),
             )
         )
         return [

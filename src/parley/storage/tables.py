@@ -1127,3 +1127,110 @@ visitor_presence = sa.Table(
     sa.Column("left_at", UTCDateTime, nullable=True),
     sa.Index("ix_visitor_presence_gone_at", "gone_at"),
 )
+
+# QA review and secret shoppers (migration 0024, issue 11; ``domain.qa``).
+
+# The scorecards an admin defines: supervisors fill a ``review`` one beside a transcript,
+# secret shoppers a ``shopper`` checklist after their chat. ``categories``: a list of
+# {key, name, weight, scale, critical}.
+qa_scorecards = sa.Table(
+    "qa_scorecards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),  # review shopper
+    sa.Column("categories", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A filled scorecard: a supervisor's review of a chat, or a secret shopper's score of their
+# own. The scorecard as it was when filled (``card``: name and categories) is kept with it, so
+# that editing a scorecard later changes no review.
+qa_reviews = sa.Table(
+    "qa_reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("workgroup_id", sa.Integer, nullable=False),
+    sa.Column(
+        "agent_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    ),
+    # NULL for a shopper's score.
+    sa.Column(
+        "reviewer_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("scorecard_id", sa.Integer, nullable=True),
+    sa.Column("card", sa.JSON, nullable=False),
+    sa.Column("scores", sa.JSON, nullable=False),
+    sa.Column("comments", sa.JSON, nullable=False),
+    sa.Column("comment", sa.String(2000), nullable=False, server_default=""),
+    # 0 to 100, computed by ``domain.qa.score``.
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("critical_failed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("shopper", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_qa_reviews_conversation_id", "conversation_id"),
+    sa.Index("ix_qa_reviews_agent_id_created_at", "agent_id", "created_at"),
+    sa.Index("ix_qa_reviews_workgroup_id_created_at", "workgroup_id", "created_at"),
+)
+
+# Each category's score of a review, as filled (its name and scale then): what the QA report
+# averages per category in SQL, without reading every review's JSON.
+qa_review_scores = sa.Table(
+    "qa_review_scores",
+    metadata,
+    sa.Column(
+        "review_id",
+        sa.Integer,
+        sa.ForeignKey("qa_reviews.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("scale", sa.SmallInteger, nullable=False),
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    # The review's, copied for the report's filters.
+    sa.Column("workgroup_id", sa.Integer, nullable=False),
+    sa.Column("agent_id", sa.Integer, nullable=True),
+    sa.Column("shopper", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_qa_review_scores_workgroup_id_created_at", "workgroup_id", "created_at"),
+)
+
+# Secret-shopper links: signed (``server_keys`` "shopper_link_key"), one chat each, expiring.
+shopper_links = sa.Table(
+    "shopper_links",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("note", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    # When it opened its chat, and which (a second use is refused).
+    sa.Column("used_at", UTCDateTime, nullable=True),
+    sa.Column(
+        "conversation_id",
+        sa.String(32),
+        sa.ForeignKey("conversations.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("scored_at", UTCDateTime, nullable=True),
+    sa.Index("ix_shopper_links_workgroup_id_created_at", "workgroup_id", "created_at"),
+    sa.Index("ix_shopper_links_conversation_id", "conversation_id"),
+)

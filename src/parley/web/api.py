@@ -473,6 +473,13 @@ class ChatIn(_In):
     referrer: Annotated[OneLine, Field(max_length=2048)] = Field(
         "", description="The page that brought the visitor to `page` (its address, no query)."
     )
+    shopper_link: Annotated[str | None, Field(max_length=512)] = Field(
+        None,
+        description="A secret shopper's link token (`POST /qa/shopper-links`): the chat is a "
+        "shopper's (one chat per link); forged `shopper_link_invalid`, used "
+        "`shopper_link_used`, expired `shopper_link_expired` (401). Nothing the agent is shown "
+        "differs.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -767,7 +774,13 @@ def router() -> APIRouter:
             body.referrer,
         )
         opened = await parley.chat.open_chat(
-            slug, form, identity_token=body.identity, visitor_id=body.visitor_id
+            slug,
+            form,
+            identity_token=body.identity,
+            visitor_id=body.visitor_id,
+            on_open=None
+            if body.shopper_link is None
+            else parley.qa.shopper_opener(body.shopper_link),
         )
         return ChatOut(
             conversation=opened.conversation,

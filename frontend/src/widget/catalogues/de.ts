@@ -112,4 +112,10 @@ export const de: Catalogue = {
   file_bad_name: "ihr Name ist nicht erlaubt",
   file_too_many: "dieser Chat enthält schon so viele Dateien wie möglich",
   file_failed: "{message}",
+  shopper_title: "Diesen Chat bewerten",
+  shopper_yes: "Ja",
+  shopper_comment: "Kommentar (optional)",
+  shopper_send: "Bewertung senden",
+  shopper_sent: "Vielen Dank: Ihre Bewertung wurde gespeichert.",
+  shopper_failed: "Ihre Bewertung konnte nicht gespeichert werden: {message}",
 };

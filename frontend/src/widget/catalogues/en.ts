@@ -120,6 +120,13 @@ export const en = {
   file_bad_name: "its name is not allowed",
   file_too_many: "this chat holds as many files as it can",
   file_failed: "{message}",
+  // A secret shopper's checklist, after the chat
+  shopper_title: "Score this chat",
+  shopper_yes: "Yes",
+  shopper_comment: "Comment (optional)",
+  shopper_send: "Send the score",
+  shopper_sent: "Thank you: your score was saved.",
+  shopper_failed: "Your score could not be saved: {message}",
 } as const;
 
 export type Key = keyof typeof en;
