@@ -557,12 +557,22 @@ class RequestStore:
     async def start_transfer(
         self, tx: Tx, request: routing.Request, workgroup_id: int, entry_position: int
     ) -> None:
-        """The conversation's request waits again, in ``workgroup_id``, as a transfer."""
+        """The conversation's request waits again, in ``workgroup_id``, as a transfer. The
+        first wait (where, since and until when, who took it) is kept in the ``first_*``
+        columns the first time (the reports count it; a SET reads the row as it was)."""
         assert request.transfer is not None
+        c = chat_requests.c
         await tx.conn.execute(
             sa.update(chat_requests)
             .where(chat_requests.c.conversation_id == request.request_id)
             .values(
+                first_workgroup_id=sa.func.coalesce(c.first_workgroup_id, c.workgroup_id),
+                first_queue_id=sa.case(
+                    (c.first_created_at.is_(None), c.queue_id), else_=c.first_queue_id
+                ),
+                first_created_at=sa.func.coalesce(c.first_created_at, c.created_at),
+                first_ended_at=sa.func.coalesce(c.first_ended_at, c.ended_at),
+                first_agent_id=sa.func.coalesce(c.first_agent_id, c.agent_id),
                 workgroup_id=workgroup_id,
                 queue_id=request.queue_id,
                 status="waiting",

@@ -340,7 +340,15 @@ chat_requests = sa.Table(
     sa.Column("transfer_from", sa.Integer, nullable=True),
     sa.Column("transfer_to_agent", sa.Integer, nullable=True),
     sa.Column("transfer_note", sa.String(1000), nullable=True),
+    # The first wait, kept when the first transfer rewrites the row (migration 0026, reports):
+    # where it waited, since and until when, who took it. NULL: never transferred.
+    sa.Column("first_workgroup_id", sa.Integer, nullable=True),
+    sa.Column("first_queue_id", sa.Integer, nullable=True),
+    sa.Column("first_created_at", UTCDateTime, nullable=True),
+    sa.Column("first_ended_at", UTCDateTime, nullable=True),
+    sa.Column("first_agent_id", sa.Integer, nullable=True),
     sa.Index("ix_chat_requests_workgroup_id_status", "workgroup_id", "status"),
+    sa.Index("ix_chat_requests_workgroup_id_ended_at", "workgroup_id", "ended_at"),
     sa.Index("ix_chat_requests_queue_id_status_ended_at", "queue_id", "status", "ended_at"),
 )
 
@@ -980,4 +988,12 @@ presence_periods = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Index("ix_presence_periods_user_id_started_at", "user_id", "started_at"),
+    # At most one open period per member (migration 0026).
+    sa.Index(
+        "ix_presence_periods_open",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
 )
