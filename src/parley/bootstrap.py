@@ -36,6 +36,7 @@ from parley.services.knowledge import KnowledgeService
 from parley.services.limits import ConnectionCap, InFlightCap, Limiter, LoginGuard, Rules
 from parley.services.presence import PresenceService
 from parley.services.queues import QueueService
+from parley.services.reports import ReportService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
@@ -44,6 +45,7 @@ from parley.services.templates import TemplateService
 from parley.services.wallboard import WallboardService
 from parley.settings import Settings
 from parley.storage.db import Database
+from parley.storage.reports import ReportStore
 from parley.storage.sealing import Sealer
 from parley.storage.stores import Stores
 from parley.storage.writer import writer_for
@@ -107,6 +109,8 @@ class Parley:
     supervision: SupervisionService
     #: The wallboards this node pushes to its supervisors' sockets.
     wallboard: WallboardService
+    #: Reports, after the fact (per workgroup, queue, agent; JSON and CSV).
+    reports: ReportService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -443,4 +447,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
         metrics=metrics,
         supervision=supervision,
         wallboard=wallboard,
+        reports=ReportService(
+            db,
+            clock,
+            workgroups=stores.workgroups,
+            supervision=stores.supervision,
+            reports=ReportStore(),
+        ),
     )

@@ -623,3 +623,15 @@ def can_read_public_article(visibility: str, article_workgroup: int, workgroup_i
     workgroup whose widget they use, and nothing else: an internal article, or another
     workgroup's, reads like one that does not exist."""
     return visibility == "public" and article_workgroup == workgroup_id
+
+
+# Reports (after the fact) -----------------------------------------------------------------------
+
+
+def require_reports(
+    principal: Principal, workgroup_id: int | None, supervises: Collection[int]
+) -> Staff:
+    """A workgroup's reports: for its supervisors and admins, like its wallboard. An agent (or
+    anyone below a supervisor) is refused (``Forbidden``); another workgroup reads exactly
+    like one that does not exist (``NotFound``)."""
+    return require_supervise(principal, workgroup_id, supervises)

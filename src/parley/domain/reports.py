@@ -250,7 +250,6 @@ def periods(w: Window) -> list[datetime]:
             if not out or out[-1] != start:
                 out.append(start)
             at += timedelta(hours=1)
-            at = at.replace(minute=0, second=0, microsecond=0) if w.zone is None else at
         return out
     step = 7 if w.granularity is Granularity.WEEK else 1
     day = w.first

@@ -266,6 +266,7 @@ conversations = sa.Table(
     sa.Column("outcome_at", UTCDateTime, nullable=True),
     sa.Index("ix_conversations_status", "status"),
     sa.Index("ix_conversations_ended_at", "ended_at"),
+    sa.Index("ix_conversations_created_at", "created_at"),
     # A customer's history: by verified identity, else by the same browser.
     sa.Index("ix_conversations_customer_sub_created_at", "customer_sub", "created_at"),
     sa.Index("ix_conversations_visitor_id_created_at", "visitor_id", "created_at"),
@@ -349,6 +350,11 @@ chat_requests = sa.Table(
     sa.Column("first_agent_id", sa.Integer, nullable=True),
     sa.Index("ix_chat_requests_workgroup_id_status", "workgroup_id", "status"),
     sa.Index("ix_chat_requests_workgroup_id_ended_at", "workgroup_id", "ended_at"),
+    sa.Index(
+        "ix_chat_requests_first_workgroup_id_first_ended_at",
+        "first_workgroup_id",
+        "first_ended_at",
+    ),
     sa.Index("ix_chat_requests_queue_id_status_ended_at", "queue_id", "status", "ended_at"),
 )
 
@@ -388,6 +394,7 @@ offers = sa.Table(
         postgresql_where=sa.text("status = 'pending' AND NOT broadcast"),
     ),
     sa.Index("ix_offers_request_id", "request_id"),
+    sa.Index("ix_offers_workgroup_id_ended_at", "workgroup_id", "ended_at"),
 )
 
 agent_state = sa.Table(
@@ -483,6 +490,7 @@ left_messages = sa.Table(
     sa.Column("next_email_at", UTCDateTime, nullable=True),
     sa.Index("ix_left_messages_workgroup_id_status", "workgroup_id", "status"),
     sa.Index("ix_left_messages_next_email_at", "next_email_at"),
+    sa.Index("ix_left_messages_workgroup_id_created_at", "workgroup_id", "created_at"),
     sa.Index("uq_left_messages_public_id", "public_id", unique=True),
 )
 
@@ -511,6 +519,7 @@ routing_events = sa.Table(
     sa.Column("to_queue_id", sa.Integer, nullable=True),
     sa.Column("note", sa.String(1000), nullable=True),
     sa.Index("ix_routing_events_conversation_id", "conversation_id"),
+    sa.Index("ix_routing_events_from_workgroup_id_at", "from_workgroup_id", "at"),
 )
 
 
@@ -952,6 +961,7 @@ ratings = sa.Table(
     sa.Column("comment", sa.String(1000), nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_ratings_agent_id_created_at", "agent_id", "created_at"),
+    sa.Index("ix_ratings_workgroup_id_created_at", "workgroup_id", "created_at"),
 )
 
 # The tags an admin keeps; agents put them on chats at wrap-up.

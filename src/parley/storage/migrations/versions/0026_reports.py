@@ -33,6 +33,21 @@ def upgrade() -> None:
     op.create_index(
         "ix_chat_requests_workgroup_id_ended_at", "chat_requests", ["workgroup_id", "ended_at"]
     )
+    # What the reports read by workgroup and time.
+    op.create_index(
+        "ix_chat_requests_first_workgroup_id_first_ended_at",
+        "chat_requests",
+        ["first_workgroup_id", "first_ended_at"],
+    )
+    op.create_index("ix_offers_workgroup_id_ended_at", "offers", ["workgroup_id", "ended_at"])
+    op.create_index(
+        "ix_routing_events_from_workgroup_id_at", "routing_events", ["from_workgroup_id", "at"]
+    )
+    op.create_index("ix_ratings_workgroup_id_created_at", "ratings", ["workgroup_id", "created_at"])
+    op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
+    op.create_index(
+        "ix_left_messages_workgroup_id_created_at", "left_messages", ["workgroup_id", "created_at"]
+    )
     op.create_index(
         "ix_presence_periods_open",
         "presence_periods",
@@ -45,6 +60,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_presence_periods_open", table_name="presence_periods")
+    op.drop_index("ix_left_messages_workgroup_id_created_at", table_name="left_messages")
+    op.drop_index("ix_conversations_created_at", table_name="conversations")
+    op.drop_index("ix_ratings_workgroup_id_created_at", table_name="ratings")
+    op.drop_index("ix_routing_events_from_workgroup_id_at", table_name="routing_events")
+    op.drop_index("ix_offers_workgroup_id_ended_at", table_name="offers")
+    op.drop_index("ix_chat_requests_first_workgroup_id_first_ended_at", table_name="chat_requests")
     op.drop_index("ix_chat_requests_workgroup_id_ended_at", table_name="chat_requests")
     with op.batch_alter_table("chat_requests") as batch:
         batch.drop_column("first_agent_id")
