@@ -52,6 +52,10 @@ _SINCE = sa.case((_TRANSFERRED, r_.first_created_at), else_=r_.created_at)
 _ENDED = sa.case((_TRANSFERRED, r_.first_ended_at), else_=r_.ended_at)
 _AGENT = sa.case((_TRANSFERRED, r_.first_agent_id), else_=r_.agent_id)
 _STATUS = sa.case((_TRANSFERRED, sa.literal("accepted")), else_=r_.status)
+#: Time per concurrent slot counts the chats an agent held at the same time among those that
+#: ended within this much of the range (a chat longer than that, across the range's edge,
+#: is not seen as concurrent).
+STRETCH_MARGIN = timedelta(days=1)
 _CUSTOMER = sa.and_(c_.kind == Kind.CUSTOMER_CHAT.value, c_.shopper.is_(False))
 
 
@@ -83,19 +87,21 @@ class ReportStore:
     ) -> reports.Facts:
         """Everything a report of the workgroup over ``[start, end)`` counts."""
         requests = await self._requests(tx, workgroup_id, start, end)
-        chats, queue_of = await self._chats(tx, workgroup_id, start, end)
-        ids = list(queue_of)
+        chats = await self._chats(tx, workgroup_id, start, end)
+        first = min((c.created_at for c in chats), default=start)
         return reports.Facts(
             requests=requests,
             chats=chats,
-            stretches=await self._stretches(tx, workgroup_id, start, end, queue_of),
+            stretches=await self._stretches(
+                tx, workgroup_id, start - STRETCH_MARGIN, end + STRETCH_MARGIN
+            ),
             missed_offers=await self._missed(tx, workgroup_id, start, end),
             left_messages=await self._left(tx, workgroup_id, start, end),
             transfers=await self._transfers(tx, workgroup_id, start, end),
             ratings=await self._ratings(tx, workgroup_id, start, end),
             periods=await self.periods(tx, workgroup_id, start, end),
             contacts=await self._contacts(
-                tx, start, end + timedelta(hours=fcr_window_hours), bool(ids)
+                tx, min(first, start), end + timedelta(hours=fcr_window_hours), bool(chats)
             ),
         )
 
@@ -159,7 +165,7 @@ class ReportStore:
 
     async def _chats(
         self, tx: Tx, workgroup_id: int, start: datetime, end: datetime
-    ) -> tuple[list[reports.Chat], dict[str, int | None]]:
+    ) -> list[reports.Chat]:
         ended = self._ended_chats(workgroup_id, start, end).subquery()
         rows = await tx.all(
             sa.select(
@@ -210,12 +216,10 @@ class ReportStore:
             )
         }
         chats: list[reports.Chat] = []
-        queue_of: dict[str, int | None] = {}
         for r in rows:
             cid = str(r.id)
             answered = _aware(r.answered_at)
             response = first_response.get(cid)
-            queue_of[cid] = r.queue_id
             chats.append(
                 reports.Chat(
                     cid,
@@ -231,7 +235,7 @@ class ReportStore:
                     None if response is None or response < answered else response,
                 )
             )
-        return chats, queue_of
+        return chats
 
     async def _stretches(
         self,
@@ -239,9 +243,9 @@ class ReportStore:
         workgroup_id: int,
         start: datetime,
         end: datetime,
-        queue_of: dict[str, int | None],
     ) -> list[reports.Stretch]:
-        """The agents' stretches in the workgroup's chats that ended in the range."""
+        """The agents' stretches in the workgroup's chats that ended in the range (the caller
+        widens it by ``STRETCH_MARGIN``: the chats held at the same time count)."""
         ids = self._ended_chats(workgroup_id, start, end)
         rows = await tx.all(
             sa.select(
@@ -249,8 +253,10 @@ class ReportStore:
                 participants.c.user_id,
                 participants.c.joined_at,
                 sa.func.coalesce(participants.c.left_at, c_.ended_at).label("end"),
+                _QUEUE.label("queue_id"),
             )
             .join(conversations, c_.id == participants.c.conversation_id)
+            .join(chat_requests, r_.conversation_id == participants.c.conversation_id)
             .where(
                 participants.c.conversation_id.in_(ids),
                 participants.c.role == Role.AGENT.value,
@@ -263,7 +269,7 @@ class ReportStore:
                 str(r.conversation_id),
                 _aware(r.joined_at),
                 _aware(r.end),
-                queue_of.get(str(r.conversation_id)),
+                r.queue_id,
             )
             for r in rows
         ]
