@@ -114,11 +114,13 @@ class ReportService:
             scope = reports.Scope(queue_id, agent_id)
             per_agent = reports.by_agent(facts, w, queue_id, settings, now)
             presence = reports.presence_secs(facts.periods, w.start, min(w.end, now), now)
-            shown = sorted(
-                set(per_agent) | set(presence) | ({agent_id} if agent_id is not None else set())
+            # Every member, and whoever else counted here (a former member, a supervisor who
+            # took a chat over); narrowed to an agent, that agent alone.
+            shown = (
+                [agent_id]
+                if agent_id is not None
+                else sorted(set(per_agent) | set(presence) | set(members))
             )
-            if agent_id is not None:
-                shown = [agent_id]
             names = await self._reports.names(tx, {*shown, *members})
             queues = [(q.id, q.name) for q in await self._workgroups.queues(tx, wg.id)]
         rows = reports.by_period(facts, w, scope, settings, now)
@@ -134,9 +136,7 @@ class ReportService:
             rows=rows,
             total=whole,
             agents=[
-                AgentLine(a, names.get(a, ""), per_agent.get(a, empty))
-                for a in shown
-                if a in per_agent or agent_id is not None
+                AgentLine(a, names.get(a, ""), per_agent.get(a, empty)) for a in shown
             ],
             presence=[
                 PresenceLine(a, names.get(a, ""), presence.get(a, dict.fromkeys(Presence, 0.0)))
