@@ -135,9 +135,7 @@ class ReportService:
             settings=settings,
             rows=rows,
             total=whole,
-            agents=[
-                AgentLine(a, names.get(a, ""), per_agent.get(a, empty)) for a in shown
-            ],
+            agents=[AgentLine(a, names.get(a, ""), per_agent.get(a, empty)) for a in shown],
             presence=[
                 PresenceLine(a, names.get(a, ""), presence.get(a, dict.fromkeys(Presence, 0.0)))
                 for a in shown
