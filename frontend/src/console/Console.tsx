@@ -37,6 +37,7 @@ import { InvitationCards } from "./Invitations";
 import { Offers } from "./Offers";
 import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
+import { Reports } from "./Reports";
 import { Supervisor, type SupervisorActions } from "./Supervisor";
 import { initialSupervisorState, reduceSupervisor } from "./supervisor";
 import { Templates } from "./Templates";
@@ -63,6 +64,7 @@ type View =
   | "account-policy"
   | "templates"
   | "supervisor"
+  | "reports"
   | "canned"
   | "kb";
 
@@ -596,6 +598,7 @@ export function Console({
           {nav("inbox", "Inbox")}
           {nav("waiting", "Waiting")}
           {canSupervise && nav("supervisor", "Supervisor")}
+          {canSupervise && nav("reports", "Reports")}
           {nav("canned", "Canned responses")}
           {nav("kb", "Knowledge base")}
           {isAdmin && nav("routing", "Routing")}
@@ -788,6 +791,7 @@ export function Console({
           />
         )}
         {view === "routing" && isAdmin && <Routing workgroups={workgroups} />}
+        {view === "reports" && canSupervise && <Reports />}
         {view === "supervisor" && canSupervise && (
           <>
             {supError && (
