@@ -342,6 +342,40 @@ class _Acc:
     rating_sum: int = 0
     rating_high: int = 0
 
+    def merge(self, other: _Acc) -> None:
+        """Add ``other``'s facts to these (the total of disjoint rows)."""
+        c, o = self.counts, other.counts
+        c.answered += o.answered
+        c.in_target += o.in_target
+        c.waited_secs += o.waited_secs
+        c.abandoned += o.abandoned
+        c.late_abandons += o.late_abandons
+        c.expired += o.expired
+        self.waits.extend(other.waits)
+        for name in (
+            "abandoned_wait_secs",
+            "left",
+            "left_messages",
+            "missed_offers",
+            "chats",
+            "handle_secs",
+            "slot_secs",
+            "first_responses",
+            "first_response_secs",
+            "transfers",
+            "outcome_chats",
+            "escalated",
+            "resolved",
+            "fcr",
+            "fcr_pending",
+            "ratings",
+            "rating_sum",
+            "rating_high",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for m, n in other.matched.items():
+            self.matched[m] += n
+
     def numbers(self) -> Numbers:
         c = self.counts
         counted = c.answered + c.late_abandons + c.expired
@@ -462,7 +496,12 @@ class _Keys:
 
 
 def _collect(
-    facts: Facts, keys: _Keys, target_secs: int, fcr_window_hours: int, now: datetime
+    facts: Facts,
+    keys: _Keys,
+    target_secs: int,
+    fcr_window_hours: int,
+    now: datetime,
+    slots: Mapping[tuple[int, str], float] | None = None,
 ) -> dict[object, _Acc]:
     accs: dict[object, _Acc] = {}
 
@@ -483,7 +522,8 @@ def _collect(
             a.waits.append(r.wait_secs)
         elif r.ending is Ending.ABANDONED:
             a.abandoned_wait_secs += r.wait_secs
-    slots = slot_secs(facts.stretches)
+    if slots is None:
+        slots = slot_secs(facts.stretches)
     if keys.per_agent:
         for s in facts.stretches:
             key = keys.stretch(s)
@@ -596,9 +636,36 @@ def by_period(
     facts: Facts, w: Window, scope: Scope, settings: Settings, now: datetime
 ) -> list[tuple[datetime, Numbers]]:
     """One row per period of the range (empty periods too), in order."""
-    keys = _keys(w, scope, lambda at, _: period_start(w, at), per_agent=scope.agent_id is not None)
-    accs = _collect(facts, keys, settings.target_secs, settings.fcr_window_hours, now)
-    return [(start, accs.get(start, _Acc()).numbers()) for start in periods(w)]
+    return report(facts, w, scope, settings, now)[0]
+
+
+def report(
+    facts: Facts,
+    w: Window,
+    scope: Scope,
+    settings: Settings,
+    now: datetime,
+    slots: Mapping[tuple[int, str], float] | None = None,
+) -> tuple[list[tuple[datetime, Numbers]], Numbers]:
+    """The rows per period (empty periods too, in order) and the range's total, in one pass
+    (the total is the rows' facts together: each fact of the range is in exactly one row).
+    ``slots``: ``slot_secs`` of the facts' stretches, if already computed."""
+    starts = periods(w)
+
+    def period(at: datetime, _: int | None) -> datetime:
+        # The period ``at`` (in the range) falls in: the last start at or before it.
+        return starts[bisect.bisect_right(starts, at) - 1]
+
+    keys = _keys(w, scope, period, per_agent=scope.agent_id is not None)
+    accs = _collect(facts, keys, settings.target_secs, settings.fcr_window_hours, now, slots)
+    whole = _Acc()
+    for a in accs.values():
+        whole.merge(a)
+    return [(start, accs.get(start, _Acc()).numbers()) for start in starts], whole.numbers()
+
+
+#: A row with nothing in it.
+EMPTY = _Acc().numbers()
 
 
 def total(facts: Facts, w: Window, scope: Scope, settings: Settings, now: datetime) -> Numbers:
@@ -609,14 +676,19 @@ def total(facts: Facts, w: Window, scope: Scope, settings: Settings, now: dateti
 
 
 def by_agent(
-    facts: Facts, w: Window, queue_id: int | None, settings: Settings, now: datetime
+    facts: Facts,
+    w: Window,
+    queue_id: int | None,
+    settings: Settings,
+    now: datetime,
+    slots: Mapping[tuple[int, str], float] | None = None,
 ) -> dict[int, Numbers]:
     """The range's totals per agent: requests they answered, chats they held (handle time
     from their own stretches), outcomes and first responses of the chats they held last,
     their missed offers, the transfers they made, their ratings. Abandoned, expired and left
     are nobody's."""
     keys = _keys(w, Scope(queue_id), lambda _at, who: who, per_agent=True)
-    accs = _collect(facts, keys, settings.target_secs, settings.fcr_window_hours, now)
+    accs = _collect(facts, keys, settings.target_secs, settings.fcr_window_hours, now, slots)
     agents = sorted(k for k in accs if isinstance(k, int))
     return {k: accs[k].numbers() for k in agents}
 

@@ -112,7 +112,8 @@ class ReportService:
             )
             facts = await self._reports.facts(tx, wg.id, w.start, w.end, settings.fcr_window_hours)
             scope = reports.Scope(queue_id, agent_id)
-            per_agent = reports.by_agent(facts, w, queue_id, settings, now)
+            slots = reports.slot_secs(facts.stretches)
+            per_agent = reports.by_agent(facts, w, queue_id, settings, now, slots)
             presence = reports.presence_secs(facts.periods, w.start, min(w.end, now), now)
             # Every member, and whoever else counted here (a former member, a supervisor who
             # took a chat over); narrowed to an agent, that agent alone.
@@ -123,9 +124,7 @@ class ReportService:
             )
             names = await self._reports.names(tx, {*shown, *members})
             queues = [(q.id, q.name) for q in await self._workgroups.queues(tx, wg.id)]
-        rows = reports.by_period(facts, w, scope, settings, now)
-        whole = reports.total(facts, w, scope, settings, now)
-        empty = reports.total(reports.Facts(), w, scope, settings, now)
+        rows, whole = reports.report(facts, w, scope, settings, now, slots)
         return Report(
             slug=wg.slug,
             name=wg.name,
@@ -135,7 +134,7 @@ class ReportService:
             settings=settings,
             rows=rows,
             total=whole,
-            agents=[AgentLine(a, names.get(a, ""), per_agent.get(a, empty)) for a in shown],
+            agents=[AgentLine(a, names.get(a, ""), per_agent.get(a, reports.EMPTY)) for a in shown],
             presence=[
                 PresenceLine(a, names.get(a, ""), presence.get(a, dict.fromkeys(Presence, 0.0)))
                 for a in shown
