@@ -172,6 +172,28 @@ async def test_a_transferred_chat_is_one_request_with_its_first_wait(world: Worl
     assert agents["Bob"]["answered"] == 0 and agents["Bob"]["outcome_chats"] == 1
 
 
+async def test_a_chat_taken_over_stays_answered_by_its_first_agent(world: World) -> None:
+    async with world.agent("alice") as alice:
+        chat = await world.open_chat()
+        cid = chat["conversation"]["id"]
+        world.clock.advance(20)
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        world.clock.advance(30)
+        async with world.staff_http("sam") as http:
+            r = await http.post(f"/api/v1/supervision/chats/{cid}/take-over")
+            assert r.status_code == 204, r.text
+    async with world.parley.db.read() as tx:
+        row = await tx.one(sa.select(chat_requests).where(chat_requests.c.conversation_id == cid))
+    assert row is not None and row.agent_id == world.user_ids["sam"]
+    assert row.first_agent_id == world.user_ids["alice"]
+    body = (await get(world, "sam", "/api/v1/reports/workgroups/sales")).json()
+    assert (body["total"]["requests"], body["total"]["answered"]) == (1, 1)
+    assert body["total"]["wait_avg_secs"] == pytest.approx(20)
+    agents = {a["name"]: a for a in body["agents"]}
+    assert agents["Alice"]["answered"] == 1
+
+
 async def test_presence_periods_follow_every_change(world: World) -> None:
     alice = world.user_ids["alice"]
     async with world.agent("alice") as ws:
