@@ -53,26 +53,21 @@ def _pg_admin_url() -> str:
 
 
 async def _pg_database() -> tuple[str, str]:
-    import asyncpg  # type: ignore[import-untyped]
+    import psycopg
+    from sqlalchemy.engine import make_url
 
     name = "bench_reports_" + secrets.token_hex(4)
-    conn = await asyncpg.connect(_pg_admin_url())
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, _ = _pg_admin_url().rpartition("/")
-    return name, f"{base}/{name}"
+    async with await psycopg.AsyncConnection.connect(_pg_admin_url(), autocommit=True) as conn:
+        await conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    return name, url
 
 
 async def _pg_drop(name: str) -> None:
-    import asyncpg
+    import psycopg
 
-    conn = await asyncpg.connect(_pg_admin_url())
-    try:
-        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with await psycopg.AsyncConnection.connect(_pg_admin_url(), autocommit=True) as conn:
+        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
 
 async def run(backend: str, args: argparse.Namespace, out: dict[str, Any]) -> None:

@@ -111,19 +111,27 @@ class ReportService:
                 board.sl_target_secs, await self._reports.fcr_window_hours(tx, wg.id)
             )
             facts = await self._reports.facts(tx, wg.id, w.start, w.end, settings.fcr_window_hours)
-            scope = reports.Scope(queue_id, agent_id)
-            slots = reports.slot_secs(facts.stretches)
-            per_agent = reports.by_agent(facts, w, queue_id, settings, now, slots)
-            presence = reports.presence_secs(facts.periods, w.start, min(w.end, now), now)
-            # Every member, and whoever else counted here (a former member, a supervisor who
-            # took a chat over); narrowed to an agent, that agent alone.
-            shown = (
-                [agent_id]
-                if agent_id is not None
-                else sorted(set(per_agent) | set(presence) | set(members))
-            )
-            names = await self._reports.names(tx, {*shown, *members})
+            # Everyone the facts name, for the names shown (read here, computed outside).
+            named = {*members, *(p.user_id for p in facts.periods)}
+            named |= {r.agent_id for r in facts.requests if r.agent_id is not None}
+            named |= {s.agent_id for s in facts.stretches}
+            named |= {o.agent_id for o in facts.missed_offers}
+            named |= {g.agent_id for g in facts.ratings if g.agent_id is not None}
+            named |= {t.from_agent for t in facts.transfers if t.from_agent is not None}
+            names = await self._reports.names(tx, named)
             queues = [(q.id, q.name) for q in await self._workgroups.queues(tx, wg.id)]
+        # The computation, outside the read transaction.
+        scope = reports.Scope(queue_id, agent_id)
+        slots = reports.slot_secs(facts.stretches)
+        per_agent = reports.by_agent(facts, w, queue_id, settings, now, slots)
+        presence = reports.presence_secs(facts.periods, w.start, min(w.end, now), now)
+        # Every member, and whoever else counted here (a former member, a supervisor who took
+        # a chat over); narrowed to an agent, that agent alone.
+        shown = (
+            [agent_id]
+            if agent_id is not None
+            else sorted(set(per_agent) | set(presence) | set(members))
+        )
         rows, whole = reports.report(facts, w, scope, settings, now, slots)
         return Report(
             slug=wg.slug,
