@@ -190,6 +190,7 @@ async def test_a_chat_taken_over_stays_answered_by_its_first_agent(world: World)
     body = (await get(world, "sam", "/api/v1/reports/workgroups/sales")).json()
     assert (body["total"]["requests"], body["total"]["answered"]) == (1, 1)
     assert body["total"]["wait_avg_secs"] == pytest.approx(20)
+    assert (body["total"]["take_overs"], body["total"]["barge_ins"]) == (1, 0)
     agents = {a["name"]: a for a in body["agents"]}
     assert agents["Alice"]["answered"] == 1
 

@@ -272,6 +272,8 @@ def expected(
         "slot_handle_avg_secs": avg(slot),
         "first_response_avg_secs": avg(responses),
         "transfers": len(transfers),
+        "barge_ins": 0,  # the simulation has no supervisors
+        "take_overs": 0,
         "outcome_chats": len(outcome_chats),
         "escalated": len(escalated),
         "escalation_rate": None if not outcome_chats else len(escalated) / len(outcome_chats),

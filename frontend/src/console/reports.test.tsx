@@ -38,7 +38,7 @@ function numbers(over: Partial<Numbers> = {}): Numbers {
     abandoned_after_target: 0, abandoned_wait_avg_secs: null, answered_in_target: 0,
     service_level: null, wait_avg_secs: null, wait_p90_secs: null, missed_offers: 0, chats: 0,
     handle_avg_secs: null, slot_handle_avg_secs: null, first_response_avg_secs: null,
-    transfers: 0, outcome_chats: 0, escalated: 0, escalation_rate: null, resolved: 0, fcr: 0,
+    transfers: 0, barge_ins: 0, take_overs: 0, outcome_chats: 0, escalated: 0, escalation_rate: null, resolved: 0, fcr: 0,
     fcr_rate: null, fcr_pending: 0, fcr_matched_sub: 0, fcr_matched_email: 0, fcr_unmatched: 0,
     ratings: 0, rating_avg: null, rating_high_share: null,
   };

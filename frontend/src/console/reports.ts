@@ -60,6 +60,8 @@ export const COLUMNS: { key: Column; label: string; kind: Kind }[] = [
   { key: "slot_handle_avg_secs", label: "Handle per slot", kind: "secs" },
   { key: "first_response_avg_secs", label: "First response", kind: "secs" },
   { key: "transfers", label: "Transfers", kind: "count" },
+  { key: "barge_ins", label: "Barge-ins", kind: "count" },
+  { key: "take_overs", label: "Take-overs", kind: "count" },
   { key: "outcome_chats", label: "Chats with outcome", kind: "count" },
   { key: "escalated", label: "Escalated", kind: "count" },
   { key: "escalation_rate", label: "Escalation rate", kind: "rate" },

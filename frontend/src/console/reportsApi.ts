@@ -28,6 +28,8 @@ export interface Numbers {
   slot_handle_avg_secs: number | null;
   first_response_avg_secs: number | null;
   transfers: number;
+  barge_ins: number;
+  take_overs: number;
   outcome_chats: number;
   escalated: number;
   escalation_rate: number | null;

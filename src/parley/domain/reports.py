@@ -147,6 +147,16 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Intervention:
+    """A supervisor barged into a chat (``barged_in``) or took it over (``taken_over``)."""
+
+    conversation_id: str
+    at: datetime
+    kind: str
+    queue_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Rating:
     conversation_id: str
     agent_id: int | None
@@ -175,6 +185,7 @@ class Facts:
     transfers: Sequence[Transfer] = ()
     ratings: Sequence[Rating] = ()
     periods: Sequence[Period] = ()
+    interventions: Sequence[Intervention] = ()
     #: Later customer chats (any workgroup, shoppers left out), by who: ("sub", value) or
     #: ("email", value) -> their creation times, sorted. What first-contact resolution reads.
     contacts: Mapping[tuple[str, str], Sequence[datetime]] = field(default_factory=dict)
@@ -296,6 +307,10 @@ class Numbers:
     slot_handle_avg_secs: float | None
     first_response_avg_secs: float | None
     transfers: int
+    #: A supervisor joined the chat (barged in), or took it over (the workgroup's and queues'
+    #: rows only: an agent's have none).
+    barge_ins: int
+    take_overs: int
     #: The ended chats whose outcome counts here (an agent's: those they held last): what
     #: the escalation and first-contact rates are over.
     outcome_chats: int
@@ -332,6 +347,8 @@ class _Acc:
     first_responses: int = 0
     first_response_secs: float = 0.0
     transfers: int = 0
+    barge_ins: int = 0
+    take_overs: int = 0
     outcome_chats: int = 0
     escalated: int = 0
     resolved: int = 0
@@ -363,6 +380,8 @@ class _Acc:
             "first_responses",
             "first_response_secs",
             "transfers",
+            "barge_ins",
+            "take_overs",
             "outcome_chats",
             "escalated",
             "resolved",
@@ -399,6 +418,8 @@ class _Acc:
             slot_handle_avg_secs=_avg(self.slot_secs, self.chats),
             first_response_avg_secs=_avg(self.first_response_secs, self.first_responses),
             transfers=self.transfers,
+            barge_ins=self.barge_ins,
+            take_overs=self.take_overs,
             outcome_chats=self.outcome_chats,
             escalated=self.escalated,
             escalation_rate=None
@@ -491,6 +512,7 @@ class _Keys:
     left: Callable[[LeftMessage], object | None]
     transfer: Callable[[Transfer], object | None]
     rating: Callable[[Rating], object | None]
+    intervention: Callable[[Intervention], object | None]
     #: Handle time from the agents' stretches (per agent) rather than per chat.
     per_agent: bool
 
@@ -575,6 +597,13 @@ def _collect(
         key = keys.transfer(t)
         if key is not None:
             acc(key).transfers += 1
+    for i in facts.interventions:
+        key = keys.intervention(i)
+        if key is not None:
+            if i.kind == "taken_over":
+                acc(key).take_overs += 1
+            else:
+                acc(key).barge_ins += 1
     for g in facts.ratings:
         key = keys.rating(g)
         if key is not None:
@@ -620,6 +649,7 @@ def _keys(
         left=lambda m: None if per_agent else key(m.at, m.queue_id, None),
         transfer=lambda t: key(t.at, t.queue_id, t.from_agent),
         rating=lambda g: key(g.at, g.queue_id, g.agent_id),
+        intervention=lambda i: None if per_agent else key(i.at, i.queue_id, None),
         per_agent=per_agent,
     )
 

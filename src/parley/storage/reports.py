@@ -52,6 +52,8 @@ _SINCE = sa.case((_TRANSFERRED, r_.first_created_at), else_=r_.created_at)
 _ENDED = sa.case((_TRANSFERRED, r_.first_ended_at), else_=r_.ended_at)
 _AGENT = sa.case((_TRANSFERRED, r_.first_agent_id), else_=r_.agent_id)
 _STATUS = sa.case((_TRANSFERRED, sa.literal("accepted")), else_=r_.status)
+#: How long a report's read transaction may sit idle between its queries, on PostgreSQL.
+REPORT_IDLE_SECS = 120
 #: Time per concurrent slot counts the chats an agent held at the same time among those that
 #: ended within this much of the range (a chat longer than that, across the range's edge,
 #: is not seen as concurrent).
@@ -85,7 +87,18 @@ class ReportStore:
         end: datetime,
         fcr_window_hours: int,
     ) -> reports.Facts:
-        """Everything a report of the workgroup over ``[start, end)`` counts."""
+        """Everything a report of the workgroup over ``[start, end)`` counts.
+
+        On PostgreSQL the transaction may sit idle longer than a node's usual limit (which is
+        there so that a hung node's row locks do not stall the others) while the rows of a
+        long range are turned into facts between queries: this read takes no row lock, so it
+        gets ``REPORT_IDLE_SECS`` instead."""
+        if tx.postgres:
+            await tx.conn.execute(
+                sa.text(
+                    f"SET LOCAL idle_in_transaction_session_timeout = {REPORT_IDLE_SECS * 1000}"
+                )
+            )
         requests = await self._requests(tx, workgroup_id, start, end)
         chats = await self._chats(tx, workgroup_id, start, end)
         first = min((c.created_at for c in chats), default=start)
@@ -99,6 +112,7 @@ class ReportStore:
             left_messages=await self._left(tx, workgroup_id, start, end),
             transfers=await self._transfers(tx, workgroup_id, start, end),
             ratings=await self._ratings(tx, workgroup_id, start, end),
+            interventions=await self._interventions(tx, workgroup_id, start, end),
             periods=await self.periods(tx, workgroup_id, start, end),
             contacts=await self._contacts(
                 tx, min(first, start), end + timedelta(hours=fcr_window_hours), bool(chats)
@@ -343,6 +357,29 @@ class ReportStore:
                 None if r.agent_id is None else int(r.agent_id),
                 r.queue_id,
             )
+            for r in rows
+        ]
+
+    async def _interventions(
+        self, tx: Tx, workgroup_id: int, start: datetime, end: datetime
+    ) -> list[reports.Intervention]:
+        """Supervisors barging into or taking over the workgroup's chats (few: no index of
+        their own, read by the chats' requests)."""
+        e = routing_events.c
+        rows = await tx.all(
+            sa.select(e.conversation_id, e.at, e.kind, _QUEUE.label("queue_id"))
+            .join(chat_requests, r_.conversation_id == e.conversation_id)
+            .join(conversations, c_.id == e.conversation_id)
+            .where(
+                e.kind.in_(("barged_in", "taken_over")),
+                e.at >= start,
+                e.at < end,
+                _of(workgroup_id),
+                c_.shopper.is_(False),
+            )
+        )
+        return [
+            reports.Intervention(str(r.conversation_id), _aware(r.at), r.kind, r.queue_id)
             for r in rows
         ]
 
