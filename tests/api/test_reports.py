@@ -18,7 +18,7 @@ from tests.conftest import make_world
 from tests.support import World
 
 from parley.domain.access import StaffRole
-from parley.storage.tables import chat_requests, presence_periods
+from parley.storage.tables import chat_requests, conversations, presence_periods
 from parley.web.reports_api import cell
 
 TODAY = "2026-01-05"  # the fake clock's day
@@ -193,6 +193,44 @@ async def test_a_chat_taken_over_stays_answered_by_its_first_agent(world: World)
     assert (body["total"]["take_overs"], body["total"]["barge_ins"]) == (1, 0)
     agents = {a["name"]: a for a in body["agents"]}
     assert agents["Alice"]["answered"] == 1
+
+
+async def test_first_contact_resolution_by_typed_email(world: World) -> None:
+    """Anonymous chats: the customer is recognised by the email typed in the form; a chat
+    whose window is still open is pending; a secret shopper's chat is nobody's return."""
+    cids = []
+    async with world.agent("alice") as alice:
+        for email in ("zoe@example.com", "max@example.com"):
+            chat = await world.open_chat(email=email)
+            cid = chat["conversation"]["id"]
+            offer = (await alice.expect_type("offer"))["offer"]
+            await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+            world.clock.advance(60)
+            await alice.request({"type": "end", "conversation_id": cid})
+            cids.append(cid)
+        world.clock.advance(3600)
+        # Zoe comes back within the window (typed in capitals); a shopper types Max's email.
+        again = await world.open_chat(email=" ZOE@example.com ")
+        shopper = await world.open_chat(email="max@example.com")
+    async with world.parley.db.write() as tx:
+        await tx.conn.execute(
+            sa.update(conversations).where(conversations.c.id.in_(cids)).values(outcome="resolved")
+        )
+        await tx.conn.execute(
+            sa.update(conversations)
+            .where(conversations.c.id == shopper["conversation"]["id"])
+            .values(shopper=True)
+        )
+    url = "/api/v1/reports/workgroups/sales"
+    t = (await get(world, "sam", url)).json()["total"]
+    assert (t["resolved"], t["fcr_pending"], t["fcr"], t["fcr_rate"]) == (2, 2, 0, None)
+    world.clock.advance(72 * 3600)
+    body = (await get(world, "sam", url, to="2026-01-08")).json()
+    t = body["total"]
+    assert (t["resolved"], t["fcr_pending"], t["fcr"]) == (2, 0, 1)
+    assert t["fcr_rate"] == pytest.approx(1 / 2)
+    assert (t["fcr_matched_email"], t["fcr_matched_sub"], t["fcr_unmatched"]) == (2, 0, 0)
+    assert again["conversation"]["id"] not in cids
 
 
 async def test_presence_periods_follow_every_change(world: World) -> None:

@@ -102,7 +102,7 @@ class Chat:
     def matched(self) -> Matched:
         if self.customer_sub:
             return Matched.SUB
-        if self.customer_email:
+        if self.customer_email and self.customer_email.strip():
             return Matched.EMAIL
         return Matched.NONE
 
@@ -458,7 +458,7 @@ def returned(
     ``window_h`` hours after it ended (by verified identity, else by typed email)."""
     if chat.customer_sub:
         key = ("sub", chat.customer_sub)
-    elif chat.customer_email:
+    elif chat.customer_email and chat.customer_email.strip():
         key = ("email", chat.customer_email.strip().casefold())
     else:
         return False

@@ -58,6 +58,9 @@ REPORT_IDLE_SECS = 120
 #: ended within this much of the range (a chat longer than that, across the range's edge,
 #: is not seen as concurrent).
 STRETCH_MARGIN = timedelta(days=1)
+#: The customer's email: the verified identity's, else the one typed in the pre-chat form
+#: (``metadata.email``, as typed).
+_EMAIL = sa.func.coalesce(c_.customer_email, c_.metadata["email"].as_string())
 _CUSTOMER = sa.and_(c_.kind == Kind.CUSTOMER_CHAT.value, c_.shopper.is_(False))
 
 
@@ -188,7 +191,7 @@ class ReportStore:
                 c_.ended_at,
                 c_.outcome,
                 c_.customer_sub,
-                c_.customer_email,
+                _EMAIL.label("customer_email"),
                 _QUEUE.label("queue_id"),
                 _ENDED.label("answered_at"),
             )
@@ -445,19 +448,20 @@ class ReportStore:
             return {}
         out: dict[tuple[str, str], list[datetime]] = {}
         rows = await tx.all(
-            sa.select(c_.customer_sub, c_.customer_email, c_.created_at).where(
+            sa.select(c_.customer_sub, _EMAIL.label("customer_email"), c_.created_at).where(
                 c_.created_at >= start,
                 c_.created_at <= until,
                 _CUSTOMER,
-                sa.or_(c_.customer_sub.is_not(None), c_.customer_email.is_not(None)),
+                sa.or_(c_.customer_sub.is_not(None), _EMAIL.is_not(None)),
             )
         )
         for r in rows:
             at = _aware(r.created_at)
             if r.customer_sub:
                 out.setdefault(("sub", r.customer_sub), []).append(at)
-            if r.customer_email:
-                out.setdefault(("email", r.customer_email.strip().casefold()), []).append(at)
+            email = r.customer_email.strip().casefold() if r.customer_email else ""
+            if email:
+                out.setdefault(("email", email), []).append(at)
         for times in out.values():
             times.sort()
         return out
