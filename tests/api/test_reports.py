@@ -98,6 +98,17 @@ async def test_the_range_is_bounded_and_checked(world: World) -> None:
     assert (await get(world, "admin", url, queue=2**40)).status_code == 422
 
 
+async def test_reports_made_at_once_are_capped(world: World) -> None:
+    service = world.parley.reports
+    service._running = 2  # two being made on this node already
+    r = await get(world, "sam", "/api/v1/reports/workgroups/sales")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    # An agent is still refused as such, busy or not.
+    assert (await get(world, "alice", "/api/v1/reports/workgroups/sales")).status_code == 403
+    service._running = 0
+    assert (await get(world, "sam", "/api/v1/reports/workgroups/sales")).status_code == 200
+
+
 async def test_csv_is_quoted_and_defuses_formulas(world: World) -> None:
     await world.parley.admin.create_user(
         None,

@@ -8,19 +8,23 @@ settings, the facts (``ReportStore.facts``); then the pure computation
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from parley.clock import Clock
 from parley.domain import access, reports
-from parley.domain.access import Principal, StaffRole
-from parley.domain.errors import NotFound
+from parley.domain.access import Principal, Staff, StaffRole
+from parley.domain.errors import NotFound, RateLimited
 from parley.domain.presence import Presence
 from parley.storage.db import Database
 from parley.storage.reports import ReportStore
 from parley.storage.supervision import SupervisionStore
 from parley.storage.workgroups import WorkgroupStore
 
+#: Reports made at once on a node; one more is refused (429) rather than queued.
+MAX_RUNNING = 2
+BUSY_RETRY_SECS = 5
 NO_SUCH_QUEUE = "no such queue"
 NO_SUCH_AGENT = "no such agent"
 
@@ -67,12 +71,16 @@ class ReportService:
         workgroups: WorkgroupStore,
         supervision: SupervisionStore,
         reports: ReportStore,
+        max_running: int = MAX_RUNNING,
     ) -> None:
         self._db = db
         self._clock = clock
         self._workgroups = workgroups
         self._supervision = supervision
         self._reports = reports
+        self._max_running = max_running
+        #: Reports being made on this node now.
+        self._running = 0
 
     async def report(
         self,
@@ -87,6 +95,29 @@ class ReportService:
     ) -> Report:
         now = self._clock.now()
         staff = access.require_supervisor(principal)
+        if self._running >= self._max_running:
+            raise RateLimited(
+                "reports are being made for others right now; try again shortly", BUSY_RETRY_SECS
+            )
+        self._running += 1
+        try:
+            return await self._report(
+                staff, slug, first, last, granularity, queue_id, agent_id, now
+            )
+        finally:
+            self._running -= 1
+
+    async def _report(
+        self,
+        staff: Staff,
+        slug: str,
+        first: date,
+        last: date,
+        granularity: reports.Granularity,
+        queue_id: int | None,
+        agent_id: int | None,
+        now: datetime,
+    ) -> Report:
         async with self._db.read() as tx:
             wg = await self._workgroups.workgroup_by_slug(tx, slug)
             supervises = (
@@ -120,11 +151,12 @@ class ReportService:
             named |= {t.from_agent for t in facts.transfers if t.from_agent is not None}
             names = await self._reports.names(tx, named)
             queues = [(q.id, q.name) for q in await self._workgroups.queues(tx, wg.id)]
-        # The computation, outside the read transaction.
+        # The computation, outside the read transaction, and off the event loop: a year of a
+        # busy workgroup is seconds of CPU (docs/performance.md, "Reports").
         scope = reports.Scope(queue_id, agent_id)
-        slots = reports.slot_secs(facts.stretches)
-        per_agent = reports.by_agent(facts, w, queue_id, settings, now, slots)
-        presence = reports.presence_secs(facts.periods, w.start, min(w.end, now), now)
+        rows, whole, per_agent, presence = await asyncio.to_thread(
+            _compute, facts, w, scope, settings, now
+        )
         # Every member, and whoever else counted here (a former member, a supervisor who took
         # a chat over); narrowed to an agent, that agent alone.
         shown = (
@@ -132,7 +164,6 @@ class ReportService:
             if agent_id is not None
             else sorted(set(per_agent) | set(presence) | set(members))
         )
-        rows, whole = reports.report(facts, w, scope, settings, now, slots)
         return Report(
             slug=wg.slug,
             name=wg.name,
@@ -153,3 +184,22 @@ class ReportService:
                 ((m, names.get(m, "")) for m in members), key=lambda m: (m[1].casefold(), m[0])
             ),
         )
+
+
+def _compute(
+    facts: reports.Facts,
+    w: reports.Window,
+    scope: reports.Scope,
+    settings: reports.Settings,
+    now: datetime,
+) -> tuple[
+    list[tuple[datetime, reports.Numbers]],
+    reports.Numbers,
+    dict[int, reports.Numbers],
+    dict[int, dict[Presence, float]],
+]:
+    slots = reports.slot_secs(facts.stretches)
+    rows, whole = reports.report(facts, w, scope, settings, now, slots)
+    per_agent = reports.by_agent(facts, w, scope.queue_id, settings, now, slots)
+    presence = reports.presence_secs(facts.periods, w.start, min(w.end, now), now)
+    return rows, whole, per_agent, presence
