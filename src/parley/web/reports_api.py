@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from parley.domain import reports
 from parley.domain.presence import Presence
 from parley.services.reports import Report
-from parley.web.api import ERRORS
+from parley.web.api import ERRORS, RATE_LIMITED
 from parley.web.node import Node
 from parley.web.security import AnyStaff
 
@@ -147,7 +147,7 @@ def router() -> APIRouter:
     @api.get(
         "/reports/workgroups/{slug}.csv",
         response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}},
+        responses={200: {"content": {"text/csv": {}}}, **RATE_LIMITED},
     )
     async def report_as_csv(
         parley: Node,
@@ -167,7 +167,7 @@ def router() -> APIRouter:
     @api.get(
         "/reports/workgroups/{slug}",
         response_class=JSONResponse,
-        responses={200: {"content": {"text/csv": {}}}},
+        responses={200: {"content": {"text/csv": {}}}, **RATE_LIMITED},
     )
     async def report(
         parley: Node,
