@@ -254,6 +254,11 @@ async def test_presence_periods_follow_every_change(world: World) -> None:
         world.clock.advance(30)
         await ws.request({"type": "set_presence", "presence": "available"})
         world.clock.advance(15)
+        # Closed, and recorded by the server, before the clock moves on.
+        conns = [c for c in world.parley.hub.connections if c.user_id == alice]
+        await ws.ws.close()
+        for conn in conns:
+            await conn.closed.wait()
     async with world.parley.db.read() as tx:
         rows = await tx.all(
             sa.select(presence_periods)
@@ -269,6 +274,21 @@ async def test_presence_periods_follow_every_change(world: World) -> None:
     mine = next(p for p in body["presence"] if p["user_id"] == alice)
     assert mine["away_secs"] == pytest.approx(60)
     assert mine["available_secs"] >= 60 + 15
+
+    # Gone: after the grace period the sweep takes her offline, which closes the period.
+    async with world.agent("bob", available=False) as bob:
+        world.clock.advance(60)
+        await bob.expect_type("presence", user_id=alice, presence="offline")
+    async with world.parley.db.read() as tx:
+        rows = await tx.all(
+            sa.select(presence_periods)
+            .where(presence_periods.c.user_id == alice)
+            .order_by(presence_periods.c.started_at, presence_periods.c.id)
+        )
+    assert [(r.presence, r.ended_at is None) for r in rows[-2:]] == [
+        ("available", False),
+        ("offline", True),
+    ]
 
 
 @pytest.mark.parametrize(
