@@ -39,6 +39,7 @@ from parley.services.presence import PresenceService
 from parley.services.profiles import ProfileService
 from parley.services.qa import QaService
 from parley.services.queues import QueueService
+from parley.services.reports import ReportService
 from parley.services.routing import RoutingService
 from parley.services.runtime import Dispatcher, Maintenance, Ownership, silence_limit
 from parley.services.snapshot import Snapshots
@@ -52,6 +53,7 @@ from parley.settings import Settings
 from parley.storage.attachments import AttachmentStore
 from parley.storage.blobs import FileBlobStore
 from parley.storage.db import Database
+from parley.storage.reports import ReportStore
 from parley.storage.sealing import Sealer
 from parley.storage.stores import Stores
 from parley.storage.writer import writer_for
@@ -126,6 +128,8 @@ class Parley:
     visitor_presence: VisitorPresenceService
     #: QA review and secret shoppers: transcript search, scorecards, reviews, shopper links.
     qa: QaService
+    #: Reports, after the fact (per workgroup, queue, agent; JSON and CSV).
+    reports: ReportService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -533,5 +537,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             supervision=stores.supervision,
             qa=stores.qa,
             audit=stores.audit,
+        ),
+        reports=ReportService(
+            db,
+            clock,
+            workgroups=stores.workgroups,
+            supervision=stores.supervision,
+            reports=ReportStore(),
         ),
     )

@@ -44,6 +44,7 @@ import { ShortcutsHelp } from "./ShortcutsHelp";
 import { focusReplyBox } from "./Chats";
 import { message, PastChats } from "./PastChats";
 import { Routing } from "./Routing";
+import { Reports } from "./Reports";
 import { Supervisor, type SupervisorActions } from "./Supervisor";
 import { initialSupervisorState, reduceSupervisor } from "./supervisor";
 import { Templates } from "./Templates";
@@ -70,6 +71,7 @@ type View =
   | "account-policy"
   | "templates"
   | "supervisor"
+  | "reports"
   | "canned"
   | "kb"
   | "follow-ups"
@@ -651,6 +653,7 @@ export function Console({
           {canSupervise && nav("supervisor", "Supervisor")}
           {canSupervise && nav("qa", "QA")}
           {nav("my-reviews", "My reviews")}
+          {canSupervise && nav("reports", "Reports")}
           {nav("canned", "Canned responses")}
           {nav("kb", "Knowledge base")}
           {isAdmin && nav("routing", "Routing")}
@@ -859,6 +862,7 @@ export function Console({
           />
         )}
         {view === "routing" && isAdmin && <Routing workgroups={workgroups} />}
+        {view === "reports" && canSupervise && <Reports />}
         {view === "supervisor" && canSupervise && (
           <>
             {supError && (

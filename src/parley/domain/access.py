@@ -862,3 +862,15 @@ def require_review_editor(
     if shopper:
         raise Conflict("a shopper's score is theirs: it cannot be changed")
     return staff
+
+
+# Reports (after the fact) -----------------------------------------------------------------------
+
+
+def require_reports(
+    principal: Principal, workgroup_id: int | None, supervises: Collection[int]
+) -> Staff:
+    """A workgroup's reports: for its supervisors and admins, like its wallboard. An agent (or
+    anyone below a supervisor) is refused (``Forbidden``); another workgroup reads exactly
+    like one that does not exist (``NotFound``)."""
+    return require_supervise(principal, workgroup_id, supervises)

@@ -16,6 +16,7 @@ from parley.domain.presence import AgentPresence, Presence
 from parley.storage.tables import (
     agent_state,
     connections,
+    presence_periods,
     users,
     workgroup_members,
 )
@@ -57,6 +58,7 @@ class AgentStore:
                 idle_since=idle_since,
             )
         )
+        await record_period(tx, state.agent_id, state.presence, state.changed_at)
 
     async def save_agent(
         self, tx: Tx, state: AgentPresence, idle_since: datetime | None = None
@@ -73,6 +75,7 @@ class AgentStore:
         await tx.conn.execute(
             sa.update(agent_state).where(agent_state.c.user_id == state.agent_id).values(**values)
         )
+        await record_period(tx, state.agent_id, state.presence, state.changed_at)
 
     async def set_idle_since(self, tx: Tx, user_id: int, when: datetime) -> None:
         await tx.conn.execute(
@@ -229,3 +232,30 @@ class AgentStore:
         )
         await tx.conn.execute(sa.delete(connections).where(connections.c.node_id == node_id))
         return [int(r.user_id) for r in rows]
+
+
+async def record_period(tx: Tx, user_id: int, presence: Presence, since: datetime) -> None:
+    """Time per presence state (``presence_periods``, the reports): in the transaction that
+    saves a presence, a change closes the member's open period at ``since`` (when the
+    presence changed) and opens one in the new state; the same presence changes nothing.
+    Every save of a presence comes through ``AgentStore.save_agent``, so no path is missed;
+    a node that died leaves its members' periods open until the sweep takes them offline
+    (which closes them)."""
+    p = presence_periods.c
+    open_ = await tx.one(
+        sa.select(p.id, p.presence, p.started_at).where(p.user_id == user_id, p.ended_at.is_(None))
+    )
+    if open_ is not None:
+        if open_.presence == presence.value:
+            return
+        await tx.conn.execute(
+            sa.update(presence_periods)
+            .where(p.id == open_.id)
+            .values(ended_at=max(since, open_.started_at))
+        )
+        since = max(since, open_.started_at)
+    await tx.conn.execute(
+        sa.insert(presence_periods).values(
+            user_id=user_id, presence=presence.value, started_at=since, ended_at=None
+        )
+    )

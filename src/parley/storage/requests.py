@@ -557,12 +557,15 @@ class RequestStore:
     async def start_transfer(
         self, tx: Tx, request: routing.Request, workgroup_id: int, entry_position: int
     ) -> None:
-        """The conversation's request waits again, in ``workgroup_id``, as a transfer."""
+        """The conversation's request waits again, in ``workgroup_id``, as a transfer. The
+        first wait (where, since and until when, who took it) is kept in the ``first_*``
+        columns the first time (the reports count it; a SET reads the row as it was)."""
         assert request.transfer is not None
         await tx.conn.execute(
             sa.update(chat_requests)
             .where(chat_requests.c.conversation_id == request.request_id)
             .values(
+                **KEEP_FIRST_WAIT,
                 workgroup_id=workgroup_id,
                 queue_id=request.queue_id,
                 status="waiting",
@@ -617,3 +620,18 @@ class RequestStore:
             .distinct()
         )
         return [int(r.workgroup_id) for r in rows]
+
+
+_c = chat_requests.c
+#: An UPDATE's values that keep a request's first wait (where, since and until when, who took
+#: it) in its ``first_*`` columns before the row is rewritten, the first time only (a SET reads
+#: the row as it was): a transfer, a supervisor taking the chat over. The reports read them.
+KEEP_FIRST_WAIT = {
+    "first_workgroup_id": sa.func.coalesce(_c.first_workgroup_id, _c.workgroup_id),
+    "first_queue_id": sa.case(
+        (_c.first_created_at.is_(None), _c.queue_id), else_=_c.first_queue_id
+    ),
+    "first_created_at": sa.func.coalesce(_c.first_created_at, _c.created_at),
+    "first_ended_at": sa.func.coalesce(_c.first_ended_at, _c.ended_at),
+    "first_agent_id": sa.func.coalesce(_c.first_agent_id, _c.agent_id),
+}

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from parley.domain import wallboard
 from parley.domain.conversation import EntryKind, Kind, Role, Status
 from parley.domain.presence import Presence
+from parley.storage.requests import KEEP_FIRST_WAIT
 from parley.storage.tables import (
     agent_state,
     chat_requests,
@@ -212,14 +213,15 @@ class SupervisionStore:
         return sorted(str(r.id) for r in rows)
 
     async def set_request_agent(self, tx: Tx, conversation_id: str, agent_id: int) -> None:
-        """The answered request names a new agent (a supervisor took the chat over)."""
+        """The answered request names a new agent (a supervisor took the chat over); who
+        answered it first is kept for the reports (``KEEP_FIRST_WAIT``)."""
         await tx.conn.execute(
             sa.update(chat_requests)
             .where(
                 chat_requests.c.conversation_id == conversation_id,
                 chat_requests.c.status == "accepted",
             )
-            .values(agent_id=agent_id)
+            .values(**KEEP_FIRST_WAIT, agent_id=agent_id)
         )
 
     # What a wallboard is computed from -------------------------------------------------------

@@ -269,6 +269,7 @@ conversations = sa.Table(
     sa.Column("outcome_at", UTCDateTime, nullable=True),
     sa.Index("ix_conversations_status", "status"),
     sa.Index("ix_conversations_ended_at", "ended_at"),
+    sa.Index("ix_conversations_created_at", "created_at"),
     # A customer's history: by verified identity, else by the same browser.
     sa.Index("ix_conversations_customer_sub_created_at", "customer_sub", "created_at"),
     sa.Index("ix_conversations_visitor_id_created_at", "visitor_id", "created_at"),
@@ -343,7 +344,20 @@ chat_requests = sa.Table(
     sa.Column("transfer_from", sa.Integer, nullable=True),
     sa.Column("transfer_to_agent", sa.Integer, nullable=True),
     sa.Column("transfer_note", sa.String(1000), nullable=True),
+    # The first wait, kept when the first transfer rewrites the row (migration 0025, reports):
+    # where it waited, since and until when, who took it. NULL: never transferred.
+    sa.Column("first_workgroup_id", sa.Integer, nullable=True),
+    sa.Column("first_queue_id", sa.Integer, nullable=True),
+    sa.Column("first_created_at", UTCDateTime, nullable=True),
+    sa.Column("first_ended_at", UTCDateTime, nullable=True),
+    sa.Column("first_agent_id", sa.Integer, nullable=True),
     sa.Index("ix_chat_requests_workgroup_id_status", "workgroup_id", "status"),
+    sa.Index("ix_chat_requests_workgroup_id_ended_at", "workgroup_id", "ended_at"),
+    sa.Index(
+        "ix_chat_requests_first_workgroup_id_first_ended_at",
+        "first_workgroup_id",
+        "first_ended_at",
+    ),
     sa.Index("ix_chat_requests_queue_id_status_ended_at", "queue_id", "status", "ended_at"),
 )
 
@@ -383,6 +397,7 @@ offers = sa.Table(
         postgresql_where=sa.text("status = 'pending' AND NOT broadcast"),
     ),
     sa.Index("ix_offers_request_id", "request_id"),
+    sa.Index("ix_offers_workgroup_id_ended_at", "workgroup_id", "ended_at"),
 )
 
 agent_state = sa.Table(
@@ -478,6 +493,7 @@ left_messages = sa.Table(
     sa.Column("next_email_at", UTCDateTime, nullable=True),
     sa.Index("ix_left_messages_workgroup_id_status", "workgroup_id", "status"),
     sa.Index("ix_left_messages_next_email_at", "next_email_at"),
+    sa.Index("ix_left_messages_workgroup_id_created_at", "workgroup_id", "created_at"),
     sa.Index("uq_left_messages_public_id", "public_id", unique=True),
 )
 
@@ -506,6 +522,7 @@ routing_events = sa.Table(
     sa.Column("to_queue_id", sa.Integer, nullable=True),
     sa.Column("note", sa.String(1000), nullable=True),
     sa.Index("ix_routing_events_conversation_id", "conversation_id"),
+    sa.Index("ix_routing_events_from_workgroup_id_at", "from_workgroup_id", "at"),
 )
 
 
@@ -947,6 +964,7 @@ ratings = sa.Table(
     sa.Column("comment", sa.String(1000), nullable=False, server_default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_ratings_agent_id_created_at", "agent_id", "created_at"),
+    sa.Index("ix_ratings_workgroup_id_created_at", "workgroup_id", "created_at"),
 )
 
 # The tags an admin keeps; agents put them on chats at wrap-up.
@@ -983,6 +1001,14 @@ presence_periods = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Index("ix_presence_periods_user_id_started_at", "user_id", "started_at"),
+    # At most one open period per member (migration 0025).
+    sa.Index(
+        "ix_presence_periods_open",
+        "user_id",
+        unique=True,
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    ),
 )
 
 
