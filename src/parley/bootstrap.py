@@ -444,6 +444,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             conversations=stores.conversations,
             rooms=stores.rooms,
             sealer=sealer,
+            directory=directory,
         ),
         routing=routing,
         queues=QueueService(

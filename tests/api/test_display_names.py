@@ -35,7 +35,11 @@ async def test_an_admin_sets_how_names_look_and_everyone_is_shown_them(world: Wo
 
     policy = await call(world, "root", "get", POLICY)
     assert policy["name_format"] == "as_entered"  # the default
-    got = await call(world, "root", "put", POLICY, json={**policy, "name_format": "first_l"})
+    async with world.agent("bob", available=False) as bob:
+        got = await call(world, "root", "put", POLICY, json={**policy, "name_format": "first_l"})
+        # Bob's open console is told the new name at once (no reload).
+        told = await bob.expect_type("staff_profile", user_id=world.user_ids["alice"])
+        assert told["display_name"] == "Alice B."
     assert got["name_format"] == "first_l"
     names = await directory_names(world, "bob")
     assert names["alice"] == "Alice B." and names["bob"] == "Bob"  # one word stays

@@ -43,6 +43,7 @@ from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended, Follow, Notification, Revoke, Unfollow
 from parley.services.admin import MIN_PASSWORD_CHARS, check_name
 from parley.services.auth import AuthService, hash_password, hash_token, recovery_hash
+from parley.services.directory import DirectoryService
 from parley.services.house_rules import actor_of
 from parley.storage.accounts import AccountStore, GuestInvitationRow
 from parley.storage.audit import AuditStore
@@ -109,9 +110,11 @@ class AccountService:
         conversations: ConversationStore,
         rooms: RoomStore,
         sealer: Sealer,
+        directory: DirectoryService,
     ) -> None:
         """``sealer``: the key ring ``accounts`` seals TOTP secrets with (``start`` loads it)."""
         self._sealer = sealer
+        self._directory = directory
         self._db = db
         self._bus = bus
         self._clock = clock
@@ -170,6 +173,7 @@ class AccountService:
         now = self._clock.now()
         notes: list[Notification] = []
         guests: list[UserRow] = []
+        renamed: list[int] = []
         async with self._db.write() as tx:
             old = await self._accounts.policy(tx)
             new = (new if isinstance(new, AccountPolicy) else new(old)).validated()
@@ -181,6 +185,7 @@ class AccountService:
                         await self._staff.update_user(
                             tx, user.id, display_name=shown, name_as_entered=user.entered_name
                         )
+                        renamed.append(user.id)
             await self._audit.record(
                 tx,
                 now,
@@ -206,6 +211,8 @@ class AccountService:
             )
             notes += [Revoke(user_id=t.user_id, token_hash=t.token_hash) for t in ended]
         await self._bus.publish(notes)
+        # Open consoles show the new names at once (``staff_profile``), not after a reload.
+        await self._directory.announce(renamed)
         if new.internal_only:
             await self._remove_guests(guests)
         return new

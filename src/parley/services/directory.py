@@ -10,6 +10,7 @@ in the database so that every node serves them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from parley.clock import Clock
@@ -104,6 +105,22 @@ class DirectoryService:
         if photo is None:
             raise NotFound("no photo for this staff member")
         return photo
+
+    async def announce(self, user_ids: Collection[int]) -> None:
+        """After a commit that renamed these members (a new ``name_format``): tell every staff
+        connection their new profiles, a ``staff_profile`` each (the outbox keeps the latest
+        per member, so a burst costs a slow socket at most one frame per member)."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return
+        async with self._db.read() as tx:
+            rows = await self._directory.search(tx, "", limit=len(ids), offset=0, user_ids=ids)
+        await self._bus.publish(
+            [
+                ToStaff(message=StaffProfileMessage(**profile(row)).model_dump(mode="json"))
+                for row in rows
+            ]
+        )
 
     async def _changed(self, me: Staff) -> DirectoryRow:
         """After the commit: tell every staff connection the member's new profile."""
