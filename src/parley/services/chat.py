@@ -312,8 +312,12 @@ class ChatService:
                 await self._bus.publish([Appended(conversation_id=conversation_id, entries=[out])])
                 if record is not None and self._house_rules is not None:
                     await self._house_rules.notify(record)
-            return out
-        return EntryOut.of(await self._writes.submit(item, ordinary))
+        else:
+            out = EntryOut.of(await self._writes.submit(item, ordinary))
+        if self._house_rules is not None:
+            # What the next message of the sender is read after (a term split over the two).
+            self._house_rules.said(conversation_id, principal.key, private, text)
+        return out
 
     async def _sender_kind(
         self, principal: Principal, conversation_id: str, client_id: str
@@ -366,7 +370,8 @@ class ChatService:
             scope = FilterScope.STAFF_IM  # notes, DMs, rooms, back-channels: staff among staff
         else:
             scope = FilterScope.STAFF_TO_CUSTOMER
-        verdict = await self._house_rules.check(text, scope, confirmed=confirm)
+        previous = self._house_rules.previous(conversation_id, principal.key, private)
+        verdict = await self._house_rules.check(text, scope, confirmed=confirm, previous=previous)
         record = audit_record(principal, conversation_id, scope, text, verdict)
         if verdict.outcome is FilterOutcome.REFUSED:
             assert record is not None
