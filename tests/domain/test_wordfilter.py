@@ -145,7 +145,7 @@ def test_word_bounded_terms_catch_their_evasions(text: str) -> None:
 
 
 COMPOUNDS = wf.WordFilter(
-    [rule(term) for term in ("kickback", "layoff", "password", "bitcoin", "penis", "hell")]
+    [rule(term) for term in ("kickback", "layoff", "password", "bitcoin", "penis", "hell", "forex")]
 )
 
 
@@ -159,6 +159,7 @@ COMPOUNDS = wf.WordFilter(
         "the pen is here",
         "he will be there",
         "she'll be back",
+        "for 3 \u00d7 4",  # pieces of one character, or without a letter, say nothing
     ],
 )
 def test_a_split_of_common_words_is_two_words(text: str) -> None:

@@ -277,7 +277,9 @@ class ChatService:
         ``staff_to_customer``, their private notes and everything in DMs, rooms and
         back-channels in ``staff_im``, a visitor's text in ``customer``. A message the audit
         log keeps (masked, or a notify rule matched) is stored the ordinary way, with its
-        audit row in the same transaction.
+        audit row in the same transaction. The text is read after the sender's previous
+        message in the conversation if it was stored within a minute through this node
+        (``HouseRulesService.previous``): a term split over the two is caught in this one.
 
         The message is checked on the node's snapshot of the conversation and goes into the
         next group commit (``services.group_commit``); whatever the snapshot cannot answer
