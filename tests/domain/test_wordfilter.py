@@ -580,3 +580,19 @@ def test_a_match_across_messages_is_inside_the_second(previous: str, text: str) 
     for hit in PROPERTY_FILTER.hits(text, STAFF, previous=previous):
         assert 0 <= hit.start < hit.end <= len(text)
         assert text[hit.start : hit.end] == hit.matched
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 8),
+    st.sampled_from(["", "We ", "ok so we "]),
+    st.sampled_from(["", " it", "!"]),
+    st.sampled_from(["", " ", "."]),
+)
+def test_a_term_cut_anywhere_over_two_messages_still_matches(
+    cut: int, before: str, after: str, trailing: str
+) -> None:
+    previous, text = before + "guarantee"[:cut] + trailing, "guarantee"[cut:] + after
+    verdict = GUARANTEE.check(text, STAFF, previous=previous)
+    assert verdict.outcome is Outcome.REFUSED, (previous, text)
+    assert verdict.matched_words == ("guarantee"[cut:],)

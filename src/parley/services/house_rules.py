@@ -185,9 +185,10 @@ class HouseRulesService:
         return said[0]
 
     def said(self, conversation_id: str, sender: str, private: bool, text: str) -> None:
-        """Remember the message just stored, as stored, for ``previous``."""
+        """Remember the message just stored, as stored, for ``previous`` (only its end, what
+        the filter reads of it: at most ``wordfilter.MAX_PREVIOUS_CHARS`` characters)."""
         key = (conversation_id, sender, private)
-        self._last_said[key] = (text, self._clock.now())
+        self._last_said[key] = (wordfilter.previous_tail(text), self._clock.now())
         self._last_said.move_to_end(key)
         while len(self._last_said) > MAX_REMEMBERED_SENDERS:
             self._last_said.popitem(last=False)
