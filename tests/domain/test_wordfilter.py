@@ -310,6 +310,9 @@ MASKING = wf.WordFilter([rule("guarantee", "mask")])
         ("GU\u0430RANTÉE?", "***?"),
         ("gua\u0301rantee", "***"),
         ("ok \u200bguarantee\u200b ok", "ok \u200b***\u200b ok"),
+        ("We gua ran tee it", "We *** it"),
+        ("guaaaarantee!", "***!"),
+        ("kick back, guar-antee", "kick back, ***"),
     ],
 )
 def test_masking_replaces_the_original_characters(text: str, masked: str) -> None:
