@@ -9,7 +9,12 @@ messages and for each kind, and how long compiling the rule set took.
 
 Issue 10 aims at a few tens of microseconds per message with 200 rules.
 
-    python bench/wordfilter.py [--rules 200] [--runs 2000] [--json]
+``--innocent`` instead counts, in English text that holds no evasion (the lines of
+``docs/*.md`` without what they quote in backquotes, and ``tests/domain/innocent_chat.txt``),
+the lines where a term matched only by
+reading split pieces or stretched letters: false positives of those readings.
+
+    python bench/wordfilter.py [--rules 200] [--runs 2000] [--json] [--innocent]
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pathlib
 import random
+import re
 import statistics
 import time
 from typing import Any
@@ -83,6 +90,12 @@ MESSAGES = {
         "free\u200b money for you",
         "my card is 4111 1111 1111 1111",
     ],
+    # Read since the split and stretch readings (not in the first measurements' "all").
+    "split": [
+        "We guaaaarantee delivery tomorrow",
+        "I can guar antee it",
+        "we gua ran tee it, kick back and relax",
+    ],
 }
 
 
@@ -113,6 +126,49 @@ def rule_set(count: int, rng: random.Random) -> list[wf.Rule]:
     return rules
 
 
+def _read_from_pieces(hit: wf.Hit) -> bool:
+    """Whether a hit is not the term as one word: read from pieces or stretched letters."""
+    folded = wf.fold(hit.matched)
+    if hit.rule.kind is not wf.Kind.TERM or " " in hit.rule.value:
+        return False
+    return not folded.isalnum() or any(
+        a == b == c for a, b, c in zip(folded, folded[1:], folded[2:], strict=False)
+    )
+
+
+def innocent(rules: list[wf.Rule]) -> None:
+    root = pathlib.Path(__file__).resolve().parent.parent
+    files = [*sorted((root / "docs").glob("*.md")), root / "tests/domain/innocent_chat.txt"]
+    # Without what the docs quote in backquotes: their examples of evasions.
+    lines = [
+        text
+        for path in files
+        for line in path.read_text().splitlines()
+        if not line.startswith("#") and (text := re.sub(r"`[^`]*`", "", line).strip())
+    ]
+    compiled = wf.WordFilter(rules)
+    wrong: list[tuple[str, str]] = []
+    across: list[tuple[str, str]] = []
+    for i, line in enumerate(lines):
+        for hit in compiled.hits(line, SCOPE):
+            if _read_from_pieces(hit):
+                wrong.append((hit.matched, line))
+        previous = lines[i - 1] if i else ""
+        alone = {(h.start, h.end, h.rule.id) for h in compiled.hits(line, SCOPE)}
+        for hit in compiled.hits(line, SCOPE, previous=previous):
+            if (hit.start, hit.end, hit.rule.id) not in alone:
+                across.append((hit.matched, previous[-30:] + " | " + line[:40]))
+    print(f"{len(lines)} lines of innocent text, {len(rules)} rules")
+    print(
+        f"split or stretched matches: {len(wrong)} ({100 * len(wrong) / len(lines):.2f}% of lines)"
+    )
+    for matched, line in wrong:
+        print(f"  {matched!r}: {line[:100]}")
+    print(f"matches across two lines read as consecutive messages: {len(across)}")
+    for matched, line in across:
+        print(f"  {matched!r}: {line}")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -124,10 +180,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--innocent", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
     rules = rule_set(args.rules, rng)
+    if args.innocent:
+        innocent(rules)
+        return
     start = time.perf_counter()
     compiled = wf.WordFilter(rules)
     compile_ms = (time.perf_counter() - start) * 1000

@@ -11,7 +11,7 @@ from tests.support import World
 
 from parley.domain import wordfilter
 from parley.domain.access import StaffRole
-from parley.services.house_rules import REFRESH_SECS
+from parley.services.house_rules import PREVIOUS_MESSAGE_SECS, REFRESH_SECS
 
 RULES = "/api/v1/admin/blocked-words"
 TESTER = "/api/v1/admin/blocked-words/test"
@@ -354,3 +354,39 @@ async def test_a_strangers_blocked_word_reads_like_no_such_conversation_and_is_n
     async with world.staff_http("root") as http:
         audited = (await http.get(AUDIT, params={"action": "blocked_word.refused"})).json()
     assert [a["actor"] for a in audited] == [f"staff:{world.user_ids['alice']}"]
+
+
+async def test_a_term_split_over_two_messages_of_one_sender_is_refused(world: World) -> None:
+    await world.add_staff("root", StaffRole.ADMIN)
+    async with world.staff_http("root") as http:
+        made = await create(http, rule("guarantee", "refuse", ["staff_to_customer", "customer"]))
+    cid, token = await chat_with_agent(world)
+    send = f"/api/v1/conversations/{cid}/messages"
+    async with world.staff_http("alice") as http:
+        r = await http.post(send, json={"client_id": "a1", "text": "We guaran"})
+        assert r.status_code == 200, r.text
+        r = await http.post(send, json={"client_id": "a2", "text": "tee it"})
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["code"] == "blocked_word"
+        assert error["details"]["rule"] == made["id"]
+        assert error["details"]["words"] == ["tee"]
+        # Someone else's message in between changes nothing: it is the sender's previous one.
+    async with world.node.http(headers={"X-Visitor-Token": token}) as http:
+        r = await http.post(send, json={"client_id": "v1", "text": "tee"})
+        assert r.status_code == 200, r.text  # the visitor wrote no "guaran"
+    async with world.staff_http("alice") as http:
+        r = await http.post(send, json={"client_id": "a3", "text": "tee"})
+        assert r.status_code == 422, r.text
+        # More than a minute later, the two are two messages.
+        world.clock.advance(PREVIOUS_MESSAGE_SECS + 1)
+        r = await http.post(send, json={"client_id": "a4", "text": "tee"})
+        assert r.status_code == 200, r.text
+        r = await http.post(send, json={"client_id": "a5", "text": "guar"})
+        assert r.status_code == 200, r.text
+        r = await http.post(send, json={"client_id": "a6", "text": "antee"})
+        assert r.status_code == 422, r.text
+    assert await messages(world, cid) == ["We guaran", "tee", "tee", "guar"]
+    async with world.staff_http("root") as http:
+        audited = (await http.get(AUDIT, params={"action": "blocked_word.refused"})).json()
+    assert [a["details"]["text"] for a in audited] == ["antee", "tee", "tee it"]

@@ -3,6 +3,7 @@ must pass, masking on the original text, and properties (Hypothesis)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +57,26 @@ EVASIONS = [
     "guarantee,guarantee",
     "line one\nguarantee",
     "g\u00a0u\u00a0a\u00a0r\u00a0a\u00a0n\u00a0t\u00a0e\u00a0e",  # no-break spaces
+    # Stretched letters: a letter three times or more, a double one more than twice.
+    "guaaaarantee",
+    "guarrrantee",
+    "guaranteee",
+    "GGGuarantee",
+    "guaaar4ntee",
+    # Irregular splits: pieces of which one at least is no common word.
+    "guar antee",
+    "gua ran tee",
+    "We gua ran tee it",
+    "guar-antee",
+    "gu.aran.tee",
+    "guara  ntee",
+    "gu4r 4nt33",
+    "g uarantee",
+    "guaaa ran tee",
+    "guar, antee",  # the separators of spaced-out letters, one to three of them
+    # The term is a whole word here: a hyphen is no letter (the admin adds "guarantee-free"
+    # nowhere: the word is in it).
+    "a guarantee-free offer",
 ]
 
 INNOCENT = [
@@ -63,8 +84,13 @@ INNOCENT = [
     "guarantees",
     "unguarantee",
     "guarante",
-    "guar antee",
     "g u a r d",
+    "guarantor",
+    "guard rail",
+    "I'm on guard, ant eerily quiet",
+    "guar antees",  # a split reads as the term's whole word, no more
+    "guar   \n\n antee",  # more than three separators: two words
+    "guaarantee",  # a letter twice where the term has it once: "loser" is not "looser"
     "We guard your data",
     "Warranty included",
     "",
@@ -118,6 +144,133 @@ def test_word_bounded_terms_catch_their_evasions(text: str) -> None:
     assert SCUNTHORPE.check(text, Scope.CUSTOMER).outcome is Outcome.REFUSED, text
 
 
+COMPOUNDS = wf.WordFilter(
+    [rule(term) for term in ("kickback", "layoff", "password", "bitcoin", "penis", "hell", "forex")]
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kick back and relax",
+        "lay off the button",
+        "pass word by word",
+        "a bit coin-shaped",
+        "the pen is here",
+        "he will be there",
+        "she'll be back",
+        "for 3 \u00d7 4",  # pieces of one character, or without a letter, say nothing
+    ],
+)
+def test_a_split_of_common_words_is_two_words(text: str) -> None:
+    assert COMPOUNDS.check(text, STAFF).outcome is Outcome.ALLOWED, text
+
+
+@pytest.mark.parametrize(
+    "text", ["kick baaack", "kic kback", "layof f", "pas sword", "bit c0in", "pe nis", "he ll"]
+)
+def test_a_split_with_a_piece_that_is_no_word_is_one_word(text: str) -> None:
+    assert COMPOUNDS.check(text, STAFF).outcome is Outcome.REFUSED, text
+
+
+def test_stretching_never_matches_a_letter_written_twice() -> None:
+    f = wf.WordFilter([rule("loser"), rule("god")])
+    assert f.check("a looser fit, good", STAFF).outcome is Outcome.ALLOWED
+    assert f.check("looooser", STAFF).outcome is Outcome.REFUSED
+    assert f.check("gooood", STAFF).outcome is Outcome.REFUSED
+
+
+# Across messages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("previous", "text"),
+    [
+        ("We guaran", "tee it"),
+        ("gua", "rantee"),
+        ("gua ran", "tee"),
+        ("we g u a r", "a n t e e"),
+        ("ok guar-", "antee!"),
+        ("x " * 50 + "guar", "antee"),
+    ],
+)
+def test_a_term_split_over_two_messages_is_caught_in_the_second(previous: str, text: str) -> None:
+    assert GUARANTEE.check(previous, STAFF).outcome is Outcome.ALLOWED
+    assert GUARANTEE.check(text, STAFF).outcome is Outcome.ALLOWED
+    verdict = GUARANTEE.check(text, STAFF, previous=previous)
+    assert verdict.outcome is Outcome.REFUSED, (previous, text)
+    assert verdict.matched_words == (text.split()[0].rstrip("!"),) or " " in text
+
+
+def test_across_messages_only_the_second_message_is_masked() -> None:
+    verdict = MASKING.check("tee, sure", STAFF, previous="We guaran")
+    assert verdict.outcome is Outcome.MASKED
+    assert verdict.text == "***, sure"
+    (hit,) = verdict.hits
+    assert (hit.start, hit.end, hit.matched) == (0, 3, "tee")
+
+
+@pytest.mark.parametrize(
+    ("previous", "text"),
+    [
+        ("guarantee", "ok"),  # the previous message's own match is its own
+        ("guar", "antees"),
+        ("kick", "back"),  # common words: two words
+        ("guaran.", "tee"),
+        ("guaran", "\n\n\n\ntee"),
+        ("", "tee"),
+    ],
+)
+def test_what_is_not_caught_across_messages(previous: str, text: str) -> None:
+    f = wf.WordFilter([rule("guarantee"), rule("kickback")])
+    if previous == "guaran.":  # a gap of at most three separators: ". \n" is one
+        assert f.check(text, STAFF, previous=previous).outcome is Outcome.REFUSED
+        return
+    assert f.check(text, STAFF, previous=previous).outcome is Outcome.ALLOWED, (previous, text)
+
+
+def test_patterns_see_one_message_at_a_time() -> None:
+    f = wf.WordFilter([rule(r"free\s*money", kind="pattern")])
+    assert f.check("money", STAFF, previous="free").outcome is Outcome.ALLOWED
+
+
+# Innocent text --------------------------------------------------------------------------------
+
+INNOCENT_CHAT = [
+    line
+    for line in (Path(__file__).parent / "innocent_chat.txt").read_text().splitlines()
+    if line and not line.startswith("#")
+]
+#: Blocked terms, the words of ``bench/wordfilter.py`` and compounds of everyday words.
+BLOCKED_TERMS = (
+    "guarantee* refund lawsuit cheap free bargain promise certain definitely sue scam"
+    " fraud idiot stupid damn hell crap loser moron dumb useless pathetic liar cheat"
+    " steal bribe kickback discount voucher coupon lottery winner prize casino bitcoin"
+    " crypto forex password pin secret confidential internal leak salary layoff merger"
+    " acquisition penis ass tit therapist"
+)
+INNOCENT_RULES = wf.WordFilter([rule(term) for term in BLOCKED_TERMS.split()])
+
+
+def _split_or_stretched(hit: wf.Hit) -> bool:
+    """Whether a hit was read from pieces or stretched letters (not a whole word as written)."""
+    folded = wf.fold(hit.matched)
+    return not folded.isalnum() or any(
+        a == b == c for a, b, c in zip(folded, folded[1:], folded[2:], strict=False)
+    )
+
+
+def test_the_innocent_chat_corpus_holds_no_split_or_stretched_match() -> None:
+    assert len(INNOCENT_CHAT) > 200
+    wrong = [
+        (line, hit.matched)
+        for i, line in enumerate(INNOCENT_CHAT)
+        for hit in INNOCENT_RULES.hits(line, STAFF, previous=INNOCENT_CHAT[i - 1] if i else "")
+        if _split_or_stretched(hit)
+    ]
+    assert wrong == []
+
+
 def test_a_term_with_a_star_matches_any_ending() -> None:
     f = wf.WordFilter([rule("guarantee*")])
     for text in ("guaranteed", "guarantees", "GUARANTEEING", "gu4r4nt33d", "guarantee"):
@@ -157,6 +310,9 @@ MASKING = wf.WordFilter([rule("guarantee", "mask")])
         ("GU\u0430RANTÉE?", "***?"),
         ("gua\u0301rantee", "***"),
         ("ok \u200bguarantee\u200b ok", "ok \u200b***\u200b ok"),
+        ("We gua ran tee it", "We *** it"),
+        ("guaaaarantee!", "***!"),
+        ("kick back, guar-antee", "kick back, ***"),
     ],
 )
 def test_masking_replaces_the_original_characters(text: str, masked: str) -> None:
@@ -383,3 +539,63 @@ def test_invisible_characters_never_hide_a_term(noise: str) -> None:
     invisible = "".join(c for c in noise if wf.fold_char(c) == "")
     text = "g" + invisible + "uarantee"
     assert GUARANTEE.check(text, STAFF).outcome is Outcome.REFUSED
+
+
+SEPARATORS = st.text(st.sampled_from(" .-_*,/+~:\n"), min_size=1, max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 8), SEPARATORS), max_size=4),
+    st.lists(st.tuples(st.integers(0, 7), st.integers(3, 6)), max_size=3),
+    st.sampled_from(["", "We ", "ok, "]),
+    st.sampled_from(["", " it", "!", " today."]),
+)
+def test_separators_and_stretching_anywhere_in_a_term_still_match(
+    cuts: list[tuple[int, str]], stretches: list[tuple[int, int]], before: str, after: str
+) -> None:
+    letters = list("guarantee")
+    for position, times in stretches:  # a letter written three times or more
+        if position == 7:  # the double e: written more than twice
+            letters[7], letters[8] = "e" * times, ""
+        else:
+            letters[position] = letters[position][0] * times
+    gaps = dict(cuts)  # a gap of one to three separators before letter i
+    word = "".join(gaps.get(i, "") + letter for i, letter in enumerate(letters))
+    text = before + word + after
+    assert GUARANTEE.check(text, STAFF).outcome is Outcome.REFUSED, text
+
+
+WITHOUT_ITS_LETTERS = st.text(
+    st.sampled_from("bcdfhijklmopqsvwxyz BCDF .,-_!?'\n01256\u200b\u00e9")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(WITHOUT_ITS_LETTERS, WITHOUT_ITS_LETTERS)
+def test_a_text_without_the_letters_of_a_term_never_matches(previous: str, text: str) -> None:
+    assert GUARANTEE.hits(text, STAFF, previous=previous) == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, TEXTS)
+def test_a_match_across_messages_is_inside_the_second(previous: str, text: str) -> None:
+    for hit in PROPERTY_FILTER.hits(text, STAFF, previous=previous):
+        assert 0 <= hit.start < hit.end <= len(text)
+        assert text[hit.start : hit.end] == hit.matched
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 8),
+    st.sampled_from(["", "We ", "ok so we "]),
+    st.sampled_from(["", " it", "!"]),
+    st.sampled_from(["", " ", "."]),
+)
+def test_a_term_cut_anywhere_over_two_messages_still_matches(
+    cut: int, before: str, after: str, trailing: str
+) -> None:
+    previous, text = before + "guarantee"[:cut] + trailing, "guarantee"[cut:] + after
+    verdict = GUARANTEE.check(text, STAFF, previous=previous)
+    assert verdict.outcome is Outcome.REFUSED, (previous, text)
+    assert verdict.matched_words == ("guarantee"[cut:],)

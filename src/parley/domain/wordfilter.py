@@ -23,12 +23,38 @@ that look like an ASCII letter or digit (Cyrillic a U+0430, Greek o U+03BF, ...)
 letter (``lookalikes.py``, generated from Unicode's confusables data; the lower case of such a
 capital reads as the capital does, Cyrillic en U+043D as ``h`` like its capital U+041D, so that
 case is ignored in every script: a side effect is that a few Cyrillic words read as Latin ones).
-Two more readings of the text are matched too: one where spaced-out letters are closed up
+Three more readings of the text are matched too: one where spaced-out letters are closed up
 (``g u a r a n t e e``, ``g.u.a.r.a.n.t.e.e``, ``g-u-a-r-a-n-t-e-e``: at least three single
 letters, each pair separated by one to three of space ``.`` ``-`` ``_`` ``*`` ``,`` ``/``
-``+`` ``~`` ``:``), and, for patterns only, one where the usual digit and symbol stand-ins
-read as letters (``0`` o, ``1`` i, ``3`` e, ``4`` a, ``5`` s, ``7`` t, ``8`` b, ``9`` g, ``@`` a,
-``$`` s, ``!`` i, ``|`` l).
+``+`` ``~`` ``:``); for terms only, one where the pieces of a **split word** are closed up
+(``split_up``); and, for patterns only, one where the usual digit and symbol stand-ins read as
+letters (``0`` o, ``1`` i, ``3`` e, ``4`` a, ``5`` s, ``7`` t, ``8`` b, ``9`` g, ``@`` a, ``$``
+s, ``!`` i, ``|`` l).
+
+**Split words.** Pieces of letters and digits with one to three of those separators between
+them are read as one word (``guar antee``, ``gua ran tee``, ``guar-antee``) when the term is
+exactly two to ``MAX_SPLIT_PIECES`` whole pieces (it starts where a piece starts and ends where
+one ends; with ``*`` it may end inside the last piece) and **at least one of those pieces is
+not a common word** (``common_words.COMMON_WORDS``, about 1,000 everyday English words; a piece
+of one character or without a letter counts as common). The rule, because next to each other
+real words are nearly always common ones ("kick back", "lay off", "pass word", "pen is", "bit
+coin": closing them up would read "kickback" into "kick back and relax"), while a word cut to
+hide it leaves a piece that is no word ("guar", "antee"; "gua"). Measured on 4,631 lines of
+innocent English (``docs/*.md`` and ``tests/domain/innocent_chat.txt``) with the 200 rules of
+``bench/wordfilter.py --innocent``: no line matches by a split (4 did without the common-word
+condition: "kick back", "pass word", "bit coin", "for 3 \u00d7").
+A term of several words is not read from split pieces.
+
+**Stretched letters.** A letter a term has once also matches that letter written three times
+or more (``guaaaarantee``, ``guarrrantee``), a doubled one written more than twice
+(``guaranteee``); never twice, so that ``loser`` does not match "looser", nor ``god`` "good".
+
+**Across messages.** ``check`` takes the sender's previous message (``previous``; the service
+passes the last one the same sender wrote in the same conversation within a minute): a term
+that starts in its last words (``MAX_PREVIOUS_CHARS``) and ends in the new message ("guaran",
+then "tee") matches, by the same readings and the same split rule as in one message (the
+message boundary is one separator), and its span is the part in the new message. Patterns see
+one message at a time.
 
 **Terms match whole words.** A term matches where it is neither preceded nor followed by a
 letter or digit: ``cunt`` does not match "Scunthorpe", ``ass`` not "class" nor "assess". A term
@@ -43,8 +69,8 @@ their non-ASCII letters are folded as the text is. They are checked as routing p
 (``rules.unrunnable_reason``: ``BadPattern`` for one RE2 cannot run or that is too complex), and
 a match found only in the stand-ins reading must hold a real letter too.
 
-**What is not seen through**: letters split irregularly (``guar antee``), repeated letters
-(``guaranteee``), words spelt phonetically or in pieces across messages.
+**What is not seen through**: a letter doubled (``guaarantee``, see above), words spelt
+phonetically, split into pieces that are all common words, or across more than two messages.
 
 **Speed.** ``WordFilter`` compiles a rule set once: one RE2 ``Set`` per scope (one pass over the
 text finds which rules match at all, in time linear in the text whatever the number of rules),
@@ -56,6 +82,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -67,6 +94,7 @@ from typing import Any
 import re2
 
 from parley.domain import rules as routing_rules
+from parley.domain.common_words import COMMON_WORDS
 from parley.domain.errors import BadPattern, InvalidInput
 from parley.domain.lookalikes import LOOKALIKES
 
@@ -273,6 +301,127 @@ def closed_up(reading: Reading) -> Reading | None:
     return Reading("".join(pieces), tuple(origin))
 
 
+#: The most pieces a split word is read from (``gua ran tee`` is three).
+MAX_SPLIT_PIECES = 5
+#: How much of the sender's previous message is read before the next one (its last pieces).
+MAX_PREVIOUS_CHARS = 64
+_PIECE = re.compile(rf"(?:{_LETTERISH})+")
+_GAP_CHARS = frozenset(" \t\n\r\f\v.-_*,/+~:")
+_SQUASH = str.maketrans("", "", "".join(_GAP_CHARS))
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A reading with the pieces of split words closed up (``guar antee`` -> ``guarantee``),
+    and where each piece is in it: a match counts only when it starts where a piece starts,
+    ends where one ends, spans two pieces or more of one split word, and one of those pieces
+    at least is not a common word (``Split.accepts``)."""
+
+    reading: Reading
+    #: Each piece's start and end in ``reading.text``.
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    #: Each piece's split word (pieces closed up together share it).
+    group: tuple[int, ...]
+    #: Whether the piece is a common word (or holds no letter).
+    common: tuple[bool, ...]
+
+    def accepts(self, start: int, end: int, *, prefix: bool) -> int | None:
+        """Where a term's match at ``[start, end)`` ends as read from pieces, or None."""
+        first = bisect.bisect_left(self.starts, start)
+        if first == len(self.starts) or self.starts[first] != start:
+            return None
+        last = bisect.bisect_left(self.ends, end)
+        if last == len(self.ends) or (not prefix and self.ends[last] != end):
+            return None
+        if prefix and self.starts[last] >= end:
+            return None
+        if last == first or last - first >= MAX_SPLIT_PIECES:
+            return None
+        if self.group[first] != self.group[last]:
+            return None
+        if all(self.common[first : last + 1]):
+            return None
+        return self.ends[last]
+
+
+def _is_common(piece: str) -> bool:
+    """Whether a piece says nothing of a cut word: a common word, one character, or no letter
+    ("for 3 \\u00d7" is no cut "forex")."""
+    return len(piece) < 2 or piece in COMMON_WORDS or not any(c.isalpha() for c in piece)
+
+
+def split_up(reading: Reading) -> Split | None:
+    """The reading with the gaps (one to three spaces or ``.`` ``-`` ``_`` ``*`` ``,`` ``/``
+    ``+`` ``~`` ``:``) between pieces of letters and digits closed up where a run of pieces
+    holds one that is not a common word (``common_words``); None when there is none such.
+
+    Why this rule: real words next to each other are common words most of the time ("kick
+    back", "lay off", "pass word", "pen is"), and closing those up would read blocked terms
+    into innocent text; a word cut to hide it leaves at least one piece that is no word
+    ("guar antee", "gua ran tee"). Single letters are the closed-up reading's (``closed_up``)."""
+    text = reading.text
+    pieces = [(m.start(), m.end()) for m in _PIECE.finditer(text)]
+    if len(pieces) < 2:
+        return None
+    # Split words: runs of pieces with a short gap of separators between each two.
+    groups: list[list[int]] = [[0]]
+    for i in range(1, len(pieces)):
+        gap = text[pieces[i - 1][1] : pieces[i][0]]
+        if len(gap) <= 3 and _GAP_CHARS.issuperset(gap):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    common = [_is_common(text[a:b]) for a, b in pieces]
+    glued = [len(g) > 1 and not all(common[i] for i in g) for g in groups]
+    if not any(glued):
+        return None
+    out: list[str] = []
+    origin: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    group_of: list[int] = []
+    base = reading.origin
+    position = 0
+    length = 0
+
+    def keep(start: int, end: int) -> None:
+        nonlocal length
+        out.append(text[start:end])
+        origin.extend(range(start, end) if base is None else base[start:end])
+        length += end - start
+
+    for g, members in enumerate(groups):
+        for i in members:
+            start, end = pieces[i]
+            if i == members[0] or not glued[g]:
+                keep(position, start)  # the text before the piece, gap included
+            starts.append(length)
+            keep(start, end)
+            ends.append(length)
+            group_of.append(g if glued[g] else -1 - i)
+            position = end
+    keep(position, len(text))
+    return Split(
+        Reading("".join(out), tuple(origin)),
+        tuple(starts),
+        tuple(ends),
+        tuple(group_of),
+        tuple(common),
+    )
+
+
+def previous_tail(previous: str) -> str:
+    """The end of the sender's previous message that the next one is read after: its last
+    ``MAX_PREVIOUS_CHARS`` characters, from the start of a word."""
+    tail = previous.rstrip()
+    if len(tail) > MAX_PREVIOUS_CHARS:
+        tail = tail[-MAX_PREVIOUS_CHARS:]
+        cut = re.search(r"\s", tail)
+        tail = "" if cut is None else tail[cut.end() :]
+    return tail
+
+
 # Rules as RE2 patterns --------------------------------------------------------------------------
 
 #: What separates the words of a term: ASCII spaces and punctuation, dashes and quotes.
@@ -293,13 +442,23 @@ def term_pattern(term: str) -> str:
     for word_index, word in enumerate(folded.split()):
         if word_index:
             parts.append(_BETWEEN_WORDS)
-        for ch in word:
+        for run in _LETTER_RUNS.finditer(word):
+            ch, times = run.group()[0], len(run.group())
             stand_ins = _STAND_INS.get(ch)
             if stand_ins is None:
-                parts.append(_escape(ch))
+                letter = _escape(ch)
             else:
-                parts.append("[" + ch + "".join(_escape(s) for s in stand_ins) + "]")
+                letter = "[" + ch + "".join(_escape(s) for s in stand_ins) + "]"
+            # Stretched letters: a letter the term has once is also matched written three
+            # times or more (never twice: "loser" must not match "looser", "god" "good");
+            # one it has twice (or more), written as often or more.
+            parts.append(
+                f"{letter}(?:{letter}{letter}+)?" if times == 1 else f"{letter}{{{times},}}"
+            )
     return "".join(parts)
+
+
+_LETTER_RUNS = re.compile(r"(.)\1*", re.DOTALL)
 
 
 def pattern_for_folded_text(pattern: str) -> str:
@@ -482,38 +641,42 @@ class WordFilter:
     def applies(self, scope: Scope) -> bool:
         return scope in self._scopes
 
-    def hits(self, text: str, scope: Scope) -> tuple[Hit, ...]:
-        """Every match of the scope's rules in ``text``, by position (then by rule order)."""
+    def hits(self, text: str, scope: Scope, *, previous: str = "") -> tuple[Hit, ...]:
+        """Every match of the scope's rules in ``text``, by position (then by rule order).
+
+        ``previous``: the sender's previous message in the same conversation, when it was
+        sent just before (the service decides what "just before" is). A term that starts in
+        its last words and ends in ``text`` ("guaran", then "tee") is a match too, its span
+        the part in ``text``; patterns see one message at a time."""
         compiled = self._scopes.get(scope)
         if compiled is None or not text:
             return ()
-        folded = read(text)
         found: dict[tuple[int, int, int], Hit] = {}
-        matched = compiled.all_set.Match(folded.text)
-        if matched:
-            _collect(compiled, matched, folded, text, found, stand_ins_only=False)
-        spaced = closed_up(folded)
-        if spaced is not None:
-            matched = compiled.all_set.Match(spaced.text)
-            if matched:
-                _collect(compiled, matched, spaced, text, found, stand_ins_only=False)
-        if compiled.pattern_set is not None and not _LEET_CHARS.isdisjoint(folded.text):
-            stand_in = Reading(leet(folded.text), folded.origin)
-            matched = compiled.pattern_set.Match(stand_in.text)
-            if matched:
-                indexes = [compiled.pattern_index[i] for i in matched]
-                _collect(compiled, indexes, stand_in, text, found, stand_ins_only=True)
+        _search(compiled, text, found)
+        tail = previous_tail(previous) if previous else ""
+        if tail:
+            joined = tail + "\n" + text
+            offset = len(tail) + 1
+            across: dict[tuple[int, int, int], Hit] = {}
+            _search(compiled, joined, across, terms_only=True)
+            for hit in across.values():
+                # Only what starts before ``text`` and ends in it: the rest is ``text``'s own.
+                if hit.start < offset - 1 and hit.end > offset:
+                    end = hit.end - offset
+                    found.setdefault((0, end, id(hit.rule)), Hit(hit.rule, 0, end, text[:end]))
         if not found:
             return ()
         order = compiled.order
         return tuple(sorted(found.values(), key=lambda h: (h.start, order[id(h.rule)], h.end)))
 
-    def check(self, text: str, scope: Scope, *, confirmed: bool = False) -> Verdict:
+    def check(
+        self, text: str, scope: Scope, *, confirmed: bool = False, previous: str = ""
+    ) -> Verdict:
         """The decision for ``text`` written in ``scope``: refused if a refuse rule matches;
         else waiting for confirmation if a warn rule matches and the sender has not confirmed;
         else the text, masked where mask rules match (notify rules and confirmed warnings let
-        it through as written, see ``Verdict.notify``)."""
-        hits = self.hits(text, scope)
+        it through as written, see ``Verdict.notify``). ``previous``: as for ``hits``."""
+        hits = self.hits(text, scope, previous=previous)
         if not hits:
             return Verdict(Outcome.ALLOWED, text)
         for action in (Action.REFUSE, Action.WARN):
@@ -583,6 +746,42 @@ def _build_set(members: list[_Compiled]) -> _ScopeSet:
     return scope_set
 
 
+def _search(
+    compiled: _ScopeSet,
+    text: str,
+    found: dict[tuple[int, int, int], Hit],
+    *,
+    terms_only: bool = False,
+) -> None:
+    """Every reading of ``text`` against the scope's rules, matches into ``found``."""
+    folded = read(text)
+    matched = compiled.all_set.Match(folded.text)
+    if matched:
+        _collect(compiled, matched, folded, text, found, terms_only=terms_only)
+    spaced = closed_up(folded)
+    if spaced is not None:
+        matched = compiled.all_set.Match(spaced.text)
+        if matched:
+            _collect(compiled, matched, spaced, text, found, terms_only=terms_only)
+    # Pieces closed up: only when a term matches the text with every separator taken out (a
+    # necessary condition, checked by RE2 in a few microseconds; building the reading is not).
+    squashed_text = folded.text.translate(_SQUASH)
+    squashed = None
+    if len(squashed_text) != len(folded.text):  # one piece alone is no split
+        squashed = compiled.all_set.Match(squashed_text)
+    if squashed and any(compiled.rules[i].term for i in squashed):
+        split = split_up(folded)
+        if split is not None:
+            _collect(compiled, squashed, split.reading, text, found, terms_only=True, split=split)
+    if terms_only or compiled.pattern_set is None or _LEET_CHARS.isdisjoint(folded.text):
+        return
+    stand_in = Reading(leet(folded.text), folded.origin)
+    matched = compiled.pattern_set.Match(stand_in.text)
+    if matched:
+        indexes = [compiled.pattern_index[i] for i in matched]
+        _collect(compiled, indexes, stand_in, text, found, stand_ins_only=True)
+
+
 def _has_letter(reading: Reading, original: str, start: int, end: int) -> bool:
     """Whether the reading's span stands for at least one real letter of the original."""
     first, last = reading.span(start, end)
@@ -610,11 +809,15 @@ def _collect(
     original: str,
     found: dict[tuple[int, int, int], Hit],
     *,
-    stand_ins_only: bool,
+    stand_ins_only: bool = False,
+    terms_only: bool = False,
+    split: Split | None = None,
 ) -> None:
     text = reading.text
     for index in indexes:
         member = compiled.rules[index]
+        if terms_only and not member.term:
+            continue
         position = 0
         while position <= len(text):
             match = member.regex.search(text, position)
@@ -624,7 +827,13 @@ def _collect(
             if end == start:  # an empty match of a pattern: move on by one
                 position = end + 1
                 continue
-            if member.term:
+            if split is not None:
+                word_end = split.accepts(start, end, prefix=member.prefix)
+                if word_end is None:
+                    position = start + 1
+                    continue
+                end = word_end
+            elif member.term:
                 word_end = _word_end(text, start, end, prefix=member.prefix)
                 if word_end is None:
                     # Not a whole word; the term may still start inside it, one further on.

@@ -289,7 +289,9 @@ class ChatService:
         ``staff_to_customer``, their private notes and everything in DMs, rooms and
         back-channels in ``staff_im``, a visitor's text in ``customer``. A message the audit
         log keeps (masked, or a notify rule matched) is stored the ordinary way, with its
-        audit row in the same transaction.
+        audit row in the same transaction. The text is read after the sender's previous
+        message in the conversation if it was stored within a minute through this node
+        (``HouseRulesService.previous``): a term split over the two is caught in this one.
 
         The message is checked on the node's snapshot of the conversation and goes into the
         next group commit (``services.group_commit``); whatever the snapshot cannot answer
@@ -324,8 +326,12 @@ class ChatService:
                 await self._bus.publish([Appended(conversation_id=conversation_id, entries=[out])])
                 if record is not None and self._house_rules is not None:
                     await self._house_rules.notify(record)
-            return out
-        return EntryOut.of(await self._writes.submit(item, ordinary))
+        else:
+            out = EntryOut.of(await self._writes.submit(item, ordinary))
+        if self._house_rules is not None:
+            # What the next message of the sender is read after (a term split over the two).
+            self._house_rules.said(conversation_id, principal.key, private, text)
+        return out
 
     async def _sender_kind(
         self, principal: Principal, conversation_id: str, client_id: str
@@ -378,7 +384,8 @@ class ChatService:
             scope = FilterScope.STAFF_IM  # notes, DMs, rooms, back-channels: staff among staff
         else:
             scope = FilterScope.STAFF_TO_CUSTOMER
-        verdict = await self._house_rules.check(text, scope, confirmed=confirm)
+        previous = self._house_rules.previous(conversation_id, principal.key, private)
+        verdict = await self._house_rules.check(text, scope, confirmed=confirm, previous=previous)
         record = audit_record(principal, conversation_id, scope, text, verdict)
         if verdict.outcome is FilterOutcome.REFUSED:
             assert record is not None

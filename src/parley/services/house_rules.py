@@ -11,6 +11,7 @@ the audit log (``access.require_role``).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,11 @@ MAX_BLOCKED_WORDS = 500
 MAX_AUDIT_ROWS = 500
 #: The longest text the rule tester takes (a message is at most the node's message limit).
 MAX_TEST_CHARS = 10_000
+#: A message is read after the same sender's previous one in the conversation (a term split
+#: over the two: "guaran", then "tee") when that one was sent at most this long before.
+PREVIOUS_MESSAGE_SECS = 60
+#: The most (conversation, sender) pairs whose last message a node remembers for that.
+MAX_REMEMBERED_SENDERS = 10_000
 
 
 def actor_of(principal: Principal) -> str:
@@ -154,15 +160,38 @@ class HouseRulesService:
         #: meanwhile wait for that one read instead of each taking a database connection (at
         #: 2,000 messages a second they emptied the pool and timed out).
         self._refresh = asyncio.Lock()
+        #: (conversation, sender, private) -> the last message stored and when (``said``).
+        self._last_said: OrderedDict[tuple[str, str, bool], tuple[str, datetime]] = OrderedDict()
 
     # The filter, for services that take text from people --------------------------------
 
-    async def check(self, text: str, scope: Scope, *, confirmed: bool = False) -> Verdict:
-        """The verdict of the current rule set on ``text`` written in ``scope``."""
+    async def check(
+        self, text: str, scope: Scope, *, confirmed: bool = False, previous: str = ""
+    ) -> Verdict:
+        """The verdict of the current rule set on ``text`` written in ``scope``, read after
+        ``previous`` (the sender's message just before, see ``previous``)."""
         compiled = await self._current()
         if not compiled.filter.applies(scope):
             return Verdict(Outcome.ALLOWED, text)
-        return compiled.filter.check(text, scope, confirmed=confirmed)
+        return compiled.filter.check(text, scope, confirmed=confirmed, previous=previous)
+
+    def previous(self, conversation_id: str, sender: str, private: bool) -> str:
+        """The sender's last message stored in the conversation through this node, if it was
+        stored within ``PREVIOUS_MESSAGE_SECS``; else "". Kept in memory, per node (a sender's
+        consecutive messages through two nodes are each read alone)."""
+        said = self._last_said.get((conversation_id, sender, private))
+        if said is None or self._clock.now() - said[1] > timedelta(seconds=PREVIOUS_MESSAGE_SECS):
+            return ""
+        return said[0]
+
+    def said(self, conversation_id: str, sender: str, private: bool, text: str) -> None:
+        """Remember the message just stored, as stored, for ``previous`` (only its end, what
+        the filter reads of it: at most ``wordfilter.MAX_PREVIOUS_CHARS`` characters)."""
+        key = (conversation_id, sender, private)
+        self._last_said[key] = (wordfilter.previous_tail(text), self._clock.now())
+        self._last_said.move_to_end(key)
+        while len(self._last_said) > MAX_REMEMBERED_SENDERS:
+            self._last_said.popitem(last=False)
 
     async def record_refusal(self, record: AuditRecord) -> None:
         """Audit a refused message in a transaction of its own (nothing else is stored)."""
