@@ -640,9 +640,8 @@ export function Console({
   return (
     <div class="console">
       <header class="topbar">
-        <div class="brand" aria-hidden="true">
-          Parley
-        </div>
+        {/* The page's one top-level heading (axe: page-has-heading-one); screens have h2s. */}
+        <h1 class="brand">Parley</h1>
         <nav class="nav" aria-label="Main">
           {nav("chats", "Chats")}
           {nav("past", "Past chats")}
