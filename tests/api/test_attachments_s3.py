@@ -20,9 +20,10 @@ from tests.s3 import SECRET_KEY, new_bucket, s3_client, s3_endpoint, s3_settings
 from tests.smtp import free_port
 from tests.support import World
 
+from parley.bootstrap import blob_store_for
 from parley.domain.errors import StorageUnavailable
 from parley.settings import Settings
-from parley.storage.blobs import blob_key
+from parley.storage.blobs import FileBlobStore, blob_key
 from parley.storage.s3 import S3BlobStore, S3Config
 
 __all__ = ["s3_endpoint"]
@@ -202,3 +203,31 @@ def test_s3_settings_are_checked() -> None:
     ):
         with pytest.raises(ValueError, match="validation error"):
             Settings(**bad)
+
+
+async def test_the_bucket_comes_from_parley_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "PARLEY_S3_BUCKET": "chat-files",
+        "PARLEY_S3_ENDPOINT_URL": "https://minio.internal:9000/",
+        "PARLEY_S3_REGION": "garage",
+        "PARLEY_S3_ACCESS_KEY": "AKIAPARLEY",
+        "PARLEY_S3_SECRET_KEY": SECRET_KEY,
+        "PARLEY_S3_PATH_STYLE": "true",
+        "PARLEY_S3_CONCURRENCY": "4",
+    }.items():
+        monkeypatch.setenv(name, value)
+    store = blob_store_for(Settings())
+    try:
+        assert isinstance(store, S3BlobStore)
+        assert store.config.secret_key == SECRET_KEY
+        assert (store.config.endpoint_url, store.config.region) == (
+            "https://minio.internal:9000",
+            "garage",
+        )
+        assert store.config.path_style and store.config.concurrency == 4
+        assert store.prefix == "attachments/"
+        assert SECRET_KEY not in repr(store.config) + repr(Settings())
+    finally:
+        await store.close()
+    monkeypatch.delenv("PARLEY_S3_BUCKET")
+    assert isinstance(blob_store_for(Settings()), FileBlobStore)
