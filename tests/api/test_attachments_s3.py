@@ -231,3 +231,17 @@ async def test_the_bucket_comes_from_parley_variables(monkeypatch: pytest.Monkey
         await store.close()
     monkeypatch.delenv("PARLEY_S3_BUCKET")
     assert isinstance(blob_store_for(Settings()), FileBlobStore)
+
+
+async def test_the_503_is_in_the_openapi_document(world: World) -> None:
+    async with world.node.http() as http:
+        spec = (await http.get("/openapi.json")).json()
+    paths = spec["paths"]
+    upload_route = paths["/api/v1/conversations/{conversation_id}/attachments"]["post"]
+    assert "503" in upload_route["responses"]
+    assert (
+        "503"
+        in paths["/api/v1/conversations/{conversation_id}/attachments/{attachment_id}"]["get"][
+            "responses"
+        ]
+    )
