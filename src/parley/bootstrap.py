@@ -51,7 +51,7 @@ from parley.services.wallboard import WallboardService
 from parley.services.wrapup import WrapUpService
 from parley.settings import Settings
 from parley.storage.attachments import AttachmentStore
-from parley.storage.blobs import FileBlobStore
+from parley.storage.blobs import BlobStore, FileBlobStore
 from parley.storage.db import Database
 from parley.storage.reports import ReportStore
 from parley.storage.sealing import Sealer
@@ -115,6 +115,8 @@ class Parley:
     metrics: Metrics
     #: Files sent in customer chats, and each workgroup's attachment policy.
     attachments: AttachmentService
+    #: Where the attachments' bytes are: the data directory, or an S3-compatible bucket.
+    blobs: BlobStore
     #: Supervisors, live: who supervises what, monitoring, whispers, barging in, taking over.
     supervision: SupervisionService
     #: The wallboards this node pushes to its supervisors' sockets.
@@ -173,7 +175,42 @@ class Parley:
             await self.visitor_presence.forget_node()
         await self.bus.close()
         await self.limiter.close()
+        await self.blobs.close()
         await self.db.dispose()
+
+
+def blob_store_for(settings: Settings) -> BlobStore:
+    """The attachments' blob store: the bucket when ``s3_bucket`` is set, else the directory."""
+    if not settings.s3_bucket:
+        return FileBlobStore(settings.resolved_attachments_dir())
+    # Imported here: boto3 takes a moment to import, and only S3 installations need it (the
+    # `s3` extra).
+    try:
+        from parley.storage.s3 import S3BlobStore, S3Config
+    except ImportError as exc:  # pragma: no cover - an installation without the extra
+        raise SystemExit(
+            f"s3_bucket is set but the S3 client is not installed ({exc.name}): "
+            "pip install 'parley[s3]'"
+        ) from exc
+
+    secret = settings.s3_secret_key
+    store = S3BlobStore(
+        S3Config(
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=None if secret is None else secret.get_secret_value(),
+            path_style=settings.s3_path_style,
+            timeout_secs=settings.s3_timeout_secs,
+            max_attempts=settings.s3_max_attempts,
+            concurrency=settings.s3_concurrency,
+            max_object_bytes=settings.max_attachment_bytes,
+        )
+    )
+    log.info("attachments are kept in the %s, under %r", store.where, store.prefix)
+    return store
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
@@ -328,11 +365,12 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
     )
     # The retention job: small batches, oldest first, between the other sweeps.
     maintenance.sweeps.append(archive.sweep)
+    blobs = blob_store_for(settings)
     attachments = AttachmentService(
         db,
         bus,
         clock,
-        FileBlobStore(settings.resolved_attachments_dir()),
+        blobs,
         attachments=AttachmentStore(),
         workgroups=stores.workgroups,
         conversations=stores.conversations,
@@ -510,6 +548,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             audit=stores.audit,
         ),
         attachments=attachments,
+        blobs=blobs,
         profiles=ProfileService(
             db,
             clock,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from parley.origins import origin_of
@@ -101,6 +102,52 @@ class Settings(BaseSettings):
         None,
         description="Where attachments' files are kept, named by their SHA-256 (default: "
         "attachments in data_dir). Every node of one installation needs the same directory.",
+    )
+    # Attachments in an S3-compatible bucket (docs/operations.md, "Attachments in S3").
+    s3_bucket: str = Field(
+        "",
+        description="Keep attachments' files in this S3-compatible bucket (private; created "
+        "beforehand) instead of attachments_dir (empty: the directory).",
+    )
+    s3_prefix: str = Field(
+        "attachments/",
+        max_length=512,
+        description="Objects are named <prefix><sha256> in the bucket; a / is added if missing.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="The S3 API's URL, e.g. https://minio.example.com:9000 (default: AWS S3 in "
+        "s3_region).",
+    )
+    s3_region: str = Field(
+        "us-east-1", max_length=64, description="The bucket's region (signing needs one)."
+    )
+    s3_access_key: str | None = Field(
+        None,
+        description="Access key id (with s3_secret_key; neither: boto3's own chain, AWS_* "
+        "variables or an instance role).",
+    )
+    s3_secret_key: SecretStr | None = Field(
+        None,
+        description="Secret access key; never logged. Prefer the variable to the option (ps "
+        "shows options).",
+    )
+    s3_path_style: bool = Field(
+        False,
+        description="Path-style requests (endpoint/bucket/key), as MinIO, Ceph or Garage "
+        "without wildcard DNS need; off: virtual-hosted (bucket.endpoint/key).",
+    )
+    s3_timeout_secs: float = Field(
+        10, gt=0, le=300, description="Longest wait to connect to the bucket, and per read."
+    )
+    s3_max_attempts: int = Field(
+        3, ge=1, le=10, description="Attempts per bucket request (with backoff) before a 503."
+    )
+    s3_concurrency: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Bucket requests at once on one node (its own threads and connections).",
     )
     archive_export_keep_days: int = Field(
         7,
@@ -291,6 +338,43 @@ class Settings(BaseSettings):
         description="Logs on standard error: json (one JSON object per line), text, or auto "
         "(text on a terminal, else json).",
     )
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,254}", value):
+            raise ValueError(f"{value!r} is not a bucket name (letters, digits, '.', '-', '_')")
+        return value
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("/") or any(not " " < c <= "~" for c in value):
+            raise ValueError("the prefix is visible ASCII without spaces, not starting with /")
+        return value if not value or value.endswith("/") else value + "/"
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s?#]*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) URL without credentials")
+        return value
+
+    @field_validator("s3_access_key", "s3_secret_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _s3_credentials(self) -> Settings:
+        if (self.s3_access_key is None) != (self.s3_secret_key is None):
+            raise ValueError("give both s3_access_key and s3_secret_key, or neither")
+        return self
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

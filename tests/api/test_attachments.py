@@ -3,7 +3,10 @@ a customer chat (an entry of the log, idempotent by client id), images are re-en
 thumbnail, files are served only to whoever reads the chat (with ``Content-Disposition:
 attachment``, ``nosniff`` and a sandbox CSP), and every bad input gets its typed error and
 stores nothing: over size (before the body is read), empty, a type that lies, a path in the
-name, an image bomb, too many per chat, a type the workgroup does not allow."""
+name, an image bomb, too many per chat, a type the workgroup does not allow.
+
+Each test runs on the files store (SQLite and PostgreSQL) and on an S3 bucket (moto's server,
+the real protocol over HTTP; SQLite: the store does not depend on the database)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import asyncio
 import io
 import stat
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +23,39 @@ import pytest
 from PIL import Image
 from tests.api.test_directory import claimed_bomb, png
 from tests.api.test_transfers import chatting
+from tests.conftest import make_world
+from tests.s3 import new_bucket, s3_endpoint, s3_settings
 from tests.support import World
 
 from parley.domain.access import StaffRole
+from parley.storage.blobs import FileBlobStore
 
 POLICY = "/api/v1/admin/workgroups/sales/attachments"
+
+
+__all__ = ["s3_endpoint"]  # the moto server's fixture, for the S3 runs
+
+WHERE = [("sqlite", "files"), ("postgres", "files"), ("sqlite", "s3")]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "where" in metafunc.fixturenames:
+        metafunc.parametrize("where", WHERE, ids=[f"{b}-{s}" for b, s in WHERE])
+
+
+@pytest.fixture
+async def world(
+    where: tuple[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[World]:
+    """The conftest's world, its attachments in the data directory or in a bucket of its own."""
+    backend, store = where
+    overrides: dict[str, Any] = {}
+    if store == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        overrides = s3_settings(endpoint, new_bucket(endpoint))
+    async for w in make_world(backend, tmp_path, **overrides):
+        await w.add_workgroup("sales", offer_timeout_secs=30, wait_timeout_secs=300, max_chats=2)
+        yield w
 
 
 def files(cid: str) -> str:
@@ -70,9 +102,9 @@ async def get(
         return await http.get(path, headers=headers)
 
 
-def blobs(world: World) -> list[Path]:
-    root = world.parley.settings.resolved_attachments_dir()
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+async def blobs(world: World) -> list[str]:
+    """The keys of the blobs the node's store holds (files or objects)."""
+    return sorted(key for key, _ in await world.parley.blobs.listing())
 
 
 def error(r: httpx.Response) -> tuple[int, str]:
@@ -134,12 +166,14 @@ async def test_a_pasted_image_is_re_encoded_with_a_thumbnail(world: World) -> No
         )
         transcript = await get(world, f"/api/v1/conversations/{cid}", staff="alice")
         assert transcript.json()["entries"][-1]["body"]["attachment"]["id"] == attachment["id"]
-        # Stored by content hash, mode 0600.
-        stored = blobs(world)
+        # Stored by content hash; files of mode 0600.
+        stored = await blobs(world)
         assert len(stored) == 2
-        for path in stored:
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600
-            assert len(path.name) == 64
+        assert all(len(key) == 64 for key in stored)
+        if isinstance(world.parley.blobs, FileBlobStore):
+            root = world.parley.blobs.root
+            for key in stored:
+                assert stat.S_IMODE((root / key[:2] / key).stat().st_mode) == 0o600
 
 
 async def test_a_repeated_client_id_answers_with_the_first_entry(world: World) -> None:
@@ -150,7 +184,7 @@ async def test_a_repeated_client_id_answers_with_the_first_entry(world: World) -
         again = await upload(world, cid, png((10, 10)), staff="alice", client_id="same")
         assert first.status_code == again.status_code == 200
         assert again.json() == first.json()
-        assert len(blobs(world)) == 2  # the second upload's blobs are not kept
+        assert len(await blobs(world)) == 2  # the second upload's blobs are not kept
 
 
 async def test_text_and_pdf_files_are_served_as_attachments(world: World) -> None:
@@ -215,7 +249,7 @@ async def test_bad_files_get_a_typed_error_and_store_nothing(
         assert error(r) == expected, r.text
         if expected[1] == "type_mismatch":
             assert r.json()["error"]["details"]["declared"] == media_type
-        assert blobs(world) == []
+        assert await blobs(world) == []
         transcript = await get(world, f"/api/v1/conversations/{cid}", visitor=token)
         assert [e for e in transcript.json()["entries"] if "attachment" in e["body"]] == []
 
@@ -261,7 +295,7 @@ async def test_over_size_is_refused_before_the_body_is_read(world: World) -> Non
         status_line = await reader.readline()
         writer.close()
         assert status_line.split()[1] == b"413"
-        assert blobs(world) == []
+        assert await blobs(world) == []
 
 
 async def test_the_policy_limits_types_and_files_per_chat(world: World) -> None:
@@ -361,7 +395,7 @@ async def test_a_private_notes_file_is_for_staff_only(world: World) -> None:
         # A visitor cannot write a private note.
         r = await upload(world, cid, png(), visitor=token, private="true", client_id="v")
         assert error(r) == (403, "forbidden")
-        assert len(blobs(world)) == 2
+        assert len(await blobs(world)) == 2
 
 
 async def test_no_files_once_the_chat_ended(world: World) -> None:
@@ -371,7 +405,7 @@ async def test_no_files_once_the_chat_ended(world: World) -> None:
         await alice.request({"type": "end", "conversation_id": cid})
         r = await upload(world, cid, png(), visitor=token)
         assert error(r) == (409, "conflict")
-        assert blobs(world) == []
+        assert await blobs(world) == []
 
 
 async def test_visitor_uploads_are_rate_limited(world: World) -> None:
@@ -406,7 +440,7 @@ async def test_the_files_of_a_removed_chat_are_deleted_by_the_sweep(world: World
             world, kept, b"kept", visitor=kept_token, name="k.txt", media_type="text/plain"
         )
         assert r.status_code == 200
-    assert len(blobs(world)) == 3
+    assert len(await blobs(world)) == 3
     async with world.parley.db.write() as tx:
         assert await world.parley.stores.archive.remove_conversation(tx, gone)
     # Files younger than the grace time stay (an upload in flight writes them before its row).
@@ -414,5 +448,5 @@ async def test_the_files_of_a_removed_chat_are_deleted_by_the_sweep(world: World
     later = time.time() + 2 * 3600
     service._wall = lambda: later
     assert await service.remove_orphans() == 2
-    remaining = blobs(world)
-    assert len(remaining) == 1 and remaining[0].read_bytes() == b"kept"
+    remaining = await blobs(world)
+    assert len(remaining) == 1 and await world.parley.blobs.get(remaining[0]) == b"kept"

@@ -206,3 +206,15 @@ class InvalidHiddenField(InvalidInput):
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class StorageUnavailable(DomainError):
+    """The storage that keeps attachments' bytes (an S3-compatible bucket) did not answer, or
+    refused: nothing was stored (no entry, no row). The same request may be sent again later;
+    ``retry_after`` is a hint in seconds."""
+
+    code = "storage_unavailable"
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

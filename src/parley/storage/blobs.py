@@ -7,8 +7,13 @@ are one blob. ``FileBlobStore`` keeps each blob as a file in a directory of the 
 renamed over the name: a reader never sees half a file) with mode ``0600`` in directories of
 mode ``0700``, like the rest of the data directory (``storage.db``).
 
-An S3-compatible store would implement the same three methods; none ships yet (no S3 client
-library is a dependency: ``docs/operations.md``).
+``storage.s3.S3BlobStore`` implements the same port on an S3-compatible bucket (``s3_bucket``
+set: ``bootstrap.blob_store_for``).
+
+A ``put`` of bytes already stored marks them written now (the file's modification time, an
+object's ``LastModified``): the orphan sweep deletes only blobs older than its grace time that
+no row names, and an upload writes its blobs a moment before it commits their row, so bytes an
+old removed chat left behind must not be swept from under a new upload of the same bytes.
 """
 
 from __future__ import annotations
@@ -31,6 +36,13 @@ def blob_key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_key(key: str) -> str:
+    """``key``, if it is a blob key (a SHA-256 in lowercase hex): never a path or a name."""
+    if not _KEY.fullmatch(key):
+        raise ValueError("a blob key is a SHA-256 in lowercase hex")
+    return key
+
+
 class BlobStore(Protocol):
     async def put(self, data: bytes) -> str:
         """Store ``data``; returns its key (its SHA-256, hex)."""
@@ -48,15 +60,17 @@ class BlobStore(Protocol):
         """Every blob's key and when it was written (seconds since the epoch)."""
         ...
 
+    async def close(self) -> None:
+        """Release what the store holds (threads, connections); called when the node stops."""
+        ...
+
 
 class FileBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if not _KEY.fullmatch(key):
-            raise ValueError("a blob key is a SHA-256 in lowercase hex")
-        return self.root / key[:2] / key
+        return self.root / key[:2] / check_key(key)
 
     async def put(self, data: bytes) -> str:
         key = blob_key(data)
@@ -73,6 +87,9 @@ class FileBlobStore:
     async def listing(self) -> list[tuple[str, float]]:
         return await asyncio.to_thread(self._listing)
 
+    async def close(self) -> None:
+        pass
+
     def _listing(self) -> list[tuple[str, float]]:
         if not self.root.is_dir():
             return []
@@ -88,7 +105,10 @@ class FileBlobStore:
 
     def _write(self, path: Path, data: bytes) -> None:
         if path.exists():
-            return  # the same content, by its hash
+            # The same content, by its hash: written now, for the orphan sweep's grace time.
+            with suppress(FileNotFoundError):
+                os.utime(path)
+                return
         for directory in (self.root, path.parent):
             if not directory.exists():
                 directory.mkdir(parents=True, mode=DATA_DIR_MODE, exist_ok=True)

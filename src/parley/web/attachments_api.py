@@ -13,7 +13,7 @@ security headers (``nosniff``, ``default-src 'none'; sandbox``) are ``web.header
 
 # No `from __future__ import annotations`: FastAPI must see the dependency aliases built below.
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +29,7 @@ from parley.domain.attachments import (
 from parley.protocol import CleanInput, EntryOut
 from parley.services.attachments import Upload
 from parley.web.api import ERRORS, RATE_LIMITED
+from parley.web.errors import ErrorResponse
 from parley.web.limits import client_ip
 from parley.web.node import Node
 from parley.web.security import Admin, AnyPrincipal
@@ -65,8 +66,17 @@ RAW_UPLOAD = {
         "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in KNOWN_TYPES},
     }
 }
+#: The file storage (an S3-compatible bucket) did not answer: nothing was stored.
+STORAGE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorResponse,
+        "description": "The file storage did not answer: `storage_unavailable`, with a "
+        "`Retry-After` header (seconds); an upload stored nothing.",
+    }
+}
 FILE_RESPONSE: dict[int | str, dict[str, object]] = {
-    200: {"content": {"application/octet-stream": {}}, "description": "The file."}
+    200: {"content": {"application/octet-stream": {}}, "description": "The file."},
+    **STORAGE_UNAVAILABLE,
 }
 
 
@@ -96,7 +106,7 @@ def router() -> APIRouter:
     @api.post(
         "/conversations/{conversation_id}/attachments",
         openapi_extra=RAW_UPLOAD,
-        responses=RATE_LIMITED,
+        responses=RATE_LIMITED | STORAGE_UNAVAILABLE,
     )
     async def upload(
         parley: Node,

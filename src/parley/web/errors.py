@@ -21,6 +21,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.CursorOutOfRange: 400,
     errors.HistoryRemoved: 410,
     errors.RateLimited: 429,
+    errors.StorageUnavailable: 503,
     attachments.AttachmentTooLarge: 413,
 }
 
@@ -75,6 +76,10 @@ def install(app: FastAPI) -> None:
             # Answered before the body was read (all of it): the connection is not reused.
             return error_response(
                 413, exc.code, exc.message, {"max_bytes": exc.max_bytes}, {"Connection": "close"}
+            )
+        elif isinstance(exc, errors.StorageUnavailable):
+            return error_response(
+                503, exc.code, exc.message, None, {"Retry-After": str(exc.retry_after)}
             )
         elif isinstance(exc, errors.RateLimited):
             return error_response(
