@@ -44,7 +44,7 @@ ALLOWED = ["https://docs.example", "https://help.example:8443"]
         # Rebuilt: what is stored and navigated to is exactly what was checked.
         ("https://shop.example/a b".replace(" ", "%20"), "https://shop.example/a%20b", Target.SAME),
         ("https://shop.example/ü", "https://shop.example/%C3%BC", Target.SAME),
-        ("https://shop.example/a\"<b>", "https://shop.example/a%22%3Cb%3E", Target.SAME),
+        ('https://shop.example/a"<b>', "https://shop.example/a%22%3Cb%3E", Target.SAME),
     ],
 )
 def test_good_addresses(url: str, expected: str, target: Target) -> None:
@@ -76,8 +76,8 @@ def test_good_addresses(url: str, expected: str, target: Target) -> None:
         (" https://evil.example\t/x", Reason.MALFORMED),
         ("https://shop.exa\nmple/", Reason.MALFORMED),
         ("https://shop.example/\x00", Reason.MALFORMED),
-        # Look-alikes: Cyrillic "о" and the punycode of it are other hosts.
-        ("https://shоp.example/", Reason.NOT_ALLOWED),
+        # Look-alikes: a Cyrillic o and the punycode of it are other hosts.
+        ("https://sh\u043ep.example/", Reason.NOT_ALLOWED),
         ("https://xn--shp-sdd.example/", Reason.NOT_ALLOWED),
         ("https://docs.example.evil.example/", Reason.NOT_ALLOWED),
         ("https://evildocs.example/", Reason.NOT_ALLOWED),
