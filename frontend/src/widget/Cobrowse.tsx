@@ -11,46 +11,11 @@
 
 import { useEffect, useState } from "preact/hooks";
 import type { KeyValueStore } from "../shared/client";
+import { type FollowState, pendingNavigation } from "../shared/cobrowse";
 import type { Entry } from "../shared/protocol";
 import { t } from "./i18n";
 
 const api = (path: string) => `/api/v1${path}`;
-
-export interface FollowState {
-  following: boolean;
-  by: string | null;
-  name: string;
-}
-
-const NOBODY: FollowState = { following: false, by: null, name: "" };
-
-function step(state: FollowState, e: Entry): FollowState {
-  if (e.kind === "ended") return NOBODY;
-  if (e.kind === "left" && state.following && e.author === state.by) return NOBODY;
-  if (e.kind !== "cobrowse") return state;
-  if (e.body.action === "follow") return { following: true, by: e.author, name: String(e.body.name ?? "") };
-  if (e.body.action === "unfollow") return NOBODY;
-  return state;
-}
-
-/** Whether the customer follows an agent now: the server's rule (domain.cobrowse.fold). */
-export function followState(entries: Entry[]): FollowState {
-  return entries.reduce(step, NOBODY);
-}
-
-/** The agent's last navigation since following began (the page the customer's page should be
- * on), or null when not following or nothing was opened yet. */
-export function pendingNavigation(entries: Entry[]): Entry | null {
-  let state = NOBODY;
-  let found: Entry | null = null;
-  for (const e of entries) {
-    const next = step(state, e);
-    if (!next.following || next !== state) found = null;
-    if (next.following && e.kind === "cobrowse" && e.body.action === "navigate" && e.author === next.by) found = e;
-    state = next;
-  }
-  return found;
-}
 
 /** The host page's origin (the launcher's page, `?page=`): where the app's messages go. */
 export function hostOrigin(page: string): string | null {
@@ -69,6 +34,8 @@ export function navigateHost(url: string, page: string): boolean {
   window.parent.postMessage({ type: "parley:navigate", url }, origin);
   return true;
 }
+
+export { followState, pendingNavigation } from "../shared/cobrowse";
 
 const handledKey = (conversationId: string) => `parley:cobrowse:${conversationId}`;
 

@@ -22,6 +22,7 @@ describe("the launcher's parley:navigate", () => {
     script.src = "https://chat.example/widget.js";
     script.setAttribute("data-workgroup", "sales");
     Object.defineProperty(document, "currentScript", { value: script, configurable: true });
+    // @ts-expect-error: the launcher is a plain script (no exports), run for its effects
     await import("./loader");
     await vi.waitFor(() => expect(document.getElementById("parley-launcher")).not.toBeNull());
     document.getElementById("parley-launcher")!.click();
