@@ -7,9 +7,9 @@ the address rule: ``domain.cobrowse``.
 
 # No `from __future__ import annotations`: FastAPI must see the dependency aliases built below.
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.domain import cobrowse as policy
@@ -17,7 +17,8 @@ from parley.domain.access import Visitor
 from parley.domain.conversation import MAX_CLIENT_ID_CHARS
 from parley.domain.errors import Forbidden
 from parley.protocol import CleanInput, EntryOut
-from parley.web.api import ERRORS
+from parley.web import limits
+from parley.web.api import ERRORS, RATE_LIMITED
 from parley.web.node import Node
 from parley.web.security import Admin, AnyPrincipal
 
@@ -68,6 +69,13 @@ class CobrowseOut(BaseModel):
     allowed_sites: list[str] = Field(default_factory=list)
 
 
+#: follow and unfollow: the entry written, or nothing when there was nothing to change.
+ENTRY_OR_NONE: dict[int | str, dict[str, Any]] = {
+    200: {"model": EntryOut, "description": "The entry written."},
+    204: {"description": "Nothing to change: nothing written."},
+}
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["cobrowse"])
 
@@ -98,19 +106,21 @@ def router() -> APIRouter:
             who, conversation_id, body.url, body.title, body.client_id
         )
 
-    @api.post("/conversations/{conversation_id}/cobrowse/follow")
+    @api.post("/conversations/{conversation_id}/cobrowse/follow", responses=ENTRY_OR_NONE)
     async def follow(parley: Node, conversation_id: str, who: AnyPrincipal) -> Response:
         """200 with the ``follow`` entry; 204 when follow me was already on for this agent."""
         entry = await parley.cobrowse.follow(who, conversation_id)
         return _entry_or_none(entry)
 
-    @api.post("/conversations/{conversation_id}/cobrowse/navigate")
+    @api.post("/conversations/{conversation_id}/cobrowse/navigate", responses=RATE_LIMITED)
     async def navigate(
-        parley: Node, conversation_id: str, body: NavigateIn, who: AnyPrincipal
+        parley: Node, conversation_id: str, body: NavigateIn, who: AnyPrincipal, request: Request
     ) -> EntryOut:
+        """Counted with the chat's messages (the send limit)."""
+        await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
         return await parley.cobrowse.navigate(who, conversation_id, body.url, body.client_id)
 
-    @api.post("/conversations/{conversation_id}/cobrowse/unfollow")
+    @api.post("/conversations/{conversation_id}/cobrowse/unfollow", responses=ENTRY_OR_NONE)
     async def unfollow(parley: Node, conversation_id: str, who: AnyPrincipal) -> Response:
         """The chat's agents, or its customer: 200 with the ``unfollow`` entry; 204 when
         nobody was following."""
