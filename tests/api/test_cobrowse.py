@@ -255,3 +255,18 @@ async def test_ended_chats_take_no_push(world: World) -> None:
                 json={"url": PAGE, "client_id": "p"},
             )
             assert r.status_code in (403, 409), r.text
+
+
+async def test_a_client_id_of_a_message_is_not_a_push(world: World) -> None:
+    async with world.agent("alice") as alice:
+        chat = await accepted(world, alice)
+        cid = chat["conversation"]["id"]
+        async with world.staff_http("alice") as http:
+            r = await http.post(
+                f"/api/v1/conversations/{cid}/messages", json={"text": "hi", "client_id": "x1"}
+            )
+            assert r.status_code in (200, 201), r.text
+            r = await http.post(
+                f"/api/v1/conversations/{cid}/cobrowse/push", json={"url": PAGE, "client_id": "x1"}
+            )
+            assert r.status_code == 409, r.text

@@ -17,8 +17,8 @@ from parley.domain import access
 from parley.domain import cobrowse as policy
 from parley.domain import conversation as conv_policy
 from parley.domain.access import Principal
-from parley.domain.conversation import Conversation, Entry
-from parley.domain.errors import NotFound
+from parley.domain.conversation import Conversation, Entry, EntryKind
+from parley.domain.errors import Conflict, NotFound
 from parley.protocol import EntryOut
 from parley.realtime.bus import Bus
 from parley.realtime.notifications import Appended
@@ -170,6 +170,8 @@ class CobrowseService:
                     tx, conv.id, principal.key, client_id
                 )
                 if existing is not None:
+                    if existing.kind is not EntryKind.COBROWSE:
+                        raise Conflict("this client_id was used for a message in this chat")
                     return EntryOut.of(existing)
             step = await prepare(tx, conv)
             state = policy.state_of(await self._cobrowse.state_entries(tx, conv.id))

@@ -106,9 +106,15 @@ def router() -> APIRouter:
             who, conversation_id, body.url, body.title, body.client_id
         )
 
-    @api.post("/conversations/{conversation_id}/cobrowse/follow", responses=ENTRY_OR_NONE)
-    async def follow(parley: Node, conversation_id: str, who: AnyPrincipal) -> Response:
+    @api.post(
+        "/conversations/{conversation_id}/cobrowse/follow",
+        responses={**ENTRY_OR_NONE, **RATE_LIMITED},
+    )
+    async def follow(
+        parley: Node, conversation_id: str, who: AnyPrincipal, request: Request
+    ) -> Response:
         """200 with the ``follow`` entry; 204 when follow me was already on for this agent."""
+        await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
         entry = await parley.cobrowse.follow(who, conversation_id)
         return _entry_or_none(entry)
 
@@ -120,10 +126,16 @@ def router() -> APIRouter:
         await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
         return await parley.cobrowse.navigate(who, conversation_id, body.url, body.client_id)
 
-    @api.post("/conversations/{conversation_id}/cobrowse/unfollow", responses=ENTRY_OR_NONE)
-    async def unfollow(parley: Node, conversation_id: str, who: AnyPrincipal) -> Response:
+    @api.post(
+        "/conversations/{conversation_id}/cobrowse/unfollow",
+        responses={**ENTRY_OR_NONE, **RATE_LIMITED},
+    )
+    async def unfollow(
+        parley: Node, conversation_id: str, who: AnyPrincipal, request: Request
+    ) -> Response:
         """The chat's agents, or its customer: 200 with the ``unfollow`` entry; 204 when
         nobody was following."""
+        await limits.check_send_limit(parley.limiter, parley.rules.send, request, conversation_id)
         return _entry_or_none(await parley.cobrowse.unfollow(who, conversation_id))
 
     return api
