@@ -26,6 +26,7 @@ from parley.services.auth import AuthService
 from parley.services.branding import BrandingService
 from parley.services.canned import CannedService
 from parley.services.chat import ChatService
+from parley.services.cobrowse import CobrowseService
 from parley.services.directory import DirectoryService
 from parley.services.group_commit import ConversationCache, GroupCommit
 from parley.services.house_rules import HouseRulesService
@@ -132,6 +133,8 @@ class Parley:
     qa: QaService
     #: Reports, after the fact (per workgroup, queue, agent; JSON and CSV).
     reports: ReportService
+    #: Co-browsing: pushed pages and follow me (issue 13).
+    cobrowse: CobrowseService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -584,5 +587,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Parley:
             workgroups=stores.workgroups,
             supervision=stores.supervision,
             reports=ReportStore(),
+        ),
+        cobrowse=CobrowseService(
+            db,
+            bus,
+            clock,
+            workgroups=stores.workgroups,
+            conversations=stores.conversations,
+            cobrowse=stores.cobrowse,
         ),
     )

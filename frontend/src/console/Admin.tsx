@@ -7,6 +7,7 @@ import { message } from "./PastChats";
 import { formatFormFields, parseFormFields } from "./formFields";
 import { AttachmentPolicyAdmin } from "./AttachmentPolicyAdmin";
 import { BrandingAdmin } from "./BrandingAdmin";
+import { CobrowseSitesAdmin } from "./Cobrowse";
 import { HoursAdmin } from "./HoursAdmin";
 import { IdentityKeys } from "./IdentityKeys";
 import { SupervisionAdmin } from "./SupervisionAdmin";
@@ -51,6 +52,7 @@ export function Admin({ workgroups, reloadWorkgroups, me }: Props) {
       <HoursAdmin workgroups={workgroups} />
       <BrandingAdmin workgroups={workgroups} />
       <AttachmentPolicyAdmin workgroups={workgroups} />
+      <CobrowseSitesAdmin workgroups={workgroups} />
       <IdentityKeys workgroups={workgroups} />
       <SupervisionAdmin workgroups={workgroups} users={users ?? []} />
       <StaffAdmin

@@ -9,6 +9,7 @@ import { CustomerProfile } from "./CustomerProfile";
 import { SendFailures } from "./SendFailures";
 import { filesOf } from "../shared/attachments";
 import { ConsoleAttachButton, ConsoleUploads, useConsoleUploads } from "./Attachments";
+import { CobrowsePane } from "./Cobrowse";
 import { EntryLog } from "./EntryLog";
 import { customerGone, customerName } from "./format";
 import { useNow } from "./hooks";
@@ -555,6 +556,9 @@ function ChatPanel({
       {side && <div class="backchannel-pane">{side}</div>}
       <CustomerDetails conversation={conv} workgroupName={workgroupName}>
         {handoff && <HandoffNote handoff={handoff} />}
+        {canWrite && conv.kind === "customer_chat" && (
+          <CobrowsePane conversationId={id} entries={chat.entries} me={me} />
+        )}
         {canWrite && conv.kind === "customer_chat" && (
           <ArticleSuggestions conversationId={id} entries={chat.entries} onInsert={insertAtCaret} />
         )}

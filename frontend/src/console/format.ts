@@ -70,8 +70,28 @@ export function systemText(conversation: Conversation, entry: Entry): string {
     }
     case "back":
       return `${customerName(conversation)} is back`;
+    case "cobrowse":
+      return cobrowseText(conversation, entry);
     default:
       return String(entry.body.text ?? "");
+  }
+}
+
+/** A co-browsing line (docs/protocol.md, "Co-browsing"); an unknown action says so plainly. */
+function cobrowseText(conversation: Conversation, entry: Entry): string {
+  const who = String(entry.body.name || participantName(conversation, entry.author));
+  const url = String(entry.body.url ?? "");
+  switch (entry.body.action) {
+    case "push":
+      return `${who} sent a page: ${url}${entry.body.target === "new_tab" ? " (opens in a new tab)" : ""}`;
+    case "follow":
+      return `${who} turned follow me on: the customer's page follows theirs`;
+    case "navigate":
+      return `${who} took the customer to ${url}`;
+    case "unfollow":
+      return entry.body.by === "customer" ? `${customerName(conversation)} stopped following` : `${who} turned follow me off`;
+    default:
+      return "Co-browsing";
   }
 }
 

@@ -14,7 +14,7 @@ export interface Entry {
    * (same seq, empty body, no author): skip it, but keep its seq for the cursor. */
   /** `away` and `back` (staff only): the customer left (every socket closed beyond the grace
    * time; body `ends_in_secs`) or came back. */
-  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic" | "away" | "back";
+  kind: "message" | "queued" | "joined" | "left" | "ended" | "note" | "hidden" | "topic" | "away" | "back" | "cobrowse";
   author: string | null;
   body: { text?: string; name?: string; role?: string; reason?: string; [key: string]: unknown };
   client_id: string | null;

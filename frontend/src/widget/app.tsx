@@ -11,6 +11,7 @@ import { AttachButton, AttachmentView, UploadProgress, useUploads } from "./Atta
 import { HelpSearch } from "./HelpSearch";
 import { type Branding, Logo, useBrandColor } from "./Branding";
 import { Byline, usePhotos } from "./Byline";
+import { CobrowseEntry, FollowBanner, followState, useFollow } from "./Cobrowse";
 import { cleanFields } from "./fields";
 import { type Key, t } from "./i18n";
 import { LeaveMessage, type Prefill, type UnavailableReason } from "./LeaveMessage";
@@ -535,6 +536,8 @@ function Chat(props: {
 
   const current = phase(state);
   const agent = agentName(state.conversation, state.entries);
+  const follow = followState(state.entries);
+  useFollow(chat.conversationId, state.entries, state.synced && props.embedded, props.page, storage);
 
   // The agent's messages the visitor has not seen (the panel minimised): the launcher's badge.
   const visible = usePanelVisible();
@@ -631,7 +634,8 @@ function Chat(props: {
           initialQuery={state.conversation?.metadata.question ?? ""}
         />
       )}
-      <Log state={state} notice={props.notice} photos={photos} visitorToken={chat.visitorToken} />
+      {current === "active" && <FollowBanner state={follow} conversationId={chat.conversationId} visitorToken={chat.visitorToken} />}
+      <Log state={state} notice={props.notice} photos={photos} visitorToken={chat.visitorToken} page={props.page} />
       {state.typing && current !== "ended" && (
         <p class="pw-typing" data-testid="typing" role="status">
           {t("typing", { name: state.typing.name })}
@@ -722,9 +726,12 @@ export function Log({
   notice,
   photos = {},
   visitorToken,
+  page,
 }: {
   state: Pick<ChatState, "entries" | "pending" | "conversation">;
   notice?: string;
+  /** The host page: a pushed page of its origin opens in it (``Cobrowse.tsx``). */
+  page?: string;
   /** The visitor's token, to fetch the chat's files (none: attachments show their names). */
   visitorToken?: string;
   /** The agents' photos (data: URLs) by participant key, for the bylines. */
@@ -751,7 +758,7 @@ export function Log({
       {withBylines(state.entries).map(({ entry, byline }) => (
         <Fragment key={entry.seq}>
           {byline && <Byline name={nameOf(entry.author, state.conversation, state.entries)} photo={photos[entry.author ?? ""]} />}
-          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} visitorToken={visitorToken} />
+          <EntryView entry={entry} conversation={state.conversation} entries={state.entries} visitorToken={visitorToken} page={page} />
         </Fragment>
       ))}
       {pending.map((p) => (
@@ -778,14 +785,18 @@ function EntryView({
   conversation,
   entries,
   visitorToken,
+  page,
 }: {
   entry: Entry;
   conversation: Conversation | null;
   entries: Entry[];
   visitorToken?: string;
+  /** The host page (``?page=``): a pushed page of its origin opens in it. */
+  page?: string;
 }) {
   const author = authorKind(entry);
   const file = attachmentOf(entry);
+  if (entry.kind === "cobrowse") return <CobrowseEntry entry={entry} page={page ?? ""} />;
   if (author === "system") {
     const text = systemText(entry, conversation, entries);
     if (!text) return null;

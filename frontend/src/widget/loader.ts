@@ -17,6 +17,10 @@
 // A chat under way is remembered for this tab (sessionStorage): after a reload or on the next
 // page the panel opens again (or the iframe loads hidden, if it was minimised), and the button
 // shows how many messages the agent wrote while the panel was closed.
+//
+// Co-browsing: the chat app may ask this page to go to one of its own pages (a page the agent
+// pushed, or "follow me"): {type: "parley:navigate", url}, from the iframe only (origin and
+// source checked), to an http(s) address of this page's own origin only.
 
 type Fields = Record<string, unknown>;
 interface Api {
@@ -251,6 +255,17 @@ if (script && !doc.getElementById("parley-launcher")) {
     const data = event.data;
     if (event.origin !== origin || !frame || event.source !== frame.contentWindow || !data) return;
     if (data.type === "parley:close") toggle(false);
+    // Co-browsing: the agent's page (a card the customer clicked, or "follow me"), which the
+    // server checked before the app saw it. Still only this site's own pages, and only http(s):
+    // another site opens in a new tab from the app itself, never from here (docs/security.md).
+    if (data.type === "parley:navigate" && typeof data.url == "string") {
+      try {
+        const u = new URL(data.url);
+        if (u.origin === location.origin && /^https?:$/.test(u.protocol)) location.assign(u.href);
+      } catch {
+        // not an address: ignored
+      }
+    }
     if (data.type === "parley:state") {
       chatting = Boolean(data.chat);
       unread = Number(data.unread) || 0;

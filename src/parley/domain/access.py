@@ -874,3 +874,34 @@ def require_reports(
     anyone below a supervisor) is refused (``Forbidden``); another workgroup reads exactly
     like one that does not exist (``NotFound``)."""
     return require_supervise(principal, workgroup_id, supervises)
+
+
+# Co-browsing (``domain.cobrowse``) ---------------------------------------------------------------
+
+
+def require_cobrowse_agent(principal: Principal, conv: Conversation) -> Staff:
+    """Pushing a page and "follow me" are for the chat's own agents: present participants in
+    the role of agent or invited helper. ``conv`` was loaded through the read gate
+    (``require_read``: a conversation not theirs is ``NotFound`` like a missing one); a
+    supervisor who only watches, a colleague who reads it, and its visitor get ``Forbidden``."""
+    if not isinstance(principal, Staff):
+        raise Forbidden("only the chat's agents push pages and lead the customer")
+    me = _present(principal, conv)
+    if me.role not in (Role.AGENT, Role.HELPER):
+        raise Forbidden("only the chat's agents push pages and lead the customer")
+    return principal
+
+
+def require_cobrowse_customer(principal: Principal, conv: Conversation) -> Visitor:
+    """Stopping "follow me" from the widget is the chat's customer's (the agent stops it
+    from the console with their own call). Anyone else's visitor token reads nothing
+    (``require_read`` first: ``NotFound``)."""
+    require_read(principal, conv)
+    if not isinstance(principal, Visitor):
+        raise Forbidden("this is the customer's own control")
+    return principal
+
+
+def require_cobrowse_sites_editor(principal: Principal) -> Staff:
+    """A workgroup's list of sites agents may push pages of is for admins."""
+    return require_role(principal, StaffRole.ADMIN)

@@ -82,6 +82,9 @@ class EntryKind(StrEnum):
     AWAY = "away"
     #: Staff only: the customer who left came back before the chat ended.
     BACK = "back"
+    #: Co-browsing (``domain.cobrowse``): a pushed page, follow me on and off, the pages the
+    #: customer's page followed; ``body["action"]`` says which.
+    COBROWSE = "cobrowse"
 
 
 def staff_key(user_id: int) -> str:

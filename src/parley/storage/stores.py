@@ -12,6 +12,7 @@ from parley.storage.archive import ArchiveStore
 from parley.storage.audit import AuditStore
 from parley.storage.branding import BrandingStore
 from parley.storage.canned import CannedStore
+from parley.storage.cobrowse import CobrowseStore
 from parley.storage.conversations import ConversationStore
 from parley.storage.directory import DirectoryStore
 from parley.storage.house_rules import HouseRuleStore
@@ -58,6 +59,8 @@ class Stores:
     transcripts: TranscriptStore
     visitors: VisitorStore
     qa: QaStore
+    #: Co-browsing's allowed sites (issue 13).
+    cobrowse: CobrowseStore
 
     @classmethod
     def create(cls, sealer: Sealer | None = None) -> Stores:
@@ -87,4 +90,5 @@ class Stores:
             transcripts=TranscriptStore(),
             visitors=VisitorStore(),
             qa=QaStore(),
+            cobrowse=CobrowseStore(),
         )

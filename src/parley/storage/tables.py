@@ -1260,3 +1260,19 @@ shopper_links = sa.Table(
     sa.Index("ix_shopper_links_workgroup_id_created_at", "workgroup_id", "created_at"),
     sa.Index("ix_shopper_links_conversation_id", "conversation_id"),
 )
+
+
+# Co-browsing (``domain.cobrowse``): the sites (origins, ``normalize_site``) a workgroup's agents
+# may push pages of, which open in a new tab; the customer's own site needs no row.
+cobrowse_sites = sa.Table(
+    "cobrowse_sites",
+    metadata,
+    sa.Column(
+        "workgroup_id",
+        sa.Integer,
+        sa.ForeignKey("workgroups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("origin", sa.String(300), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.domain import attachments, errors
+from parley.domain import attachments, cobrowse, errors
 
 STATUS: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: 401,
@@ -70,6 +70,8 @@ def install(app: FastAPI) -> None:
             details = {"ratio": exc.ratio, "minimum": exc.minimum, "against": exc.against}
         elif isinstance(exc, errors.InvalidHiddenField):
             details = {"field": exc.field}
+        elif isinstance(exc, cobrowse.UrlRefused):
+            details = {"reason": exc.reason.value}
         elif isinstance(exc, attachments.TypeMismatch):
             details = {"declared": exc.declared, "detected": exc.detected}
         elif isinstance(exc, attachments.AttachmentTooLarge):

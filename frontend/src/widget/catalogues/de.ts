@@ -118,4 +118,13 @@ export const de: Catalogue = {
   shopper_send: "Bewertung senden",
   shopper_sent: "Vielen Dank: Ihre Bewertung wurde gespeichert.",
   shopper_failed: "Ihre Bewertung konnte nicht gespeichert werden: {message}",
+  cobrowse_sent: "{name} hat Ihnen eine Seite geschickt",
+  cobrowse_open: "Diese Seite öffnen",
+  cobrowse_open_tab: "In neuem Tab öffnen",
+  cobrowse_following: "Sie folgen {name}",
+  cobrowse_stop: "Beenden",
+  cobrowse_follow_on: "{name} führt Sie durch die Seiten: Ihre Seite folgt.",
+  cobrowse_follow_off: "Sie folgen den Seiten nicht mehr.",
+  cobrowse_went: "{name} hat Sie zu einer Seite gebracht",
+  cobrowse_could_not_stop: "Das Folgen konnte nicht beendet werden. Bitte versuchen Sie es erneut.",
 };

@@ -127,6 +127,16 @@ export const en = {
   shopper_send: "Send the score",
   shopper_sent: "Thank you: your score was saved.",
   shopper_failed: "Your score could not be saved: {message}",
+  // Co-browsing: a page the agent sent, and following the agent's pages
+  cobrowse_sent: "{name} sent you a page",
+  cobrowse_open: "Open this page",
+  cobrowse_open_tab: "Open in a new tab",
+  cobrowse_following: "Following {name}",
+  cobrowse_stop: "Stop",
+  cobrowse_follow_on: "{name} is showing you around: your page follows theirs.",
+  cobrowse_follow_off: "You are no longer following the agent's pages.",
+  cobrowse_went: "{name} took you to a page",
+  cobrowse_could_not_stop: "Could not stop following. Please try again.",
 } as const;
 
 export type Key = keyof typeof en;
