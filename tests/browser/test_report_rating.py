@@ -39,7 +39,7 @@ async def test_a_rating_after_the_end_appears_in_the_report(
     await sam.get_by_label("Workgroup").select_option(label="Sales")
     await sam.get_by_role("button", name="Show").click()
     await expect(sam.get_by_test_id("total-answered")).to_have_text("1")
-    await expect(sam.get_by_test_id("total-rating_avg")).to_have_text("–")
+    await expect(sam.get_by_test_id("total-rating_avg")).to_have_text("\N{EN DASH}")
     periods = sam.locator("table.report-table").first
     total = periods.locator("tfoot tr")
     await expect(await column_cell(sam, periods, total, "Ratings")).to_have_text("0")
@@ -52,7 +52,9 @@ async def test_a_rating_after_the_end_appears_in_the_report(
     await sam.get_by_role("button", name="Show").click()
     await expect(sam.get_by_test_id("total-rating_avg")).to_have_text("4.00")
     await expect(await column_cell(sam, periods, total, "Ratings")).to_have_text("1")
-    await expect(await column_cell(sam, periods, total, "Rated 4–5")).to_have_text("100 %")
+    await expect(await column_cell(sam, periods, total, "Rated 4\N{EN DASH}5")).to_have_text(
+        "100 %"
+    )
     agents = sam.locator("table.report-table").nth(1)
     row = agents.locator("tbody tr").filter(has=sam.get_by_role("rowheader", name="Alice"))
     await expect(await column_cell(sam, agents, row, "Ratings")).to_have_text("1")

@@ -109,3 +109,45 @@ async def test_a_message_moves_the_chat_without_a_read(world: World) -> None:
         assert moved["board"]["chats"][0]["stalled"] is False
         assert moved["board"]["chats"][0]["idle_secs"] == 0
         assert service.reads == reads  # a message reads nothing
+
+
+async def test_between_ticks_a_round_computes_only_what_changed(world: World) -> None:
+    """An event costs its workgroup's board, not every board: a round within ``TICK_SECS`` of
+    the last computation of every board computes only the boards whose facts changed; the
+    next tick computes them all again (waits grow by themselves)."""
+    parley = world.parley
+    await world.add_workgroup("support")
+    service = WallboardService(
+        parley.db,
+        world.clock,
+        workgroups=parley.stores.workgroups,
+        supervision=parley.stores.supervision,
+    )
+    computed: list[int] = []
+    board = service._board
+
+    def counting(kept: Any, now: Any) -> Any:
+        computed.append(kept.wg.id)
+        return board(kept, now)
+
+    service._board = counting  # type: ignore[method-assign]
+    conn = ClientConnection("test", ADMIN)
+    await service.subscribe(conn)
+    await service._round(world.clock.now())
+    first = {f["workgroup_id"]: f for f in frames(conn)}
+    assert len(first) == 2 and len(computed) == 2
+    sales = next(w for w, f in first.items() if f["board"]["slug"] == "sales")
+
+    computed.clear()
+    await world.open_chat()
+    world.clock.advance(0.5)
+    await service.on_notification(Kick(workgroup_id=sales))
+    await service._round(world.clock.now())
+    assert computed == [sales]
+    [sent] = frames(conn)
+    assert sent["workgroup_id"] == sales and sent["board"]["total"]["waiting"] == 1
+
+    computed.clear()
+    world.clock.advance(1)
+    await service._round(world.clock.now())
+    assert sorted(computed) == sorted(first)
