@@ -151,3 +151,62 @@ async def test_between_ticks_a_round_computes_only_what_changed(world: World) ->
     world.clock.advance(1)
     await service._round(world.clock.now())
     assert sorted(computed) == sorted(first)
+
+
+async def test_a_transfer_keeps_the_first_answer_where_it_was(world: World) -> None:
+    """As the reports count it (``docs/metrics.md``): a request transferred to another
+    workgroup stays answered in the workgroup where it first waited, with its first wait (in
+    the service level and the average speed of answer); the workgroup that took it does not
+    count it again."""
+    parley = world.parley
+    await world.add_workgroup("support")
+    await world.add_staff("alice", workgroups=["sales"])
+    await world.add_staff("carl", workgroups=["support"])
+    service = WallboardService(
+        parley.db,
+        world.clock,
+        workgroups=parley.stores.workgroups,
+        supervision=parley.stores.supervision,
+    )
+    async with world.agent("alice") as alice, world.agent("carl") as carl:
+        chat = await world.open_chat()
+        cid = chat["conversation"]["id"]
+        world.clock.advance(12)
+        offer = (await alice.expect_type("offer"))["offer"]
+        await alice.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        sales = offer["workgroup_id"]
+        conn = ClientConnection("test", ADMIN)
+        await service.subscribe(conn)
+        await service._round(world.clock.now())
+        before = {f["workgroup_id"]: f["board"]["total"] for f in frames(conn)}
+        assert before[sales]["answered"] == 1 and before[sales]["asa_secs"] == 12
+        world.clock.advance(60)
+        async with world.staff_http("alice") as http:
+            r = await http.post(
+                f"/api/v1/conversations/{cid}/transfer",
+                json={"kind": "workgroup", "name": "support"},
+            )
+            assert r.status_code == 202, r.text
+        world.clock.advance(50)  # past the service level target: a late answer would miss it
+        offer = (await carl.expect_type("offer"))["offer"]
+        support = offer["workgroup_id"]
+        await carl.request({"type": "accept_offer", "offer_id": offer["offer_id"]})
+        for w in (sales, support):
+            await service.on_notification(Kick(workgroup_id=w))
+        world.clock.advance(1)
+        await service._round(world.clock.now())
+        now = world.clock.now()
+        boards = {
+            w: wallboard.compute(k.facts, k.settings, k.start, now)
+            for w, k in service._kept.items()
+        }
+        for w in (sales, support):
+            async with parley.db.read() as tx:
+                fresh = await load(
+                    tx, parley.stores.workgroups, parley.stores.supervision, w, now, None
+                )
+            assert fresh is not None
+            assert boards[w] == wallboard.compute(fresh.facts, fresh.settings, fresh.start, now)
+        assert boards[sales].total.answered == 1 and boards[sales].total.asa_secs == 12
+        assert boards[sales].total.service_level == 1
+        assert boards[support].total.answered == 0
