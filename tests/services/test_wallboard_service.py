@@ -14,8 +14,9 @@ from parley.domain import wallboard
 from parley.domain.access import Staff, StaffRole
 from parley.protocol import EntryOut
 from parley.realtime.hub import ClientConnection
-from parley.realtime.notifications import Appended, Kick
+from parley.realtime.notifications import Appended, Kick, ToStaff
 from parley.services.wallboard import WallboardService, load
+from parley.storage.supervision import SupervisionStore
 
 ADMIN = Staff(999, "root", "Root", StaffRole.ADMIN)
 
@@ -210,3 +211,57 @@ async def test_a_transfer_keeps_the_first_answer_where_it_was(world: World) -> N
         assert boards[sales].total.answered == 1 and boards[sales].total.asa_secs == 12
         assert boards[sales].total.service_level == 1
         assert boards[support].total.answered == 0
+
+
+async def test_a_presence_reads_only_the_agents(world: World) -> None:
+    """A member's presence change reads their workgroup's agents again, nothing else, and the
+    kept facts are still what a whole read gives."""
+    parley = world.parley
+    await world.add_staff("alice", workgroups=["sales"])
+    calls: list[str] = []
+
+    class Spy(SupervisionStore):
+        async def waiting(self, *args: Any) -> Any:
+            calls.append("waiting")
+            return await super().waiting(*args)
+
+        async def finished(self, *args: Any) -> Any:
+            calls.append("finished")
+            return await super().finished(*args)
+
+        async def live_chats(self, *args: Any) -> Any:
+            calls.append("live_chats")
+            return await super().live_chats(*args)
+
+        async def agents(self, *args: Any) -> Any:
+            calls.append("agents")
+            return await super().agents(*args)
+
+    store = Spy()
+    service = WallboardService(
+        parley.db, world.clock, workgroups=parley.stores.workgroups, supervision=store
+    )
+    conn = ClientConnection("test", ADMIN)
+    await service.subscribe(conn)
+    await service._round(world.clock.now())
+    [first] = frames(conn)
+    sales = first["workgroup_id"]
+    calls.clear()
+    async with world.agent("alice"):
+        alice = world.user_ids["alice"]
+        await service.on_notification(
+            ToStaff(message={"type": "presence", "user_id": alice, "presence": "available"})
+        )
+        await service._round(world.clock.now())
+        assert calls == ["agents"]
+        [board] = frames(conn)
+        [tile] = [a for a in board["board"]["agents"] if a["user_id"] == alice]
+        assert tile["presence"] == "available"
+    now = world.clock.now()
+    async with parley.db.read() as tx:
+        fresh = await load(tx, parley.stores.workgroups, store, sales, now, None)
+    kept = service._kept[sales]
+    assert fresh is not None
+    assert wallboard.compute(kept.facts, kept.settings, kept.start, now) == wallboard.compute(
+        fresh.facts, fresh.settings, fresh.start, now
+    )

@@ -14,10 +14,10 @@ them over their sockets when they change (``docs/architecture.md``, "The wallboa
   left, ended: accepted, transferred, expired, cancelled, ended), a ``presence`` of one of its
   members. A read is one transaction of a few queries: the waiting requests, the requests that
   ended since a minute before the last read (the whole day every ``FULL_RELOAD_SECS``), the
-  members' presence and load, the live chats. A message only moves its chat's last message
-  time, in memory. Every ``FULL_RELOAD_SECS`` everything is read whole anyway, so a lost
-  notification makes a number late, never wrong for longer; a resubscribed bus reads
-  everything again.
+  members' presence and load, the live chats. A ``presence`` reads only the members' presence
+  and load. A message only moves its chat's last message time, in memory. Every
+  ``FULL_RELOAD_SECS`` everything is read whole anyway, so a lost notification makes a number
+  late, never wrong for longer; a resubscribed bus reads everything again.
 - **Pushed, coalesced.** One loop per node: it reads what is dirty, computes each board
   (``wallboard.compute``, pure, at the node clock's ``now``), and sends a socket a workgroup's
   board only if it differs from what that socket was last sent (``at`` aside). At most one
@@ -108,6 +108,9 @@ class WallboardService:
         self._dirty: set[int] = set()
         #: Workgroups to read again whole (a new subscriber, a resubscribed bus).
         self._whole: set[int] = set()
+        #: Workgroups of which only the members' presence and load changed (a ``presence``):
+        #: their agents alone are read again.
+        self._presence: set[int] = set()
         self._recheck = False
         #: Workgroups whose facts changed since their board was last computed.
         self._changed: set[int] = set()
@@ -180,7 +183,7 @@ class WallboardService:
                 user_id = message.get("user_id")
                 for w, kept in self._kept.items():
                     if user_id in kept.facts.agents:
-                        self._dirty.add(w)
+                        self._presence.add(w)
                         self._wake.set()
             case _:
                 pass
@@ -243,16 +246,20 @@ class WallboardService:
                 del self._kept[w]
         whole, self._whole = (self._whole & wanted) | (wanted - set(self._kept)), set()
         dirty, self._dirty = self._dirty & wanted, set()
+        presence, self._presence = (self._presence & set(self._kept)) - dirty - whole, set()
         for w, k in self._kept.items():
             if now - k.loaded_at >= timedelta(seconds=FULL_RELOAD_SECS) or (
                 wallboard.day_start(k.zone, now) != k.start
             ):
                 whole.add(w)
-        if dirty | whole:
+        if dirty | whole | presence:
             async with self._db.read() as tx:
                 for w in sorted(dirty | whole):
                     await self._read(tx, w, now, whole=w in whole)
-        changed, self._changed = self._changed | dirty | whole, set()
+                for w in sorted(presence - dirty - whole):
+                    if w in self._kept:
+                        await self._read_agents(tx, w)
+        changed, self._changed = self._changed | dirty | whole | presence, set()
         if everything:
             self._all_at = now
         for w in sorted(wanted if everything else wanted & changed):
@@ -307,6 +314,14 @@ class WallboardService:
             self._kept.pop(workgroup_id, None)
             return
         self._kept[workgroup_id] = loaded
+
+    async def _read_agents(self, tx: Tx, workgroup_id: int) -> None:
+        """A presence changed: the members' presence and load alone are read again (one
+        query of the dozen a read is; ``bench/wallboard.py``)."""
+        self.reads += 1
+        kept = self._kept[workgroup_id]
+        agents = await self._supervision.agents(tx, workgroup_id, kept.wg.max_chats)
+        kept.facts = wallboard.with_agents(kept.facts, agents)
 
     # REST: one board, read now ---------------------------------------------------------------
 
