@@ -213,8 +213,7 @@ class ReportStore:
                 _raw(_ENDED, "answered_at"),
             )
             .join(chat_requests, r_.conversation_id == c_.id)
-            # The same join as ``_ended_chats``: its conditions, not ``IN`` its ids.
-            .where(*_ended_where(workgroup_id, start, end))
+            .where(c_.id.in_(sa.select(ended.c.id)))
         )
         ids = sa.select(ended.c.id)
         last: dict[str, int] = {}
