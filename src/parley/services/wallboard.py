@@ -14,15 +14,18 @@ them over their sockets when they change (``docs/architecture.md``, "The wallboa
   left, ended: accepted, transferred, expired, cancelled, ended), a ``presence`` of one of its
   members. A read is one transaction of a few queries: the waiting requests, the requests that
   ended since a minute before the last read (the whole day every ``FULL_RELOAD_SECS``), the
-  members' presence and load, the live chats. A message only moves its chat's last message
-  time, in memory. Every ``FULL_RELOAD_SECS`` everything is read whole anyway, so a lost
-  notification makes a number late, never wrong for longer; a resubscribed bus reads
-  everything again.
+  members' presence and load, the live chats. A ``presence`` reads only the members' presence
+  and load. A message only moves its chat's last message time, in memory. Every
+  ``FULL_RELOAD_SECS`` everything is read whole anyway, so a lost notification makes a number
+  late, never wrong for longer; a resubscribed bus reads everything again.
 - **Pushed, coalesced.** One loop per node: it reads what is dirty, computes each board
   (``wallboard.compute``, pure, at the node clock's ``now``), and sends a socket a workgroup's
   board only if it differs from what that socket was last sent (``at`` aside). At most one
   round per ``push_interval`` (0.25 s): changes in between go in the next one. Every
-  ``TICK_SECS`` of the node's clock the boards are computed again (waits grow by themselves).
+  ``TICK_SECS`` of the node's clock every board is computed again (waits grow by themselves);
+  a round in between computes only the boards whose facts changed (read again, or a message),
+  so an event costs its workgroup's read and board, not every board (``bench/wallboard.py``).
+  A board is encoded once for all the sockets it goes to.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from parley.domain.access import Principal, Staff, StaffRole
 from parley.domain.conversation import EntryKind
 from parley.domain.errors import NotFound
 from parley.protocol import LiveChatOut, WallboardMessage, WallboardOut
-from parley.realtime.hub import ClientConnection
+from parley.realtime.hub import ClientConnection, LatestKey, latest_key
 from parley.realtime.notifications import Appended, Kick, Notification, ToStaff
 from parley.services.runtime import wait_first
 from parley.storage.db import Database
@@ -105,7 +108,15 @@ class WallboardService:
         self._dirty: set[int] = set()
         #: Workgroups to read again whole (a new subscriber, a resubscribed bus).
         self._whole: set[int] = set()
+        #: Workgroups of which only the members' presence and load changed (a ``presence``):
+        #: their agents alone are read again.
+        self._presence: set[int] = set()
         self._recheck = False
+        #: Workgroups whose facts changed since their board was last computed.
+        self._changed: set[int] = set()
+        #: When every board was last computed (the tick); in between, a round computes only
+        #: the changed ones.
+        self._all_at: datetime | None = None
         self._wake = asyncio.Event()
         #: Rounds and reads done (tests, diagnostics).
         self.rounds = 0
@@ -166,12 +177,13 @@ class WallboardService:
                     for e in entries:
                         if e.kind == EntryKind.MESSAGE.value:
                             kept.facts = wallboard.with_message(kept.facts, cid, e.created_at)
+                            self._changed.add(where)
                 self._wake.set()
             case ToStaff(message=message) if message.get("type") == "presence":
                 user_id = message.get("user_id")
                 for w, kept in self._kept.items():
                     if user_id in kept.facts.agents:
-                        self._dirty.add(w)
+                        self._presence.add(w)
                         self._wake.set()
             case _:
                 pass
@@ -214,6 +226,13 @@ class WallboardService:
 
     async def _round(self, now: datetime) -> None:
         self.rounds += 1
+        # Every board at a tick (waits and times in state grow by themselves) or when whom
+        # they are shown to may have changed; in between, those whose facts changed.
+        everything = (
+            self._recheck
+            or self._all_at is None
+            or now - self._all_at >= timedelta(seconds=TICK_SECS)
+        )
         if self._recheck:
             self._recheck = False
             async with self._db.read() as tx:
@@ -227,19 +246,29 @@ class WallboardService:
                 del self._kept[w]
         whole, self._whole = (self._whole & wanted) | (wanted - set(self._kept)), set()
         dirty, self._dirty = self._dirty & wanted, set()
+        presence, self._presence = (self._presence & set(self._kept)) - dirty - whole, set()
         for w, k in self._kept.items():
             if now - k.loaded_at >= timedelta(seconds=FULL_RELOAD_SECS) or (
                 wallboard.day_start(k.zone, now) != k.start
             ):
                 whole.add(w)
-        if dirty | whole:
+        if dirty | whole | presence:
             async with self._db.read() as tx:
                 for w in sorted(dirty | whole):
                     await self._read(tx, w, now, whole=w in whole)
-        for w in sorted(wanted):
+                for w in sorted(presence - dirty - whole):
+                    if w in self._kept:
+                        await self._read_agents(tx, w)
+        changed, self._changed = self._changed | dirty | whole | presence, set()
+        if everything:
+            self._all_at = now
+        for w in sorted(wanted if everything else wanted & changed):
             kept = self._kept.get(w)
             out = None if kept is None else self._board(kept, now)
             key = None if out is None else out.model_dump_json(exclude={"at"})
+            # Encoded once for every socket it goes to (``bench/wallboard.py``: with a hundred
+            # supervisors, encoding per socket was most of a round's time).
+            frame: tuple[str, LatestKey | None] | None = None
             for conn, sub in list(self._subs.items()):
                 if w not in sub.workgroups:
                     continue
@@ -250,7 +279,10 @@ class WallboardService:
                 elif sub.sent.get(w) != key:
                     assert key is not None
                     sub.sent[w] = key
-                    conn.send(WallboardMessage(workgroup_id=w, board=out))
+                    if frame is None:
+                        message = WallboardMessage(workgroup_id=w, board=out)
+                        frame = (message.model_dump_json(), latest_key(message))
+                    conn.send_text(*frame)
 
     def _show(self, conn: ClientConnection, sub: _Subscriber, workgroups: Iterable[int]) -> None:
         """From now on the socket sees these workgroups; one it was shown and may not see any
@@ -282,6 +314,14 @@ class WallboardService:
             self._kept.pop(workgroup_id, None)
             return
         self._kept[workgroup_id] = loaded
+
+    async def _read_agents(self, tx: Tx, workgroup_id: int) -> None:
+        """A presence changed: the members' presence and load alone are read again (one
+        query of the dozen a read is; ``bench/wallboard.py``)."""
+        self.reads += 1
+        kept = self._kept[workgroup_id]
+        agents = await self._supervision.agents(tx, workgroup_id, kept.wg.max_chats)
+        kept.facts = wallboard.with_agents(kept.facts, agents)
 
     # REST: one board, read now ---------------------------------------------------------------
 

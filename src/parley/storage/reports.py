@@ -72,11 +72,34 @@ def _of(workgroup_id: int) -> sa.ColumnElement[bool]:
     )
 
 
+def _raw(column: sa.ColumnElement[Any], name: str) -> sa.Label[Any]:
+    """A timestamp read as the driver gives it (SQLite: the stored text; PostgreSQL: an aware
+    datetime), for ``_aware`` to read in one step: the column type's two result processors
+    (SQLAlchemy's text to datetime, then ``UTCDateTime``'s zone) were a third of a long
+    report's CPU (``docs/performance.md``, "Reports")."""
+    return sa.type_coerce(column, sa.String()).label(name)
+
+
 def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+    if type(value) is str:
+        at = datetime.fromisoformat(value)
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     assert isinstance(value, datetime)
+    if value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ended_where(workgroup_id: int, start: datetime, end: datetime) -> list[Any]:
+    """Of conversations joined to their requests: the workgroup's answered customer chats that
+    ended in the range."""
+    return [
+        c_.ended_at >= start,
+        c_.ended_at < end,
+        _CUSTOMER,
+        _of(workgroup_id),
+        sa.or_(_TRANSFERRED, r_.status == "accepted"),
+    ]
 
 
 class ReportStore:
@@ -129,8 +152,8 @@ class ReportStore:
             sa.select(
                 r_.conversation_id,
                 _QUEUE.label("queue_id"),
-                _SINCE.label("since"),
-                _ENDED.label("ended"),
+                _raw(_SINCE, "since"),
+                _raw(_ENDED, "ended"),
                 _STATUS.label("status"),
                 _AGENT.label("agent_id"),
             )
@@ -171,13 +194,7 @@ class ReportStore:
         return (
             sa.select(c_.id)
             .join(chat_requests, r_.conversation_id == c_.id)
-            .where(
-                c_.ended_at >= start,
-                c_.ended_at < end,
-                _CUSTOMER,
-                _of(workgroup_id),
-                sa.or_(_TRANSFERRED, r_.status == "accepted"),
-            )
+            .where(*_ended_where(workgroup_id, start, end))
         )
 
     async def _chats(
@@ -187,13 +204,13 @@ class ReportStore:
         rows = await tx.all(
             sa.select(
                 c_.id,
-                c_.created_at,
-                c_.ended_at,
+                _raw(c_.created_at, "created_at"),
+                _raw(c_.ended_at, "ended_at"),
                 c_.outcome,
                 c_.customer_sub,
                 _EMAIL.label("customer_email"),
                 _QUEUE.label("queue_id"),
-                _ENDED.label("answered_at"),
+                _raw(_ENDED, "answered_at"),
             )
             .join(chat_requests, r_.conversation_id == c_.id)
             .where(c_.id.in_(sa.select(ended.c.id)))
@@ -268,8 +285,8 @@ class ReportStore:
             sa.select(
                 participants.c.conversation_id,
                 participants.c.user_id,
-                participants.c.joined_at,
-                sa.func.coalesce(participants.c.left_at, c_.ended_at).label("end"),
+                _raw(participants.c.joined_at, "joined_at"),
+                _raw(sa.func.coalesce(participants.c.left_at, c_.ended_at), "end"),
                 _QUEUE.label("queue_id"),
             )
             .join(conversations, c_.id == participants.c.conversation_id)
@@ -295,7 +312,9 @@ class ReportStore:
         self, tx: Tx, workgroup_id: int, start: datetime, end: datetime
     ) -> list[reports.MissedOffer]:
         rows = await tx.all(
-            sa.select(offers.c.agent_id, offers.c.ended_at, _QUEUE.label("queue_id"))
+            sa.select(
+                offers.c.agent_id, _raw(offers.c.ended_at, "ended_at"), _QUEUE.label("queue_id")
+            )
             .join(chat_requests, r_.conversation_id == offers.c.request_id)
             .join(conversations, c_.id == offers.c.request_id)
             .where(
@@ -313,7 +332,7 @@ class ReportStore:
     ) -> list[reports.LeftMessage]:
         rows = await tx.all(
             sa.select(
-                left_messages.c.created_at,
+                _raw(left_messages.c.created_at, "created_at"),
                 left_messages.c.conversation_id,
                 _QUEUE.label("queue_id"),
                 r_.conversation_id.label("request_id"),
@@ -342,7 +361,7 @@ class ReportStore:
     ) -> list[reports.Transfer]:
         e = routing_events.c
         rows = await tx.all(
-            sa.select(e.conversation_id, e.at, e.agent_id, _QUEUE.label("queue_id"))
+            sa.select(e.conversation_id, _raw(e.at, "at"), e.agent_id, _QUEUE.label("queue_id"))
             .join(conversations, c_.id == e.conversation_id)
             .join(chat_requests, r_.conversation_id == e.conversation_id)
             .where(
@@ -370,7 +389,7 @@ class ReportStore:
         their own, read by the chats' requests)."""
         e = routing_events.c
         rows = await tx.all(
-            sa.select(e.conversation_id, e.at, e.kind, _QUEUE.label("queue_id"))
+            sa.select(e.conversation_id, _raw(e.at, "at"), e.kind, _QUEUE.label("queue_id"))
             .join(chat_requests, r_.conversation_id == e.conversation_id)
             .join(conversations, c_.id == e.conversation_id)
             .where(
@@ -392,7 +411,11 @@ class ReportStore:
         g = ratings.c
         rows = await tx.all(
             sa.select(
-                g.conversation_id, g.agent_id, g.created_at, g.score, _QUEUE.label("queue_id")
+                g.conversation_id,
+                g.agent_id,
+                _raw(g.created_at, "created_at"),
+                g.score,
+                _QUEUE.label("queue_id"),
             )
             .join(conversations, c_.id == g.conversation_id)
             .outerjoin(chat_requests, r_.conversation_id == g.conversation_id)
@@ -423,7 +446,12 @@ class ReportStore:
             workgroup_members.c.workgroup_id == workgroup_id
         )
         rows = await tx.all(
-            sa.select(p.user_id, p.presence, p.started_at, p.ended_at).where(
+            sa.select(
+                p.user_id,
+                p.presence,
+                _raw(p.started_at, "started_at"),
+                _raw(p.ended_at, "ended_at"),
+            ).where(
                 p.user_id.in_(members),
                 p.started_at < end,
                 sa.or_(p.ended_at.is_(None), p.ended_at > start),
@@ -448,7 +476,9 @@ class ReportStore:
             return {}
         out: dict[tuple[str, str], list[datetime]] = {}
         rows = await tx.all(
-            sa.select(c_.customer_sub, _EMAIL.label("customer_email"), c_.created_at).where(
+            sa.select(
+                c_.customer_sub, _EMAIL.label("customer_email"), _raw(c_.created_at, "created_at")
+            ).where(
                 c_.created_at >= start,
                 c_.created_at <= until,
                 _CUSTOMER,

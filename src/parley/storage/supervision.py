@@ -254,34 +254,49 @@ class SupervisionStore:
     async def finished(
         self, tx: Tx, workgroup_id: int, queue_ids: Collection[int], since: datetime
     ) -> list[wallboard.Finished]:
-        """The workgroup's requests whose wait ended at or after ``since`` (index
-        ``ix_chat_requests_queue_id_status_ended_at``, per queue)."""
+        """The workgroup's requests whose **first** wait ended at or after ``since``, as the
+        reports count them (``docs/metrics.md``): a transfer rewrites the row (its later wait,
+        in the queue that took it), so a transferred request is read from its ``first_*``
+        columns, in the workgroup where it first waited, answered; the workgroup that took it
+        does not count it again. Index ``ix_chat_requests_queue_id_status_ended_at`` per queue
+        for the others, ``ix_chat_requests_first_workgroup_id_first_ended_at`` for those."""
         if not queue_ids:
             return []
+        r = chat_requests.c
+        moved = r.first_created_at.is_not(None)
         rows = await tx.all(
             sa.select(
-                chat_requests.c.conversation_id,
-                chat_requests.c.queue_id,
-                chat_requests.c.status,
-                chat_requests.c.created_at,
-                chat_requests.c.ended_at,
+                r.conversation_id,
+                sa.case((moved, r.first_queue_id), else_=r.queue_id).label("queue_id"),
+                sa.case((moved, sa.literal("accepted")), else_=r.status).label("status"),
+                sa.case((moved, r.first_created_at), else_=r.created_at).label("created_at"),
+                sa.case((moved, r.first_ended_at), else_=r.ended_at).label("ended_at"),
             )
-            .join(conversations, conversations.c.id == chat_requests.c.conversation_id)
+            .join(conversations, conversations.c.id == r.conversation_id)
             .where(
-                chat_requests.c.queue_id.in_(sorted(queue_ids)),
-                chat_requests.c.status.in_(sorted(_ENDINGS)),
-                chat_requests.c.ended_at >= since,
-                chat_requests.c.workgroup_id == workgroup_id,
+                sa.or_(
+                    sa.and_(
+                        r.queue_id.in_(sorted(queue_ids)),
+                        r.status.in_(sorted(_ENDINGS)),
+                        r.ended_at >= since,
+                        r.workgroup_id == workgroup_id,
+                        r.first_created_at.is_(None),
+                    ),
+                    sa.and_(r.first_workgroup_id == workgroup_id, r.first_ended_at >= since),
+                ),
                 conversations.c.shopper.is_(False),
             )
         )
-        return [
-            wallboard.Finished(
-                r.conversation_id, r.queue_id, r.created_at, r.ended_at, _ENDINGS[r.status]
-            )
-            for r in rows
-            if r.ended_at is not None
-        ]
+        out = []
+        for row in rows:
+            created, ended = _aware(row.created_at), _aware(row.ended_at)
+            if created is not None and ended is not None and row.status in _ENDINGS:
+                out.append(
+                    wallboard.Finished(
+                        row.conversation_id, row.queue_id, created, ended, _ENDINGS[row.status]
+                    )
+                )
+        return out
 
     async def agents(self, tx: Tx, workgroup_id: int, max_chats: int) -> list[wallboard.Agent]:
         """The workgroup's active members: presence, since when, chats held, capacity."""
