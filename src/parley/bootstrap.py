@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -161,25 +162,44 @@ class Parley:
             self._tasks.append(asyncio.create_task(job, name=f"parley-{name}"))
 
     async def stop(self) -> None:
+        """Stop this node's work and close what it holds. Each step is bounded
+        (``STOP_STEP_SECS``): one that hangs is logged by name and left behind, so that a
+        node always stops (a wedged task or connection must not keep a deploy waiting)."""
         # First, and before the bus closes: the other nodes take this node's workgroups now.
-        await self.ownership.close()
+        await _bounded("ownership", self.ownership.close())
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_STEP_SECS)
+            for task in pending:
+                log.error(
+                    "stop: task %s did not end %.0f s after it was cancelled",
+                    task.get_name(),
+                    STOP_STEP_SECS,
+                )
         self._tasks.clear()
-        await self.archive.close()
+        await _bounded("archive", self.archive.close())
         # What is queued is committed and answered; later sends go the ordinary way.
-        await self.writes.stop()
+        await _bounded("writes", self.writes.stop())
         with contextlib.suppress(Exception):
-            await self.presence.forget_node()
+            await _bounded("presence", self.presence.forget_node())
         with contextlib.suppress(Exception):
-            await self.visitor_presence.forget_node()
-        await self.bus.close()
-        await self.limiter.close()
-        await self.blobs.close()
-        await self.db.dispose()
+            await _bounded("visitor presence", self.visitor_presence.forget_node())
+        await _bounded("bus", self.bus.close())
+        await _bounded("limiter", self.limiter.close())
+        await _bounded("blobs", self.blobs.close())
+        await _bounded("database", self.db.dispose())
+
+
+#: How long each step of ``Parley.stop`` may take before it is logged and left behind.
+STOP_STEP_SECS = 15.0
+
+
+async def _bounded(name: str, step: Awaitable[None]) -> None:
+    try:
+        await asyncio.wait_for(step, STOP_STEP_SECS)
+    except TimeoutError:
+        log.error("stop: %s did not finish in %.0f s; going on without it", name, STOP_STEP_SECS)
 
 
 def blob_store_for(settings: Settings) -> BlobStore:
