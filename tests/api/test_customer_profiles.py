@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from tests.api.test_identity import MISSING, NO_SUCH, taken
 from tests.identity import new_key, sign
 from tests.support import World
@@ -14,6 +15,7 @@ from parley.domain import profiles as policy
 from parley.domain.access import StaffRole
 from parley.domain.identity import Link
 from parley.storage.audit import AuditQuery
+from parley.storage.tables import customer_notes, customer_profiles
 
 
 async def profile(world: World, who: str, cid: str) -> dict[str, Any]:
@@ -219,3 +221,32 @@ async def test_the_customers_data_export_and_deletion_include_the_profile(world:
         assert r.json()["profile"] is None
     async with world.parley.db.read() as tx:
         assert await world.parley.stores.profiles.profile(tx, Link("sub", "cust-9")) is None
+
+
+async def test_a_browsers_profile_goes_with_its_last_chat(world: World) -> None:
+    """The retention job removes an anonymous browser's profile (and its notes) with the last
+    chat that names the browser; a verified customer's stays (it goes with an admin's
+    deletion of the customer only)."""
+    world.parley.maintenance.sweeps.remove(world.parley.archive.sweep)
+    await world.add_staff("alice", workgroups=["sales"])
+    await world.add_staff("root", StaffRole.ADMIN)
+    key = await new_key(world, "sales")
+    async with world.agent("alice") as alice:
+        anonymous = await taken(world, alice)
+        verified = await taken(world, alice, identity=sign(world, key, "zoe"))
+    for cid in (anonymous, verified):
+        assert (await note(world, "alice", cid, "call back on Monday")).status_code == 201
+        await end(world, "alice", cid)
+    async with world.staff_http("root") as http:
+        r = await http.put("/api/v1/admin/archive", json={"keep_days": {"customer_chat": 1}})
+        assert r.status_code == 200, r.text
+    world.clock.advance(2 * 86_400)
+    await world.parley.archive.sweep()
+    stores = world.parley.stores
+    async with world.parley.db.read() as tx:
+        kept = await stores.profiles.profile(tx, Link("sub", "zoe"))
+        assert kept is not None and [n.text for n in await stores.profiles.notes(tx, kept.id)]
+        rows = await tx.all(sa.select(customer_profiles.c.link_kind))
+        notes = await tx.all(sa.select(customer_notes.c.profile_id))
+    assert [r.link_kind for r in rows] == ["sub"]
+    assert {n.profile_id for n in notes} == {kept.id}

@@ -756,7 +756,7 @@ class ArchiveService:
                 )
                 seen = max(seen, len(staff_convs))
                 removals += retention.plan(policy, holds, staff_convs, now)
-            removed = trimmed = 0
+            removed = trimmed = profiles = 0
             for r in removals:
                 if r.action is Action.REMOVE:
                     removed += await self._archive.remove_conversation(tx, r.conversation_id)
@@ -764,6 +764,9 @@ class ArchiveService:
                     assert r.before is not None
                     if await self._archive.trim(tx, r.conversation_id, r.before) is not None:
                         trimmed += 1
+            if removed and self._profiles is not None:
+                # An anonymous browser's profile goes with its last chat (its notes with it).
+                profiles = await self._profiles.delete_orphans(tx, RETENTION_BATCH)
             if removals:
                 await self._audit.record(
                     tx,
@@ -771,7 +774,7 @@ class ArchiveService:
                     "system:retention",
                     "archive.retention",
                     "archive",
-                    {"removed": removed, "trimmed": trimmed},
+                    {"removed": removed, "trimmed": trimmed, "profiles": profiles},
                 )
         # Held conversations stay candidates; a batch of nothing but held ones ends the round.
         return seen if removals else 0

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parley.domain.identity import Link
 from parley.domain.profiles import Note, Profile
-from parley.storage.tables import customer_notes, customer_profiles, users
+from parley.storage.tables import conversations, customer_notes, customer_profiles, users
 from parley.storage.tx import Tx
 
 
@@ -104,6 +104,26 @@ class ProfileStore:
                 customer_notes.c.id == note_id, customer_notes.c.profile_id == profile_id
             )
         )
+
+    async def delete_orphans(self, tx: Tx, limit: int) -> int:
+        """Delete at most ``limit`` profiles keyed by an anonymous browser (``visitor``) that no
+        conversation names any more (the retention job removed the last one), with their
+        notes; how many. A verified customer's (``sub``) goes only with ``delete``."""
+        p = customer_profiles.c
+        orphans = (
+            sa.select(p.id)
+            .where(
+                p.link_kind == "visitor",
+                ~sa.exists().where(conversations.c.visitor_id == p.link_value),
+            )
+            .limit(limit)
+        )
+        ids = [int(r.id) for r in await tx.all(orphans)]
+        if not ids:
+            return 0
+        await tx.conn.execute(sa.delete(customer_notes).where(customer_notes.c.profile_id.in_(ids)))
+        await tx.conn.execute(sa.delete(customer_profiles).where(p.id.in_(ids)))
+        return len(ids)
 
     async def delete(self, tx: Tx, link: Link) -> bool:
         """Delete the profile of ``link``'s customer with its notes; whether there was one."""
