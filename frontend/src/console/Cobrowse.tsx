@@ -157,8 +157,8 @@ export function CobrowseSitesAdmin({ workgroups }: { workgroups: { slug: string;
     setText(null);
     setError("");
     setNotice("");
-    api<{ sites: string[] }>("GET", path).then(
-      (r) => live && setText(r.sites.join("\n")),
+    api<{ sites?: string[] }>("GET", path).then(
+      (r) => live && setText((r.sites ?? []).join("\n")),
       (e) => live && setError(message(e)),
     );
     return () => {
